@@ -1,0 +1,20 @@
+# Thin wrapper: everything real lives in scripts/setup.sh and CMake.
+.PHONY: run test build bench format clean
+
+build:
+	bash scripts/setup.sh
+
+run: build
+	./build/rlforge env rollout CartPole-v1 --episodes 10 --seed 0
+
+test: build
+	cd build && ctest --output-on-failure -j 2
+
+bench: build
+	bash bench/env_throughput.sh
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h' '*.cpp')
+
+clean:
+	rm -rf build

@@ -1,0 +1,289 @@
+// rlforge: the command-line interface.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "rlforge/core/error.h"
+#include "rlforge/env/checker.h"
+#include "rlforge/env/registry.h"
+#include "rlforge/io/golden.h"
+#include "rlforge/io/image.h"
+
+namespace {
+
+using rlforge::Action;
+using rlforge::Error;
+namespace env = rlforge::env;
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int ListEnvs(bool as_json) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& id : env::RegisteredIds()) {
+    const env::EnvEntry& entry = env::Lookup(id);
+    auto e = env::Make(id);
+    if (as_json) {
+      nlohmann::json j = {{"id", id},
+                          {"observation_space", e->observation_space().ToString()},
+                          {"action_space", e->action_space().ToString()},
+                          {"max_episode_steps", entry.spec.max_episode_steps}};
+      j["reward_threshold"] = entry.spec.reward_threshold ? nlohmann::json(*entry.spec.reward_threshold) : nullptr;
+      out.push_back(j);
+    } else {
+      std::printf("%-26s %s\n  observation: %s\n  action:      %s\n  max_episode_steps: %d, reward_threshold: %s\n",
+                  id.c_str(), entry.description.c_str(), e->observation_space().ToString().c_str(),
+                  e->action_space().ToString().c_str(), entry.spec.max_episode_steps,
+                  entry.spec.reward_threshold ? rlforge::FormatNumber(*entry.spec.reward_threshold, rlforge::DType::kFloat64).c_str()
+                                              : "none");
+      for (const auto& k : entry.kwargs) {
+        std::printf("  kwarg %s = %s: %s\n", k.name.c_str(), env::KwValueToString(k.default_value).c_str(),
+                    k.description.c_str());
+      }
+    }
+  }
+  if (as_json) std::printf("%s\n", out.dump(2).c_str());
+  return 0;
+}
+
+int CheckCommand(const std::string& id, const env::Kwargs& kwargs) {
+  env::Lookup(id);
+  const auto report = env::CheckEnv([&] { return env::Make(id, kwargs); });
+  for (const auto& p : report.passed) std::printf("  ok    %s\n", p.c_str());
+  for (const auto& w : report.warnings) std::printf("  WARN  %s\n", w.c_str());
+  for (const auto& f : report.failures) std::printf("  FAIL  %s\n", f.c_str());
+  std::printf("%s: %zu passed, %zu failed, %zu warnings\n", id.c_str(), report.passed.size(), report.failures.size(),
+              report.warnings.size());
+  return report.ok() ? 0 : 1;
+}
+
+int RolloutCommand(const std::string& id, const env::Kwargs& kwargs, int episodes, uint64_t seed) {
+  if (episodes < 1) throw Error("--episodes: expected a positive integer, got " + std::to_string(episodes));
+  auto e = env::Make(id, kwargs);
+  const rlforge::Space& space = e->action_space();
+  std::vector<uint8_t> obs(e->observation_space().nbytes());
+  std::vector<int64_t> disc(static_cast<size_t>(space.num_discrete()));
+  std::vector<float> cont(static_cast<size_t>(space.num_continuous()));
+  rlforge::Rng action_rng(seed);  // like env.action_space.seed(seed)
+  std::vector<double> returns;
+  std::vector<double> lengths;
+  int64_t total_steps = 0;
+  const auto start = Clock::now();
+  std::printf("random policy on %s, %d episodes, seed %llu\n", id.c_str(), episodes,
+              static_cast<unsigned long long>(seed));
+  for (int ep = 0; ep < episodes; ++ep) {
+    e->Reset(ep == 0 ? std::optional<uint64_t>(seed) : std::nullopt, obs.data());
+    double ret = 0.0;
+    int len = 0;
+    while (true) {
+      space.Sample(action_rng, disc, cont);
+      const env::StepResult r = e->Step({disc, cont}, obs.data());
+      ret += r.reward;
+      ++len;
+      if (r.terminated || r.truncated) {
+        std::printf("  episode %3d  return %10.3f  length %5d  %s\n", ep, ret, len,
+                    r.terminated ? "terminated" : "truncated");
+        break;
+      }
+    }
+    returns.push_back(ret);
+    lengths.push_back(len);
+    total_steps += len;
+  }
+  double mean = 0.0, var = 0.0;
+  for (double r : returns) mean += r / static_cast<double>(returns.size());
+  for (double r : returns) var += (r - mean) * (r - mean) / static_cast<double>(returns.size());
+  double mean_len = 0.0;
+  for (double l : lengths) mean_len += l / static_cast<double>(lengths.size());
+  const double secs = Seconds(start);
+  std::printf("summary: %d episodes, %lld steps, return mean %.3f std %.3f min %.3f max %.3f, mean length %.1f, %.0f steps/s\n",
+              episodes, static_cast<long long>(total_steps), mean, std::sqrt(var),
+              *std::min_element(returns.begin(), returns.end()), *std::max_element(returns.begin(), returns.end()),
+              mean_len, static_cast<double>(total_steps) / std::max(secs, 1e-9));
+  return 0;
+}
+
+int RenderCommand(const std::string& id, const env::Kwargs& kwargs, uint64_t seed, int steps, const std::string& out) {
+  if (steps < 0) throw Error("--steps: expected a non-negative integer");
+  auto e = env::Make(id, kwargs);
+  std::vector<uint8_t> obs(e->observation_space().nbytes());
+  e->Reset(seed, obs.data());
+  rlforge::Rng action_rng(seed);
+  const rlforge::Space& space = e->action_space();
+  std::vector<int64_t> disc(static_cast<size_t>(space.num_discrete()));
+  std::vector<float> cont(static_cast<size_t>(space.num_continuous()));
+  for (int i = 0; i < steps; ++i) {
+    space.Sample(action_rng, disc, cont);
+    const env::StepResult r = e->Step({disc, cont}, obs.data());
+    if (r.terminated || r.truncated) break;
+  }
+  const env::Image image = e->Render();
+  rlforge::io::WritePng(image, out);
+  std::printf("wrote %s (%dx%d)\n", out.c_str(), image.width, image.height);
+  return 0;
+}
+
+// Steps per second of random-action stepping, resets included.
+double BenchOnce(const std::string& id, const env::Kwargs& kwargs, int64_t steps, int num_envs, int threads,
+                 uint64_t seed) {
+  if (num_envs == 1 && threads == 1) {
+    auto e = env::Make(id, kwargs);
+    const rlforge::Space& space = e->action_space();
+    std::vector<uint8_t> obs(e->observation_space().nbytes());
+    std::vector<int64_t> disc(static_cast<size_t>(space.num_discrete()));
+    std::vector<float> cont(static_cast<size_t>(space.num_continuous()));
+    rlforge::Rng rng(seed);
+    e->Reset(seed, obs.data());
+    const auto start = Clock::now();
+    for (int64_t i = 0; i < steps; ++i) {
+      space.Sample(rng, disc, cont);
+      const env::StepResult r = e->Step({disc, cont}, obs.data());
+      if (r.terminated || r.truncated) e->Reset(std::nullopt, obs.data());
+    }
+    return static_cast<double>(steps) / Seconds(start);
+  }
+  auto envs = env::MakeVector(id, num_envs, threads, kwargs);
+  envs->Reset(seed);
+  const int64_t batches = std::max<int64_t>(1, steps / num_envs);
+  const auto start = Clock::now();
+  for (int64_t i = 0; i < batches; ++i) {
+    envs->SampleActions();
+    envs->Step();
+  }
+  return static_cast<double>(batches * num_envs) / Seconds(start);
+}
+
+int BenchCommand(const std::string& id, const env::Kwargs& kwargs, int64_t steps, int num_envs, int threads,
+                 int repeat, bool as_json) {
+  if (steps < 1) throw Error("--steps: expected a positive integer");
+  if (num_envs < 1) throw Error("--num-envs: expected a positive integer");
+  if (threads < 1) throw Error("--threads: expected a positive integer");
+  if (repeat < 1) throw Error("--repeat: expected a positive integer");
+  env::Lookup(id);
+  std::vector<double> runs;
+  for (int r = 0; r < repeat; ++r) runs.push_back(BenchOnce(id, kwargs, steps, num_envs, threads, 0));
+  const double sps = Median(runs);
+  const int64_t done = num_envs == 1 && threads == 1 ? steps : std::max<int64_t>(1, steps / num_envs) * num_envs;
+  if (as_json) {
+    nlohmann::json j = {{"env_id", id},           {"num_envs", num_envs},
+                        {"threads", threads},     {"steps", done},
+                        {"seconds", static_cast<double>(done) / sps},
+                        {"steps_per_second", sps}, {"repeat", repeat},
+                        {"runs_steps_per_second", runs}};
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("%s: %lld steps, %d env(s), %d thread(s): %.0f steps/s (median of %d)\n", id.c_str(),
+                static_cast<long long>(done), num_envs, threads, sps, repeat);
+  }
+  return 0;
+}
+
+int ReplayCommand(const std::vector<std::string>& files, const std::string& mode_text, double tol) {
+  if (!(tol >= 0.0)) throw Error("--tol: expected a non-negative number");
+  const auto mode = rlforge::io::ParseReplayMode(mode_text);
+  int failed = 0, total = 0;
+  for (const auto& file : files) {
+    const auto episodes = rlforge::io::LoadGolden(file);
+    std::printf("%s (%s mode, tol %g)\n", file.c_str(), mode_text.c_str(), tol);
+    for (size_t i = 0; i < episodes.size(); ++i) {
+      const auto r = rlforge::io::ReplayEpisode(episodes[i], mode, tol, static_cast<int>(i));
+      ++total;
+      failed += r.passed ? 0 : 1;
+      std::printf("  episode %zu %s seed %lld: %d/%d steps, max |d obs| %.3g, max |d state| %.3g, max |d reward| %.3g, "
+                  "flag mismatches %d: %s%s%s\n",
+                  i, r.env_id.c_str(), static_cast<long long>(r.reset_seed), r.replayed_steps, r.expected_length,
+                  r.max_obs_diff, r.max_state_diff, r.max_reward_diff, r.flag_mismatches, r.passed ? "OK" : "MISMATCH",
+                  r.first_problem.empty() ? "" : " (first: ", r.first_problem.empty() ? "" : (r.first_problem + ")").c_str());
+    }
+  }
+  std::printf("replay: %d passed, %d failed\n", total - failed, failed);
+  return failed == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"rlforge: native C++ deep reinforcement learning"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "rlforge 0.1.0");
+
+  bool envs_json = false;
+  auto* envs_cmd = app.add_subcommand("envs", "list registered env ids with their spaces");
+  envs_cmd->add_flag("--json", envs_json, "print JSON");
+
+  auto* env_cmd = app.add_subcommand("env", "work with one environment");
+  env_cmd->require_subcommand(1);
+  std::string id;
+  std::vector<std::string> kwarg_items;
+  uint64_t seed = 0;
+  auto add_common = [&](CLI::App* cmd) {
+    cmd->add_option("ID", id, "Gymnasium env id, e.g. CartPole-v1")->required();
+    cmd->add_option("--kwarg,-k", kwarg_items, "env kwarg key=value (repeatable)");
+  };
+
+  auto* check_cmd = env_cmd->add_subcommand("check", "run the env checker");
+  add_common(check_cmd);
+
+  int episodes = 5;
+  auto* rollout_cmd = env_cmd->add_subcommand("rollout", "random-policy episodes: returns and lengths");
+  add_common(rollout_cmd);
+  rollout_cmd->add_option("--episodes", episodes, "number of episodes")->capture_default_str();
+  rollout_cmd->add_option("--seed", seed, "reset and action seed")->capture_default_str();
+
+  std::string out = "frame.png";
+  int render_steps = 0;
+  auto* render_cmd = env_cmd->add_subcommand("render", "write one rendered frame as PNG");
+  add_common(render_cmd);
+  render_cmd->add_option("--seed", seed, "reset seed")->capture_default_str();
+  render_cmd->add_option("--steps", render_steps, "random steps before rendering")->capture_default_str();
+  render_cmd->add_option("--out", out, "PNG path")->capture_default_str();
+
+  int64_t bench_steps = 1'000'000;
+  int num_envs = 1, threads = 1, repeat = 1;
+  bool bench_json = false;
+  auto* bench_cmd = env_cmd->add_subcommand("bench", "random-action stepping throughput");
+  add_common(bench_cmd);
+  bench_cmd->add_option("--steps", bench_steps, "env steps per run")->capture_default_str();
+  bench_cmd->add_option("--num-envs", num_envs, "copies in a vector env")->capture_default_str();
+  bench_cmd->add_option("--threads", threads, "vector env threads")->capture_default_str();
+  bench_cmd->add_option("--repeat", repeat, "runs; the median is reported")->capture_default_str();
+  bench_cmd->add_flag("--json", bench_json, "print one JSON object");
+
+  std::vector<std::string> files;
+  std::string mode = "replay";
+  double tol = 0.0;
+  auto* replay_cmd = env_cmd->add_subcommand("replay", "replay golden trajectories and compare");
+  replay_cmd->add_option("FILE", files, "golden JSON file(s)")->required();
+  replay_cmd->add_option("--mode", mode, "replay | one-step | from-seed")->capture_default_str();
+  replay_cmd->add_option("--tol", tol, "relative tolerance; 0 = bit-exact")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    if (envs_cmd->parsed()) return ListEnvs(envs_json);
+    const env::Kwargs kwargs = env::ParseKwargs(kwarg_items);
+    if (check_cmd->parsed()) return CheckCommand(id, kwargs);
+    if (rollout_cmd->parsed()) return RolloutCommand(id, kwargs, episodes, seed);
+    if (render_cmd->parsed()) return RenderCommand(id, kwargs, seed, render_steps, out);
+    if (bench_cmd->parsed()) return BenchCommand(id, kwargs, bench_steps, num_envs, threads, repeat, bench_json);
+    if (replay_cmd->parsed()) return ReplayCommand(files, mode, tol);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

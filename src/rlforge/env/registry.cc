@@ -1,0 +1,155 @@
+#include "rlforge/env/registry.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <mutex>
+
+#include "rlforge/core/error.h"
+#include "rlforge/env/wrappers.h"
+#include "rlforge/envs/classic_control/classic_control.h"
+
+namespace rlforge::env {
+namespace {
+
+std::map<std::string, EnvEntry>& Table() {
+  static std::map<std::string, EnvEntry> table;
+  return table;
+}
+
+void EnsureBuiltins() {
+  static std::once_flag once;
+  std::call_once(once, [] { envs::RegisterClassicControl(); });
+}
+
+const char* TypeName(const KwValue& v) {
+  switch (v.index()) {
+    case 0: return "a bool (true/false)";
+    case 1: return "an integer";
+    case 2: return "a number";
+    default: return "a string";
+  }
+}
+
+// Converts `given` to the type of `like`; ints widen to doubles, nothing else converts.
+KwValue Coerce(const std::string& where, const KwValue& like, const KwValue& given) {
+  if (like.index() == given.index()) return given;
+  if (std::holds_alternative<double>(like) && std::holds_alternative<int64_t>(given)) {
+    return static_cast<double>(std::get<int64_t>(given));
+  }
+  throw Error(where + ": expected " + TypeName(like) + ", got " + KwValueToString(given));
+}
+
+}  // namespace
+
+std::string KwValueToString(const KwValue& v) {
+  switch (v.index()) {
+    case 0: return std::get<bool>(v) ? "true" : "false";
+    case 1: return std::to_string(std::get<int64_t>(v));
+    case 2: return FormatNumber(std::get<double>(v), DType::kFloat64);
+    default: return "\"" + std::get<std::string>(v) + "\"";
+  }
+}
+
+void Register(EnvEntry entry) {
+  const std::string id = entry.spec.id;
+  Table()[id] = std::move(entry);
+}
+
+std::vector<std::string> RegisteredIds() {
+  EnsureBuiltins();
+  std::vector<std::string> ids;
+  for (const auto& [id, entry] : Table()) ids.push_back(id);
+  return ids;
+}
+
+const EnvEntry& Lookup(const std::string& id) {
+  EnsureBuiltins();
+  const auto it = Table().find(id);
+  if (it != Table().end()) return it->second;
+  std::string message = "unknown env id '" + id + "'";
+  const auto close = ClosestNames(id, RegisteredIds());
+  if (!close.empty()) {
+    message += "; did you mean ";
+    for (size_t i = 0; i < close.size(); ++i) message += (i ? " or '" : "'") + close[i] + "'";
+    message += "?";
+  }
+  message += " (`rlforge envs` lists every id)";
+  throw Error(message);
+}
+
+std::unique_ptr<Env> Make(const std::string& id, const Kwargs& kwargs) {
+  const EnvEntry& entry = Lookup(id);
+  Kwargs values;
+  for (const auto& spec : entry.kwargs) values[spec.name] = spec.default_value;
+  EnvSpec spec = entry.spec;
+  for (const auto& [name, value] : kwargs) {
+    const std::string where = id + ": kwarg '" + name + "'";
+    if (name == "max_episode_steps") {
+      const auto steps = std::get<int64_t>(Coerce(where, int64_t{0}, value));
+      if (steps <= 0 || steps > 1'000'000'000) throw Error(where + ": expected a positive integer");
+      spec.max_episode_steps = static_cast<int>(steps);
+      continue;
+    }
+    if (name == "render_mode") {
+      const auto mode = std::get<std::string>(Coerce(where, std::string(), value));
+      if (mode != "rgb_array") throw Error(where + ": expected \"rgb_array\", got \"" + mode + "\"");
+      continue;
+    }
+    const auto it = std::find_if(entry.kwargs.begin(), entry.kwargs.end(),
+                                 [&](const KwargSpec& k) { return k.name == name; });
+    if (it == entry.kwargs.end()) {
+      std::string accepted = "max_episode_steps, render_mode";
+      for (const auto& k : entry.kwargs) accepted += ", " + k.name;
+      throw Error(id + ": unknown kwarg '" + name + "' (accepted: " + accepted + ")");
+    }
+    values[name] = Coerce(where, it->default_value, value);
+  }
+  std::unique_ptr<Env> env = entry.factory(KwargReader(std::move(values)));
+  env->set_spec(spec);
+  if (spec.max_episode_steps > 0) env = std::make_unique<TimeLimit>(std::move(env), spec.max_episode_steps);
+  return env;
+}
+
+std::unique_ptr<VectorEnv> MakeVector(const std::string& id, int num_envs, int num_threads,
+                                      const Kwargs& kwargs) {
+  if (num_envs < 1) throw Error("num_envs: expected a positive integer, got " + std::to_string(num_envs));
+  if (num_threads < 1) throw Error("threads: expected a positive integer, got " + std::to_string(num_threads));
+  std::vector<std::unique_ptr<Env>> envs;
+  for (int i = 0; i < num_envs; ++i) envs.push_back(Make(id, kwargs));
+  return std::make_unique<VectorEnv>(std::move(envs), num_threads);
+}
+
+Kwargs ParseKwargs(const std::vector<std::string>& items) {
+  Kwargs kwargs;
+  for (const auto& item : items) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw Error("kwarg '" + item + "': expected key=value");
+    }
+    const std::string key = item.substr(0, eq);
+    const std::string text = item.substr(eq + 1);
+    if (text == "true" || text == "True") {
+      kwargs[key] = true;
+    } else if (text == "false" || text == "False") {
+      kwargs[key] = false;
+    } else {
+      char* end = nullptr;
+      errno = 0;
+      const long long as_int = std::strtoll(text.c_str(), &end, 10);
+      if (!text.empty() && *end == '\0' && errno == 0) {
+        kwargs[key] = static_cast<int64_t>(as_int);
+        continue;
+      }
+      const double as_double = std::strtod(text.c_str(), &end);
+      if (!text.empty() && *end == '\0') {
+        kwargs[key] = as_double;
+      } else {
+        kwargs[key] = text;
+      }
+    }
+  }
+  return kwargs;
+}
+
+}  // namespace rlforge::env
