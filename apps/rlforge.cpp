@@ -20,7 +20,9 @@ using rlforge::Error;
 namespace env = rlforge::env;
 using Clock = std::chrono::steady_clock;
 
-double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
 
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -38,17 +40,22 @@ int ListEnvs(bool as_json) {
                           {"observation_space", e->observation_space().ToString()},
                           {"action_space", e->action_space().ToString()},
                           {"max_episode_steps", entry.spec.max_episode_steps}};
-      j["reward_threshold"] = entry.spec.reward_threshold ? nlohmann::json(*entry.spec.reward_threshold) : nullptr;
+      j["reward_threshold"] =
+          entry.spec.reward_threshold ? nlohmann::json(*entry.spec.reward_threshold) : nullptr;
       out.push_back(j);
     } else {
-      std::printf("%-26s %s\n  observation: %s\n  action:      %s\n  max_episode_steps: %d, reward_threshold: %s\n",
-                  id.c_str(), entry.description.c_str(), e->observation_space().ToString().c_str(),
-                  e->action_space().ToString().c_str(), entry.spec.max_episode_steps,
-                  entry.spec.reward_threshold ? rlforge::FormatNumber(*entry.spec.reward_threshold, rlforge::DType::kFloat64).c_str()
-                                              : "none");
+      std::printf(
+          "%-26s %s\n  observation: %s\n  action:      %s\n  max_episode_steps: %d, "
+          "reward_threshold: %s\n",
+          id.c_str(), entry.description.c_str(), e->observation_space().ToString().c_str(),
+          e->action_space().ToString().c_str(), entry.spec.max_episode_steps,
+          entry.spec.reward_threshold
+              ? rlforge::FormatNumber(*entry.spec.reward_threshold, rlforge::DType::kFloat64)
+                    .c_str()
+              : "none");
       for (const auto& k : entry.kwargs) {
-        std::printf("  kwarg %s = %s: %s\n", k.name.c_str(), env::KwValueToString(k.default_value).c_str(),
-                    k.description.c_str());
+        std::printf("  kwarg %s = %s: %s\n", k.name.c_str(),
+                    env::KwValueToString(k.default_value).c_str(), k.description.c_str());
       }
     }
   }
@@ -62,13 +69,14 @@ int CheckCommand(const std::string& id, const env::Kwargs& kwargs) {
   for (const auto& p : report.passed) std::printf("  ok    %s\n", p.c_str());
   for (const auto& w : report.warnings) std::printf("  WARN  %s\n", w.c_str());
   for (const auto& f : report.failures) std::printf("  FAIL  %s\n", f.c_str());
-  std::printf("%s: %zu passed, %zu failed, %zu warnings\n", id.c_str(), report.passed.size(), report.failures.size(),
-              report.warnings.size());
+  std::printf("%s: %zu passed, %zu failed, %zu warnings\n", id.c_str(), report.passed.size(),
+              report.failures.size(), report.warnings.size());
   return report.ok() ? 0 : 1;
 }
 
 int RolloutCommand(const std::string& id, const env::Kwargs& kwargs, int episodes, uint64_t seed) {
-  if (episodes < 1) throw Error("--episodes: expected a positive integer, got " + std::to_string(episodes));
+  if (episodes < 1)
+    throw Error("--episodes: expected a positive integer, got " + std::to_string(episodes));
   auto e = env::Make(id, kwargs);
   const rlforge::Space& space = e->action_space();
   std::vector<uint8_t> obs(e->observation_space().nbytes());
@@ -106,14 +114,18 @@ int RolloutCommand(const std::string& id, const env::Kwargs& kwargs, int episode
   double mean_len = 0.0;
   for (double l : lengths) mean_len += l / static_cast<double>(lengths.size());
   const double secs = Seconds(start);
-  std::printf("summary: %d episodes, %lld steps, return mean %.3f std %.3f min %.3f max %.3f, mean length %.1f, %.0f steps/s\n",
-              episodes, static_cast<long long>(total_steps), mean, std::sqrt(var),
-              *std::min_element(returns.begin(), returns.end()), *std::max_element(returns.begin(), returns.end()),
-              mean_len, static_cast<double>(total_steps) / std::max(secs, 1e-9));
+  std::printf(
+      "summary: %d episodes, %lld steps, return mean %.3f std %.3f min %.3f max %.3f, mean length "
+      "%.1f, %.0f steps/s\n",
+      episodes, static_cast<long long>(total_steps), mean, std::sqrt(var),
+      *std::min_element(returns.begin(), returns.end()),
+      *std::max_element(returns.begin(), returns.end()), mean_len,
+      static_cast<double>(total_steps) / std::max(secs, 1e-9));
   return 0;
 }
 
-int RenderCommand(const std::string& id, const env::Kwargs& kwargs, uint64_t seed, int steps, const std::string& out) {
+int RenderCommand(const std::string& id, const env::Kwargs& kwargs, uint64_t seed, int steps,
+                  const std::string& out) {
   if (steps < 0) throw Error("--steps: expected a non-negative integer");
   auto e = env::Make(id, kwargs);
   std::vector<uint8_t> obs(e->observation_space().nbytes());
@@ -134,8 +146,8 @@ int RenderCommand(const std::string& id, const env::Kwargs& kwargs, uint64_t see
 }
 
 // Steps per second of random-action stepping, resets included.
-double BenchOnce(const std::string& id, const env::Kwargs& kwargs, int64_t steps, int num_envs, int threads,
-                 uint64_t seed) {
+double BenchOnce(const std::string& id, const env::Kwargs& kwargs, int64_t steps, int num_envs,
+                 int threads, uint64_t seed) {
   if (num_envs == 1 && threads == 1) {
     auto e = env::Make(id, kwargs);
     const rlforge::Space& space = e->action_space();
@@ -163,27 +175,32 @@ double BenchOnce(const std::string& id, const env::Kwargs& kwargs, int64_t steps
   return static_cast<double>(batches * num_envs) / Seconds(start);
 }
 
-int BenchCommand(const std::string& id, const env::Kwargs& kwargs, int64_t steps, int num_envs, int threads,
-                 int repeat, bool as_json) {
+int BenchCommand(const std::string& id, const env::Kwargs& kwargs, int64_t steps, int num_envs,
+                 int threads, int repeat, bool as_json) {
   if (steps < 1) throw Error("--steps: expected a positive integer");
   if (num_envs < 1) throw Error("--num-envs: expected a positive integer");
   if (threads < 1) throw Error("--threads: expected a positive integer");
   if (repeat < 1) throw Error("--repeat: expected a positive integer");
   env::Lookup(id);
   std::vector<double> runs;
-  for (int r = 0; r < repeat; ++r) runs.push_back(BenchOnce(id, kwargs, steps, num_envs, threads, 0));
+  for (int r = 0; r < repeat; ++r)
+    runs.push_back(BenchOnce(id, kwargs, steps, num_envs, threads, 0));
   const double sps = Median(runs);
-  const int64_t done = num_envs == 1 && threads == 1 ? steps : std::max<int64_t>(1, steps / num_envs) * num_envs;
+  const int64_t done =
+      num_envs == 1 && threads == 1 ? steps : std::max<int64_t>(1, steps / num_envs) * num_envs;
   if (as_json) {
-    nlohmann::json j = {{"env_id", id},           {"num_envs", num_envs},
-                        {"threads", threads},     {"steps", done},
+    nlohmann::json j = {{"env_id", id},
+                        {"num_envs", num_envs},
+                        {"threads", threads},
+                        {"steps", done},
                         {"seconds", static_cast<double>(done) / sps},
-                        {"steps_per_second", sps}, {"repeat", repeat},
+                        {"steps_per_second", sps},
+                        {"repeat", repeat},
                         {"runs_steps_per_second", runs}};
     std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("%s: %lld steps, %d env(s), %d thread(s): %.0f steps/s (median of %d)\n", id.c_str(),
-                static_cast<long long>(done), num_envs, threads, sps, repeat);
+    std::printf("%s: %lld steps, %d env(s), %d thread(s): %.0f steps/s (median of %d)\n",
+                id.c_str(), static_cast<long long>(done), num_envs, threads, sps, repeat);
   }
   return 0;
 }
@@ -199,11 +216,14 @@ int ReplayCommand(const std::vector<std::string>& files, const std::string& mode
       const auto r = rlforge::io::ReplayEpisode(episodes[i], mode, tol, static_cast<int>(i));
       ++total;
       failed += r.passed ? 0 : 1;
-      std::printf("  episode %zu %s seed %lld: %d/%d steps, max |d obs| %.3g, max |d state| %.3g, max |d reward| %.3g, "
-                  "flag mismatches %d: %s%s%s\n",
-                  i, r.env_id.c_str(), static_cast<long long>(r.reset_seed), r.replayed_steps, r.expected_length,
-                  r.max_obs_diff, r.max_state_diff, r.max_reward_diff, r.flag_mismatches, r.passed ? "OK" : "MISMATCH",
-                  r.first_problem.empty() ? "" : " (first: ", r.first_problem.empty() ? "" : (r.first_problem + ")").c_str());
+      std::printf(
+          "  episode %zu %s seed %lld: %d/%d steps, max |d obs| %.3g, max |d state| %.3g, max |d "
+          "reward| %.3g, "
+          "flag mismatches %d: %s%s%s\n",
+          i, r.env_id.c_str(), static_cast<long long>(r.reset_seed), r.replayed_steps,
+          r.expected_length, r.max_obs_diff, r.max_state_diff, r.max_reward_diff, r.flag_mismatches,
+          r.passed ? "OK" : "MISMATCH", r.first_problem.empty() ? "" : " (first: ",
+          r.first_problem.empty() ? "" : (r.first_problem + ")").c_str());
     }
   }
   std::printf("replay: %d passed, %d failed\n", total - failed, failed);
@@ -235,7 +255,8 @@ int main(int argc, char** argv) {
   add_common(check_cmd);
 
   int episodes = 5;
-  auto* rollout_cmd = env_cmd->add_subcommand("rollout", "random-policy episodes: returns and lengths");
+  auto* rollout_cmd =
+      env_cmd->add_subcommand("rollout", "random-policy episodes: returns and lengths");
   add_common(rollout_cmd);
   rollout_cmd->add_option("--episodes", episodes, "number of episodes")->capture_default_str();
   rollout_cmd->add_option("--seed", seed, "reset and action seed")->capture_default_str();
@@ -245,7 +266,8 @@ int main(int argc, char** argv) {
   auto* render_cmd = env_cmd->add_subcommand("render", "write one rendered frame as PNG");
   add_common(render_cmd);
   render_cmd->add_option("--seed", seed, "reset seed")->capture_default_str();
-  render_cmd->add_option("--steps", render_steps, "random steps before rendering")->capture_default_str();
+  render_cmd->add_option("--steps", render_steps, "random steps before rendering")
+      ->capture_default_str();
   render_cmd->add_option("--out", out, "PNG path")->capture_default_str();
 
   int64_t bench_steps = 1'000'000;
@@ -279,7 +301,8 @@ int main(int argc, char** argv) {
     if (check_cmd->parsed()) return CheckCommand(id, kwargs);
     if (rollout_cmd->parsed()) return RolloutCommand(id, kwargs, episodes, seed);
     if (render_cmd->parsed()) return RenderCommand(id, kwargs, seed, render_steps, out);
-    if (bench_cmd->parsed()) return BenchCommand(id, kwargs, bench_steps, num_envs, threads, repeat, bench_json);
+    if (bench_cmd->parsed())
+      return BenchCommand(id, kwargs, bench_steps, num_envs, threads, repeat, bench_json);
     if (replay_cmd->parsed()) return ReplayCommand(files, mode, tol);
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <regex>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "rlforge/core/error.h"
 
@@ -25,7 +25,8 @@ std::vector<std::string> SeedTexts() {
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::vector<std::string> seeds;
   const std::regex pattern("\"seed\":\\s*([0-9]+)");
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), pattern); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), pattern);
+       it != std::sregex_iterator(); ++it) {
     seeds.push_back((*it)[1]);
   }
   return seeds;
@@ -40,8 +41,10 @@ TEST(SeedSequence, MatchesNumPyPoolAndState) {
     const auto& v = vectors[i];
     const SeedSequence seq(DecimalToWords(seeds[i]));
     const auto pool = v["seed_sequence_pool_u32"].get<std::vector<uint32_t>>();
-    EXPECT_EQ(std::vector<uint32_t>(seq.pool().begin(), seq.pool().end()), pool) << "seed " << v["seed"];
-    EXPECT_EQ(seq.GenerateState32(8), v["generate_state_u32x8"].get<std::vector<uint32_t>>()) << "seed " << v["seed"];
+    EXPECT_EQ(std::vector<uint32_t>(seq.pool().begin(), seq.pool().end()), pool)
+        << "seed " << v["seed"];
+    EXPECT_EQ(seq.GenerateState32(8), v["generate_state_u32x8"].get<std::vector<uint32_t>>())
+        << "seed " << v["seed"];
   }
 }
 
@@ -54,7 +57,8 @@ TEST(Pcg64, MatchesNumPyStateAndOutputs) {
     EXPECT_EQ(Uint128ToString(rng.state()), v["pcg64_state_after_seeding"].get<std::string>());
     EXPECT_EQ(Uint128ToString(rng.inc()), v["pcg64_inc"].get<std::string>());
     Rng rng2 = rng;
-    for (const auto& u : v["first_4_next_uint64"]) EXPECT_EQ(std::to_string(rng.NextUint64()), u.get<std::string>());
+    for (const auto& u : v["first_4_next_uint64"])
+      EXPECT_EQ(std::to_string(rng.NextUint64()), u.get<std::string>());
     for (const auto& d : v["first_4_next_double"]) EXPECT_EQ(rng2.Random(), d.get<double>());
   }
 }

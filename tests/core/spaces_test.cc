@@ -13,9 +13,12 @@ namespace {
 
 TEST(Spaces, PrintLikeGymnasium) {
   EXPECT_EQ(Space::Box(-2.0, 2.0, {1}).ToString(), "Box(-2.0, 2.0, (1,), float32)");
-  EXPECT_EQ(Space::Box(0, 255, {96, 96, 3}, DType::kUInt8).ToString(), "Box(0, 255, (96, 96, 3), uint8)");
-  EXPECT_EQ(Space::Box({-1.0, 0.0, 0.0}, {1.0, 1.0, 1.0}, {3}).ToString(), "Box([-1.0 0.0 0.0], 1.0, (3,), float32)");
-  EXPECT_EQ(Space::Box({-1.2, -0.07}, {0.6, 0.07}, {2}).ToString(), "Box([-1.2 -0.07], [0.6 0.07], (2,), float32)");
+  EXPECT_EQ(Space::Box(0, 255, {96, 96, 3}, DType::kUInt8).ToString(),
+            "Box(0, 255, (96, 96, 3), uint8)");
+  EXPECT_EQ(Space::Box({-1.0, 0.0, 0.0}, {1.0, 1.0, 1.0}, {3}).ToString(),
+            "Box([-1.0 0.0 0.0], 1.0, (3,), float32)");
+  EXPECT_EQ(Space::Box({-1.2, -0.07}, {0.6, 0.07}, {2}).ToString(),
+            "Box([-1.2 -0.07], [0.6 0.07], (2,), float32)");
   EXPECT_EQ(Space::Box(-INFINITY, INFINITY, {2}).ToString(), "Box(-inf, inf, (2,), float32)");
   EXPECT_EQ(Space::Discrete(2).ToString(), "Discrete(2)");
   EXPECT_EQ(Space::Discrete(3, -1).ToString(), "Discrete(3, start=-1)");
@@ -35,7 +38,8 @@ TEST(Spaces, ContainsAndNamesTheBadElement) {
   EXPECT_TRUE(box.Contains({{}, inside}));
   EXPECT_NE(box.Check({{}, outside}).find("action[1] = 1.5 is outside"), std::string::npos);
   EXPECT_NE(box.Check({{}, nan}).find("NaN"), std::string::npos);
-  EXPECT_NE(box.Check({{}, std::span<const float>(inside, 1)}).find("expects 0 and 2"), std::string::npos);
+  EXPECT_NE(box.Check({{}, std::span<const float>(inside, 1)}).find("expects 0 and 2"),
+            std::string::npos);
   const double obs[2] = {0.0, 2.0};
   EXPECT_FALSE(box.Contains(std::span<const double>(obs)));
 }
@@ -50,8 +54,9 @@ TEST(Spaces, InvalidConstructionIsAnError) {
 
 TEST(Spaces, SamplesAreMembers) {
   Rng rng(0);
-  for (const Space& s : {Space::Discrete(5, 2), Space::MultiDiscrete({3, 4}), Space::MultiBinary(6),
-                         Space::Box(-3.0, 3.0, {4}), Space::Composite({2, 3}, Space::Box(0.0, 1.0, {2}))}) {
+  for (const Space& s :
+       {Space::Discrete(5, 2), Space::MultiDiscrete({3, 4}), Space::MultiBinary(6),
+        Space::Box(-3.0, 3.0, {4}), Space::Composite({2, 3}, Space::Box(0.0, 1.0, {2}))}) {
     std::vector<int64_t> d(static_cast<size_t>(s.num_discrete()));
     std::vector<float> c(static_cast<size_t>(s.num_continuous()));
     for (int i = 0; i < 200; ++i) {

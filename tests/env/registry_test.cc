@@ -4,22 +4,17 @@
 
 #include "rlforge/core/error.h"
 #include "rlforge/env/wrappers.h"
+#include "test_util.h"
 
 namespace rlforge::env {
 namespace {
 
-std::string ErrorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using rlforge::testing::ErrorOf;
 
 TEST(Registry, HasTheClassicControlIds) {
   const auto ids = RegisteredIds();
-  for (const char* id : {"CartPole-v1", "Pendulum-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Acrobot-v1"}) {
+  for (const char* id :
+       {"CartPole-v1", "Pendulum-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Acrobot-v1"}) {
     EXPECT_NE(std::find(ids.begin(), ids.end(), id), ids.end()) << id;
   }
   EXPECT_EQ(Lookup("CartPole-v1").spec.max_episode_steps, 500);
@@ -47,14 +42,25 @@ TEST(Registry, UnknownIdSuggestsCloseIds) {
 }
 
 TEST(Registry, KwargsAreValidated) {
-  EXPECT_NE(ErrorOf([] { Make("CartPole-v1", {{"gravity", 3.0}}); }).find("unknown kwarg 'gravity'"), std::string::npos);
-  EXPECT_NE(ErrorOf([] { Make("Pendulum-v1", {{"g", std::string("x")}}); }).find("kwarg 'g': expected a number"),
+  EXPECT_NE(ErrorOf([] {
+              Make("CartPole-v1", {{"gravity", 3.0}});
+            }).find("unknown kwarg 'gravity'"),
             std::string::npos);
-  EXPECT_NE(ErrorOf([] { Make("CartPole-v1", {{"sutton_barto_reward", int64_t{1}}}); }).find("expected a bool"),
+  EXPECT_NE(ErrorOf([] {
+              Make("Pendulum-v1", {{"g", std::string("x")}});
+            }).find("kwarg 'g': expected a number"),
             std::string::npos);
-  EXPECT_NE(ErrorOf([] { Make("CartPole-v1", {{"max_episode_steps", int64_t{0}}}); }).find("positive integer"),
+  EXPECT_NE(ErrorOf([] {
+              Make("CartPole-v1", {{"sutton_barto_reward", int64_t{1}}});
+            }).find("expected a bool"),
             std::string::npos);
-  EXPECT_NE(ErrorOf([] { Make("CartPole-v1", {{"render_mode", std::string("human")}}); }).find("rgb_array"),
+  EXPECT_NE(ErrorOf([] {
+              Make("CartPole-v1", {{"max_episode_steps", int64_t{0}}});
+            }).find("positive integer"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([] {
+              Make("CartPole-v1", {{"render_mode", std::string("human")}});
+            }).find("rgb_array"),
             std::string::npos);
   EXPECT_NO_THROW(Make("Pendulum-v1", {{"g", int64_t{9}}}));  // ints widen to numbers
 }

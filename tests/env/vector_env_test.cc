@@ -29,7 +29,8 @@ RunResult Roll(const std::string& id, int n, int threads, int steps) {
     run.obs.insert(run.obs.end(), obs, obs + floats);
     for (int i = 0; i < n; ++i) {
       run.rewards.push_back(envs->rewards()[i]);
-      run.flags.push_back(envs->terminated()[i] | envs->truncated()[i] << 1 | envs->has_final()[i] << 2);
+      run.flags.push_back(envs->terminated()[i] | envs->truncated()[i] << 1 |
+                          envs->has_final()[i] << 2);
       if (envs->has_final()[i]) {
         const size_t row = envs->obs_bytes() / sizeof(float);
         run.final_obs.insert(run.final_obs.end(), fin + i * row, fin + (i + 1) * row);
@@ -58,7 +59,8 @@ TEST(VectorEnv, EnvIIsSeededWithSeedPlusI) {
     auto single = Make("CartPole-v1");
     float obs[4];
     single->Reset(10 + i, obs);
-    EXPECT_EQ(std::memcmp(obs, static_cast<const float*>(envs->observations()) + 4 * i, sizeof(obs)), 0);
+    EXPECT_EQ(
+        std::memcmp(obs, static_cast<const float*>(envs->observations()) + 4 * i, sizeof(obs)), 0);
   }
 }
 

@@ -61,7 +61,8 @@ TEST(Wrappers, RescaleActionMapsTheInterval) {
   RescaleAction scaled(Make("Pendulum-v1"), 0.0, 1.0);
   auto plain = Make("Pendulum-v1");
   EXPECT_EQ(scaled.action_space().ToString(), "Box(0.0, 1.0, (1,), float32)");
-  for (const auto& [in, out] : std::vector<std::pair<float, float>>{{0.0f, -2.0f}, {1.0f, 2.0f}, {0.5f, 0.0f}}) {
+  for (const auto& [in, out] :
+       std::vector<std::pair<float, float>>{{0.0f, -2.0f}, {1.0f, 2.0f}, {0.5f, 0.0f}}) {
     float o1[3], o2[3];
     scaled.Reset(1, o1);
     plain->Reset(1, o2);
@@ -90,7 +91,8 @@ TEST(Wrappers, NormalizeObservationStandardizesAndRestores) {
   env.Reset(9, a);
   copy.Reset(9, b);
   EXPECT_EQ(std::vector<float>(a, a + 4), std::vector<float>(b, b + 4));
-  EXPECT_THROW(NormalizeObservation(std::make_unique<RenderObservation>(Make("CartPole-v1"))), Error);
+  EXPECT_THROW(NormalizeObservation(std::make_unique<RenderObservation>(Make("CartPole-v1"))),
+               Error);
 }
 
 TEST(Wrappers, NormalizeRewardScalesByReturnStd) {
@@ -119,9 +121,11 @@ TEST(Wrappers, PixelPipelineShapes) {
   stacked.Reset(0, obs.data());
   const size_t frame = 84 * 84;
   // after reset all four frames are the first frame
-  for (int k = 1; k < 4; ++k) EXPECT_TRUE(std::equal(obs.begin(), obs.begin() + frame, obs.begin() + k * frame));
+  for (int k = 1; k < 4; ++k)
+    EXPECT_TRUE(std::equal(obs.begin(), obs.begin() + frame, obs.begin() + k * frame));
   const std::vector<uint8_t> first(obs.begin(), obs.begin() + frame);
-  EXPECT_TRUE(std::any_of(first.begin(), first.end(), [](uint8_t v) { return v < 128; }));  // the cart is dark
+  EXPECT_TRUE(std::any_of(first.begin(), first.end(),
+                          [](uint8_t v) { return v < 128; }));  // the cart is dark
   for (int i = 0; i < 5; ++i) stacked.Step(kPushRight, obs.data());
   // the newest frame is last and differs from the oldest (the cart moved)
   EXPECT_FALSE(std::equal(obs.begin(), obs.begin() + frame, obs.begin() + 3 * frame));
@@ -135,7 +139,10 @@ TEST(Wrappers, ResizeAveragesAreas) {
     const Space& observation_space() const override { return space_; }
     const Space& action_space() const override { return act_; }
     void Reset(std::optional<uint64_t>, void* obs) override { Observe(obs); }
-    StepResult Step(const Action&, void* obs) override { Observe(obs); return {}; }
+    StepResult Step(const Action&, void* obs) override {
+      Observe(obs);
+      return {};
+    }
     void Observe(void* obs) const override {
       auto* p = static_cast<uint8_t*>(obs);
       for (int i = 0; i < 16; ++i) p[i] = ((i / 4 + i % 4) % 2) ? 200 : 0;

@@ -4,26 +4,28 @@
 
 #include "rlforge/core/error.h"
 #include "rlforge/env/registry.h"
+#include "test_util.h"
 
 namespace rlforge::env {
 namespace {
 
-std::string ErrorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using rlforge::testing::ErrorOf;
 
 TEST(ClassicControl, SpacesMatchGymnasium) {
   const std::vector<std::tuple<std::string, std::string, std::string>> expected = {
-      {"CartPole-v1", "Box([-4.8 -3.4028235e+38 -0.41887903 -3.4028235e+38], [4.8 3.4028235e+38 0.41887903 3.4028235e+38], (4,), float32)", "Discrete(2)"},
-      {"Pendulum-v1", "Box([-1.0 -1.0 -8.0], [1.0 1.0 8.0], (3,), float32)", "Box(-2.0, 2.0, (1,), float32)"},
+      {"CartPole-v1",
+       "Box([-4.8 -3.4028235e+38 -0.41887903 -3.4028235e+38], [4.8 3.4028235e+38 0.41887903 "
+       "3.4028235e+38], (4,), float32)",
+       "Discrete(2)"},
+      {"Pendulum-v1", "Box([-1.0 -1.0 -8.0], [1.0 1.0 8.0], (3,), float32)",
+       "Box(-2.0, 2.0, (1,), float32)"},
       {"MountainCar-v0", "Box([-1.2 -0.07], [0.6 0.07], (2,), float32)", "Discrete(3)"},
-      {"MountainCarContinuous-v0", "Box([-1.2 -0.07], [0.6 0.07], (2,), float32)", "Box(-1.0, 1.0, (1,), float32)"},
-      {"Acrobot-v1", "Box([-1.0 -1.0 -1.0 -1.0 -12.566371 -28.274334], [1.0 1.0 1.0 1.0 12.566371 28.274334], (6,), float32)", "Discrete(3)"},
+      {"MountainCarContinuous-v0", "Box([-1.2 -0.07], [0.6 0.07], (2,), float32)",
+       "Box(-1.0, 1.0, (1,), float32)"},
+      {"Acrobot-v1",
+       "Box([-1.0 -1.0 -1.0 -1.0 -12.566371 -28.274334], [1.0 1.0 1.0 1.0 12.566371 28.274334], "
+       "(6,), float32)",
+       "Discrete(3)"},
   };
   for (const auto& [id, obs, act] : expected) {
     auto env = Make(id);
@@ -37,18 +39,28 @@ TEST(ClassicControl, BadActionsAreClearErrors) {
   float obs[6];
   cartpole->Reset(0, obs);
   const int64_t two = 2;
-  EXPECT_NE(ErrorOf([&] { cartpole->Step({{&two, 1}, {}}, obs); }).find("CartPole-v1: action = 2 is outside Discrete(2)"),
+  EXPECT_NE(ErrorOf([&] {
+              cartpole->Step({{&two, 1}, {}}, obs);
+            }).find("CartPole-v1: action = 2 is outside Discrete(2)"),
             std::string::npos);
   const float f = 1.0f;
-  EXPECT_NE(ErrorOf([&] { cartpole->Step({{}, {&f, 1}}, obs); }).find("expects 1 and 0"), std::string::npos);
+  EXPECT_NE(ErrorOf([&] {
+              cartpole->Step({{}, {&f, 1}}, obs);
+            }).find("expects 1 and 0"),
+            std::string::npos);
 
   auto pendulum = Make("Pendulum-v1");
   pendulum->Reset(0, obs);
   const float nan = NAN;
-  EXPECT_NE(ErrorOf([&] { pendulum->Step({{}, {&nan, 1}}, obs); }).find("Pendulum-v1: action[0] is NaN"),
+  EXPECT_NE(ErrorOf([&] {
+              pendulum->Step({{}, {&nan, 1}}, obs);
+            }).find("Pendulum-v1: action[0] is NaN"),
             std::string::npos);
   const float two_values[2] = {0.0f, 0.0f};
-  EXPECT_NE(ErrorOf([&] { pendulum->Step({{}, two_values}, obs); }).find("must have shape (1,)"), std::string::npos);
+  EXPECT_NE(ErrorOf([&] {
+              pendulum->Step({{}, two_values}, obs);
+            }).find("must have shape (1,)"),
+            std::string::npos);
   const int64_t minus = -1;
   EXPECT_THROW(Make("Acrobot-v1")->Step({{&minus, 1}, {}}, obs), Error);
   EXPECT_THROW(cartpole->SetState(std::vector<double>{1.0, 2.0}), Error);
@@ -65,7 +77,8 @@ TEST(ClassicControl, CartPoleRewardsAfterTermination) {
       r = env->Step({{&right, 1}, {}}, obs);
     } while (!r.terminated);
     EXPECT_EQ(r.reward, sutton_barto ? -1.0 : 1.0);
-    EXPECT_EQ(env->Step({{&right, 1}, {}}, obs).reward, sutton_barto ? -1.0 : 0.0);  // stepping past the end
+    EXPECT_EQ(env->Step({{&right, 1}, {}}, obs).reward,
+              sutton_barto ? -1.0 : 0.0);  // stepping past the end
   }
 }
 
@@ -114,7 +127,8 @@ TEST(ClassicControl, RenderingFollowsTheState) {
     const Image a = env->Render();
     ASSERT_GT(a.width, 0) << id;
     ASSERT_EQ(a.rgb.size(), static_cast<size_t>(a.width * a.height * 3)) << id;
-    EXPECT_TRUE(std::any_of(a.rgb.begin(), a.rgb.end(), [](uint8_t v) { return v < 100; })) << id << " is blank";
+    EXPECT_TRUE(std::any_of(a.rgb.begin(), a.rgb.end(), [](uint8_t v) { return v < 100; }))
+        << id << " is blank";
     std::vector<double> state = env->GetState();
     state[0] += 0.5;
     env->SetState(state);
@@ -138,8 +152,8 @@ TEST(ClassicControl, CartPoleFrameLooksLikeGymnasium) {
     return std::array<int, 3>{p[0], p[1], p[2]};
   };
   EXPECT_EQ(pixel(10, 10), (std::array<int, 3>{255, 255, 255}));  // background
-  EXPECT_EQ(pixel(290, 290), (std::array<int, 3>{0, 0, 0}));       // cart body (y-up 100 -> row 300)
-  EXPECT_EQ(pixel(300, 200), (std::array<int, 3>{202, 152, 101})); // upright pole above the cart
+  EXPECT_EQ(pixel(290, 290), (std::array<int, 3>{0, 0, 0}));      // cart body (y-up 100 -> row 300)
+  EXPECT_EQ(pixel(300, 200), (std::array<int, 3>{202, 152, 101}));  // upright pole above the cart
 }
 
 }  // namespace

@@ -13,16 +13,19 @@ namespace {
 
 namespace fs = std::filesystem;
 const std::string kDir = std::string(RLFORGE_GOLDEN_DIR) + "/classic_control/";
-const char* kIds[] = {"CartPole-v1", "Pendulum-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Acrobot-v1"};
+const char* kIds[] = {"CartPole-v1", "Pendulum-v1", "MountainCar-v0", "MountainCarContinuous-v0",
+                      "Acrobot-v1"};
 
 TEST(Golden, EveryEpisodeIsBitExactInEveryMode) {
   for (const char* id : kIds) {
     const auto episodes = LoadGolden(kDir + id + ".json");
     ASSERT_EQ(episodes.size(), 6u) << id;
-    for (const ReplayMode mode : {ReplayMode::kReplay, ReplayMode::kOneStep, ReplayMode::kFromSeed}) {
+    for (const ReplayMode mode :
+         {ReplayMode::kReplay, ReplayMode::kOneStep, ReplayMode::kFromSeed}) {
       for (size_t i = 0; i < episodes.size(); ++i) {
         const ReplayReport r = ReplayEpisode(episodes[i], mode, 0.0, static_cast<int>(i));
-        EXPECT_TRUE(r.passed) << id << " episode " << i << " mode " << static_cast<int>(mode) << ": " << r.first_problem;
+        EXPECT_TRUE(r.passed) << id << " episode " << i << " mode " << static_cast<int>(mode)
+                              << ": " << r.first_problem;
         EXPECT_EQ(r.replayed_steps, r.expected_length) << id;
         EXPECT_EQ(r.max_obs_diff, 0.0) << id;
       }
@@ -66,7 +69,8 @@ TEST(Golden, MalformedFilesNameTheFileAndTheKey) {
   nlohmann::json good = nlohmann::json::parse(std::ifstream(kDir + "MountainCar-v0.json"));
   good.erase(good.begin() + 1, good.end());
 
-  EXPECT_NE(LoadError("syntax", "[{").find("rlforge_golden_syntax.json: invalid JSON"), std::string::npos);
+  EXPECT_NE(LoadError("syntax", "[{").find("rlforge_golden_syntax.json: invalid JSON"),
+            std::string::npos);
   EXPECT_NE(LoadError("object", "{}").find("expected a JSON array"), std::string::npos);
   EXPECT_NE(LoadError("empty", "[]").find("no episodes"), std::string::npos);
 
@@ -76,7 +80,9 @@ TEST(Golden, MalformedFilesNameTheFileAndTheKey) {
     return j.dump();
   };
   std::string m = LoadError("nosteps", mutated([](auto& e) { e.erase("steps"); }));
-  EXPECT_NE(m.find("rlforge_golden_nosteps.json: episode 0: missing key 'steps'"), std::string::npos) << m;
+  EXPECT_NE(m.find("rlforge_golden_nosteps.json: episode 0: missing key 'steps'"),
+            std::string::npos)
+      << m;
   m = LoadError("seedtype", mutated([](auto& e) { e["reset_seed"] = "zero"; }));
   EXPECT_NE(m.find("key 'reset_seed': expected an integer"), std::string::npos) << m;
   m = LoadError("noobs", mutated([](auto& e) { e["steps"][3].erase("obs"); }));

@@ -25,8 +25,8 @@ int EditDistance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-std::vector<std::string> ClosestNames(std::string_view name, const std::vector<std::string>& candidates,
-                                      int max_count) {
+std::vector<std::string> ClosestNames(std::string_view name,
+                                      const std::vector<std::string>& candidates, int max_count) {
   std::vector<std::pair<int, std::string>> scored;
   const int limit = static_cast<int>(name.size()) / 3 + 2;
   for (const auto& c : candidates) {

@@ -18,7 +18,8 @@ class Error : public std::runtime_error {
 int EditDistance(std::string_view a, std::string_view b);
 
 // Up to `max_count` candidates closest to `name` (distance at most a third of its length + 2).
-std::vector<std::string> ClosestNames(std::string_view name, const std::vector<std::string>& candidates,
+std::vector<std::string> ClosestNames(std::string_view name,
+                                      const std::vector<std::string>& candidates,
                                       int max_count = 3);
 
 // Writes `content` to `path` atomically: temp file in the same folder, fsync, rename.

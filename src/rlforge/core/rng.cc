@@ -20,7 +20,8 @@ constexpr int kXShift = 16;
 constexpr size_t kPoolSize = 4;
 
 // PCG64 default multiplier.
-constexpr uint128 kPcgMult = (static_cast<uint128>(2549297995355413924ULL) << 64) | 4865540595714422341ULL;
+constexpr uint128 kPcgMult =
+    (static_cast<uint128>(2549297995355413924ULL) << 64) | 4865540595714422341ULL;
 
 uint32_t HashMix(uint32_t value, uint32_t& hash_const) {
   value ^= hash_const;
@@ -84,17 +85,19 @@ std::vector<uint64_t> SeedSequence::GenerateState64(size_t n_words) const {
   const auto words = GenerateState32(2 * n_words);
   std::vector<uint64_t> state(n_words);
   for (size_t i = 0; i < n_words; ++i) {
-    state[i] = static_cast<uint64_t>(words[2 * i]) | (static_cast<uint64_t>(words[2 * i + 1]) << 32);
+    state[i] =
+        static_cast<uint64_t>(words[2 * i]) | (static_cast<uint64_t>(words[2 * i + 1]) << 32);
   }
   return state;
 }
 
-Rng::Rng() : Rng(SeedSequence([] {
-               std::random_device device;
-               std::vector<uint32_t> entropy(4);
-               for (auto& w : entropy) w = device();
-               return entropy;
-             }())) {}
+Rng::Rng()
+    : Rng(SeedSequence([] {
+        std::random_device device;
+        std::vector<uint32_t> entropy(4);
+        for (auto& w : entropy) w = device();
+        return entropy;
+      }())) {}
 
 Rng::Rng(const SeedSequence& seq) {
   const auto v = seq.GenerateState64(4);
@@ -128,7 +131,9 @@ uint32_t Rng::NextUint32() {
   return static_cast<uint32_t>(next);
 }
 
-double Rng::Random() { return static_cast<double>(NextUint64() >> 11) * (1.0 / 9007199254740992.0); }
+double Rng::Random() {
+  return static_cast<double>(NextUint64() >> 11) * (1.0 / 9007199254740992.0);
+}
 
 double Rng::Uniform(double low, double high) {
   const double range = high - low;
@@ -189,7 +194,8 @@ std::string Uint128ToString(uint128 v) {
 }
 
 uint128 Uint128FromString(const std::string& s) {
-  if (s.empty() || s.size() > 39) throw Error("expected a 128-bit decimal integer, got \"" + s + "\"");
+  if (s.empty() || s.size() > 39)
+    throw Error("expected a 128-bit decimal integer, got \"" + s + "\"");
   uint128 v = 0;
   for (char c : s) {
     if (c < '0' || c > '9') throw Error("expected a 128-bit decimal integer, got \"" + s + "\"");
@@ -201,8 +207,8 @@ uint128 Uint128FromString(const std::string& s) {
 }
 
 std::string Rng::Serialize() const {
-  return Uint128ToString(state_) + " " + Uint128ToString(inc_) + " " + (has_uint32_ ? "1" : "0") + " " +
-         std::to_string(uinteger_);
+  return Uint128ToString(state_) + " " + Uint128ToString(inc_) + " " + (has_uint32_ ? "1" : "0") +
+         " " + std::to_string(uinteger_);
 }
 
 void Rng::Deserialize(const std::string& text) {

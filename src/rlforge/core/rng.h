@@ -1,6 +1,7 @@
-// NumPy-compatible random numbers: SeedSequence -> PCG64 -> Generator.random()/uniform()/integers().
-// `Rng(seed)` equals `np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))` bit for
-// bit, which is what Gymnasium's `reset(seed=...)` and `space.seed(...)` use.
+// NumPy-compatible random numbers: SeedSequence -> PCG64 ->
+// Generator.random()/uniform()/integers(). `Rng(seed)` equals
+// `np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))` bit for bit, which is what
+// Gymnasium's `reset(seed=...)` and `space.seed(...)` use.
 #pragma once
 
 #include <array>
@@ -35,12 +36,12 @@ class Rng {
   explicit Rng(const SeedSequence& seq);
 
   uint64_t NextUint64();
-  uint32_t NextUint32();                       // halves of one u64, low first (PCG64's next32)
-  double Random();                             // [0, 1): (u64 >> 11) * 2^-53
-  double Uniform(double low, double high);     // low + (high - low) * Random()
-  int64_t Integers(int64_t n);                 // [0, n), NumPy's bounded Lemire method
-  double Normal(double mean, double stddev);   // Box-Muller (not NumPy's ziggurat)
-  double Exponential();                        // -log(1 - Random())
+  uint32_t NextUint32();                      // halves of one u64, low first (PCG64's next32)
+  double Random();                            // [0, 1): (u64 >> 11) * 2^-53
+  double Uniform(double low, double high);    // low + (high - low) * Random()
+  int64_t Integers(int64_t n);                // [0, n), NumPy's bounded Lemire method
+  double Normal(double mean, double stddev);  // Box-Muller (not NumPy's ziggurat)
+  double Exponential();                       // -log(1 - Random())
 
   uint128 state() const { return state_; }
   uint128 inc() const { return inc_; }
@@ -55,8 +56,8 @@ class Rng {
   void Deserialize(const std::string& text);
 
  private:
-  uint128 state_ = 0;  // LCG state
-  uint128 inc_ = 0;    // LCG increment (odd)
+  uint128 state_ = 0;        // LCG state
+  uint128 inc_ = 0;          // LCG increment (odd)
   bool has_uint32_ = false;  // NextUint32 holds the high half of the last u64
   uint32_t uinteger_ = 0;    // that high half
 };

@@ -12,24 +12,36 @@ namespace rlforge {
 
 const char* DTypeName(DType dtype) {
   switch (dtype) {
-    case DType::kFloat32: return "float32";
-    case DType::kFloat64: return "float64";
-    case DType::kInt64: return "int64";
-    case DType::kInt32: return "int32";
-    case DType::kUInt8: return "uint8";
-    case DType::kBool: return "bool";
+    case DType::kFloat32:
+      return "float32";
+    case DType::kFloat64:
+      return "float64";
+    case DType::kInt64:
+      return "int64";
+    case DType::kInt32:
+      return "int32";
+    case DType::kUInt8:
+      return "uint8";
+    case DType::kBool:
+      return "bool";
   }
   return "?";
 }
 
 size_t DTypeSize(DType dtype) {
   switch (dtype) {
-    case DType::kFloat32: return 4;
-    case DType::kFloat64: return 8;
-    case DType::kInt64: return 8;
-    case DType::kInt32: return 4;
-    case DType::kUInt8: return 1;
-    case DType::kBool: return 1;
+    case DType::kFloat32:
+      return 4;
+    case DType::kFloat64:
+      return 8;
+    case DType::kInt64:
+      return 8;
+    case DType::kInt32:
+      return 4;
+    case DType::kUInt8:
+      return 1;
+    case DType::kBool:
+      return 1;
   }
   return 0;
 }
@@ -44,8 +56,8 @@ std::string FormatNumber(double v, DType dtype) {
   for (int precision = 1; precision <= 17; ++precision) {
     std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
     const double back = std::strtod(buf, nullptr);
-    const bool same = dtype == DType::kFloat32 ? static_cast<float>(back) == static_cast<float>(v)
-                                               : back == v;
+    const bool same =
+        dtype == DType::kFloat32 ? static_cast<float>(back) == static_cast<float>(v) : back == v;
     if (same) break;
   }
   std::string s = buf;
@@ -86,9 +98,12 @@ std::string IntList(const std::vector<int64_t>& v, const char* sep) {
 
 double CastToDType(double v, DType dtype) {
   switch (dtype) {
-    case DType::kFloat32: return static_cast<float>(v);
-    case DType::kFloat64: return v;
-    default: return std::floor(v);
+    case DType::kFloat32:
+      return static_cast<float>(v);
+    case DType::kFloat64:
+      return v;
+    default:
+      return std::floor(v);
   }
 }
 
@@ -121,7 +136,8 @@ Space Space::Box(std::vector<double> low, std::vector<double> high, std::vector<
 
 Space Space::Box(double low, double high, std::vector<int64_t> shape, DType dtype) {
   const auto size = static_cast<size_t>(Product(shape));
-  return Box(std::vector<double>(size, low), std::vector<double>(size, high), std::move(shape), dtype);
+  return Box(std::vector<double>(size, low), std::vector<double>(size, high), std::move(shape),
+             dtype);
 }
 
 Space Space::Discrete(int64_t n, int64_t start) {
@@ -136,7 +152,8 @@ Space Space::Discrete(int64_t n, int64_t start) {
 
 Space Space::MultiDiscrete(std::vector<int64_t> nvec) {
   for (size_t i = 0; i < nvec.size(); ++i) {
-    if (nvec[i] <= 0) throw Error("MultiDiscrete: nvec[" + std::to_string(i) + "] must be positive");
+    if (nvec[i] <= 0)
+      throw Error("MultiDiscrete: nvec[" + std::to_string(i) + "] must be positive");
   }
   Space s;
   s.kind_ = Kind::kMultiDiscrete;
@@ -170,7 +187,9 @@ int64_t Space::size() const {
   return Product(shape_);
 }
 
-int64_t Space::num_discrete() const { return kind_ == Kind::kBox ? 0 : static_cast<int64_t>(nvec_.size()); }
+int64_t Space::num_discrete() const {
+  return kind_ == Kind::kBox ? 0 : static_cast<int64_t>(nvec_.size());
+}
 int64_t Space::num_continuous() const { return static_cast<int64_t>(low_.size()); }
 
 bool Space::is_bounded() const {
@@ -201,7 +220,8 @@ std::string Space::Check(const Action& a) const {
     if (std::isnan(v)) return "action[" + std::to_string(i) + "] is NaN; expected a finite number";
     if (v < static_cast<float>(low_[i]) || v > static_cast<float>(high_[i])) {
       return "action[" + std::to_string(i) + "] = " + FormatNumber(v, DType::kFloat32) +
-             " is outside [" + FormatNumber(low_[i], dtype_) + ", " + FormatNumber(high_[i], dtype_) + "]";
+             " is outside [" + FormatNumber(low_[i], dtype_) + ", " +
+             FormatNumber(high_[i], dtype_) + "]";
     }
   }
   return {};

@@ -33,7 +33,8 @@ class Space {
   Space() = default;
   static Space Box(std::vector<double> low, std::vector<double> high, std::vector<int64_t> shape,
                    DType dtype = DType::kFloat32);
-  static Space Box(double low, double high, std::vector<int64_t> shape, DType dtype = DType::kFloat32);
+  static Space Box(double low, double high, std::vector<int64_t> shape,
+                   DType dtype = DType::kFloat32);
   static Space Discrete(int64_t n, int64_t start = 0);
   static Space MultiDiscrete(std::vector<int64_t> nvec);
   static Space MultiBinary(int64_t n);
@@ -42,13 +43,13 @@ class Space {
   Kind kind() const { return kind_; }
   DType dtype() const { return dtype_; }
   const std::vector<int64_t>& shape() const { return shape_; }
-  int64_t size() const;                     // number of elements (product of shape)
+  int64_t size() const;  // number of elements (product of shape)
   size_t nbytes() const { return static_cast<size_t>(size()) * DTypeSize(dtype_); }
   const std::vector<double>& low() const { return low_; }
   const std::vector<double>& high() const { return high_; }
-  int64_t n() const { return nvec_.empty() ? 0 : nvec_[0]; }   // Discrete
-  int64_t start() const { return start_; }                     // Discrete
-  const std::vector<int64_t>& nvec() const { return nvec_; }   // cardinalities of discrete parts
+  int64_t n() const { return nvec_.empty() ? 0 : nvec_[0]; }  // Discrete
+  int64_t start() const { return start_; }                    // Discrete
+  const std::vector<int64_t>& nvec() const { return nvec_; }  // cardinalities of discrete parts
 
   // Widths of an Action for this space.
   int64_t num_discrete() const;

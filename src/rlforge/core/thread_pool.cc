@@ -16,7 +16,8 @@ inline void CpuRelax() {
 }  // namespace
 
 ThreadPool::ThreadPool(int num_threads) {
-  if (num_threads < 1) throw Error("threads: expected at least 1, got " + std::to_string(num_threads));
+  if (num_threads < 1)
+    throw Error("threads: expected at least 1, got " + std::to_string(num_threads));
   for (int w = 1; w < num_threads; ++w) workers_.emplace_back([this, w] { WorkerLoop(w); });
 }
 

@@ -21,7 +21,8 @@ class ThreadPool {
   // Calls fn(begin, end) over [0, n) split into num_threads() contiguous chunks; returns when done.
   template <typename Fn>
   void ParallelFor(int n, Fn&& fn) {
-    Run(n, [](void* ctx, int begin, int end) { (*static_cast<Fn*>(ctx))(begin, end); }, &fn);
+    Run(
+        n, [](void* ctx, int begin, int end) { (*static_cast<Fn*>(ctx))(begin, end); }, &fn);
   }
 
  private:

@@ -13,12 +13,22 @@ std::vector<double> AsDoubles(const Space& space, const std::vector<uint8_t>& by
   std::vector<double> out(static_cast<size_t>(space.size()));
   for (size_t i = 0; i < out.size(); ++i) {
     switch (space.dtype()) {
-      case DType::kFloat32: out[i] = reinterpret_cast<const float*>(bytes.data())[i]; break;
-      case DType::kFloat64: out[i] = reinterpret_cast<const double*>(bytes.data())[i]; break;
+      case DType::kFloat32:
+        out[i] = reinterpret_cast<const float*>(bytes.data())[i];
+        break;
+      case DType::kFloat64:
+        out[i] = reinterpret_cast<const double*>(bytes.data())[i];
+        break;
       case DType::kUInt8:
-      case DType::kBool: out[i] = bytes[i]; break;
-      case DType::kInt32: out[i] = reinterpret_cast<const int32_t*>(bytes.data())[i]; break;
-      case DType::kInt64: out[i] = static_cast<double>(reinterpret_cast<const int64_t*>(bytes.data())[i]); break;
+      case DType::kBool:
+        out[i] = bytes[i];
+        break;
+      case DType::kInt32:
+        out[i] = reinterpret_cast<const int32_t*>(bytes.data())[i];
+        break;
+      case DType::kInt64:
+        out[i] = static_cast<double>(reinterpret_cast<const int64_t*>(bytes.data())[i]);
+        break;
     }
   }
   return out;
@@ -87,12 +97,14 @@ CheckReport CheckEnv(const std::function<std::unique_ptr<Env>()>& make, int step
   const Space& act_space = env->action_space();
   check(obs_space.kind() == Space::Kind::kBox && obs_space.size() > 0,
         "observation space is a non-empty Box: " + obs_space.ToString());
-  check(act_space.num_discrete() + act_space.num_continuous() > 0, "action space is non-empty: " + act_space.ToString());
+  check(act_space.num_discrete() + act_space.num_continuous() > 0,
+        "action space is non-empty: " + act_space.ToString());
 
   // reset: observation inside the space, deterministic for a seed
   std::vector<uint8_t> obs_a(obs_space.nbytes()), obs_b(obs_space.nbytes());
   env->Reset(42, obs_a.data());
-  check(obs_space.Contains(AsDoubles(obs_space, obs_a)), "reset(seed=42) observation is inside the observation space");
+  check(obs_space.Contains(AsDoubles(obs_space, obs_a)),
+        "reset(seed=42) observation is inside the observation space");
   auto env2 = make();
   env2->Reset(42, obs_b.data());
   check(obs_a == obs_b, "reset(seed=42) gives the same observation in two env instances");
@@ -107,11 +119,13 @@ CheckReport CheckEnv(const std::function<std::unique_ptr<Env>()>& make, int step
   bool inside = true, finite = true;
   for (const auto& o : t1.obs) inside = inside && obs_space.Contains(AsDoubles(obs_space, o));
   for (const auto& r : t1.results) finite = finite && std::isfinite(r.reward);
-  check(inside, "every observation over " + std::to_string(steps) + " random steps is inside the observation space");
+  check(inside, "every observation over " + std::to_string(steps) +
+                    " random steps is inside the observation space");
   check(finite, "every reward is finite");
   bool same = t1.obs == t2.obs;
   for (size_t i = 0; same && i < t1.results.size(); ++i) {
-    same = t1.results[i].reward == t2.results[i].reward && t1.results[i].terminated == t2.results[i].terminated &&
+    same = t1.results[i].reward == t2.results[i].reward &&
+           t1.results[i].terminated == t2.results[i].terminated &&
            t1.results[i].truncated == t2.results[i].truncated;
   }
   check(same, "same seed and actions give the same trajectory");
@@ -146,14 +160,16 @@ CheckReport CheckEnv(const std::function<std::unique_ptr<Env>()>& make, int step
                        first.rgb.size() == static_cast<size_t>(first.width) * first.height * 3;
     if (check(sized, "render() returns an RGB frame (" + std::to_string(first.height) + "x" +
                          std::to_string(first.width) + "x3)")) {
-      const bool varied = std::any_of(first.rgb.begin(), first.rgb.end(), [&](uint8_t v) { return v != first.rgb[0]; });
+      const bool varied = std::any_of(first.rgb.begin(), first.rgb.end(),
+                                      [&](uint8_t v) { return v != first.rgb[0]; });
       check(varied, "rendered frame is not blank");
       Rng rng(9);
       for (int i = 0; i < 10; ++i) {
         const StepResult r = env->Step(SampleAction(act_space, rng).view(), obs_a.data());
         if (r.terminated || r.truncated) break;
       }
-      check(env->Render().rgb != first.rgb, "rendered frame changes as the env steps", /*warn_only=*/true);
+      check(env->Render().rgb != first.rgb, "rendered frame changes as the env steps",
+            /*warn_only=*/true);
     }
   }
 

@@ -52,7 +52,7 @@ struct Image {
 // Registration facts, as in Gymnasium's EnvSpec.
 struct EnvSpec {
   std::string id;
-  int max_episode_steps = 0;              // 0: no time limit
+  int max_episode_steps = 0;  // 0: no time limit
   std::optional<double> reward_threshold;
 };
 
@@ -105,7 +105,7 @@ class FloatEnv : public Env {
   void Observe(void* obs) const final { ObserveInto(static_cast<float*>(obs)); }
 
  protected:
-  virtual void ResetState() = 0;                     // draw the initial state from np_random_
+  virtual void ResetState() = 0;                         // draw the initial state from np_random_
   virtual StepResult Advance(const Action& action) = 0;  // one step of the dynamics
   virtual void ObserveInto(float* obs) const = 0;
 };

@@ -24,10 +24,14 @@ void EnsureBuiltins() {
 
 const char* TypeName(const KwValue& v) {
   switch (v.index()) {
-    case 0: return "a bool (true/false)";
-    case 1: return "an integer";
-    case 2: return "a number";
-    default: return "a string";
+    case 0:
+      return "a bool (true/false)";
+    case 1:
+      return "an integer";
+    case 2:
+      return "a number";
+    default:
+      return "a string";
   }
 }
 
@@ -44,10 +48,14 @@ KwValue Coerce(const std::string& where, const KwValue& like, const KwValue& giv
 
 std::string KwValueToString(const KwValue& v) {
   switch (v.index()) {
-    case 0: return std::get<bool>(v) ? "true" : "false";
-    case 1: return std::to_string(std::get<int64_t>(v));
-    case 2: return FormatNumber(std::get<double>(v), DType::kFloat64);
-    default: return "\"" + std::get<std::string>(v) + "\"";
+    case 0:
+      return std::get<bool>(v) ? "true" : "false";
+    case 1:
+      return std::to_string(std::get<int64_t>(v));
+    case 2:
+      return FormatNumber(std::get<double>(v), DType::kFloat64);
+    default:
+      return "\"" + std::get<std::string>(v) + "\"";
   }
 }
 
@@ -93,7 +101,8 @@ std::unique_ptr<Env> Make(const std::string& id, const Kwargs& kwargs) {
     }
     if (name == "render_mode") {
       const auto mode = std::get<std::string>(Coerce(where, std::string(), value));
-      if (mode != "rgb_array") throw Error(where + ": expected \"rgb_array\", got \"" + mode + "\"");
+      if (mode != "rgb_array")
+        throw Error(where + ": expected \"rgb_array\", got \"" + mode + "\"");
       continue;
     }
     const auto it = std::find_if(entry.kwargs.begin(), entry.kwargs.end(),
@@ -107,14 +116,17 @@ std::unique_ptr<Env> Make(const std::string& id, const Kwargs& kwargs) {
   }
   std::unique_ptr<Env> env = entry.factory(KwargReader(std::move(values)));
   env->set_spec(spec);
-  if (spec.max_episode_steps > 0) env = std::make_unique<TimeLimit>(std::move(env), spec.max_episode_steps);
+  if (spec.max_episode_steps > 0)
+    env = std::make_unique<TimeLimit>(std::move(env), spec.max_episode_steps);
   return env;
 }
 
 std::unique_ptr<VectorEnv> MakeVector(const std::string& id, int num_envs, int num_threads,
                                       const Kwargs& kwargs) {
-  if (num_envs < 1) throw Error("num_envs: expected a positive integer, got " + std::to_string(num_envs));
-  if (num_threads < 1) throw Error("threads: expected a positive integer, got " + std::to_string(num_threads));
+  if (num_envs < 1)
+    throw Error("num_envs: expected a positive integer, got " + std::to_string(num_envs));
+  if (num_threads < 1)
+    throw Error("threads: expected a positive integer, got " + std::to_string(num_threads));
   std::vector<std::unique_ptr<Env>> envs;
   for (int i = 0; i < num_envs; ++i) envs.push_back(Make(id, kwargs));
   return std::make_unique<VectorEnv>(std::move(envs), num_threads);

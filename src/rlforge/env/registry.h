@@ -30,7 +30,9 @@ class KwargReader {
   bool Bool(const std::string& name) const { return std::get<bool>(values_.at(name)); }
   int64_t Int(const std::string& name) const { return std::get<int64_t>(values_.at(name)); }
   double Double(const std::string& name) const { return std::get<double>(values_.at(name)); }
-  const std::string& String(const std::string& name) const { return std::get<std::string>(values_.at(name)); }
+  const std::string& String(const std::string& name) const {
+    return std::get<std::string>(values_.at(name));
+  }
 
  private:
   Kwargs values_;

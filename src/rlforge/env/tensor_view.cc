@@ -7,12 +7,18 @@ namespace {
 
 torch::ScalarType TorchType(DType dtype) {
   switch (dtype) {
-    case DType::kFloat32: return torch::kFloat32;
-    case DType::kFloat64: return torch::kFloat64;
-    case DType::kInt64: return torch::kInt64;
-    case DType::kInt32: return torch::kInt32;
-    case DType::kUInt8: return torch::kUInt8;
-    case DType::kBool: return torch::kBool;
+    case DType::kFloat32:
+      return torch::kFloat32;
+    case DType::kFloat64:
+      return torch::kFloat64;
+    case DType::kInt64:
+      return torch::kInt64;
+    case DType::kInt32:
+      return torch::kInt32;
+    case DType::kUInt8:
+      return torch::kUInt8;
+    case DType::kBool:
+      return torch::kBool;
   }
   return torch::kFloat32;
 }
@@ -32,19 +38,23 @@ at::Tensor FlagView(VectorEnv& envs, const uint8_t* data) {
 }  // namespace
 
 at::Tensor ObservationTensor(VectorEnv& envs) { return ObsView(envs, envs.observations()); }
-at::Tensor FinalObservationTensor(VectorEnv& envs) { return ObsView(envs, envs.final_observations()); }
+at::Tensor FinalObservationTensor(VectorEnv& envs) {
+  return ObsView(envs, envs.final_observations());
+}
 at::Tensor RewardTensor(VectorEnv& envs) {
   return torch::from_blob(const_cast<double*>(envs.rewards()), {envs.num_envs()}, torch::kFloat64);
 }
 at::Tensor TerminatedTensor(VectorEnv& envs) { return FlagView(envs, envs.terminated()); }
 at::Tensor TruncatedTensor(VectorEnv& envs) { return FlagView(envs, envs.truncated()); }
 at::Tensor DiscreteActionTensor(VectorEnv& envs) {
-  return torch::from_blob(envs.discrete_actions(), {envs.num_envs(), envs.single_action_space().num_discrete()},
+  return torch::from_blob(envs.discrete_actions(),
+                          {envs.num_envs(), envs.single_action_space().num_discrete()},
                           torch::kInt64);
 }
 at::Tensor ContinuousActionTensor(VectorEnv& envs) {
   return torch::from_blob(envs.continuous_actions(),
-                          {envs.num_envs(), envs.single_action_space().num_continuous()}, torch::kFloat32);
+                          {envs.num_envs(), envs.single_action_space().num_continuous()},
+                          torch::kFloat32);
 }
 
 }  // namespace rlforge::env

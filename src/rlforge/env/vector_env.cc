@@ -7,7 +7,8 @@
 
 namespace rlforge::env {
 
-VectorEnv::VectorEnv(std::vector<std::unique_ptr<Env>> envs, int num_threads) : envs_(std::move(envs)) {
+VectorEnv::VectorEnv(std::vector<std::unique_ptr<Env>> envs, int num_threads)
+    : envs_(std::move(envs)) {
   if (envs_.empty()) throw Error("num_envs: expected at least 1");
   const Space& obs_space = envs_[0]->observation_space();
   const Space& act_space = envs_[0]->action_space();
@@ -40,7 +41,8 @@ VectorEnv::VectorEnv(std::vector<std::unique_ptr<Env>> envs, int num_threads) : 
 }
 
 Action VectorEnv::ActionOf(int i) const {
-  return {std::span<const int64_t>(discrete_actions_.data() + i * num_discrete_, static_cast<size_t>(num_discrete_)),
+  return {std::span<const int64_t>(discrete_actions_.data() + i * num_discrete_,
+                                   static_cast<size_t>(num_discrete_)),
           std::span<const float>(continuous_actions_.data() + i * num_continuous_,
                                  static_cast<size_t>(num_continuous_))};
 }
@@ -103,7 +105,8 @@ void VectorEnv::SampleActions() {
   const Space& space = single_action_space();
   for (int i = 0; i < num_envs(); ++i) {
     space.Sample(action_rngs_[i],
-                 std::span<int64_t>(discrete_actions_.data() + i * num_discrete_, static_cast<size_t>(num_discrete_)),
+                 std::span<int64_t>(discrete_actions_.data() + i * num_discrete_,
+                                    static_cast<size_t>(num_discrete_)),
                  std::span<float>(continuous_actions_.data() + i * num_continuous_,
                                   static_cast<size_t>(num_continuous_)));
   }

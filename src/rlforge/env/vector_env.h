@@ -35,23 +35,25 @@ class VectorEnv {
   void SampleActions();
 
   // Blocks, row i belongs to env i.
-  void* observations() { return obs_.data(); }                       // (N x obs bytes)
-  void* final_observations() { return final_obs_.data(); }           // (N x obs bytes)
-  const double* rewards() const { return rewards_.data(); }          // (N)
-  const uint8_t* terminated() const { return terminated_.data(); }   // (N)
-  const uint8_t* truncated() const { return truncated_.data(); }     // (N)
-  const uint8_t* has_final() const { return has_final_.data(); }     // (N)
-  const double* final_returns() const { return final_returns_.data(); }    // (N) where has_final
-  const int64_t* final_lengths() const { return final_lengths_.data(); }   // (N) where has_final
-  int64_t* discrete_actions() { return discrete_actions_.data(); }   // (N x num_discrete)
-  float* continuous_actions() { return continuous_actions_.data(); } // (N x num_continuous)
+  void* observations() { return obs_.data(); }                            // (N x obs bytes)
+  void* final_observations() { return final_obs_.data(); }                // (N x obs bytes)
+  const double* rewards() const { return rewards_.data(); }               // (N)
+  const uint8_t* terminated() const { return terminated_.data(); }        // (N)
+  const uint8_t* truncated() const { return truncated_.data(); }          // (N)
+  const uint8_t* has_final() const { return has_final_.data(); }          // (N)
+  const double* final_returns() const { return final_returns_.data(); }   // (N) where has_final
+  const int64_t* final_lengths() const { return final_lengths_.data(); }  // (N) where has_final
+  int64_t* discrete_actions() { return discrete_actions_.data(); }        // (N x num_discrete)
+  float* continuous_actions() { return continuous_actions_.data(); }      // (N x num_continuous)
 
   size_t obs_bytes() const { return obs_bytes_; }
 
  private:
   void StepRange(int begin, int end);
   Action ActionOf(int i) const;
-  void* ObsRow(std::vector<uint8_t>& block, int i) { return block.data() + static_cast<size_t>(i) * obs_bytes_; }
+  void* ObsRow(std::vector<uint8_t>& block, int i) {
+    return block.data() + static_cast<size_t>(i) * obs_bytes_;
+  }
 
   std::vector<std::unique_ptr<Env>> envs_;
   std::unique_ptr<ThreadPool> pool_;

@@ -18,7 +18,8 @@ Wrapper::Wrapper(std::unique_ptr<Env> env) : env_(std::move(env)) {
 TimeLimit::TimeLimit(std::unique_ptr<Env> env, int max_episode_steps)
     : Wrapper(std::move(env)), max_episode_steps_(max_episode_steps) {
   if (max_episode_steps <= 0) {
-    throw Error("max_episode_steps: expected a positive integer, got " + std::to_string(max_episode_steps));
+    throw Error("max_episode_steps: expected a positive integer, got " +
+                std::to_string(max_episode_steps));
   }
 }
 
@@ -84,7 +85,8 @@ ClipAction::ClipAction(std::unique_ptr<Env> env) : Wrapper(std::move(env)) {
 
 StepResult ClipAction::Step(const Action& action, void* obs) {
   const Space& inner = env_->action_space();
-  if (action.continuous.size() != clipped_.size()) return env_->Step(action, obs);  // env reports it
+  if (action.continuous.size() != clipped_.size())
+    return env_->Step(action, obs);  // env reports it
   for (size_t i = 0; i < clipped_.size(); ++i) {
     clipped_[i] = std::clamp(action.continuous[i], static_cast<float>(inner.low()[i]),
                              static_cast<float>(inner.high()[i]));
@@ -119,14 +121,16 @@ StepResult RescaleAction::Step(const Action& action, void* obs) {
 
 // ---- running statistics --------------------------------------------------------------------
 
-RunningMeanStd::RunningMeanStd(size_t dim, double epsilon) : mean(dim, 0.0), var(dim, 1.0), count(epsilon) {}
+RunningMeanStd::RunningMeanStd(size_t dim, double epsilon)
+    : mean(dim, 0.0), var(dim, 1.0), count(epsilon) {}
 
 void RunningMeanStd::Update(std::span<const double> batch_mean, std::span<const double> batch_var,
                             double batch_count) {
   const double total = count + batch_count;
   for (size_t i = 0; i < mean.size(); ++i) {
     const double delta = batch_mean[i] - mean[i];
-    const double m2 = var[i] * count + batch_var[i] * batch_count + delta * delta * count * batch_count / total;
+    const double m2 =
+        var[i] * count + batch_var[i] * batch_count + delta * delta * count * batch_count / total;
     mean[i] = mean[i] + delta * batch_count / total;
     var[i] = m2 / total;
   }
@@ -150,7 +154,8 @@ NormalizeObservation::NormalizeObservation(std::unique_ptr<Env> env, double epsi
     : Wrapper(std::move(env)), epsilon_(epsilon) {
   const Space& inner = env_->observation_space();
   if (inner.kind() != Space::Kind::kBox || inner.dtype() != DType::kFloat32) {
-    throw Error("NormalizeObservation: expected a float32 Box observation space, got " + inner.ToString());
+    throw Error("NormalizeObservation: expected a float32 Box observation space, got " +
+                inner.ToString());
   }
   space_ = Space::Box(-INFINITY, INFINITY, inner.shape(), DType::kFloat32);
   rms_ = RunningMeanStd(static_cast<size_t>(inner.size()));
@@ -213,11 +218,13 @@ StepResult RenderObservation::Step(const Action& action, void* obs) {
   return r;
 }
 
-ImageObservationWrapper::ImageObservationWrapper(std::unique_ptr<Env> env) : Wrapper(std::move(env)) {
+ImageObservationWrapper::ImageObservationWrapper(std::unique_ptr<Env> env)
+    : Wrapper(std::move(env)) {
   const Space& inner = env_->observation_space();
   const auto& shape = inner.shape();
   if (inner.dtype() != DType::kUInt8 || (shape.size() != 3 && shape.size() != 2)) {
-    throw Error("image wrapper: expected a uint8 (H, W, C) or (H, W) observation, got " + inner.ToString());
+    throw Error("image wrapper: expected a uint8 (H, W, C) or (H, W) observation, got " +
+                inner.ToString());
   }
   in_h_ = static_cast<int>(shape[0]);
   in_w_ = static_cast<int>(shape[1]);
@@ -244,7 +251,8 @@ StepResult ImageObservationWrapper::Step(const Action& action, void* obs) {
 
 ResizeObservation::ResizeObservation(std::unique_ptr<Env> env, int height, int width)
     : ImageObservationWrapper(std::move(env)), out_h_(height), out_w_(width) {
-  if (height <= 0 || width <= 0) throw Error("ResizeObservation: height and width must be positive");
+  if (height <= 0 || width <= 0)
+    throw Error("ResizeObservation: height and width must be positive");
   std::vector<int64_t> shape = {height, width};
   if (env_->observation_space().shape().size() == 3) shape.push_back(in_c_);
   space_ = Space::Box(0, 255, shape, DType::kUInt8);
@@ -275,7 +283,8 @@ void ResizeObservation::Transform(const uint8_t* in, uint8_t* out) const {
   }
 }
 
-GrayScale::GrayScale(std::unique_ptr<Env> env, bool keep_dim) : ImageObservationWrapper(std::move(env)) {
+GrayScale::GrayScale(std::unique_ptr<Env> env, bool keep_dim)
+    : ImageObservationWrapper(std::move(env)) {
   if (in_c_ != 3) throw Error("GrayScale: expected an RGB (H, W, 3) observation");
   std::vector<int64_t> shape = {in_h_, in_w_};
   if (keep_dim) shape.push_back(1);
@@ -295,7 +304,8 @@ void GrayScale::Transform(const uint8_t* in, uint8_t* out) const {
 FrameStack::FrameStack(std::unique_ptr<Env> env, int k) : Wrapper(std::move(env)), k_(k) {
   if (k <= 0) throw Error("FrameStack: k must be positive, got " + std::to_string(k));
   const Space& inner = env_->observation_space();
-  if (inner.kind() != Space::Kind::kBox) throw Error("FrameStack: expected a Box observation space");
+  if (inner.kind() != Space::Kind::kBox)
+    throw Error("FrameStack: expected a Box observation space");
   std::vector<int64_t> shape = {k};
   shape.insert(shape.end(), inner.shape().begin(), inner.shape().end());
   std::vector<double> low, high;
@@ -313,13 +323,15 @@ void FrameStack::Emit(void* obs) const {
   auto* out = static_cast<uint8_t*>(obs);
   for (int i = 0; i < k_; ++i) {
     const int slot = (newest_ + 1 + i) % k_;
-    std::memcpy(out + static_cast<size_t>(i) * frame_bytes_, frames_.data() + slot * frame_bytes_, frame_bytes_);
+    std::memcpy(out + static_cast<size_t>(i) * frame_bytes_, frames_.data() + slot * frame_bytes_,
+                frame_bytes_);
   }
 }
 
 void FrameStack::Reset(std::optional<uint64_t> seed, void* obs) {
   env_->Reset(seed, frames_.data());
-  for (int i = 1; i < k_; ++i) std::memcpy(frames_.data() + i * frame_bytes_, frames_.data(), frame_bytes_);
+  for (int i = 1; i < k_; ++i)
+    std::memcpy(frames_.data() + i * frame_bytes_, frames_.data(), frame_bytes_);
   newest_ = 0;
   Emit(obs);
 }

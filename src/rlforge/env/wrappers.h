@@ -1,4 +1,5 @@
-// Wrappers with Gymnasium semantics. Each owns the env it wraps and forwards what it does not change.
+// Wrappers with Gymnasium semantics. Each owns the env it wraps and forwards what it does not
+// change.
 #pragma once
 
 #include <chrono>
@@ -101,7 +102,8 @@ class RescaleAction : public Wrapper {
 // Running mean and variance over batches (Chan et al.), as Gymnasium's RunningMeanStd.
 struct RunningMeanStd {
   explicit RunningMeanStd(size_t dim = 1, double epsilon = 1e-4);
-  void Update(std::span<const double> batch_mean, std::span<const double> batch_var, double batch_count);
+  void Update(std::span<const double> batch_mean, std::span<const double> batch_var,
+              double batch_count);
   void UpdateOne(std::span<const double> x);  // a batch of one sample
 
   std::vector<double> mean;  // running mean       (dim)

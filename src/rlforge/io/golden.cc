@@ -51,7 +51,8 @@ class Reader {
     const json& v = Get(key);
     if (!v.is_array()) Fail("key '" + key + "': expected an array of numbers");
     std::vector<double> out;
-    for (size_t i = 0; i < v.size(); ++i) out.push_back(NumberOf(v[i], "key '" + key + "'[" + std::to_string(i) + "]"));
+    for (size_t i = 0; i < v.size(); ++i)
+      out.push_back(NumberOf(v[i], "key '" + key + "'[" + std::to_string(i) + "]"));
     return out;
   }
 
@@ -93,7 +94,8 @@ GoldenEpisode ParseEpisode(const json& j, const std::string& where) {
   ep.reset_seed = r.Int("reset_seed");
   if (ep.reset_seed < 0) r.Fail("key 'reset_seed': expected a non-negative integer");
   const int64_t max_steps = r.Int("max_episode_steps");
-  if (max_steps <= 0 || max_steps > 1'000'000'000) r.Fail("key 'max_episode_steps': expected a positive integer");
+  if (max_steps <= 0 || max_steps > 1'000'000'000)
+    r.Fail("key 'max_episode_steps': expected a positive integer");
   ep.max_episode_steps = static_cast<int>(max_steps);
   ep.initial_obs = r.Numbers("initial_obs");
   ep.initial_state = r.Numbers("initial_state");
@@ -123,10 +125,14 @@ bool Close(double ours, double recorded, double tol, double& max_diff) {
 class Replayer {
  public:
   Replayer(const GoldenEpisode& ep, double tol, ReplayReport& report)
-      : ep_(ep), tol_(tol), report_(report),
-        env_(env::Make(ep.env_id, {{"max_episode_steps", static_cast<int64_t>(ep.max_episode_steps)}})) {
+      : ep_(ep),
+        tol_(tol),
+        report_(report),
+        env_(env::Make(ep.env_id,
+                       {{"max_episode_steps", static_cast<int64_t>(ep.max_episode_steps)}})) {
     const Space& space = env_->observation_space();
-    if (space.dtype() != DType::kFloat32) throw Error(ep.env_id + ": golden replay needs float32 observations");
+    if (space.dtype() != DType::kFloat32)
+      throw Error(ep.env_id + ": golden replay needs float32 observations");
     obs_.resize(static_cast<size_t>(space.size()));
     time_limit_ = env::FindWrapper<env::TimeLimit>(env_.get());
   }
@@ -170,13 +176,15 @@ class Replayer {
     const GoldenStep& s = ep_.steps[t];
     const std::string where = "step " + std::to_string(t);
     int64_t discrete = s.discrete_action.value_or(0);
-    const Action action{s.discrete_action ? std::span<const int64_t>(&discrete, 1) : std::span<const int64_t>(),
-                        s.continuous_action};
+    const Action action{
+        s.discrete_action ? std::span<const int64_t>(&discrete, 1) : std::span<const int64_t>(),
+        s.continuous_action};
     const env::StepResult r = env_->Step(action, obs_.data());
     report_.replayed_steps = static_cast<int>(t + 1);
     CompareObs(s.obs, where);
     CompareState(s.state, where);
-    if (!Close(r.reward, s.reward, tol_, report_.max_reward_diff)) Problem(where + ": reward differs");
+    if (!Close(r.reward, s.reward, tol_, report_.max_reward_diff))
+      Problem(where + ": reward differs");
     if (r.terminated != s.terminated || r.truncated != s.truncated) {
       ++report_.flag_mismatches;
       Problem(where + ": terminated/truncated = " + std::to_string(r.terminated) + "/" +
@@ -203,7 +211,8 @@ class Replayer {
     for (size_t t = 0; t < ep_.steps.size(); ++t) {
       if (mode == ReplayMode::kOneStep && t > 0) {
         if (ep_.steps[t - 1].state.empty()) {
-          throw Error("one-step mode needs 'state' in every step; step " + std::to_string(t - 1) + " has none");
+          throw Error("one-step mode needs 'state' in every step; step " + std::to_string(t - 1) +
+                      " has none");
         }
         SetRecordedState(ep_.steps[t - 1].state, static_cast<int>(t));
       }

@@ -16,7 +16,7 @@ struct GoldenStep {
   double reward = 0.0;
   bool terminated = false;
   bool truncated = false;
-  std::vector<double> state;               // env.unwrapped.state after the step (may be empty)
+  std::vector<double> state;  // env.unwrapped.state after the step (may be empty)
 };
 
 struct GoldenEpisode {
@@ -49,11 +49,12 @@ struct ReplayReport {
   double max_reward_diff = 0.0;  // largest |ours - recorded| over rewards
   int flag_mismatches = 0;       // steps whose terminated/truncated differ
   bool passed = false;
-  std::string first_problem;     // where it first went wrong, if it did
+  std::string first_problem;  // where it first went wrong, if it did
 };
 
 // Replays one episode. A value passes if |ours - recorded| <= tol * max(1, |recorded|); tol = 0
 // demands bit-exact results.
-ReplayReport ReplayEpisode(const GoldenEpisode& episode, ReplayMode mode, double tol, int index = 0);
+ReplayReport ReplayEpisode(const GoldenEpisode& episode, ReplayMode mode, double tol,
+                           int index = 0);
 
 }  // namespace rlforge::io

@@ -18,7 +18,8 @@ cairo_status_t AppendToString(void* closure, const unsigned char* data, unsigned
 
 void WritePng(const env::Image& image, const std::string& path) {
   if (image.width <= 0 || image.height <= 0) throw Error(path + ": cannot write an empty image");
-  cairo_surface_t* surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, image.width, image.height);
+  cairo_surface_t* surface =
+      cairo_image_surface_create(CAIRO_FORMAT_RGB24, image.width, image.height);
   cairo_surface_flush(surface);
   unsigned char* data = cairo_image_surface_get_data(surface);
   const int stride = cairo_image_surface_get_stride(surface);

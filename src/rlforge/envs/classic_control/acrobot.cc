@@ -30,14 +30,16 @@ State5 Dsdt(const State5& s) {
   const double lc1 = kLinkComPos1, lc2 = kLinkComPos2, i1 = kLinkMoi, i2 = kLinkMoi;
   const double a = s[4];
   const double theta1 = s[0], theta2 = s[1], dtheta1 = s[2], dtheta2 = s[3];
-  const double d1 = m1 * (lc1 * lc1) + m2 * ((l1 * l1) + (lc2 * lc2) + 2 * l1 * lc2 * std::cos(theta2)) + i1 + i2;
+  const double d1 =
+      m1 * (lc1 * lc1) + m2 * ((l1 * l1) + (lc2 * lc2) + 2 * l1 * lc2 * std::cos(theta2)) + i1 + i2;
   const double d2 = m2 * ((lc2 * lc2) + l1 * lc2 * std::cos(theta2)) + i2;
   const double phi2 = m2 * lc2 * kG * std::cos(theta1 + theta2 - M_PI / 2.0);
   const double phi1 = -m2 * l1 * lc2 * PyPow(dtheta2, 2) * std::sin(theta2) -
                       2 * m2 * l1 * lc2 * dtheta2 * dtheta1 * std::sin(theta2) +
                       (m1 * lc1 + m2 * l1) * kG * std::cos(theta1 - M_PI / 2) + phi2;
-  const double ddtheta2 = (a + d2 / d1 * phi1 - m2 * l1 * lc2 * PyPow(dtheta1, 2) * std::sin(theta2) - phi2) /
-                          (m2 * (lc2 * lc2) + i2 - PyPow(d2, 2) / d1);
+  const double ddtheta2 =
+      (a + d2 / d1 * phi1 - m2 * l1 * lc2 * PyPow(dtheta1, 2) * std::sin(theta2) - phi2) /
+      (m2 * (lc2 * lc2) + i2 - PyPow(d2, 2) / d1);
   const double ddtheta1 = -(d2 * ddtheta2 + phi1) / d1;
   return {dtheta1, dtheta2, ddtheta1, ddtheta2, 0.0};
 }
@@ -70,30 +72,19 @@ double Wrap(double x, double m, double M) {
 
 double Bound(double x, double m, double M) { return std::min(std::max(x, m), M); }
 
-class Acrobot final : public env::FloatEnv {
+class Acrobot final : public ClassicEnv<4> {  // state_ = [theta1, theta2, dtheta1, dtheta2]
  public:
-  Acrobot() {
-    const std::vector<double> high = {1.0, 1.0, 1.0, 1.0, kMaxVel1, kMaxVel2};
-    std::vector<double> low(high.size());
-    for (size_t i = 0; i < high.size(); ++i) low[i] = -high[i];
-    obs_space_ = Space::Box(low, high, {6});
-    act_space_ = Space::Discrete(3);
-  }
-
-  const Space& observation_space() const override { return obs_space_; }
-  const Space& action_space() const override { return act_space_; }
-
-  std::vector<double> GetState() const override { return {state_.begin(), state_.end()}; }
-  void SetState(std::span<const double> state) override {
-    CheckStateSize(spec(), state, 4);
-    std::copy(state.begin(), state.end(), state_.begin());
-  }
+  Acrobot()
+      : ClassicEnv(Space::Box({-1.0, -1.0, -1.0, -1.0, -kMaxVel1, -kMaxVel2},
+                              {1.0, 1.0, 1.0, 1.0, kMaxVel1, kMaxVel2}, {6}),
+                   Space::Discrete(3)) {}
 
   env::Image Render() const override;
 
  protected:
   void ResetState() override {
-    for (double& s : state_) s = static_cast<float>(np_random_.Uniform(-0.1, 0.1));  // .astype(float32)
+    for (double& s : state_)
+      s = static_cast<float>(np_random_.Uniform(-0.1, 0.1));  // .astype(float32)
   }
 
   env::StepResult Advance(const Action& action) override {
@@ -113,10 +104,6 @@ class Acrobot final : public env::FloatEnv {
     obs[4] = static_cast<float>(state_[2]);
     obs[5] = static_cast<float>(state_[3]);
   }
-
- private:
-  Space obs_space_, act_space_;
-  std::array<double, 4> state_{};  // [theta1, theta2, dtheta1, dtheta2]
 };
 
 env::Image Acrobot::Render() const {
@@ -133,12 +120,15 @@ env::Image Acrobot::Render() const {
   const std::array<double, 2> thetas = {s0 - M_PI / 2, s0 + s1 - M_PI / 2};
   const std::array<double, 2> lengths = {kLinkLength1 * scale, kLinkLength2 * scale};
 
-  canvas.Line({-2.2 * scale + offset, 1 * scale + offset}, {2.2 * scale + offset, 1 * scale + offset}, {0, 0, 0});
+  canvas.Line({-2.2 * scale + offset, 1 * scale + offset},
+              {2.2 * scale + offset, 1 * scale + offset}, {0, 0, 0});
   for (size_t i = 0; i < 2; ++i) {
     const double x = joints[i].first + offset, y = joints[i].second + offset;
     std::vector<Point> link;
-    for (Point corner : std::vector<Point>{
-             {0, -.1 * scale}, {0, .1 * scale}, {lengths[i], .1 * scale}, {lengths[i], -.1 * scale}}) {
+    for (Point corner : std::vector<Point>{{0, -.1 * scale},
+                                           {0, .1 * scale},
+                                           {lengths[i], .1 * scale},
+                                           {lengths[i], -.1 * scale}}) {
       const Point p = Rotate(corner, thetas[i]);
       link.emplace_back(p.first + x, p.second + y);
     }
@@ -150,6 +140,8 @@ env::Image Acrobot::Render() const {
 
 }  // namespace
 
-std::unique_ptr<env::Env> MakeAcrobot(const env::KwargReader&) { return std::make_unique<Acrobot>(); }
+std::unique_ptr<env::Env> MakeAcrobot(const env::KwargReader&) {
+  return std::make_unique<Acrobot>();
+}
 
 }  // namespace rlforge::envs

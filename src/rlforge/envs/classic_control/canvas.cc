@@ -7,7 +7,8 @@
 namespace rlforge::envs {
 
 Canvas::Canvas(int width, int height, Color background)
-    : width_(width), height_(height),
+    : width_(width),
+      height_(height),
       surface_(cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height)),
       cr_(cairo_create(surface_)) {
   SetColor(background);
@@ -41,7 +42,9 @@ void Canvas::Circle(double x, double y, double radius, Color color) {
   cairo_fill(cr_);
 }
 
-void Canvas::Line(Point from, Point to, Color color, double width) { Polyline({from, to}, color, width); }
+void Canvas::Line(Point from, Point to, Color color, double width) {
+  Polyline({from, to}, color, width);
+}
 
 void Canvas::Polyline(const std::vector<Point>& points, Color color, double width) {
   if (points.size() < 2) return;
@@ -54,7 +57,8 @@ void Canvas::Polyline(const std::vector<Point>& points, Color color, double widt
 
 env::Image Canvas::ToImage() const {
   cairo_surface_flush(surface_);
-  env::Image image{height_, width_, std::vector<uint8_t>(static_cast<size_t>(width_) * height_ * 3)};
+  env::Image image{height_, width_,
+                   std::vector<uint8_t>(static_cast<size_t>(width_) * height_ * 3)};
   const unsigned char* data = cairo_image_surface_get_data(surface_);
   const int stride = cairo_image_surface_get_stride(surface_);
   for (int y = 0; y < height_; ++y) {

@@ -19,24 +19,17 @@ constexpr double kTau = 0.02;  // seconds per step
 const double kThetaThreshold = 12 * 2 * M_PI / 360;
 constexpr double kXThreshold = 2.4;
 
-class CartPole final : public env::FloatEnv {
+// Largest float32, the velocity bounds of the observation space.
+constexpr double kFloat32Max = 3.4028234663852886e38;
+
+class CartPole final : public ClassicEnv<4> {
  public:
-  explicit CartPole(bool sutton_barto_reward) : sutton_barto_reward_(sutton_barto_reward) {
-    const double f32_max = 3.4028234663852886e38;
-    const std::vector<double> high = {kXThreshold * 2, f32_max, kThetaThreshold * 2, f32_max};
-    obs_space_ = Space::Box({-high[0], -high[1], -high[2], -high[3]}, high, {4});
-    act_space_ = Space::Discrete(2);
-  }
-
-  const Space& observation_space() const override { return obs_space_; }
-  const Space& action_space() const override { return act_space_; }
-
-  std::vector<double> GetState() const override { return {state_.begin(), state_.end()}; }
-  void SetState(std::span<const double> state) override {
-    CheckStateSize(spec(), state, 4);
-    std::copy(state.begin(), state.end(), state_.begin());
-    steps_beyond_terminated_ = -1;
-  }
+  explicit CartPole(bool sutton_barto_reward)
+      : ClassicEnv(
+            Space::Box({-kXThreshold * 2, -kFloat32Max, -kThetaThreshold * 2, -kFloat32Max},
+                       {kXThreshold * 2, kFloat32Max, kThetaThreshold * 2, kFloat32Max}, {4}),
+            Space::Discrete(2)),
+        sutton_barto_reward_(sutton_barto_reward) {}
 
   env::Image Render() const override;
 
@@ -45,6 +38,7 @@ class CartPole final : public env::FloatEnv {
     for (double& s : state_) s = np_random_.Uniform(-0.05, 0.05);
     steps_beyond_terminated_ = -1;
   }
+  void ClearEpisodeBookkeeping() override { steps_beyond_terminated_ = -1; }
 
   env::StepResult Advance(const Action& action) override {
     auto& [x, x_dot, theta, theta_dot] = state_;
@@ -82,9 +76,7 @@ class CartPole final : public env::FloatEnv {
   }
 
  private:
-  bool sutton_barto_reward_;
-  Space obs_space_, act_space_;
-  std::array<double, 4> state_{};  // [x, x_dot, theta, theta_dot]
+  bool sutton_barto_reward_;          // state_ = [x, x_dot, theta, theta_dot]
   int steps_beyond_terminated_ = -1;  // -1: not terminated yet
 };
 
@@ -99,7 +91,9 @@ env::Image CartPole::Render() const {
 
   Canvas canvas(kWidth, kHeight);
   const double l = -cart_width / 2, r = cart_width / 2, t = cart_height / 2, b = -cart_height / 2;
-  canvas.Polygon({{l + cart_x, b + cart_y}, {l + cart_x, t + cart_y}, {r + cart_x, t + cart_y},
+  canvas.Polygon({{l + cart_x, b + cart_y},
+                  {l + cart_x, t + cart_y},
+                  {r + cart_x, t + cart_y},
                   {r + cart_x, b + cart_y}},
                  {0, 0, 0});
   std::vector<Point> pole;

@@ -3,6 +3,8 @@
 // MountainCarContinuous-v0, Acrobot-v1.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <memory>
 
 #include "rlforge/env/registry.h"
@@ -24,5 +26,28 @@ double PyPow(double x, double y);
 
 // Checks the size of a state vector passed to SetState.
 void CheckStateSize(const env::EnvSpec& spec, std::span<const double> state, size_t expected);
+
+// A classic-control env: fixed spaces and a float64 state of N values.
+template <size_t N>
+class ClassicEnv : public env::FloatEnv {
+ public:
+  const Space& observation_space() const override { return obs_space_; }
+  const Space& action_space() const override { return act_space_; }
+
+  std::vector<double> GetState() const override { return {state_.begin(), state_.end()}; }
+  void SetState(std::span<const double> state) override {
+    CheckStateSize(spec(), state, N);
+    std::copy(state.begin(), state.end(), state_.begin());
+    ClearEpisodeBookkeeping();
+  }
+
+ protected:
+  ClassicEnv(Space observation_space, Space action_space)
+      : obs_space_(std::move(observation_space)), act_space_(std::move(action_space)) {}
+  virtual void ClearEpisodeBookkeeping() {}  // what reset() clears besides the state
+
+  Space obs_space_, act_space_;
+  std::array<double, N> state_{};  // physical state (layout per env)
+};
 
 }  // namespace rlforge::envs

@@ -12,30 +12,22 @@ namespace {
 constexpr double kMinPosition = -1.2;
 constexpr double kMaxPosition = 0.6;
 constexpr double kMaxSpeed = 0.07;
-constexpr double kForce = 0.001;        // discrete: acceleration per unit of (action - 1)
+constexpr double kForce = 0.001;  // discrete: acceleration per unit of (action - 1)
 constexpr double kGravity = 0.0025;
-constexpr double kPower = 0.0015;       // continuous: acceleration per unit of force
+constexpr double kPower = 0.0015;  // continuous: acceleration per unit of force
 constexpr double kGoalDiscrete = 0.5;
 constexpr double kGoalContinuous = 0.45;
 
 double Height(double x) { return std::sin(3 * x) * .45 + .55; }
 
 // Shared by both versions: spaces, state, reset, rendering.
-class MountainCarBase : public env::FloatEnv {
+class MountainCarBase : public ClassicEnv<2> {
  public:
   MountainCarBase(double goal_position, double goal_velocity, Space action_space)
-      : goal_position_(goal_position), goal_velocity_(goal_velocity), act_space_(std::move(action_space)) {
-    obs_space_ = Space::Box({kMinPosition, -kMaxSpeed}, {kMaxPosition, kMaxSpeed}, {2});
-  }
-
-  const Space& observation_space() const override { return obs_space_; }
-  const Space& action_space() const override { return act_space_; }
-
-  std::vector<double> GetState() const override { return {state_[0], state_[1]}; }
-  void SetState(std::span<const double> state) override {
-    CheckStateSize(spec(), state, 2);
-    state_ = {state[0], state[1]};
-  }
+      : ClassicEnv(Space::Box({kMinPosition, -kMaxSpeed}, {kMaxPosition, kMaxSpeed}, {2}),
+                   std::move(action_space)),
+        goal_position_(goal_position),
+        goal_velocity_(goal_velocity) {}
 
   env::Image Render() const override;
 
@@ -47,9 +39,7 @@ class MountainCarBase : public env::FloatEnv {
     obs[1] = static_cast<float>(state_[1]);
   }
 
-  double goal_position_, goal_velocity_;
-  Space obs_space_, act_space_;
-  std::array<double, 2> state_{};  // [position, velocity]
+  double goal_position_, goal_velocity_;  // state_ = [position, velocity]
 };
 
 env::Image MountainCarBase::Render() const {
@@ -69,8 +59,10 @@ env::Image MountainCarBase::Render() const {
   const double tilt = std::cos(3 * pos);
   const double base_x = (pos - kMinPosition) * scale, base_y = clearance + Height(pos) * scale;
   std::vector<Point> car;
-  for (Point corner : std::vector<Point>{
-           {-car_width / 2, 0}, {-car_width / 2, car_height}, {car_width / 2, car_height}, {car_width / 2, 0}}) {
+  for (Point corner : std::vector<Point>{{-car_width / 2, 0},
+                                         {-car_width / 2, car_height},
+                                         {car_width / 2, car_height},
+                                         {car_width / 2, 0}}) {
     const Point p = Rotate(corner, tilt);
     car.emplace_back(p.first + base_x, p.second + base_y);
   }
@@ -83,18 +75,21 @@ env::Image MountainCarBase::Render() const {
   const double flag_x = (goal_position_ - kMinPosition) * scale;
   const double flag_y1 = Height(goal_position_) * scale, flag_y2 = flag_y1 + 50;
   canvas.Line({flag_x, flag_y1}, {flag_x, flag_y2}, {0, 0, 0});
-  canvas.Polygon({{flag_x, flag_y2}, {flag_x, flag_y2 - 10}, {flag_x + 25, flag_y2 - 5}}, {204, 204, 0});
+  canvas.Polygon({{flag_x, flag_y2}, {flag_x, flag_y2 - 10}, {flag_x + 25, flag_y2 - 5}},
+                 {204, 204, 0});
   return canvas.ToImage();
 }
 
 class MountainCar final : public MountainCarBase {
  public:
-  explicit MountainCar(double goal_velocity) : MountainCarBase(kGoalDiscrete, goal_velocity, Space::Discrete(3)) {}
+  explicit MountainCar(double goal_velocity)
+      : MountainCarBase(kGoalDiscrete, goal_velocity, Space::Discrete(3)) {}
 
  protected:
   env::StepResult Advance(const Action& action) override {
     double position = state_[0], velocity = state_[1];
-    velocity += static_cast<double>(action.discrete[0] - 1) * kForce + std::cos(3 * position) * (-kGravity);
+    velocity +=
+        static_cast<double>(action.discrete[0] - 1) * kForce + std::cos(3 * position) * (-kGravity);
     velocity = std::clamp(velocity, -kMaxSpeed, kMaxSpeed);
     position += velocity;
     position = std::clamp(position, kMinPosition, kMaxPosition);
@@ -124,7 +119,7 @@ class MountainCarContinuous final : public MountainCarBase {
     if (position == kMinPosition && velocity < 0) velocity = 0;
     const bool terminated = position >= goal_position_ && velocity >= goal_velocity_;
     double reward = terminated ? 100.0 : 0.0;
-    reward -= std::pow(a, 2) * 0.1;  // the unclipped action
+    reward -= std::pow(a, 2) * 0.1;                                         // the unclipped action
     state_ = {static_cast<float>(position), static_cast<float>(velocity)};  // np.float32 state
     return {reward, terminated, false};
   }

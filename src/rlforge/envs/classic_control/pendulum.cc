@@ -29,22 +29,12 @@ double FlooredMod(double a, double b) {
 
 double AngleNormalize(double x) { return FlooredMod(x + M_PI, 2 * M_PI) - M_PI; }
 
-class Pendulum final : public env::FloatEnv {
+class Pendulum final : public ClassicEnv<2> {
  public:
-  explicit Pendulum(double g) : g_(g) {
-    obs_space_ = Space::Box({-1.0, -1.0, -kMaxSpeed}, {1.0, 1.0, kMaxSpeed}, {3});
-    act_space_ = Space::Box(-kMaxTorque, kMaxTorque, {1});
-  }
-
-  const Space& observation_space() const override { return obs_space_; }
-  const Space& action_space() const override { return act_space_; }
-
-  std::vector<double> GetState() const override { return {state_[0], state_[1]}; }
-  void SetState(std::span<const double> state) override {
-    CheckStateSize(spec(), state, 2);
-    state_ = {state[0], state[1]};
-    last_u_.reset();
-  }
+  explicit Pendulum(double g)
+      : ClassicEnv(Space::Box({-1.0, -1.0, -kMaxSpeed}, {1.0, 1.0, kMaxSpeed}, {3}),
+                   Space::Box(-kMaxTorque, kMaxTorque, {1})),
+        g_(g) {}
 
   env::Image Render() const override;
 
@@ -54,6 +44,7 @@ class Pendulum final : public env::FloatEnv {
     state_[1] = np_random_.Uniform(-1.0, 1.0);
     last_u_.reset();
   }
+  void ClearEpisodeBookkeeping() override { last_u_.reset(); }
 
   env::StepResult Advance(const Action& action) override {
     const double th = state_[0], thdot = state_[1];
@@ -65,7 +56,9 @@ class Pendulum final : public env::FloatEnv {
     const double an = AngleNormalize(th);
     const double costs = PyPow(an, 2) + 0.1 * PyPow(thdot, 2) + 0.001 * PyPow(u, 2);
 
-    double newthdot = thdot + (3 * g_ / (2 * kLength) * std::sin(th) + 3.0 / (kMass * (kLength * kLength)) * u) * kDt;
+    double newthdot =
+        thdot +
+        (3 * g_ / (2 * kLength) * std::sin(th) + 3.0 / (kMass * (kLength * kLength)) * u) * kDt;
     newthdot = std::clamp(newthdot, -kMaxSpeed, kMaxSpeed);
     const double newth = th + newthdot * kDt;
     state_ = {newth, newthdot};
@@ -79,10 +72,8 @@ class Pendulum final : public env::FloatEnv {
   }
 
  private:
-  double g_;
-  Space obs_space_, act_space_;
-  std::array<double, 2> state_{};  // [theta, theta_dot]
-  std::optional<double> last_u_;   // torque of the last step, drawn as an arrow
+  double g_;                      // state_ = [theta, theta_dot]
+  std::optional<double> last_u_;  // torque of the last step, drawn as an arrow
 };
 
 env::Image Pendulum::Render() const {

@@ -19,10 +19,11 @@ void CheckStateSize(const env::EnvSpec& spec, std::span<const double> state, siz
 
 void RegisterClassicControl() {
   using env::EnvEntry;
-  env::Register(EnvEntry{{"CartPole-v1", 500, 475.0},
-                         "balance a pole on a cart by pushing it left or right",
-                         {{"sutton_barto_reward", false, "reward 0 per step and -1 on termination"}},
-                         MakeCartPole});
+  env::Register(
+      EnvEntry{{"CartPole-v1", 500, 475.0},
+               "balance a pole on a cart by pushing it left or right",
+               {{"sutton_barto_reward", false, "reward 0 per step and -1 on termination"}},
+               MakeCartPole});
   env::Register(EnvEntry{{"Pendulum-v1", 200, std::nullopt},
                          "swing a pendulum up and keep it upright with bounded torque",
                          {{"g", 10.0, "gravity"}},
