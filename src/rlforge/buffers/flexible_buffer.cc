@@ -1,0 +1,631 @@
+#include "rlforge/buffers/flexible_buffer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+#include "rlforge/core/error.h"
+#include "rlforge/io/npy.h"
+
+namespace rlforge::buffers {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr int kFormatVersion = 1;
+constexpr char kMetaFile[] = "buffer.json";
+
+template <typename T>
+constexpr DType DTypeOf();
+template <>
+constexpr DType DTypeOf<float>() {
+  return DType::kFloat32;
+}
+template <>
+constexpr DType DTypeOf<double>() {
+  return DType::kFloat64;
+}
+template <>
+constexpr DType DTypeOf<int64_t>() {
+  return DType::kInt64;
+}
+template <>
+constexpr DType DTypeOf<int32_t>() {
+  return DType::kInt32;
+}
+template <>
+constexpr DType DTypeOf<uint8_t>() {
+  return DType::kUInt8;
+}
+template <>
+constexpr DType DTypeOf<bool>() {
+  return DType::kBool;
+}
+
+const char* ScopeName(Scope s) { return s == Scope::kGlobal ? "global" : "per_agent"; }
+
+Scope ScopeFromName(const std::string& s, const std::string& where) {
+  if (s == "global") return Scope::kGlobal;
+  if (s == "per_agent") return Scope::kPerAgent;
+  throw Error(where + ": scope must be \"global\" or \"per_agent\", got \"" + s + "\"");
+}
+
+DType DTypeFromName(const std::string& s, const std::string& where) {
+  for (DType d : {DType::kFloat32, DType::kFloat64, DType::kInt64, DType::kInt32, DType::kUInt8,
+                  DType::kBool}) {
+    if (s == DTypeName(d)) return d;
+  }
+  throw Error(where + ": unknown dtype \"" + s +
+              "\" (expected float32, float64, int32, int64, uint8 or bool)");
+}
+
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  std::string s = "(";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+void FsyncDir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+// ---- schema ----------------------------------------------------------------------------------
+
+int64_t FieldSpec::elements() const {
+  return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
+}
+
+std::vector<FieldSpec> StandardFields::ToFields() const {
+  std::vector<FieldSpec> f;
+  const auto heads = static_cast<int64_t>(discrete_action_cardinalities.size());
+  if (obs_size > 0) {
+    f.push_back({"obs", Scope::kPerAgent, {obs_size}, DType::kFloat32});
+    f.push_back({"obs_", Scope::kPerAgent, {obs_size}, DType::kFloat32});
+  }
+  if (state_size > 0) {
+    f.push_back({"state", Scope::kGlobal, {state_size}, DType::kFloat32});
+    f.push_back({"state_", Scope::kGlobal, {state_size}, DType::kFloat32});
+  }
+  if (heads > 0) f.push_back({"discrete_actions", Scope::kPerAgent, {heads}, DType::kInt64});
+  if (continuous_action_dimension > 0) {
+    f.push_back(
+        {"continuous_actions", Scope::kPerAgent, {continuous_action_dimension}, DType::kFloat32});
+  }
+  if (log_prob_discrete) {
+    if (heads == 0) throw Error("log_prob_discrete: needs discrete_action_cardinalities");
+    f.push_back({"discrete_log_probs", Scope::kPerAgent, {heads}, DType::kFloat32});
+  }
+  if (log_prob_continuous > 0) {
+    f.push_back({"continuous_log_probs", Scope::kPerAgent, {log_prob_continuous}, DType::kFloat32});
+  }
+  if (global_reward) f.push_back({"global_rewards", Scope::kGlobal, {}, DType::kFloat32});
+  if (global_auxiliary_reward)
+    f.push_back({"global_auxiliary_rewards", Scope::kGlobal, {}, DType::kFloat32});
+  if (individual_reward) f.push_back({"individual_rewards", Scope::kPerAgent, {}, DType::kFloat32});
+  if (individual_auxiliary_reward) {
+    f.push_back({"individual_auxiliary_rewards", Scope::kPerAgent, {}, DType::kFloat32});
+  }
+  if (action_mask) {
+    if (heads == 0) throw Error("action_mask: needs discrete_action_cardinalities");
+    for (int64_t i = 0; i < heads; ++i) {
+      f.push_back({"action_mask" + std::to_string(i),
+                   Scope::kPerAgent,
+                   {discrete_action_cardinalities[i]},
+                   DType::kFloat32});
+      f.push_back({"action_mask_" + std::to_string(i),
+                   Scope::kPerAgent,
+                   {discrete_action_cardinalities[i]},
+                   DType::kFloat32});
+    }
+  }
+  if (memory_weights) f.push_back({"memory_weights", Scope::kGlobal, {}, DType::kFloat32});
+  return f;
+}
+
+FlexibleBuffer::FlexibleBuffer(int64_t num_steps, int n_agents, const StandardFields& standard,
+                               uint64_t seed)
+    : FlexibleBuffer(num_steps, n_agents, standard.ToFields(), seed) {}
+
+FlexibleBuffer::FlexibleBuffer(int64_t num_steps, int n_agents, std::vector<FieldSpec> fields,
+                               uint64_t seed)
+    : capacity_(num_steps), n_agents_(n_agents), fields_(std::move(fields)), rng_(seed) {
+  if (num_steps <= 0)
+    throw Error("num_steps: expected a positive integer, got " + std::to_string(num_steps));
+  if (n_agents <= 0)
+    throw Error("n_agents: expected a positive integer, got " + std::to_string(n_agents));
+  for (const char* name : {"terminated", "truncated"}) {
+    if (!HasField(name)) fields_.push_back({name, Scope::kGlobal, {}, DType::kBool});
+  }
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    const FieldSpec& f = fields_[i];
+    if (f.name.empty() || f.name.find_first_of("/\\. ") != std::string::npos) {
+      throw Error("field name \"" + f.name +
+                  "\": expected a non-empty name without '/', '\\', '.' or spaces");
+    }
+    for (int64_t d : f.shape) {
+      if (d <= 0)
+        throw Error("field '" + f.name + "': shape " + ShapeText(f.shape) + " must be positive");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (fields_[j].name == f.name) throw Error("field '" + f.name + "' is registered twice");
+    }
+  }
+  terminated_id_ = FieldId("terminated");
+  truncated_id_ = FieldId("truncated");
+  for (const int id : {terminated_id_, truncated_id_}) {
+    if (fields_[id].scope != Scope::kGlobal || fields_[id].dtype != DType::kBool ||
+        !fields_[id].shape.empty()) {
+      throw Error("field '" + fields_[id].name + "' must be a global bool scalar");
+    }
+  }
+  if (HasField("memory_weights")) {
+    weights_id_ = FieldId("memory_weights");
+    const FieldSpec& w = fields_[weights_id_];
+    if (w.scope != Scope::kGlobal || w.dtype != DType::kFloat32 || !w.shape.empty()) {
+      throw Error("field 'memory_weights' must be a global float32 scalar");
+    }
+    tree_ = SumTree(capacity_);
+  }
+  for (const auto& f : fields_) {
+    const size_t rows =
+        static_cast<size_t>(f.scope == Scope::kPerAgent ? n_agents_ : 1) * capacity_;
+    storage_.emplace_back(rows * f.row_bytes(), 0);
+  }
+  if (weights_id_ >= 0) {
+    auto* w = reinterpret_cast<float*>(storage_[weights_id_].data());
+    std::fill(w, w + capacity_, 1.0f);
+  }
+  staged_.assign(fields_.size(), nullptr);
+  stamp_.assign(static_cast<size_t>(capacity_), 0);
+}
+
+bool FlexibleBuffer::HasField(std::string_view name) const {
+  return std::any_of(fields_.begin(), fields_.end(),
+                     [&](const FieldSpec& f) { return f.name == name; });
+}
+
+int FlexibleBuffer::FieldId(std::string_view name) const {
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    if (fields_[i].name == name) return static_cast<int>(i);
+  }
+  std::string known;
+  for (const auto& f : fields_) known += (known.empty() ? "" : ", ") + f.name;
+  throw Error("unknown field '" + std::string(name) + "' (fields: " + known + ")");
+}
+
+std::vector<int64_t> FlexibleBuffer::StorageShape(const FieldSpec& f) const {
+  std::vector<int64_t> shape;
+  if (f.scope == Scope::kPerAgent) shape.push_back(n_agents_);
+  shape.push_back(capacity_);
+  shape.insert(shape.end(), f.shape.begin(), f.shape.end());
+  return shape;
+}
+
+// ---- writing ---------------------------------------------------------------------------------
+
+void FlexibleBuffer::Set(int field, const void* data, DType dtype, size_t count) {
+  if (field < 0 || field >= static_cast<int>(fields_.size()))
+    throw Error("Set: field id out of range");
+  const FieldSpec& f = fields_[field];
+  if (dtype != f.dtype) {
+    throw Error("field '" + f.name + "': expected " + DTypeName(f.dtype) + " values, got " +
+                DTypeName(dtype));
+  }
+  const int64_t agents = f.scope == Scope::kPerAgent ? n_agents_ : 1;
+  const auto want = static_cast<size_t>(agents * f.elements());
+  if (count != want) {
+    throw Error(
+        "field '" + f.name + "': expected " + std::to_string(want) + " values (" +
+        (f.scope == Scope::kPerAgent ? std::to_string(n_agents_) + " agents x " : std::string()) +
+        ShapeText(f.shape) + "), got " + std::to_string(count));
+  }
+  if (data == nullptr) throw Error("field '" + f.name + "': no data");
+  staged_[field] = data;
+}
+
+template <typename T>
+void FlexibleBuffer::Set(int field, std::span<const T> values) {
+  Set(field, values.data(), DTypeOf<T>(), values.size());
+}
+template void FlexibleBuffer::Set<float>(int, std::span<const float>);
+template void FlexibleBuffer::Set<double>(int, std::span<const double>);
+template void FlexibleBuffer::Set<int64_t>(int, std::span<const int64_t>);
+template void FlexibleBuffer::Set<int32_t>(int, std::span<const int32_t>);
+template void FlexibleBuffer::Set<uint8_t>(int, std::span<const uint8_t>);
+template void FlexibleBuffer::Set<bool>(int, std::span<const bool>);
+
+void FlexibleBuffer::SaveTransition(bool terminated, bool truncated) {
+  const bool flags[2] = {terminated, truncated};
+  const float unit_weight = 1.0f;
+  staged_[terminated_id_] = &flags[0];
+  staged_[truncated_id_] = &flags[1];
+  if (weights_id_ >= 0 && staged_[weights_id_] == nullptr) staged_[weights_id_] = &unit_weight;
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    if (staged_[i] == nullptr) {
+      std::fill(staged_.begin(), staged_.end(), nullptr);
+      throw Error("save_transition: no value given for field '" + fields_[i].name + "'");
+    }
+  }
+  if (weights_id_ >= 0) {
+    const float w = *static_cast<const float*>(staged_[weights_id_]);
+    if (!(std::isfinite(w) && w >= 0.0f)) {
+      std::fill(staged_.begin(), staged_.end(), nullptr);
+      throw Error("field 'memory_weights': expected a finite weight >= 0, got " +
+                  std::to_string(w));
+    }
+  }
+
+  // copy each field's row(s) into the ring
+  const int64_t row = total_ % capacity_;
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    const size_t rb = fields_[i].row_bytes();
+    const auto* src = static_cast<const uint8_t*>(staged_[i]);
+    uint8_t* dst = storage_[i].data();
+    if (fields_[i].scope == Scope::kGlobal) {
+      std::memcpy(dst + row * rb, src, rb);
+    } else {
+      for (int a = 0; a < n_agents_; ++a)
+        std::memcpy(dst + (a * capacity_ + row) * rb, src + a * rb, rb);
+    }
+    staged_[i] = nullptr;
+  }
+  if (weights_id_ >= 0)
+    tree_.Set(row, reinterpret_cast<const float*>(storage_[weights_id_].data())[row]);
+
+  // episode index: drop overwritten episodes, close the open one at a terminal step
+  ++total_;
+  const int64_t oldest = total_ - capacity_;
+  while (!episodes_.empty() && episodes_.front().start < oldest) episodes_.pop_front();
+  if (terminated || truncated) {
+    const int64_t start = std::max(current_start_, oldest);
+    episodes_.push_back({start, total_ - start});
+    current_start_ = total_;
+  }
+}
+
+void FlexibleBuffer::Reset() {
+  total_ = 0;
+  current_start_ = 0;
+  episodes_.clear();
+  std::fill(staged_.begin(), staged_.end(), nullptr);
+  if (weights_id_ >= 0) tree_.Clear();
+}
+
+// ---- sampling --------------------------------------------------------------------------------
+
+void FlexibleBuffer::PrepareBatch(int64_t rows, Batch* out) const {
+  out->fields.resize(fields_.size());
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    const FieldSpec& f = fields_[i];
+    std::vector<int64_t> shape;
+    if (f.scope == Scope::kPerAgent) shape.push_back(n_agents_);
+    shape.push_back(rows);
+    shape.insert(shape.end(), f.shape.begin(), f.shape.end());
+    out->fields[i].name = f.name;
+    out->fields[i].Resize(f.dtype, std::move(shape));
+  }
+}
+
+// Copies `rows` into batch positions [offset, offset + rows.size()) of a batch of batch_rows.
+void FlexibleBuffer::Gather(std::span<const int64_t> rows, Batch* out, int64_t offset,
+                            int64_t batch_rows) const {
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    const size_t rb = fields_[i].row_bytes();
+    const uint8_t* src = storage_[i].data();
+    uint8_t* dst = out->fields[i].data.data();
+    const int agents = fields_[i].scope == Scope::kPerAgent ? n_agents_ : 1;
+    for (int a = 0; a < agents; ++a) {
+      const uint8_t* s = src + static_cast<size_t>(a) * capacity_ * rb;
+      uint8_t* d = dst + (static_cast<size_t>(a) * batch_rows + offset) * rb;
+      if (rb == 4) {
+        for (size_t k = 0; k < rows.size(); ++k) std::memcpy(d + k * 4, s + rows[k] * 4, 4);
+      } else {
+        for (size_t k = 0; k < rows.size(); ++k) std::memcpy(d + k * rb, s + rows[k] * rb, rb);
+      }
+    }
+  }
+}
+
+void FlexibleBuffer::DrawUniform(int64_t batch, std::vector<int64_t>& rows) {
+  const int64_t n = size();
+  rows.clear();
+  if (batch * 2 <= n) {
+    // rejection with generation stamps: expected O(batch)
+    if (++stamp_gen_ == 0) {
+      std::fill(stamp_.begin(), stamp_.end(), 0);
+      stamp_gen_ = 1;
+    }
+    while (static_cast<int64_t>(rows.size()) < batch) {
+      const int64_t r = rng_.Integers(n);
+      if (stamp_[r] != stamp_gen_) {
+        stamp_[r] = stamp_gen_;
+        rows.push_back(r);
+      }
+    }
+    return;
+  }
+  // partial Fisher-Yates over all rows
+  rows.resize(static_cast<size_t>(n));
+  std::iota(rows.begin(), rows.end(), 0);
+  for (int64_t i = 0; i < batch; ++i) std::swap(rows[i], rows[i + rng_.Integers(n - i)]);
+  rows.resize(static_cast<size_t>(batch));
+}
+
+void FlexibleBuffer::DrawWeighted(int64_t batch, std::vector<int64_t>& rows) {
+  if (weights_id_ < 0) throw Error("weighted sampling needs the 'memory_weights' field");
+  rows.clear();
+  // draw proportional to the weights, zeroing each drawn row; restore afterwards
+  for (int64_t k = 0; k < batch; ++k) {
+    const double total = tree_.Total();
+    if (!(total > 0.0)) {
+      for (int64_t r : rows)
+        tree_.Set(r, reinterpret_cast<const float*>(storage_[weights_id_].data())[r]);
+      throw Error("weighted sampling: fewer than " + std::to_string(batch) +
+                  " rows have a positive memory weight");
+    }
+    const int64_t r = tree_.Find(rng_.Random() * total);
+    if (tree_.Get(r) <= 0.0) {  // rounding at an interval edge: draw again
+      --k;
+      continue;
+    }
+    rows.push_back(r);
+    tree_.Set(r, 0.0);
+  }
+  const auto* w = reinterpret_cast<const float*>(storage_[weights_id_].data());
+  for (int64_t r : rows) tree_.Set(r, w[r]);
+}
+
+void FlexibleBuffer::SampleTransitions(int64_t batch, bool weighted, Batch* out) {
+  if (batch <= 0)
+    throw Error("sample_transitions: batch must be positive, got " + std::to_string(batch));
+  const int64_t b = std::min(batch, size());
+  if (weighted) {
+    DrawWeighted(b, out->indices);
+  } else {
+    DrawUniform(b, out->indices);
+  }
+  PrepareBatch(b, out);
+  Gather(out->indices, out, 0, b);
+}
+
+void FlexibleBuffer::CheckRows(std::span<const int64_t> rows) const {
+  for (int64_t r : rows) {
+    if (r < 0 || r >= size()) {
+      throw Error("row " + std::to_string(r) + " is not a stored transition (valid: 0.." +
+                  std::to_string(size() - 1) + ")");
+    }
+  }
+}
+
+void FlexibleBuffer::SampleTransitions(std::span<const int64_t> rows, Batch* out) {
+  CheckRows(rows);
+  out->indices.assign(rows.begin(), rows.end());
+  PrepareBatch(static_cast<int64_t>(rows.size()), out);
+  Gather(rows, out, 0, static_cast<int64_t>(rows.size()));
+}
+
+void FlexibleBuffer::SampleEpisodes(int64_t max_batch, int64_t n_episodes, EpisodeBatch* out) {
+  if (max_batch <= 0) throw Error("sample_episodes: max_batch must be positive");
+  if (n_episodes < 0) throw Error("sample_episodes: n_episodes must be >= 0");
+  out->starts.clear();
+  out->lengths.clear();
+  out->indices.clear();
+  // a random order of the stored episodes (partial shuffle as we go)
+  const auto count = static_cast<int64_t>(episodes_.size());
+  episode_order_.resize(static_cast<size_t>(count));
+  std::iota(episode_order_.begin(), episode_order_.end(), 0);
+  int64_t taken = 0;
+  for (int64_t e = 0; e < count && taken < max_batch && (n_episodes == 0 || e < n_episodes); ++e) {
+    std::swap(episode_order_[e], episode_order_[e + rng_.Integers(count - e)]);
+    const Episode& ep = episodes_[static_cast<size_t>(episode_order_[e])];
+    const int64_t len = std::min(ep.length, max_batch - taken);
+    out->starts.push_back(taken);
+    out->lengths.push_back(len);
+    for (int64_t t = 0; t < len; ++t) out->indices.push_back((ep.start + t) % capacity_);
+    taken += len;
+  }
+  PrepareBatch(taken, out);
+  Gather(out->indices, out, 0, taken);
+}
+
+void FlexibleBuffer::UpdateWeights(std::span<const int64_t> rows, std::span<const double> weights) {
+  if (weights_id_ < 0) throw Error("update_weights: the buffer has no 'memory_weights' field");
+  if (rows.size() != weights.size())
+    throw Error("update_weights: rows and weights differ in length");
+  CheckRows(rows);
+  for (double w : weights) {
+    if (!(std::isfinite(w) && w >= 0.0))
+      throw Error("update_weights: expected finite weights >= 0, got " + std::to_string(w));
+  }
+  auto* w = reinterpret_cast<float*>(storage_[weights_id_].data());
+  for (size_t k = 0; k < rows.size(); ++k) {
+    w[rows[k]] = static_cast<float>(weights[k]);
+    tree_.Set(rows[k], w[rows[k]]);
+  }
+}
+
+// ---- files -----------------------------------------------------------------------------------
+
+void FlexibleBuffer::Save(const std::string& dir) const {
+  const std::string tmp = dir + ".tmp-" + std::to_string(::getpid());
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  if (!fs::create_directories(tmp, ec) && ec)
+    throw Error(dir + ": cannot create folder: " + ec.message());
+  json meta = {{"format", "rlforge.FlexibleBuffer"},
+               {"version", kFormatVersion},
+               {"num_steps", capacity_},
+               {"n_agents", n_agents_},
+               {"total_steps", total_},
+               {"idx", next_index()},
+               {"steps_recorded", size()},
+               {"current_episode_start", current_start_},
+               {"rng", rng_.Serialize()}};
+  json episodes = json::array();
+  for (const auto& e : episodes_) episodes.push_back({e.start, e.length});
+  meta["episodes"] = episodes;
+  json schema = json::array();
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    const FieldSpec& f = fields_[i];
+    schema.push_back({{"name", f.name},
+                      {"scope", ScopeName(f.scope)},
+                      {"shape", f.shape},
+                      {"dtype", DTypeName(f.dtype)}});
+    io::WriteNpy(tmp + "/" + f.name + ".npy", f.dtype, StorageShape(f), storage_[i].data());
+  }
+  meta["fields"] = schema;
+  WriteFileAtomic(tmp + "/" + kMetaFile, meta.dump(1));
+  FsyncDir(tmp);
+  // swap the finished folder in; the old one (if any) is removed only after
+  const std::string old = dir + ".old-" + std::to_string(::getpid());
+  const bool had_old = fs::exists(dir);
+  if (had_old) fs::rename(dir, old, ec);
+  if (ec) throw Error(dir + ": cannot replace: " + ec.message());
+  fs::rename(tmp, dir, ec);
+  if (ec) {
+    if (had_old) fs::rename(old, dir);
+    throw Error(dir + ": cannot rename the new buffer into place: " + ec.message());
+  }
+  FsyncDir(fs::absolute(dir).parent_path().string());
+  if (had_old) fs::remove_all(old, ec);
+}
+
+namespace {
+
+struct Meta {
+  int64_t num_steps, total, current_start;
+  int n_agents;
+  std::string rng;
+  std::vector<std::pair<int64_t, int64_t>> episodes;
+  std::vector<FieldSpec> fields;
+};
+
+Meta ReadMeta(const std::string& dir) {
+  const std::string path = dir + "/" + kMetaFile;
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot open (is " + dir + " a saved FlexibleBuffer?)");
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::exception& e) {
+    throw Error(path + ": invalid JSON: " + e.what());
+  }
+  Meta m{};
+  try {
+    if (j.at("format") != "rlforge.FlexibleBuffer")
+      throw Error(path + ": 'format' is not rlforge.FlexibleBuffer");
+    if (j.at("version") != kFormatVersion)
+      throw Error(path + ": unsupported version " + j.at("version").dump());
+    m.num_steps = j.at("num_steps").get<int64_t>();
+    m.n_agents = j.at("n_agents").get<int>();
+    m.total = j.at("total_steps").get<int64_t>();
+    m.current_start = j.at("current_episode_start").get<int64_t>();
+    m.rng = j.at("rng").get<std::string>();
+    for (const auto& e : j.at("episodes"))
+      m.episodes.emplace_back(e.at(0).get<int64_t>(), e.at(1).get<int64_t>());
+    for (const auto& f : j.at("fields")) {
+      const std::string name = f.at("name").get<std::string>();
+      m.fields.push_back(
+          {name, ScopeFromName(f.at("scope").get<std::string>(), path + ": field '" + name + "'"),
+           f.at("shape").get<std::vector<int64_t>>(),
+           DTypeFromName(f.at("dtype").get<std::string>(), path + ": field '" + name + "'")});
+    }
+  } catch (const json::exception& e) {
+    throw Error(path + ": malformed: " + e.what());
+  }
+  if (m.num_steps <= 0 || m.n_agents <= 0 || m.total < 0 || m.current_start < 0 ||
+      m.current_start > m.total) {
+    throw Error(path + ": inconsistent sizes or counters");
+  }
+  for (const auto& [start, len] : m.episodes) {
+    if (len <= 0 || len > m.num_steps || start < m.total - m.num_steps || start + len > m.total) {
+      throw Error(path + ": episode [" + std::to_string(start) + ", +" + std::to_string(len) +
+                  ") is outside the stored steps");
+    }
+  }
+  return m;
+}
+
+}  // namespace
+
+FlexibleBuffer FlexibleBuffer::Load(const std::string& dir) {
+  const Meta m = ReadMeta(dir);
+  FlexibleBuffer buffer(m.num_steps, m.n_agents, m.fields);
+  buffer.LoadInto(dir);
+  return buffer;
+}
+
+void FlexibleBuffer::LoadInto(const std::string& dir) {
+  const Meta m = ReadMeta(dir);
+  const std::string meta_path = dir + "/" + kMetaFile;
+  if (m.num_steps != capacity_ || m.n_agents != n_agents_) {
+    throw Error(meta_path + ": schema mismatch: saved num_steps=" + std::to_string(m.num_steps) +
+                ", n_agents=" + std::to_string(m.n_agents) + "; this buffer has " +
+                std::to_string(capacity_) + " and " + std::to_string(n_agents_));
+  }
+  if (m.fields.size() != fields_.size()) {
+    throw Error(meta_path + ": schema mismatch: saved " + std::to_string(m.fields.size()) +
+                " fields, this buffer has " + std::to_string(fields_.size()));
+  }
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    const FieldSpec& a = m.fields[i];
+    const FieldSpec& b = fields_[i];
+    if (!(a == b)) {
+      throw Error(meta_path + ": schema mismatch at field " + std::to_string(i) + ": saved '" +
+                  a.name + "' " + ScopeName(a.scope) + " " + ShapeText(a.shape) + " " +
+                  DTypeName(a.dtype) + ", this buffer has '" + b.name + "' " + ScopeName(b.scope) +
+                  " " + ShapeText(b.shape) + " " + DTypeName(b.dtype));
+    }
+  }
+  // read and check every file before touching this buffer
+  std::vector<io::NpyArray> arrays;
+  for (const auto& f : fields_) {
+    const std::string path = dir + "/" + f.name + ".npy";
+    io::NpyArray a = io::ReadNpy(path);
+    const auto want = StorageShape(f);
+    if (a.dtype != f.dtype || a.shape != want) {
+      throw Error(path + ": expected " + ShapeText(want) + " " + DTypeName(f.dtype) + ", found " +
+                  ShapeText(a.shape) + " " + DTypeName(a.dtype));
+    }
+    arrays.push_back(std::move(a));
+  }
+  Rng rng;
+  rng.Deserialize(m.rng);
+  if (weights_id_ >= 0) {
+    const auto* w = reinterpret_cast<const float*>(arrays[weights_id_].data.data());
+    for (int64_t r = 0; r < std::min(m.total, capacity_); ++r) {
+      if (!(std::isfinite(w[r]) && w[r] >= 0.0f)) {
+        throw Error(dir + "/memory_weights.npy: row " + std::to_string(r) +
+                    " holds an invalid weight");
+      }
+    }
+  }
+  for (size_t i = 0; i < fields_.size(); ++i) storage_[i] = std::move(arrays[i].data);
+  total_ = m.total;
+  current_start_ = m.current_start;
+  episodes_.clear();
+  for (const auto& [start, len] : m.episodes) episodes_.push_back({start, len});
+  rng_ = rng;
+  std::fill(staged_.begin(), staged_.end(), nullptr);
+  if (weights_id_ >= 0) {
+    tree_.Clear();
+    const auto* w = reinterpret_cast<const float*>(storage_[weights_id_].data());
+    for (int64_t r = 0; r < size(); ++r) tree_.Set(r, w[r]);
+  }
+}
+
+}  // namespace rlforge::buffers

@@ -1,0 +1,29 @@
+// NumPy .npy files (format 1.0/2.0/3.0, little-endian, C order): what numpy.load reads without
+// pickle, and what numpy.save writes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "rlforge/core/spaces.h"
+
+namespace rlforge::io {
+
+struct NpyArray {
+  DType dtype = DType::kFloat32;
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> data;  // raw little-endian elements   (product(shape) x itemsize)
+};
+
+// The .npy type string of a dtype ("<f4", "|u1", "|b1", ...).
+std::string NpyDescr(DType dtype);
+
+// Writes an array durably: temp file in the same folder, fsync, rename.
+void WriteNpy(const std::string& path, DType dtype, const std::vector<int64_t>& shape,
+              const void* data);
+
+// Reads and validates an array; errors name the file and what is wrong with it.
+NpyArray ReadNpy(const std::string& path);
+
+}  // namespace rlforge::io
