@@ -20,6 +20,7 @@
 
 #include "rlforge/buffers/batch.h"
 #include "rlforge/buffers/sum_tree.h"
+#include "rlforge/core/huge_array.h"
 #include "rlforge/core/rng.h"
 #include "rlforge/core/spaces.h"
 
@@ -120,6 +121,8 @@ class FlexibleBuffer {
   const uint8_t* data(int field) const { return storage_[static_cast<size_t>(field)].data(); }
 
  private:
+  FlexibleBuffer(int64_t num_steps, int n_agents, std::vector<FieldSpec> fields, uint64_t seed, bool allocate);
+
   struct Episode {
     int64_t start;  // logical step (not ring row) of its first transition
     int64_t length;
@@ -135,7 +138,8 @@ class FlexibleBuffer {
   int64_t capacity_;                           // T
   int n_agents_;                               // N
   std::vector<FieldSpec> fields_;              // schema
-  std::vector<std::vector<uint8_t>> storage_;  // per field: (N x T x shape) or (T x shape) bytes
+  std::vector<HugeArray> storage_;  // per field: (N x T x shape) or (T x shape) bytes
+  std::vector<size_t> storage_bytes_;     // size of each field's storage
   std::vector<const void*> staged_;            // per field: values of the next transition
   int terminated_id_, truncated_id_, weights_id_ = -1;
   int64_t total_ = 0;             // transitions saved since Reset

@@ -71,8 +71,10 @@ std::string NpyDescr(DType dtype) {
   return "?";
 }
 
-void WriteNpy(const std::string& path, DType dtype, const std::vector<int64_t>& shape,
-              const void* data) {
+namespace {
+
+void WriteNpyFile(const std::string& path, DType dtype, const std::vector<int64_t>& shape, const void* data,
+                  bool sync) {
   std::string header = "{'descr': '" + NpyDescr(dtype) +
                        "', 'fortran_order': False, 'shape': " + ShapeTuple(shape) + ", }";
   // magic (6) + version (2) + length (2) + header, padded with spaces to a multiple of 64, ending
@@ -93,7 +95,8 @@ void WriteNpy(const std::string& path, DType dtype, const std::vector<int64_t>& 
   try {
     WriteAll(fd, prefix.data(), prefix.size(), path);
     WriteAll(fd, data, static_cast<size_t>(Count(shape)) * DTypeSize(dtype), path);
-    if (::fsync(fd) != 0) throw Error(path + ": fsync failed: " + std::strerror(errno));
+    if (sync && ::fsync(fd) != 0) throw Error(path + ": fsync failed: " + std::strerror(errno));
+    if (!sync) ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);  // start write-back now
   } catch (...) {
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -106,84 +109,122 @@ void WriteNpy(const std::string& path, DType dtype, const std::vector<int64_t>& 
   }
 }
 
-NpyArray ReadNpy(const std::string& path) {
+}  // namespace
+
+void WriteNpy(const std::string& path, DType dtype, const std::vector<int64_t>& shape, const void* data) {
+  WriteNpyFile(path, dtype, shape, data, true);
+}
+
+void WriteNpyUnsynced(const std::string& path, DType dtype, const std::vector<int64_t>& shape, const void* data) {
+  WriteNpyFile(path, dtype, shape, data, false);
+}
+
+void FsyncPath(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
-  struct stat st {};
-  ::fstat(fd, &st);
-  const auto file_size = static_cast<size_t>(st.st_size);
-  auto read_exact = [&](void* out, size_t n, size_t offset) {
-    size_t done = 0;
-    while (done < n) {
-      const ssize_t r = ::pread(fd, static_cast<uint8_t*>(out) + done, n - done,
-                                static_cast<off_t>(offset + done));
-      if (r <= 0) {
-        if (r < 0 && errno == EINTR) continue;
-        ::close(fd);
-        throw Error(path + ": truncated file (expected " + std::to_string(offset + n) +
-                    " bytes, has " + std::to_string(file_size) + ")");
-      }
-      done += static_cast<size_t>(r);
-    }
-  };
-  uint8_t lead[12] = {};
-  read_exact(lead, 10, 0);
-  if (std::memcmp(lead, kMagic, 6) != 0) {
-    ::close(fd);
-    throw Error(path + ": not a .npy file (bad magic)");
+  if (fd < 0) throw Error(path + ": cannot open for fsync: " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw Error(path + ": fsync failed: " + std::strerror(errno));
+}
+
+namespace {
+
+// An open .npy file with its parsed header.
+struct NpyFile {
+  int fd = -1;
+  size_t file_size = 0;
+  size_t data_offset = 0;
+  DType dtype = DType::kFloat32;
+  std::vector<int64_t> shape;
+  ~NpyFile() {
+    if (fd >= 0) ::close(fd);
   }
+};
+
+void ReadExact(const NpyFile& f, const std::string& path, void* out, size_t n, size_t offset) {
+  size_t done = 0;
+  while (done < n) {
+    const ssize_t r = ::pread(f.fd, static_cast<uint8_t*>(out) + done, n - done, static_cast<off_t>(offset + done));
+    if (r <= 0) {
+      if (r < 0 && errno == EINTR) continue;
+      throw Error(path + ": truncated file (expected " + std::to_string(offset + n) + " bytes, has " +
+                  std::to_string(f.file_size) + ")");
+    }
+    done += static_cast<size_t>(r);
+  }
+}
+
+void OpenNpy(const std::string& path, NpyFile& f) {
+  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
+  struct stat st {};
+  ::fstat(f.fd, &st);
+  f.file_size = static_cast<size_t>(st.st_size);
+  uint8_t lead[12] = {};
+  ReadExact(f, path, lead, 10, 0);
+  if (std::memcmp(lead, kMagic, 6) != 0) throw Error(path + ": not a .npy file (bad magic)");
   const int major = lead[6];
   size_t header_len = 0, offset = 10;
   if (major == 1) {
     header_len = lead[8] | (size_t{lead[9]} << 8);
   } else if (major == 2 || major == 3) {
-    read_exact(lead + 10, 2, 10);
-    header_len =
-        lead[8] | (size_t{lead[9]} << 8) | (size_t{lead[10]} << 16) | (size_t{lead[11]} << 24);
+    ReadExact(f, path, lead + 10, 2, 10);
+    header_len = lead[8] | (size_t{lead[9]} << 8) | (size_t{lead[10]} << 16) | (size_t{lead[11]} << 24);
     offset = 12;
   } else {
-    ::close(fd);
     throw Error(path + ": unsupported .npy version " + std::to_string(major));
   }
+  if (header_len > 65536) throw Error(path + ": .npy header too long");
   std::string header(header_len, '\0');
-  read_exact(header.data(), header_len, offset);
-  offset += header_len;
+  ReadExact(f, path, header.data(), header_len, offset);
+  f.data_offset = offset + header_len;
 
   static const std::regex descr_re(R"('descr':\s*'([^']*)')");
   static const std::regex fortran_re(R"('fortran_order':\s*(True|False))");
   static const std::regex shape_re(R"('shape':\s*\(([^)]*)\))");
+  static const std::regex int_re(R"(\d+)");
   std::smatch m;
-  NpyArray array;
-  try {
-    if (!std::regex_search(header, m, descr_re)) throw Error(path + ": header has no 'descr'");
-    array.dtype = DTypeFromDescr(m[1], path);
-    if (!std::regex_search(header, m, fortran_re))
-      throw Error(path + ": header has no 'fortran_order'");
-    if (m[1] == "True")
-      throw Error(path + ": Fortran-ordered arrays are not supported (save with C order)");
-    if (!std::regex_search(header, m, shape_re)) throw Error(path + ": header has no 'shape'");
-    const std::string dims = m[1];
-    static const std::regex int_re(R"(\d+)");
-    for (auto it = std::sregex_iterator(dims.begin(), dims.end(), int_re);
-         it != std::sregex_iterator(); ++it) {
-      array.shape.push_back(std::stoll(it->str()));
-    }
-  } catch (...) {
-    ::close(fd);
-    throw;
+  if (!std::regex_search(header, m, descr_re)) throw Error(path + ": header has no 'descr'");
+  f.dtype = DTypeFromDescr(m[1], path);
+  if (!std::regex_search(header, m, fortran_re)) throw Error(path + ": header has no 'fortran_order'");
+  if (m[1] == "True") throw Error(path + ": Fortran-ordered arrays are not supported (save with C order)");
+  if (!std::regex_search(header, m, shape_re)) throw Error(path + ": header has no 'shape'");
+  const std::string dims = m[1];
+  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), int_re); it != std::sregex_iterator(); ++it) {
+    f.shape.push_back(std::stoll(it->str()));
   }
-  const size_t nbytes = static_cast<size_t>(Count(array.shape)) * DTypeSize(array.dtype);
-  if (file_size != offset + nbytes) {
-    ::close(fd);
-    throw Error(path + ": data size mismatch: header says " + ShapeTuple(array.shape) + " " +
-                NpyDescr(array.dtype) + " (" + std::to_string(nbytes) +
-                " bytes) but the file holds " +
-                std::to_string(file_size > offset ? file_size - offset : 0) + " bytes of data");
+  const size_t nbytes = static_cast<size_t>(Count(f.shape)) * DTypeSize(f.dtype);
+  if (f.file_size != f.data_offset + nbytes) {
+    throw Error(path + ": data size mismatch: header says " + ShapeTuple(f.shape) + " " + NpyDescr(f.dtype) + " (" +
+                std::to_string(nbytes) + " bytes) but the file holds " +
+                std::to_string(f.file_size > f.data_offset ? f.file_size - f.data_offset : 0) + " bytes of data");
   }
-  array.data.resize(nbytes);
-  read_exact(array.data.data(), nbytes, offset);
-  ::close(fd);
+}
+
+}  // namespace
+
+NpyArray ReadNpy(const std::string& path) {
+  NpyFile f;
+  OpenNpy(path, f);
+  NpyArray array{f.dtype, f.shape, {}};
+  array.data.resize(f.file_size - f.data_offset);
+  ReadExact(f, path, array.data.data(), array.data.size(), f.data_offset);
   return array;
+}
+
+void ReadNpyInto(const std::string& path, DType dtype, const std::vector<int64_t>& shape, void* out) {
+  NpyFile f;
+  OpenNpy(path, f);
+  if (f.dtype != dtype || f.shape != shape) {
+    auto text = [](const std::vector<int64_t>& s) {
+      std::string t = "(";
+      for (size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
+      return t + (s.size() == 1 ? ",)" : ")");
+    };
+    throw Error(path + ": expected " + text(shape) + " " + DTypeName(dtype) + ", found " + text(f.shape) + " " +
+                DTypeName(f.dtype));
+  }
+  ReadExact(f, path, out, f.file_size - f.data_offset, f.data_offset);
 }
 
 }  // namespace rlforge::io

@@ -23,7 +23,15 @@ std::string NpyDescr(DType dtype);
 void WriteNpy(const std::string& path, DType dtype, const std::vector<int64_t>& shape,
               const void* data);
 
+// Writes an array without fsync (the caller syncs, e.g. a whole folder before renaming it).
+void WriteNpyUnsynced(const std::string& path, DType dtype, const std::vector<int64_t>& shape, const void* data);
+// fsyncs a file or folder.
+void FsyncPath(const std::string& path);
+
 // Reads and validates an array; errors name the file and what is wrong with it.
 NpyArray ReadNpy(const std::string& path);
+
+// Reads an array that must have this dtype and shape straight into `out` (nbytes of it).
+void ReadNpyInto(const std::string& path, DType dtype, const std::vector<int64_t>& shape, void* out);
 
 }  // namespace rlforge::io

@@ -1,0 +1,148 @@
+// FlexibleBuffer throughput, configurations A and B of the buffers issue (Flexibuff v0.1.5
+// reference figures in bench/buffers.sh). Prints one JSON object; medians of --repeat runs.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "rlforge/buffers/flexible_buffer.h"
+#include "rlforge/buffers/tensor.h"
+#include "torch/torch.h"
+
+using namespace rlforge;
+using namespace rlforge::buffers;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int64_t kSteps = 100'000;
+constexpr int64_t kEpisodeLength = 200;
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+template <typename Fn>
+double CallsPerSecond(int64_t calls, Fn&& fn) {
+  const auto start = Clock::now();
+  for (int64_t i = 0; i < calls; ++i) fn(i);
+  return static_cast<double>(calls) / std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+struct Config {
+  std::string name;
+  int agents;
+  StandardFields fields;
+};
+
+Config ConfigA() {
+  StandardFields s;
+  s.obs_size = 4;
+  s.discrete_action_cardinalities = {2};
+  s.global_reward = true;
+  s.memory_weights = true;
+  return {"A", 1, s};
+}
+
+Config ConfigB() {
+  StandardFields s;
+  s.obs_size = 32;
+  s.state_size = 64;
+  s.discrete_action_cardinalities = {3, 5};
+  s.continuous_action_dimension = 4;
+  s.action_mask = true;
+  s.global_reward = s.global_auxiliary_reward = s.individual_reward = s.individual_auxiliary_reward = true;
+  s.log_prob_discrete = true;
+  s.log_prob_continuous = 2;
+  s.memory_weights = true;
+  return {"B", 4, s};
+}
+
+// Per-field value arrays for one transition (filled with a running value).
+struct Staged {
+  std::vector<std::vector<uint8_t>> values;  // per field bytes
+  std::vector<int> ids;                      // fields staged by the caller (not the flags)
+  int weights = -1;
+};
+
+Staged MakeStaged(const FlexibleBuffer& buf) {
+  Staged s;
+  for (const auto& f : buf.fields()) {
+    const size_t agents = f.scope == Scope::kPerAgent ? buf.n_agents() : 1;
+    s.values.emplace_back(agents * f.row_bytes(), 0);
+    if (f.name != "terminated" && f.name != "truncated") s.ids.push_back(static_cast<int>(s.values.size() - 1));
+    if (f.name == "memory_weights") s.weights = static_cast<int>(s.values.size() - 1);
+  }
+  return s;
+}
+
+void SaveOne(FlexibleBuffer& buf, Staged& staged, int64_t step) {
+  for (const int i : staged.ids) {
+    const auto& f = buf.fields()[i];
+    auto& v = staged.values[i];
+    if (f.dtype == DType::kFloat32) {
+      reinterpret_cast<float*>(v.data())[0] = i == staged.weights ? 1.0f + static_cast<float>(step % 7) : step;
+    }
+    buf.Set(i, v.data(), f.dtype, v.size() / DTypeSize(f.dtype));
+  }
+  buf.SaveTransition((step + 1) % kEpisodeLength == 0);
+}
+
+nlohmann::json Run(const Config& c, int repeat, const std::string& dir) {
+  std::vector<double> save_tr, sample, sample_t, weighted, indexed, episodes, save_ms, load_ms;
+  double megabytes = 0.0;
+  for (int r = 0; r < repeat; ++r) {
+    FlexibleBuffer buf(kSteps, c.agents, c.fields, static_cast<uint64_t>(r));
+    Staged staged = MakeStaged(buf);
+    save_tr.push_back(CallsPerSecond(kSteps, [&](int64_t i) { SaveOne(buf, staged, i); }));
+    Batch batch;
+    EpisodeBatch eps;
+    sample.push_back(CallsPerSecond(2000, [&](int64_t) { buf.SampleTransitions(256, false, &batch); }));
+    sample_t.push_back(CallsPerSecond(2000, [&](int64_t) {
+      buf.SampleTransitions(256, false, &batch);
+      auto tensors = ToTensors(batch);
+      (void)tensors;
+    }));
+    weighted.push_back(CallsPerSecond(2000, [&](int64_t) { buf.SampleTransitions(256, true, &batch); }));
+    Rng rng(r);
+    std::vector<int64_t> rows(256);
+    indexed.push_back(CallsPerSecond(20000, [&](int64_t) {
+      for (auto& x : rows) x = rng.Integers(kSteps);
+      buf.SampleTransitions(rows, &batch);
+    }));
+    episodes.push_back(CallsPerSecond(5000, [&](int64_t) { buf.SampleEpisodes(1024, 0, &eps); }));
+    auto t0 = Clock::now();
+    buf.Save(dir);
+    save_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    t0 = Clock::now();
+    FlexibleBuffer loaded = FlexibleBuffer::Load(dir);
+    load_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    megabytes = 0.0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) megabytes += static_cast<double>(e.file_size()) / 1e6;
+    std::filesystem::remove_all(dir);
+  }
+  return {{"config", c.name},
+          {"save_transition_per_s", Median(save_tr)},
+          {"sample_transitions_256_per_s", Median(sample)},
+          {"sample_transitions_256_as_tensors_per_s", Median(sample_t)},
+          {"weighted_sample_transitions_256_per_s", Median(weighted)},
+          {"sample_transitions_256_given_indices_per_s", Median(indexed)},
+          {"sample_episodes_1024_per_s", Median(episodes)},
+          {"save_ms_fsync", Median(save_ms)},
+          {"load_ms", Median(load_ms)},
+          {"megabytes", megabytes}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  torch::set_num_threads(1);
+  const int repeat = argc > 1 ? std::stoi(argv[1]) : 5;
+  const std::string dir = (std::filesystem::temp_directory_path() / "rlforge_buffer_bench").string();
+  nlohmann::json out = {{"benchmark", "flexible_buffer"}, {"repeat", repeat}, {"steps", kSteps}};
+  out["results"] = {Run(ConfigA(), repeat, dir), Run(ConfigB(), repeat, dir)};
+  std::printf("%s\n", out.dump(1).c_str());
+  return 0;
+}
