@@ -91,7 +91,7 @@ void SaveOne(FlexibleBuffer& buf, Staged& staged, int64_t step) {
 }
 
 nlohmann::json Run(const Config& c, int repeat, const std::string& dir) {
-  std::vector<double> save_tr, sample, sample_t, weighted, indexed, episodes, save_ms, load_ms;
+  std::vector<double> save_tr, sample, sample_t, weighted, indexed, episodes, episode_views, save_ms, load_ms;
   double megabytes = 0.0;
   for (int r = 0; r < repeat; ++r) {
     FlexibleBuffer buf(kSteps, c.agents, c.fields, static_cast<uint64_t>(r));
@@ -99,6 +99,7 @@ nlohmann::json Run(const Config& c, int repeat, const std::string& dir) {
     save_tr.push_back(CallsPerSecond(kSteps, [&](int64_t i) { SaveOne(buf, staged, i); }));
     Batch batch;
     EpisodeBatch eps;
+    std::vector<EpisodeView> views;
     sample.push_back(CallsPerSecond(2000, [&](int64_t) { buf.SampleTransitions(256, false, &batch); }));
     sample_t.push_back(CallsPerSecond(2000, [&](int64_t) {
       buf.SampleTransitions(256, false, &batch);
@@ -113,6 +114,7 @@ nlohmann::json Run(const Config& c, int repeat, const std::string& dir) {
       buf.SampleTransitions(rows, &batch);
     }));
     episodes.push_back(CallsPerSecond(5000, [&](int64_t) { buf.SampleEpisodes(1024, 0, &eps); }));
+    episode_views.push_back(CallsPerSecond(20000, [&](int64_t) { buf.SampleEpisodeViews(1024, 0, &views); }));
     auto t0 = Clock::now();
     buf.Save(dir);
     save_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
@@ -130,6 +132,7 @@ nlohmann::json Run(const Config& c, int repeat, const std::string& dir) {
           {"weighted_sample_transitions_256_per_s", Median(weighted)},
           {"sample_transitions_256_given_indices_per_s", Median(indexed)},
           {"sample_episodes_1024_per_s", Median(episodes)},
+          {"sample_episode_views_1024_per_s", Median(episode_views)},
           {"save_ms_fsync", Median(save_ms)},
           {"load_ms", Median(load_ms)},
           {"megabytes", megabytes}};
@@ -142,7 +145,11 @@ int main(int argc, char** argv) {
   const int repeat = argc > 1 ? std::stoi(argv[1]) : 5;
   const std::string dir = (std::filesystem::temp_directory_path() / "rlforge_buffer_bench").string();
   nlohmann::json out = {{"benchmark", "flexible_buffer"}, {"repeat", repeat}, {"steps", kSteps}};
-  out["results"] = {Run(ConfigA(), repeat, dir), Run(ConfigB(), repeat, dir)};
+  const std::string only = argc > 2 ? argv[2] : "";  // "A" or "B" to run one configuration
+  out["results"] = nlohmann::json::array();
+  for (const Config& c : {ConfigA(), ConfigB()}) {
+    if (only.empty() || only == c.name) out["results"].push_back(Run(c, repeat, dir));
+  }
   std::printf("%s\n", out.dump(1).c_str());
   return 0;
 }

@@ -238,6 +238,50 @@ TEST(FlexibleBuffer, EpisodesComeBackWholeAndInOrderAcrossTheRing) {
   EXPECT_TRUE(eps.lengths.empty());
 }
 
+// Element (agent a, step t, k) of a strided view.
+template <typename T>
+T ViewAt(const FieldView& v, int a, int64_t t, int64_t k, bool per_agent) {
+  const int64_t* st = v.strides.data();
+  const int64_t at = per_agent ? a * st[0] + t * st[1] + k * (v.strides.size() > 2 ? st[2] : 0)
+                               : t * st[0] + k * (v.strides.size() > 1 ? st[1] : 0);
+  T value;
+  std::memcpy(&value, v.data + at * static_cast<int64_t>(sizeof(T)), sizeof(T));
+  return value;
+}
+
+TEST(FlexibleBuffer, EpisodeViewsMatchCopiesWithoutCopying) {
+  FlexibleBuffer buf(10, 2, Small(), 5);
+  // same layout as above: [4..6] truncated, [7..11] wraps the ring end
+  int64_t t = 0;
+  for (int64_t len : {4, 3, 5}) {
+    for (int64_t k = 0; k < len; ++k, ++t) Write(buf, t, k == len - 1 && len != 3, k == len - 1 && len == 3);
+  }
+  Write(buf, t++);
+  std::vector<EpisodeView> views;
+  buf.SampleEpisodeViews(100, 0, &views);
+  ASSERT_EQ(views.size(), 2u);
+  const int obs = buf.FieldId("obs"), rew = buf.FieldId("global_rewards");
+  for (const auto& v : views) {
+    const auto& o = v.fields[obs];
+    ASSERT_EQ(o.shape, (std::vector<int64_t>{2, v.length, 2}));
+    const float first = ViewAt<float>(v.fields[rew], 0, 0, 0, false);
+    EXPECT_EQ(first, v.length == 3 ? 4.0f : 7.0f);
+    for (int64_t k = 0; k < v.length; ++k) {
+      EXPECT_EQ(ViewAt<float>(v.fields[rew], 0, k, 0, false), first + k);
+      for (int a = 0; a < 2; ++a) {
+        EXPECT_EQ(ViewAt<float>(o, a, k, 0, true), 100.0f * a + first + k);
+        EXPECT_EQ(ViewAt<float>(o, a, k, 1, true), -(first + k));
+      }
+    }
+    const bool wraps = v.length == 5;  // rows 7, 8, 9, 0, 1
+    if (wraps) {
+      EXPECT_EQ(o.data, v.copy["obs"].data.data());
+    } else {
+      EXPECT_EQ(o.data, buf.At(obs, 0, v.start));  // a view into the ring itself
+    }
+  }
+}
+
 class FlexibleBufferFiles : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -266,10 +310,13 @@ TEST_F(FlexibleBufferFiles, SaveAndLoadRestoreEverything) {
   EXPECT_EQ(loaded.total_steps(), buf.total_steps());
   EXPECT_EQ(loaded.num_episodes(), buf.num_episodes());
   for (size_t i = 0; i < buf.fields().size(); ++i) {
-    const size_t bytes =
-        buf.fields()[i].row_bytes() * (buf.fields()[i].scope == Scope::kPerAgent ? 2 : 1) * 12;
-    EXPECT_EQ(std::memcmp(loaded.data(static_cast<int>(i)), buf.data(static_cast<int>(i)), bytes),
-              0);
+    const auto& f = buf.fields()[i];
+    for (int a = 0; a < (f.scope == Scope::kPerAgent ? 2 : 1); ++a) {
+      for (int64_t r = 0; r < 12; ++r) {
+        EXPECT_EQ(std::memcmp(loaded.At(static_cast<int>(i), a, r), buf.At(static_cast<int>(i), a, r), f.row_bytes()), 0)
+            << f.name << " agent " << a << " row " << r;
+      }
+    }
   }
   // the RNG state travels too: both draw the same samples from here on
   Batch a, b;

@@ -42,4 +42,19 @@ struct EpisodeBatch : Batch {
   std::vector<int64_t> lengths;  // its length                                 (E)
 };
 
+// A strided view of one field over an episode (torch::from_blob takes shape and strides as is).
+struct FieldView {
+  const uint8_t* data = nullptr;
+  DType dtype = DType::kFloat32;
+  std::vector<int64_t> shape;    // (N x L x ...) per agent, (L x ...) global
+  std::vector<int64_t> strides;  // in elements, one per dim
+};
+
+struct EpisodeView {
+  int64_t start = 0;              // ring row of its first step
+  int64_t length = 0;
+  std::vector<FieldView> fields;  // in schema order
+  Batch copy;                     // storage for an episode that wraps around the ring
+};
+
 }  // namespace rlforge::buffers

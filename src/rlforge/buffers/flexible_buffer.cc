@@ -184,15 +184,20 @@ FlexibleBuffer::FlexibleBuffer(int64_t num_steps, int n_agents, std::vector<Fiel
     }
     tree_ = SumTree(capacity_);
   }
-  for (const auto& f : fields_) {
-    const size_t rows =
-        static_cast<size_t>(f.scope == Scope::kPerAgent ? n_agents_ : 1) * capacity_;
-    storage_bytes_.push_back(rows * f.row_bytes());
-    storage_.emplace_back(allocate ? rows * f.row_bytes() : 0);
+  // record layout: widest dtypes first so every field is aligned; records padded to 8 bytes
+  std::vector<size_t> order(fields_.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return DTypeSize(fields_[a].dtype) > DTypeSize(fields_[b].dtype); });
+  offset_.assign(fields_.size(), 0);
+  for (size_t i : order) {
+    offset_[i] = stride_;
+    stride_ += static_cast<size_t>(fields_[i].scope == Scope::kPerAgent ? n_agents_ : 1) * fields_[i].row_bytes();
   }
+  stride_ = (stride_ + 7) / 8 * 8;
+  if (allocate) rows_ = HugeArray(static_cast<size_t>(capacity_) * stride_);
   if (weights_id_ >= 0 && allocate) {
-    auto* w = reinterpret_cast<float*>(storage_[weights_id_].data());
-    std::fill(w, w + capacity_, 1.0f);
+    for (int64_t r = 0; r < capacity_; ++r) *MutableWeight(r) = 1.0f;
   }
   staged_.assign(fields_.size(), nullptr);
   stamp_.assign(static_cast<size_t>(capacity_), 0);
@@ -274,22 +279,15 @@ void FlexibleBuffer::SaveTransition(bool terminated, bool truncated) {
     }
   }
 
-  // copy each field's row(s) into the ring
+  // copy every field into the row's record (per-agent values are N x shape in both)
   const int64_t row = total_ % capacity_;
+  uint8_t* record = rows_.data() + static_cast<size_t>(row) * stride_;
   for (size_t i = 0; i < fields_.size(); ++i) {
-    const size_t rb = fields_[i].row_bytes();
-    const auto* src = static_cast<const uint8_t*>(staged_[i]);
-    uint8_t* dst = storage_[i].data();
-    if (fields_[i].scope == Scope::kGlobal) {
-      std::memcpy(dst + row * rb, src, rb);
-    } else {
-      for (int a = 0; a < n_agents_; ++a)
-        std::memcpy(dst + (a * capacity_ + row) * rb, src + a * rb, rb);
-    }
+    const size_t agents = fields_[i].scope == Scope::kPerAgent ? n_agents_ : 1;
+    std::memcpy(record + offset_[i], staged_[i], agents * fields_[i].row_bytes());
     staged_[i] = nullptr;
   }
-  if (weights_id_ >= 0)
-    tree_.Set(row, reinterpret_cast<const float*>(storage_[weights_id_].data())[row]);
+  if (weights_id_ >= 0) tree_.Set(row, *MutableWeight(row));
 
   // episode index: drop overwritten episodes, close the open one at a terminal step
   ++total_;
@@ -325,26 +323,58 @@ void FlexibleBuffer::PrepareBatch(int64_t rows, Batch* out) const {
   }
 }
 
+namespace {
+
+// dst[k] = src + k * stride, for k < count: one field of consecutive records (the compiler
+// unrolls the fixed small sizes).
+template <size_t kBytes>
+void CopyColumn(uint8_t* dst, const uint8_t* src, size_t count, size_t stride) {
+  for (size_t k = 0; k < count; ++k) std::memcpy(dst + k * kBytes, src + k * stride, kBytes);
+}
+
+void CopyColumn(uint8_t* dst, const uint8_t* src, size_t count, size_t stride, size_t bytes) {
+  switch (bytes) {
+    case 1: return CopyColumn<1>(dst, src, count, stride);
+    case 4: return CopyColumn<4>(dst, src, count, stride);
+    case 8: return CopyColumn<8>(dst, src, count, stride);
+    case 12: return CopyColumn<12>(dst, src, count, stride);
+    case 16: return CopyColumn<16>(dst, src, count, stride);
+    case 20: return CopyColumn<20>(dst, src, count, stride);
+    case 32: return CopyColumn<32>(dst, src, count, stride);
+    case 128: return CopyColumn<128>(dst, src, count, stride);
+    case 256: return CopyColumn<256>(dst, src, count, stride);
+    default:
+      for (size_t k = 0; k < count; ++k) std::memcpy(dst + k * bytes, src + k * stride, bytes);
+  }
+}
+
+}  // namespace
+
 // Copies `rows` into batch positions [offset, offset + rows.size()) of a batch of batch_rows.
-// Rows are scattered over a large ring, so each copy is a cache miss: prefetch a few rows ahead
-// to keep several misses in flight.
+// Each block of records is first copied whole into a small staging area (one sequential read
+// per record, which the hardware prefetcher streams), then split into fields from cache.
 void FlexibleBuffer::Gather(std::span<const int64_t> rows, Batch* out, int64_t offset, int64_t batch_rows) const {
-  constexpr size_t kAhead = 12;
+  const size_t block_rows = std::max<size_t>(1, std::min<size_t>(64, (64 << 10) / stride_));
+  staging_.resize(block_rows * stride_);
+  const uint8_t* base = rows_.data();
   const size_t n = rows.size();
-  for (size_t i = 0; i < fields_.size(); ++i) {
-    const size_t rb = fields_[i].row_bytes();
-    const uint8_t* src = storage_[i].data();
-    uint8_t* dst = out->fields[i].data.data();
-    const int agents = fields_[i].scope == Scope::kPerAgent ? n_agents_ : 1;
-    for (int a = 0; a < agents; ++a) {
-      const uint8_t* s = src + static_cast<size_t>(a) * capacity_ * rb;
-      uint8_t* d = dst + (static_cast<size_t>(a) * batch_rows + offset) * rb;
-      for (size_t k = 0; k < n; ++k) {
-        if (k + kAhead < n) {
-          const uint8_t* ahead = s + rows[k + kAhead] * rb;
-          for (size_t line = 0; line < rb; line += 64) __builtin_prefetch(ahead + line);
-        }
-        std::memcpy(d + k * rb, s + rows[k] * rb, rb);
+  for (size_t begin = 0; begin < n; begin += block_rows) {
+    const size_t end = std::min(n, begin + block_rows);
+    // the next block's records: start their first lines now, the hardware streams the rest
+    for (size_t k = end; k < std::min(n, end + block_rows); ++k) {
+      __builtin_prefetch(base + static_cast<size_t>(rows[k]) * stride_);
+      __builtin_prefetch(base + static_cast<size_t>(rows[k]) * stride_ + 64);
+    }
+    for (size_t k = begin; k < end; ++k) {
+      std::memcpy(staging_.data() + (k - begin) * stride_, base + static_cast<size_t>(rows[k]) * stride_, stride_);
+    }
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      const size_t rb = fields_[i].row_bytes();
+      uint8_t* dst = out->fields[i].data.data();
+      const int agents = fields_[i].scope == Scope::kPerAgent ? n_agents_ : 1;
+      for (int a = 0; a < agents; ++a) {
+        CopyColumn(dst + (static_cast<size_t>(a) * batch_rows + offset + begin) * rb,
+                   staging_.data() + offset_[i] + a * rb, end - begin, stride_, rb);
       }
     }
   }
@@ -378,25 +408,40 @@ void FlexibleBuffer::DrawUniform(int64_t batch, std::vector<int64_t>& rows) {
 void FlexibleBuffer::DrawWeighted(int64_t batch, std::vector<int64_t>& rows) {
   if (weights_id_ < 0) throw Error("weighted sampling needs the 'memory_weights' field");
   rows.clear();
-  // draw proportional to the weights, zeroing each drawn row; restore afterwards
-  for (int64_t k = 0; k < batch; ++k) {
+  if (++stamp_gen_ == 0) {
+    std::fill(stamp_.begin(), stamp_.end(), 0);
+    stamp_gen_ = 1;
+  }
+  // Draw proportional to the weights and reject rows already drawn: the same distribution as
+  // removing each drawn row and renormalizing (NumPy's choice(replace=False, p=w)).
+  int64_t rejected = 0;
+  while (static_cast<int64_t>(rows.size()) < batch && rejected <= 4 * batch + 64) {
     const double total = tree_.Total();
-    if (!(total > 0.0)) {
-      for (int64_t r : rows)
-        tree_.Set(r, reinterpret_cast<const float*>(storage_[weights_id_].data())[r]);
-      throw Error("weighted sampling: fewer than " + std::to_string(batch) +
-                  " rows have a positive memory weight");
-    }
+    if (!(total > 0.0)) break;
     const int64_t r = tree_.Find(rng_.Random() * total);
-    if (tree_.Get(r) <= 0.0) {  // rounding at an interval edge: draw again
-      --k;
+    if (tree_.Get(r) <= 0.0) continue;  // rounding at an interval edge
+    if (stamp_[r] == stamp_gen_) {
+      ++rejected;
       continue;
     }
+    stamp_[r] = stamp_gen_;
+    rows.push_back(r);
+  }
+  if (static_cast<int64_t>(rows.size()) == batch) return;
+  // Heavily skewed weights: take the drawn rows out of the tree and draw the rest from what is left.
+  for (const int64_t r : rows) tree_.Set(r, 0.0);
+  while (static_cast<int64_t>(rows.size()) < batch) {
+    const double total = tree_.Total();
+    if (!(total > 0.0)) {
+      for (const int64_t r : rows) tree_.Set(r, *MutableWeight(r));
+      throw Error("weighted sampling: fewer than " + std::to_string(batch) + " rows have a positive memory weight");
+    }
+    const int64_t r = tree_.Find(rng_.Random() * total);
+    if (tree_.Get(r) <= 0.0) continue;
     rows.push_back(r);
     tree_.Set(r, 0.0);
   }
-  const auto* w = reinterpret_cast<const float*>(storage_[weights_id_].data());
-  for (int64_t r : rows) tree_.Set(r, w[r]);
+  for (const int64_t r : rows) tree_.Set(r, *MutableWeight(r));
 }
 
 void FlexibleBuffer::SampleTransitions(int64_t batch, bool weighted, Batch* out) {
@@ -428,28 +473,81 @@ void FlexibleBuffer::SampleTransitions(std::span<const int64_t> rows, Batch* out
   Gather(rows, out, 0, static_cast<int64_t>(rows.size()));
 }
 
-void FlexibleBuffer::SampleEpisodes(int64_t max_batch, int64_t n_episodes, EpisodeBatch* out) {
+void FlexibleBuffer::PickEpisodes(int64_t max_batch, int64_t n_episodes) {
   if (max_batch <= 0) throw Error("sample_episodes: max_batch must be positive");
   if (n_episodes < 0) throw Error("sample_episodes: n_episodes must be >= 0");
-  out->starts.clear();
-  out->lengths.clear();
-  out->indices.clear();
-  // a random order of the stored episodes (partial shuffle as we go)
+  // a random order of the stored episodes (partial shuffle as we go); the last one trimmed to fit
   const auto count = static_cast<int64_t>(episodes_.size());
   episode_order_.resize(static_cast<size_t>(count));
   std::iota(episode_order_.begin(), episode_order_.end(), 0);
+  picked_.clear();
   int64_t taken = 0;
   for (int64_t e = 0; e < count && taken < max_batch && (n_episodes == 0 || e < n_episodes); ++e) {
     std::swap(episode_order_[e], episode_order_[e + rng_.Integers(count - e)]);
     const Episode& ep = episodes_[static_cast<size_t>(episode_order_[e])];
     const int64_t len = std::min(ep.length, max_batch - taken);
-    out->starts.push_back(taken);
-    out->lengths.push_back(len);
-    for (int64_t t = 0; t < len; ++t) out->indices.push_back((ep.start + t) % capacity_);
+    picked_.push_back({ep.start, len});
     taken += len;
   }
+}
+
+void FlexibleBuffer::SampleEpisodes(int64_t max_batch, int64_t n_episodes, EpisodeBatch* out) {
+  PickEpisodes(max_batch, n_episodes);
+  out->starts.clear();
+  out->lengths.clear();
+  out->indices.clear();
+  for (const Episode& ep : picked_) {
+    out->starts.push_back(static_cast<int64_t>(out->indices.size()));
+    out->lengths.push_back(ep.length);
+    for (int64_t t = 0; t < ep.length; ++t) out->indices.push_back((ep.start + t) % capacity_);
+  }
+  const auto taken = static_cast<int64_t>(out->indices.size());
   PrepareBatch(taken, out);
   Gather(out->indices, out, 0, taken);
+}
+
+void FlexibleBuffer::SampleEpisodeViews(int64_t max_batch, int64_t n_episodes, std::vector<EpisodeView>* out) {
+  PickEpisodes(max_batch, n_episodes);
+  out->resize(picked_.size());
+  for (size_t e = 0; e < picked_.size(); ++e) {
+    EpisodeView& view = (*out)[e];
+    const int64_t first = picked_[e].start % capacity_, len = picked_[e].length;
+    view.start = first;
+    view.length = len;
+    view.fields.resize(fields_.size());
+    const bool wraps = first + len > capacity_;
+    if (wraps) {  // not one strided run in the ring: copy this episode
+      view.copy.indices.clear();
+      for (int64_t t = 0; t < len; ++t) view.copy.indices.push_back((first + t) % capacity_);
+      PrepareBatch(len, &view.copy);
+      Gather(view.copy.indices, &view.copy, 0, len);
+    }
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      const FieldSpec& f = fields_[i];
+      const auto item = static_cast<int64_t>(DTypeSize(f.dtype));
+      FieldView& v = view.fields[i];
+      v.dtype = f.dtype;
+      v.shape.clear();
+      v.strides.clear();
+      const int64_t rb = static_cast<int64_t>(f.row_bytes()) / item;
+      if (f.scope == Scope::kPerAgent) {
+        v.shape.push_back(n_agents_);
+        v.strides.push_back(wraps ? len * rb : rb);
+      }
+      v.shape.push_back(len);
+      v.strides.push_back(wraps ? rb : static_cast<int64_t>(stride_) / item);
+      // per-step dims are contiguous in both the ring and a copy
+      v.shape.insert(v.shape.end(), f.shape.begin(), f.shape.end());
+      const size_t lead = v.strides.size();
+      v.strides.resize(lead + f.shape.size());
+      int64_t inner = 1;
+      for (size_t d = f.shape.size(); d-- > 0;) {
+        v.strides[lead + d] = inner;
+        inner *= f.shape[d];
+      }
+      v.data = wraps ? view.copy.fields[i].data.data() : rows_.data() + static_cast<size_t>(first) * stride_ + offset_[i];
+    }
+  }
 }
 
 void FlexibleBuffer::UpdateWeights(std::span<const int64_t> rows, std::span<const double> weights) {
@@ -461,14 +559,51 @@ void FlexibleBuffer::UpdateWeights(std::span<const int64_t> rows, std::span<cons
     if (!(std::isfinite(w) && w >= 0.0))
       throw Error("update_weights: expected finite weights >= 0, got " + std::to_string(w));
   }
-  auto* w = reinterpret_cast<float*>(storage_[weights_id_].data());
   for (size_t k = 0; k < rows.size(); ++k) {
-    w[rows[k]] = static_cast<float>(weights[k]);
-    tree_.Set(rows[k], w[rows[k]]);
+    *MutableWeight(rows[k]) = static_cast<float>(weights[k]);
+    tree_.Set(rows[k], *MutableWeight(rows[k]));
   }
 }
 
 // ---- files -----------------------------------------------------------------------------------
+
+// A field's file is (N x T x shape) or (T x shape): the column of that field over all records,
+// streamed in chunks so no second copy of the ring is ever made.
+constexpr int64_t kChunkRows = 4096;
+
+void FlexibleBuffer::WriteField(int field, const std::string& path) const {
+  const FieldSpec& f = fields_[field];
+  const size_t rb = f.row_bytes();
+  io::NpyWriter writer(path, f.dtype, StorageShape(f));
+  std::vector<uint8_t> chunk(static_cast<size_t>(kChunkRows) * rb);
+  const int agents = f.scope == Scope::kPerAgent ? n_agents_ : 1;
+  for (int a = 0; a < agents; ++a) {
+    for (int64_t begin = 0; begin < capacity_; begin += kChunkRows) {
+      const int64_t end = std::min(capacity_, begin + kChunkRows);
+      for (int64_t r = begin; r < end; ++r) std::memcpy(chunk.data() + (r - begin) * rb, At(field, a, r), rb);
+      writer.Write(chunk.data(), static_cast<size_t>(end - begin) * rb);
+    }
+  }
+  writer.Commit(/*sync=*/false);
+}
+
+void FlexibleBuffer::ReadField(int field, const std::string& path, HugeArray& records) const {
+  const FieldSpec& f = fields_[field];
+  const size_t rb = f.row_bytes();
+  io::NpyReader reader(path, f.dtype, StorageShape(f));
+  std::vector<uint8_t> chunk(static_cast<size_t>(kChunkRows) * rb);
+  const int agents = f.scope == Scope::kPerAgent ? n_agents_ : 1;
+  for (int a = 0; a < agents; ++a) {
+    for (int64_t begin = 0; begin < capacity_; begin += kChunkRows) {
+      const int64_t end = std::min(capacity_, begin + kChunkRows);
+      reader.Read(chunk.data(), static_cast<size_t>(end - begin) * rb);
+      for (int64_t r = begin; r < end; ++r) {
+        std::memcpy(records.data() + static_cast<size_t>(r) * stride_ + offset_[field] + a * rb,
+                    chunk.data() + (r - begin) * rb, rb);
+      }
+    }
+  }
+}
 
 void FlexibleBuffer::Save(const std::string& dir) const {
   const std::string tmp = dir + ".tmp-" + std::to_string(::getpid());
@@ -495,7 +630,7 @@ void FlexibleBuffer::Save(const std::string& dir) const {
                       {"scope", ScopeName(f.scope)},
                       {"shape", f.shape},
                       {"dtype", DTypeName(f.dtype)}});
-    io::WriteNpyUnsynced(tmp + "/" + f.name + ".npy", f.dtype, StorageShape(f), storage_[i].data());
+    WriteField(static_cast<int>(i), tmp + "/" + f.name + ".npy");
   }
   meta["fields"] = schema;
   // every file is written first and synced after, so the disk writes them back together
@@ -604,23 +739,20 @@ void FlexibleBuffer::LoadInto(const std::string& dir) {
     }
   }
   // read and check every file into fresh storage before touching this buffer
-  std::vector<HugeArray> fresh;
-  for (size_t i = 0; i < fields_.size(); ++i) {
-    fresh.emplace_back(storage_bytes_[i], /*zero=*/false);
-    io::ReadNpyInto(dir + "/" + fields_[i].name + ".npy", fields_[i].dtype, StorageShape(fields_[i]),
-                    fresh.back().data());
-  }
+  HugeArray fresh(static_cast<size_t>(capacity_) * stride_, /*zero=*/false);
+  for (size_t i = 0; i < fields_.size(); ++i) ReadField(static_cast<int>(i), dir + "/" + fields_[i].name + ".npy", fresh);
   Rng rng;
   rng.Deserialize(m.rng);
   if (weights_id_ >= 0) {
-    const auto* w = reinterpret_cast<const float*>(fresh[weights_id_].data());
     for (int64_t r = 0; r < std::min(m.total, capacity_); ++r) {
-      if (!(std::isfinite(w[r]) && w[r] >= 0.0f)) {
+      float w;
+      std::memcpy(&w, fresh.data() + static_cast<size_t>(r) * stride_ + offset_[weights_id_], sizeof(w));
+      if (!(std::isfinite(w) && w >= 0.0f)) {
         throw Error(dir + "/memory_weights.npy: row " + std::to_string(r) + " holds an invalid weight");
       }
     }
   }
-  storage_ = std::move(fresh);
+  rows_ = std::move(fresh);
   total_ = m.total;
   current_start_ = m.current_start;
   episodes_.clear();
@@ -629,8 +761,7 @@ void FlexibleBuffer::LoadInto(const std::string& dir) {
   std::fill(staged_.begin(), staged_.end(), nullptr);
   if (weights_id_ >= 0) {
     tree_.Clear();
-    const auto* w = reinterpret_cast<const float*>(storage_[weights_id_].data());
-    for (int64_t r = 0; r < size(); ++r) tree_.Set(r, w[r]);
+    for (int64_t r = 0; r < size(); ++r) tree_.Set(r, *MutableWeight(r));
   }
 }
 

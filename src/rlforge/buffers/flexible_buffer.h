@@ -106,19 +106,28 @@ class FlexibleBuffer {
   // Random finished episodes without replacement until their lengths reach max_batch (the last
   // one trimmed to fit) or n_episodes (0 = no cap) are taken. Empty if no episode has ended.
   void SampleEpisodes(int64_t max_batch, int64_t n_episodes, EpisodeBatch* out);
+  // The same episodes as views into the ring, without copying: each field is a strided array
+  // (FieldView). Views stay valid until those rows are overwritten; an episode that wraps around
+  // the ring end is copied into its view's own storage instead.
+  void SampleEpisodeViews(int64_t max_batch, int64_t n_episodes, std::vector<EpisodeView>* out);
   // Prioritized replay: new sampling weights for rows (finite, >= 0).
   void UpdateWeights(std::span<const int64_t> rows, std::span<const double> weights);
 
   // ---- files ----
-  // A folder of .npy files (one per field, full N x T x ... storage) + buffer.json with the
+  // A folder of .npy files (one per field, N x T x ... or T x ..., the whole ring) + buffer.json with the
   // schema, ring position, counts, episode index and RNG state. Written to a temp folder, fsynced,
   // then renamed over `dir`.
   void Save(const std::string& dir) const;
   static FlexibleBuffer Load(const std::string& dir);
   void LoadInto(const std::string& dir);  // the folder's schema must equal this buffer's
 
-  // Raw storage of a field (per agent: N x T x shape; global: T x shape).
-  const uint8_t* data(int field) const { return storage_[static_cast<size_t>(field)].data(); }
+  // One field's values of one agent at a ring row (global fields: agent 0). Each ring row is one
+  // record holding every field of that step, so a sampled transition is one contiguous read.
+  const uint8_t* At(int field, int agent, int64_t row) const {
+    return rows_.data() + static_cast<size_t>(row) * stride_ + offset_[static_cast<size_t>(field)] +
+           static_cast<size_t>(agent) * fields_[static_cast<size_t>(field)].row_bytes();
+  }
+  size_t record_bytes() const { return stride_; }
 
  private:
   FlexibleBuffer(int64_t num_steps, int n_agents, std::vector<FieldSpec> fields, uint64_t seed, bool allocate);
@@ -130,16 +139,23 @@ class FlexibleBuffer {
 
   std::vector<int64_t> StorageShape(const FieldSpec& f) const;
   void PrepareBatch(int64_t rows, Batch* out) const;
+  void PickEpisodes(int64_t max_batch, int64_t n_episodes);
   void Gather(std::span<const int64_t> rows, Batch* out, int64_t offset, int64_t batch_rows) const;
   void DrawUniform(int64_t batch, std::vector<int64_t>& rows);
   void DrawWeighted(int64_t batch, std::vector<int64_t>& rows);
   void CheckRows(std::span<const int64_t> rows) const;
+  float* MutableWeight(int64_t row) {
+    return reinterpret_cast<float*>(rows_.data() + static_cast<size_t>(row) * stride_ + offset_[weights_id_]);
+  }
+  void WriteField(int field, const std::string& path) const;
+  void ReadField(int field, const std::string& path, HugeArray& records) const;
 
   int64_t capacity_;                           // T
   int n_agents_;                               // N
   std::vector<FieldSpec> fields_;              // schema
-  std::vector<HugeArray> storage_;  // per field: (N x T x shape) or (T x shape) bytes
-  std::vector<size_t> storage_bytes_;     // size of each field's storage
+  HugeArray rows_;                       // one record per ring row: every field of a step   (T x stride)
+  std::vector<size_t> offset_;           // byte offset of each field inside a record
+  size_t stride_ = 0;                    // bytes per record
   std::vector<const void*> staged_;            // per field: values of the next transition
   int terminated_id_, truncated_id_, weights_id_ = -1;
   int64_t total_ = 0;             // transitions saved since Reset
@@ -149,7 +165,9 @@ class FlexibleBuffer {
   Rng rng_;
   std::vector<uint32_t> stamp_;  // draw marks for sampling without replacement   (T)
   uint32_t stamp_gen_ = 0;
+  mutable std::vector<uint8_t> staging_;  // records being split into fields   (block x stride)
   std::vector<int64_t> scratch_rows_;   // reused row list
+  std::vector<Episode> picked_;             // episodes chosen by the last PickEpisodes
   std::vector<int64_t> episode_order_;  // reused episode permutation
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include "rlforge/core/error.h"
@@ -52,11 +53,13 @@ std::vector<int64_t> PreferenceBuffer::Rows(Split split) const {
   // rows from oldest to newest
   const int64_t n = storage_.size(), T = storage_.capacity();
   const int64_t oldest = storage_.total_steps() - n;
-  const auto* labels = reinterpret_cast<const float*>(storage_.data(label_));
+
   std::vector<int64_t> labelled;
   for (int64_t i = 0; i < n; ++i) {
     const int64_t row = (oldest + i) % T;
-    if (labels[row] != kSkip) labelled.push_back(row);
+    float label;
+    std::memcpy(&label, storage_.At(label_, 0, row), sizeof(label));
+    if (label != kSkip) labelled.push_back(row);
   }
   const auto n_val =
       static_cast<int64_t>(std::floor(validation_fraction_ * static_cast<double>(labelled.size())));

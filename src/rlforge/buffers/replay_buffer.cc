@@ -84,21 +84,17 @@ void ReplayBuffer::Sample(int64_t batch, Batch* out) {
   const int64_t T = storage_.capacity(), N = spec_.num_envs;
   const int64_t oldest = storage_.total_steps() - stored;  // logical step of the oldest row
   PrepareOutput(batch, out);
-  auto field = [&](int id) { return storage_.data(id); };
-  const auto* rewards = reinterpret_cast<const float*>(field(reward_));
-  const auto* term = field(terminated_);
-  const auto* trunc = field(truncated_);
   float* out_rewards = (*out)["rewards"].as<float>();
   float* out_discounts = (*out)["discounts"].as<float>();
   float* out_obs = (*out)["obs"].as<float>();
   float* out_next_obs = (*out)["next_obs"].as<float>();
   int64_t* out_discrete = discrete_ >= 0 ? (*out)["discrete_actions"].as<int64_t>() : nullptr;
   float* out_continuous = continuous_ >= 0 ? (*out)["continuous_actions"].as<float>() : nullptr;
-  const auto* obs = reinterpret_cast<const float*>(field(obs_));
-  const auto* next_obs = reinterpret_cast<const float*>(field(next_obs_));
   const size_t obs_bytes = static_cast<size_t>(spec_.obs_dim) * sizeof(float);
+  const size_t discrete_bytes = static_cast<size_t>(spec_.num_discrete) * sizeof(int64_t);
+  const size_t continuous_bytes = static_cast<size_t>(spec_.num_continuous) * sizeof(float);
   for (int64_t b = 0; b < batch; ++b) {
-    const int64_t env = N == 1 ? 0 : rng_.Integers(N);
+    const auto env = static_cast<int>(N == 1 ? 0 : rng_.Integers(N));
     const int64_t logical = oldest + rng_.Integers(stored);
     const int64_t row = logical % T;
     out->indices[b] = env * T + row;
@@ -107,32 +103,27 @@ void ReplayBuffer::Sample(int64_t batch, Batch* out) {
     int64_t last = row;
     bool terminal = false;
     for (int k = 0; k < spec_.n_step && logical + k < storage_.total_steps(); ++k) {
-      const int64_t r = (logical + k) % T, at = env * T + r;
-      ret += discount * rewards[at];
+      const int64_t r = (logical + k) % T;
+      float reward;
+      std::memcpy(&reward, storage_.At(reward_, env, r), sizeof(reward));
+      ret += discount * reward;
       discount *= spec_.gamma;
       last = r;
-      if (term[at]) {
+      if (*storage_.At(terminated_, env, r)) {
         terminal = true;
         break;
       }
-      if (trunc[at]) break;
+      if (*storage_.At(truncated_, env, r)) break;
     }
     out_rewards[b] = ret;
     out_discounts[b] = terminal ? 0.0f : discount;
-    std::memcpy(out_obs + b * spec_.obs_dim, obs + (env * T + row) * spec_.obs_dim, obs_bytes);
-    std::memcpy(out_next_obs + b * spec_.obs_dim, next_obs + (env * T + last) * spec_.obs_dim,
-                obs_bytes);
-    if (discrete_ >= 0) {
-      std::memcpy(
-          out_discrete + b * spec_.num_discrete,
-          reinterpret_cast<const int64_t*>(field(discrete_)) + (env * T + row) * spec_.num_discrete,
-          static_cast<size_t>(spec_.num_discrete) * sizeof(int64_t));
+    std::memcpy(out_obs + b * spec_.obs_dim, storage_.At(obs_, env, row), obs_bytes);
+    std::memcpy(out_next_obs + b * spec_.obs_dim, storage_.At(next_obs_, env, last), obs_bytes);
+    if (out_discrete != nullptr) {
+      std::memcpy(out_discrete + b * spec_.num_discrete, storage_.At(discrete_, env, row), discrete_bytes);
     }
-    if (continuous_ >= 0) {
-      std::memcpy(out_continuous + b * spec_.num_continuous,
-                  reinterpret_cast<const float*>(field(continuous_)) +
-                      (env * T + row) * spec_.num_continuous,
-                  static_cast<size_t>(spec_.num_continuous) * sizeof(float));
+    if (out_continuous != nullptr) {
+      std::memcpy(out_continuous + b * spec_.num_continuous, storage_.At(continuous_, env, row), continuous_bytes);
     }
   }
 }

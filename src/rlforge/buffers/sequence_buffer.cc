@@ -59,10 +59,10 @@ void SequenceBuffer::Sample(int64_t batch, int64_t length, Batch* out) {
     out->indices[b] = env * T + start % T;
     for (size_t k = 0; k < ids.size(); ++k) {
       const size_t rb = fields[ids[k]].row_bytes();
-      const uint8_t* src = storage_.data(ids[k]) + static_cast<size_t>(env * T) * rb;
       uint8_t* dst = out->fields[k].data.data() + static_cast<size_t>(b * length) * rb;
-      for (int64_t t = 0; t < length; ++t)
-        std::memcpy(dst + t * rb, src + ((start + t) % T) * rb, rb);
+      for (int64_t t = 0; t < length; ++t) {
+        std::memcpy(dst + t * rb, storage_.At(ids[k], static_cast<int>(env), (start + t) % T), rb);
+      }
     }
   }
 }

@@ -1,34 +1,57 @@
 #include "rlforge/buffers/sum_tree.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <new>
 
 namespace rlforge::buffers {
 
+void SumTree::Free::operator()(double* p) const { std::free(p); }
+
 SumTree::SumTree(int64_t n) : n_(n) {
-  while (leaves_ < n) leaves_ *= 2;
-  nodes_.assign(static_cast<size_t>(2 * leaves_), 0.0);
+  // levels of 1, 8, 64, ... nodes until the last one holds every leaf
+  int64_t level_size = 1;
+  while (level_size < n) {
+    first_leaf_ += level_size;
+    level_size *= kArity;
+  }
+  nodes_ = first_leaf_ + level_size;
+  // 7 doubles of padding put node 1, and every sibling group 8k+1..8k+8, on a 64-byte boundary
+  const size_t bytes = (static_cast<size_t>(nodes_) + 7) * sizeof(double);
+  void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (p == nullptr) throw std::bad_alloc();
+  storage_.reset(static_cast<double*>(p));
+  node_ = storage_.get() + 7;
+  Clear();
 }
 
 void SumTree::Set(int64_t i, double weight) {
-  size_t k = static_cast<size_t>(leaves_ + i);
-  nodes_[k] = weight;
-  for (k /= 2; k >= 1; k /= 2) nodes_[k] = nodes_[2 * k] + nodes_[2 * k + 1];
+  int64_t k = first_leaf_ + i;
+  node_[k] = weight;
+  while (k > 0) {
+    k = (k - 1) / kArity;
+    const double* c = node_ + kArity * k + 1;
+    node_[k] = ((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]));
+  }
 }
 
 int64_t SumTree::Find(double u) const {
-  size_t k = 1;
-  while (k < static_cast<size_t>(leaves_)) {
-    const double left = nodes_[2 * k];
-    if (u < left || nodes_[2 * k + 1] <= 0.0) {
-      k = 2 * k;
-    } else {
-      u -= left;
-      k = 2 * k + 1;
+  int64_t k = 0;
+  while (k < first_leaf_) {
+    const double* c = node_ + kArity * k + 1;
+    int j = 0;
+    while (j < kArity - 1 && (u >= c[j] || c[j] <= 0.0)) {
+      // move right past child j unless the rest of the weight is to its right
+      if (c[j] > 0.0) u -= c[j];
+      ++j;
     }
+    // rounding can leave u past the last positive child: step back to one that has weight
+    while (j > 0 && c[j] <= 0.0) --j;
+    k = kArity * k + 1 + j;
   }
-  return std::min<int64_t>(static_cast<int64_t>(k) - leaves_, n_ - 1);
+  return std::min<int64_t>(k - first_leaf_, n_ - 1);
 }
 
-void SumTree::Clear() { std::fill(nodes_.begin(), nodes_.end(), 0.0); }
+void SumTree::Clear() { std::fill(storage_.get(), storage_.get() + nodes_ + 7, 0.0); }
 
 }  // namespace rlforge::buffers

@@ -4,9 +4,11 @@
 
 namespace rlforge::buffers {
 
-at::Tensor ToTensor(BatchField& field) {
+namespace {
+
+torch::ScalarType TorchType(DType dtype) {
   torch::ScalarType type = torch::kFloat32;
-  switch (field.dtype) {
+  switch (dtype) {
     case DType::kFloat32:
       type = torch::kFloat32;
       break;
@@ -26,7 +28,15 @@ at::Tensor ToTensor(BatchField& field) {
       type = torch::kBool;
       break;
   }
-  return torch::from_blob(field.data.data(), field.shape, type);
+  return type;
+}
+
+}  // namespace
+
+at::Tensor ToTensor(BatchField& field) { return torch::from_blob(field.data.data(), field.shape, TorchType(field.dtype)); }
+
+at::Tensor ToTensor(const FieldView& view) {
+  return torch::from_blob(const_cast<uint8_t*>(view.data), view.shape, view.strides, TorchType(view.dtype));
 }
 
 std::map<std::string, at::Tensor> ToTensors(Batch& batch) {

@@ -14,6 +14,7 @@ class Tensor;
 namespace rlforge::buffers {
 
 at::Tensor ToTensor(BatchField& field);
+at::Tensor ToTensor(const FieldView& view);  // strided, zero-copy
 std::map<std::string, at::Tensor> ToTensors(Batch& batch);
 
 }  // namespace rlforge::buffers

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <numeric>
 #include <regex>
+#include <utility>
 
 #include "rlforge/core/error.h"
 
@@ -73,12 +74,10 @@ std::string NpyDescr(DType dtype) {
 
 namespace {
 
-void WriteNpyFile(const std::string& path, DType dtype, const std::vector<int64_t>& shape, const void* data,
-                  bool sync) {
-  std::string header = "{'descr': '" + NpyDescr(dtype) +
-                       "', 'fortran_order': False, 'shape': " + ShapeTuple(shape) + ", }";
-  // magic (6) + version (2) + length (2) + header, padded with spaces to a multiple of 64, ending
-  // in \n
+std::string NpyPrefix(DType dtype, const std::vector<int64_t>& shape) {
+  std::string header = "{'descr': '" + NpyDescr(dtype) + "', 'fortran_order': False, 'shape': " + ShapeTuple(shape) +
+                       ", }";
+  // magic (6) + version (2) + length (2) + header, padded with spaces to a multiple of 64, ending in \n
   const size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
@@ -87,36 +86,58 @@ void WriteNpyFile(const std::string& path, DType dtype, const std::vector<int64_
   prefix += '\x00';
   prefix += static_cast<char>(header.size() & 0xFF);
   prefix += static_cast<char>(header.size() >> 8);
-  prefix += header;
-
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(path + ": cannot write: " + std::strerror(errno));
-  try {
-    WriteAll(fd, prefix.data(), prefix.size(), path);
-    WriteAll(fd, data, static_cast<size_t>(Count(shape)) * DTypeSize(dtype), path);
-    if (sync && ::fsync(fd) != 0) throw Error(path + ": fsync failed: " + std::strerror(errno));
-    if (!sync) ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);  // start write-back now
-  } catch (...) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    throw Error(path + ": rename failed: " + std::strerror(errno));
-  }
+  return prefix + header;
 }
 
 }  // namespace
 
+NpyWriter::NpyWriter(const std::string& path, DType dtype, const std::vector<int64_t>& shape)
+    : path_(path), tmp_(path + ".tmp." + std::to_string(::getpid())),
+      expected_(static_cast<size_t>(Count(shape)) * DTypeSize(dtype)) {
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw Error(path + ": cannot write: " + std::strerror(errno));
+  const std::string prefix = NpyPrefix(dtype, shape);
+  WriteAll(fd_, prefix.data(), prefix.size(), path_);
+}
+
+NpyWriter::~NpyWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(tmp_.c_str());
+  }
+}
+
+void NpyWriter::Write(const void* data, size_t bytes) {
+  if (written_ + bytes > expected_) throw Error(path_ + ": more data than the header declares");
+  WriteAll(fd_, data, bytes, path_);
+  written_ += bytes;
+}
+
+void NpyWriter::Commit(bool sync) {
+  if (written_ != expected_) throw Error(path_ + ": " + std::to_string(expected_ - written_) + " bytes never written");
+  if (sync) {
+    if (::fsync(fd_) != 0) throw Error(path_ + ": fsync failed: " + std::strerror(errno));
+  } else {
+    ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);  // start write-back now, the caller syncs later
+  }
+  ::close(fd_);
+  fd_ = -1;
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    ::unlink(tmp_.c_str());
+    throw Error(path_ + ": rename failed: " + std::strerror(errno));
+  }
+}
+
 void WriteNpy(const std::string& path, DType dtype, const std::vector<int64_t>& shape, const void* data) {
-  WriteNpyFile(path, dtype, shape, data, true);
+  NpyWriter writer(path, dtype, shape);
+  writer.Write(data, static_cast<size_t>(Count(shape)) * DTypeSize(dtype));
+  writer.Commit(true);
 }
 
 void WriteNpyUnsynced(const std::string& path, DType dtype, const std::vector<int64_t>& shape, const void* data) {
-  WriteNpyFile(path, dtype, shape, data, false);
+  NpyWriter writer(path, dtype, shape);
+  writer.Write(data, static_cast<size_t>(Count(shape)) * DTypeSize(dtype));
+  writer.Commit(false);
 }
 
 void FsyncPath(const std::string& path) {
@@ -212,19 +233,39 @@ NpyArray ReadNpy(const std::string& path) {
   return array;
 }
 
-void ReadNpyInto(const std::string& path, DType dtype, const std::vector<int64_t>& shape, void* out) {
+NpyReader::NpyReader(const std::string& path, DType dtype, const std::vector<int64_t>& shape) : path_(path) {
   NpyFile f;
   OpenNpy(path, f);
   if (f.dtype != dtype || f.shape != shape) {
-    auto text = [](const std::vector<int64_t>& s) {
-      std::string t = "(";
-      for (size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
-      return t + (s.size() == 1 ? ",)" : ")");
-    };
-    throw Error(path + ": expected " + text(shape) + " " + DTypeName(dtype) + ", found " + text(f.shape) + " " +
-                DTypeName(f.dtype));
+    throw Error(path + ": expected " + ShapeTuple(shape) + " " + DTypeName(dtype) + ", found " + ShapeTuple(f.shape) +
+                " " + DTypeName(f.dtype));
   }
-  ReadExact(f, path, out, f.file_size - f.data_offset, f.data_offset);
+  fd_ = std::exchange(f.fd, -1);
+  offset_ = f.data_offset;
+  end_ = f.file_size;
+}
+
+NpyReader::~NpyReader() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void NpyReader::Read(void* out, size_t bytes) {
+  if (offset_ + bytes > end_) throw Error(path_ + ": read past the end of the data");
+  size_t done = 0;
+  while (done < bytes) {
+    const ssize_t r = ::pread(fd_, static_cast<uint8_t*>(out) + done, bytes - done, static_cast<off_t>(offset_ + done));
+    if (r <= 0) {
+      if (r < 0 && errno == EINTR) continue;
+      throw Error(path_ + ": read failed");
+    }
+    done += static_cast<size_t>(r);
+  }
+  offset_ += bytes;
+}
+
+void ReadNpyInto(const std::string& path, DType dtype, const std::vector<int64_t>& shape, void* out) {
+  NpyReader reader(path, dtype, shape);
+  reader.Read(out, static_cast<size_t>(Count(shape)) * DTypeSize(dtype));
 }
 
 }  // namespace rlforge::io

@@ -19,6 +19,39 @@ struct NpyArray {
 // The .npy type string of a dtype ("<f4", "|u1", "|b1", ...).
 std::string NpyDescr(DType dtype);
 
+// Streams an array to `path`: Open, Write the elements in C order, Commit. The data goes to a
+// temp file that Commit renames into place (after an fsync unless sync is false); a writer
+// destroyed without Commit removes its temp file and leaves `path` untouched.
+class NpyWriter {
+ public:
+  NpyWriter(const std::string& path, DType dtype, const std::vector<int64_t>& shape);
+  ~NpyWriter();
+  NpyWriter(const NpyWriter&) = delete;
+  NpyWriter& operator=(const NpyWriter&) = delete;
+  void Write(const void* data, size_t bytes);
+  void Commit(bool sync);
+
+ private:
+  std::string path_, tmp_;
+  int fd_ = -1;
+  size_t expected_ = 0, written_ = 0;
+};
+
+// Streams an array from `path`, validated against the dtype and shape the caller expects.
+class NpyReader {
+ public:
+  NpyReader(const std::string& path, DType dtype, const std::vector<int64_t>& shape);
+  ~NpyReader();
+  NpyReader(const NpyReader&) = delete;
+  NpyReader& operator=(const NpyReader&) = delete;
+  void Read(void* out, size_t bytes);  // the next bytes of the data, in order
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  size_t offset_ = 0, end_ = 0;
+};
+
 // Writes an array durably: temp file in the same folder, fsync, rename.
 void WriteNpy(const std::string& path, DType dtype, const std::vector<int64_t>& shape,
               const void* data);
