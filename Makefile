@@ -12,6 +12,7 @@ test: build
 
 bench: build
 	bash bench/env_throughput.sh
+	bash bench/buffers.sh
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h' '*.cpp')

@@ -53,7 +53,8 @@ Config ConfigB() {
   s.discrete_action_cardinalities = {3, 5};
   s.continuous_action_dimension = 4;
   s.action_mask = true;
-  s.global_reward = s.global_auxiliary_reward = s.individual_reward = s.individual_auxiliary_reward = true;
+  s.global_reward = s.global_auxiliary_reward = s.individual_reward =
+      s.individual_auxiliary_reward = true;
   s.log_prob_discrete = true;
   s.log_prob_continuous = 2;
   s.memory_weights = true;
@@ -72,7 +73,8 @@ Staged MakeStaged(const FlexibleBuffer& buf) {
   for (const auto& f : buf.fields()) {
     const size_t agents = f.scope == Scope::kPerAgent ? buf.n_agents() : 1;
     s.values.emplace_back(agents * f.row_bytes(), 0);
-    if (f.name != "terminated" && f.name != "truncated") s.ids.push_back(static_cast<int>(s.values.size() - 1));
+    if (f.name != "terminated" && f.name != "truncated")
+      s.ids.push_back(static_cast<int>(s.values.size() - 1));
     if (f.name == "memory_weights") s.weights = static_cast<int>(s.values.size() - 1);
   }
   return s;
@@ -83,7 +85,8 @@ void SaveOne(FlexibleBuffer& buf, Staged& staged, int64_t step) {
     const auto& f = buf.fields()[i];
     auto& v = staged.values[i];
     if (f.dtype == DType::kFloat32) {
-      reinterpret_cast<float*>(v.data())[0] = i == staged.weights ? 1.0f + static_cast<float>(step % 7) : step;
+      reinterpret_cast<float*>(v.data())[0] =
+          i == staged.weights ? 1.0f + static_cast<float>(step % 7) : step;
     }
     buf.Set(i, v.data(), f.dtype, v.size() / DTypeSize(f.dtype));
   }
@@ -91,7 +94,8 @@ void SaveOne(FlexibleBuffer& buf, Staged& staged, int64_t step) {
 }
 
 nlohmann::json Run(const Config& c, int repeat, const std::string& dir) {
-  std::vector<double> save_tr, sample, sample_t, weighted, indexed, episodes, episode_views, save_ms, load_ms;
+  std::vector<double> save_tr, sample, sample_t, weighted, indexed, episodes, episode_views,
+      save_ms, load_ms, load_new_ms;
   double megabytes = 0.0;
   for (int r = 0; r < repeat; ++r) {
     FlexibleBuffer buf(kSteps, c.agents, c.fields, static_cast<uint64_t>(r));
@@ -100,13 +104,15 @@ nlohmann::json Run(const Config& c, int repeat, const std::string& dir) {
     Batch batch;
     EpisodeBatch eps;
     std::vector<EpisodeView> views;
-    sample.push_back(CallsPerSecond(2000, [&](int64_t) { buf.SampleTransitions(256, false, &batch); }));
+    sample.push_back(
+        CallsPerSecond(2000, [&](int64_t) { buf.SampleTransitions(256, false, &batch); }));
     sample_t.push_back(CallsPerSecond(2000, [&](int64_t) {
       buf.SampleTransitions(256, false, &batch);
       auto tensors = ToTensors(batch);
       (void)tensors;
     }));
-    weighted.push_back(CallsPerSecond(2000, [&](int64_t) { buf.SampleTransitions(256, true, &batch); }));
+    weighted.push_back(
+        CallsPerSecond(2000, [&](int64_t) { buf.SampleTransitions(256, true, &batch); }));
     Rng rng(r);
     std::vector<int64_t> rows(256);
     indexed.push_back(CallsPerSecond(20000, [&](int64_t) {
@@ -114,15 +120,20 @@ nlohmann::json Run(const Config& c, int repeat, const std::string& dir) {
       buf.SampleTransitions(rows, &batch);
     }));
     episodes.push_back(CallsPerSecond(5000, [&](int64_t) { buf.SampleEpisodes(1024, 0, &eps); }));
-    episode_views.push_back(CallsPerSecond(20000, [&](int64_t) { buf.SampleEpisodeViews(1024, 0, &views); }));
+    episode_views.push_back(
+        CallsPerSecond(20000, [&](int64_t) { buf.SampleEpisodeViews(1024, 0, &views); }));
     auto t0 = Clock::now();
     buf.Save(dir);
     save_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     t0 = Clock::now();
-    FlexibleBuffer loaded = FlexibleBuffer::Load(dir);
+    buf.LoadInto(dir);  // resuming into a live buffer
     load_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    t0 = Clock::now();
+    FlexibleBuffer loaded = FlexibleBuffer::Load(dir);  // a new buffer: allocation included
+    load_new_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     megabytes = 0.0;
-    for (const auto& e : std::filesystem::directory_iterator(dir)) megabytes += static_cast<double>(e.file_size()) / 1e6;
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+      megabytes += static_cast<double>(e.file_size()) / 1e6;
     std::filesystem::remove_all(dir);
   }
   return {{"config", c.name},
@@ -134,7 +145,8 @@ nlohmann::json Run(const Config& c, int repeat, const std::string& dir) {
           {"sample_episodes_1024_per_s", Median(episodes)},
           {"sample_episode_views_1024_per_s", Median(episode_views)},
           {"save_ms_fsync", Median(save_ms)},
-          {"load_ms", Median(load_ms)},
+          {"load_into_ms", Median(load_ms)},
+          {"load_new_buffer_ms", Median(load_new_ms)},
           {"megabytes", megabytes}};
 }
 
@@ -143,7 +155,8 @@ nlohmann::json Run(const Config& c, int repeat, const std::string& dir) {
 int main(int argc, char** argv) {
   torch::set_num_threads(1);
   const int repeat = argc > 1 ? std::stoi(argv[1]) : 5;
-  const std::string dir = (std::filesystem::temp_directory_path() / "rlforge_buffer_bench").string();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / "rlforge_buffer_bench").string();
   nlohmann::json out = {{"benchmark", "flexible_buffer"}, {"repeat", repeat}, {"steps", kSteps}};
   const std::string only = argc > 2 ? argv[2] : "";  // "A" or "B" to run one configuration
   out["results"] = nlohmann::json::array();

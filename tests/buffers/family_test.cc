@@ -10,6 +10,7 @@
 #include "rlforge/buffers/returns.h"
 #include "rlforge/buffers/rollout_buffer.h"
 #include "rlforge/buffers/sequence_buffer.h"
+#include "rlforge/buffers/sum_tree.h"
 #include "rlforge/core/error.h"
 #include "test_util.h"
 
@@ -239,6 +240,31 @@ TEST(PreferenceBuffer, FifoLabelsSkipsAndSplits) {
   loaded.LoadInto(dir.string());
   EXPECT_EQ(loaded.Rows(PreferenceBuffer::Split::kAll), buf.Rows(PreferenceBuffer::Split::kAll));
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace rlforge::buffers
+
+namespace rlforge::buffers {
+namespace {
+
+TEST(SumTree, FindsByCumulativeWeight) {
+  SumTree tree(20);
+  for (int i = 0; i < 20; ++i) tree.Set(i, i % 3 == 0 ? 0.0 : 1.0 + i);
+  double total = 0.0;
+  for (int i = 0; i < 20; ++i) total += tree.Get(i);
+  EXPECT_DOUBLE_EQ(tree.Total(), total);
+  // walking u across [0, total) visits every positive leaf in order, never a zero one
+  double cumulative = 0.0;
+  for (int i = 0; i < 20; ++i) {
+    if (tree.Get(i) == 0.0) continue;
+    EXPECT_EQ(tree.Find(cumulative), i);
+    EXPECT_EQ(tree.Find(cumulative + tree.Get(i) * 0.999), i);
+    cumulative += tree.Get(i);
+  }
+  EXPECT_EQ(tree.Find(total * (1 - 1e-15)), 19);
+  tree.Clear();
+  EXPECT_EQ(tree.Total(), 0.0);
 }
 
 }  // namespace

@@ -189,6 +189,14 @@ TEST(FlexibleBuffer, WeightedSamplingFollowsTheWeights) {
   }
   EXPECT_THROW(buf.UpdateWeights(std::vector<int64_t>{1}, std::vector<double>{-1.0}), Error);
   EXPECT_THROW(buf.UpdateWeights(std::vector<int64_t>{10}, std::vector<double>{1.0}), Error);
+  // very skewed weights: rejection alone cannot find distinct rows fast, the fallback does
+  std::vector<double> skewed(10, 1e-9);
+  skewed[0] = 1e9;
+  buf.UpdateWeights(std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, skewed);
+  buf.SampleTransitions(10, true, &batch);
+  EXPECT_EQ(std::set<int64_t>(batch.indices.begin(), batch.indices.end()).size(), 10u);
+  buf.SampleTransitions(1, true, &batch);
+  EXPECT_EQ(batch.indices[0], 0);  // and the tree was restored afterwards
   FlexibleBuffer plain(10, 1, Small());
   Write(plain, 0);
   EXPECT_NE(ErrorOf([&] { plain.SampleTransitions(1, true, &batch); }).find("memory_weights"),
@@ -254,7 +262,8 @@ TEST(FlexibleBuffer, EpisodeViewsMatchCopiesWithoutCopying) {
   // same layout as above: [4..6] truncated, [7..11] wraps the ring end
   int64_t t = 0;
   for (int64_t len : {4, 3, 5}) {
-    for (int64_t k = 0; k < len; ++k, ++t) Write(buf, t, k == len - 1 && len != 3, k == len - 1 && len == 3);
+    for (int64_t k = 0; k < len; ++k, ++t)
+      Write(buf, t, k == len - 1 && len != 3, k == len - 1 && len == 3);
   }
   Write(buf, t++);
   std::vector<EpisodeView> views;
@@ -313,7 +322,9 @@ TEST_F(FlexibleBufferFiles, SaveAndLoadRestoreEverything) {
     const auto& f = buf.fields()[i];
     for (int a = 0; a < (f.scope == Scope::kPerAgent ? 2 : 1); ++a) {
       for (int64_t r = 0; r < 12; ++r) {
-        EXPECT_EQ(std::memcmp(loaded.At(static_cast<int>(i), a, r), buf.At(static_cast<int>(i), a, r), f.row_bytes()), 0)
+        EXPECT_EQ(std::memcmp(loaded.At(static_cast<int>(i), a, r),
+                              buf.At(static_cast<int>(i), a, r), f.row_bytes()),
+                  0)
             << f.name << " agent " << a << " row " << r;
       }
     }

@@ -17,9 +17,12 @@ constexpr int kAgents = 3;
 constexpr int64_t kSteps = 6;
 
 std::vector<FieldSpec> Schema() {
-  return {{"obs", Scope::kPerAgent, {2}, DType::kFloat32},     {"discrete_actions", Scope::kPerAgent, {2}, DType::kInt64},
-          {"global_rewards", Scope::kGlobal, {}, DType::kFloat32}, {"q", Scope::kPerAgent, {}, DType::kFloat64},
-          {"img", Scope::kGlobal, {2, 2}, DType::kUInt8},          {"counts", Scope::kGlobal, {}, DType::kInt32},
+  return {{"obs", Scope::kPerAgent, {2}, DType::kFloat32},
+          {"discrete_actions", Scope::kPerAgent, {2}, DType::kInt64},
+          {"global_rewards", Scope::kGlobal, {}, DType::kFloat32},
+          {"q", Scope::kPerAgent, {}, DType::kFloat64},
+          {"img", Scope::kGlobal, {2, 2}, DType::kUInt8},
+          {"counts", Scope::kGlobal, {}, DType::kInt32},
           {"memory_weights", Scope::kGlobal, {}, DType::kFloat32}};
 }
 
@@ -33,8 +36,8 @@ void WriteStep(FlexibleBuffer& buf, int t) {
     q.push_back(t / 3.0 + a);
   }
   const float reward = t * 1.5f, weight = t + 1.0f;
-  const uint8_t img[4] = {static_cast<uint8_t>(t * 4), static_cast<uint8_t>(t * 4 + 1), static_cast<uint8_t>(t * 4 + 2),
-                          static_cast<uint8_t>(t * 4 + 3)};
+  const uint8_t img[4] = {static_cast<uint8_t>(t * 4), static_cast<uint8_t>(t * 4 + 1),
+                          static_cast<uint8_t>(t * 4 + 2), static_cast<uint8_t>(t * 4 + 3)};
   const int32_t count = -t;
   buf.Set("obs", obs);
   buf.Set("discrete_actions", act);

@@ -51,7 +51,7 @@ struct FieldView {
 };
 
 struct EpisodeView {
-  int64_t start = 0;              // ring row of its first step
+  int64_t start = 0;  // ring row of its first step
   int64_t length = 0;
   std::vector<FieldView> fields;  // in schema order
   Batch copy;                     // storage for an episode that wraps around the ring

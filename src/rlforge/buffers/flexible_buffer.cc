@@ -187,12 +187,14 @@ FlexibleBuffer::FlexibleBuffer(int64_t num_steps, int n_agents, std::vector<Fiel
   // record layout: widest dtypes first so every field is aligned; records padded to 8 bytes
   std::vector<size_t> order(fields_.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return DTypeSize(fields_[a].dtype) > DTypeSize(fields_[b].dtype); });
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return DTypeSize(fields_[a].dtype) > DTypeSize(fields_[b].dtype);
+  });
   offset_.assign(fields_.size(), 0);
   for (size_t i : order) {
     offset_[i] = stride_;
-    stride_ += static_cast<size_t>(fields_[i].scope == Scope::kPerAgent ? n_agents_ : 1) * fields_[i].row_bytes();
+    stride_ += static_cast<size_t>(fields_[i].scope == Scope::kPerAgent ? n_agents_ : 1) *
+               fields_[i].row_bytes();
   }
   stride_ = (stride_ + 7) / 8 * 8;
   if (allocate) rows_ = HugeArray(static_cast<size_t>(capacity_) * stride_);
@@ -334,15 +336,24 @@ void CopyColumn(uint8_t* dst, const uint8_t* src, size_t count, size_t stride) {
 
 void CopyColumn(uint8_t* dst, const uint8_t* src, size_t count, size_t stride, size_t bytes) {
   switch (bytes) {
-    case 1: return CopyColumn<1>(dst, src, count, stride);
-    case 4: return CopyColumn<4>(dst, src, count, stride);
-    case 8: return CopyColumn<8>(dst, src, count, stride);
-    case 12: return CopyColumn<12>(dst, src, count, stride);
-    case 16: return CopyColumn<16>(dst, src, count, stride);
-    case 20: return CopyColumn<20>(dst, src, count, stride);
-    case 32: return CopyColumn<32>(dst, src, count, stride);
-    case 128: return CopyColumn<128>(dst, src, count, stride);
-    case 256: return CopyColumn<256>(dst, src, count, stride);
+    case 1:
+      return CopyColumn<1>(dst, src, count, stride);
+    case 4:
+      return CopyColumn<4>(dst, src, count, stride);
+    case 8:
+      return CopyColumn<8>(dst, src, count, stride);
+    case 12:
+      return CopyColumn<12>(dst, src, count, stride);
+    case 16:
+      return CopyColumn<16>(dst, src, count, stride);
+    case 20:
+      return CopyColumn<20>(dst, src, count, stride);
+    case 32:
+      return CopyColumn<32>(dst, src, count, stride);
+    case 128:
+      return CopyColumn<128>(dst, src, count, stride);
+    case 256:
+      return CopyColumn<256>(dst, src, count, stride);
     default:
       for (size_t k = 0; k < count; ++k) std::memcpy(dst + k * bytes, src + k * stride, bytes);
   }
@@ -353,7 +364,8 @@ void CopyColumn(uint8_t* dst, const uint8_t* src, size_t count, size_t stride, s
 // Copies `rows` into batch positions [offset, offset + rows.size()) of a batch of batch_rows.
 // Each block of records is first copied whole into a small staging area (one sequential read
 // per record, which the hardware prefetcher streams), then split into fields from cache.
-void FlexibleBuffer::Gather(std::span<const int64_t> rows, Batch* out, int64_t offset, int64_t batch_rows) const {
+void FlexibleBuffer::Gather(std::span<const int64_t> rows, Batch* out, int64_t offset,
+                            int64_t batch_rows) const {
   const size_t block_rows = std::max<size_t>(1, std::min<size_t>(64, (64 << 10) / stride_));
   staging_.resize(block_rows * stride_);
   const uint8_t* base = rows_.data();
@@ -366,7 +378,8 @@ void FlexibleBuffer::Gather(std::span<const int64_t> rows, Batch* out, int64_t o
       __builtin_prefetch(base + static_cast<size_t>(rows[k]) * stride_ + 64);
     }
     for (size_t k = begin; k < end; ++k) {
-      std::memcpy(staging_.data() + (k - begin) * stride_, base + static_cast<size_t>(rows[k]) * stride_, stride_);
+      std::memcpy(staging_.data() + (k - begin) * stride_,
+                  base + static_cast<size_t>(rows[k]) * stride_, stride_);
     }
     for (size_t i = 0; i < fields_.size(); ++i) {
       const size_t rb = fields_[i].row_bytes();
@@ -428,13 +441,15 @@ void FlexibleBuffer::DrawWeighted(int64_t batch, std::vector<int64_t>& rows) {
     rows.push_back(r);
   }
   if (static_cast<int64_t>(rows.size()) == batch) return;
-  // Heavily skewed weights: take the drawn rows out of the tree and draw the rest from what is left.
+  // Heavily skewed weights: take the drawn rows out of the tree and draw the rest from what is
+  // left.
   for (const int64_t r : rows) tree_.Set(r, 0.0);
   while (static_cast<int64_t>(rows.size()) < batch) {
     const double total = tree_.Total();
     if (!(total > 0.0)) {
       for (const int64_t r : rows) tree_.Set(r, *MutableWeight(r));
-      throw Error("weighted sampling: fewer than " + std::to_string(batch) + " rows have a positive memory weight");
+      throw Error("weighted sampling: fewer than " + std::to_string(batch) +
+                  " rows have a positive memory weight");
     }
     const int64_t r = tree_.Find(rng_.Random() * total);
     if (tree_.Get(r) <= 0.0) continue;
@@ -506,7 +521,8 @@ void FlexibleBuffer::SampleEpisodes(int64_t max_batch, int64_t n_episodes, Episo
   Gather(out->indices, out, 0, taken);
 }
 
-void FlexibleBuffer::SampleEpisodeViews(int64_t max_batch, int64_t n_episodes, std::vector<EpisodeView>* out) {
+void FlexibleBuffer::SampleEpisodeViews(int64_t max_batch, int64_t n_episodes,
+                                        std::vector<EpisodeView>* out) {
   PickEpisodes(max_batch, n_episodes);
   out->resize(picked_.size());
   for (size_t e = 0; e < picked_.size(); ++e) {
@@ -545,7 +561,8 @@ void FlexibleBuffer::SampleEpisodeViews(int64_t max_batch, int64_t n_episodes, s
         v.strides[lead + d] = inner;
         inner *= f.shape[d];
       }
-      v.data = wraps ? view.copy.fields[i].data.data() : rows_.data() + static_cast<size_t>(first) * stride_ + offset_[i];
+      v.data = wraps ? view.copy.fields[i].data.data()
+                     : rows_.data() + static_cast<size_t>(first) * stride_ + offset_[i];
     }
   }
 }
@@ -567,39 +584,46 @@ void FlexibleBuffer::UpdateWeights(std::span<const int64_t> rows, std::span<cons
 
 // ---- files -----------------------------------------------------------------------------------
 
-// A field's file is (N x T x shape) or (T x shape): the column of that field over all records,
-// streamed in chunks so no second copy of the ring is ever made.
-constexpr int64_t kChunkRows = 4096;
+// A field's file is (N x T x shape) or (T x shape): one column of the records. Files and
+// records are moved in blocks of rows, every file at once, so each record is touched once per
+// block while it is in cache, and no second copy of the ring is ever made.
+constexpr int64_t kBlockRows = 512;
 
-void FlexibleBuffer::WriteField(int field, const std::string& path) const {
-  const FieldSpec& f = fields_[field];
-  const size_t rb = f.row_bytes();
-  io::NpyWriter writer(path, f.dtype, StorageShape(f));
-  std::vector<uint8_t> chunk(static_cast<size_t>(kChunkRows) * rb);
-  const int agents = f.scope == Scope::kPerAgent ? n_agents_ : 1;
-  for (int a = 0; a < agents; ++a) {
-    for (int64_t begin = 0; begin < capacity_; begin += kChunkRows) {
-      const int64_t end = std::min(capacity_, begin + kChunkRows);
-      for (int64_t r = begin; r < end; ++r) std::memcpy(chunk.data() + (r - begin) * rb, At(field, a, r), rb);
-      writer.Write(chunk.data(), static_cast<size_t>(end - begin) * rb);
+void FlexibleBuffer::WriteFields(const std::string& dir) const {
+  std::vector<std::unique_ptr<io::NpyWriter>> writers;
+  for (const auto& f : fields_)
+    writers.push_back(
+        std::make_unique<io::NpyWriter>(dir + "/" + f.name + ".npy", f.dtype, StorageShape(f)));
+  std::vector<uint8_t> chunk;
+  for (int64_t begin = 0; begin < capacity_; begin += kBlockRows) {
+    const int64_t n = std::min(kBlockRows, capacity_ - begin);
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      const size_t rb = fields_[i].row_bytes();
+      chunk.resize(static_cast<size_t>(n) * rb);
+      for (int a = 0; a < (fields_[i].scope == Scope::kPerAgent ? n_agents_ : 1); ++a) {
+        for (int64_t r = 0; r < n; ++r)
+          std::memcpy(chunk.data() + r * rb, At(static_cast<int>(i), a, begin + r), rb);
+        writers[i]->WriteAt((static_cast<size_t>(a) * capacity_ + begin) * rb, chunk.data(),
+                            chunk.size());
+      }
     }
   }
-  writer.Commit(/*sync=*/false);
+  for (auto& w : writers) w->Commit(/*sync=*/false);
 }
 
-void FlexibleBuffer::ReadField(int field, const std::string& path, HugeArray& records) const {
-  const FieldSpec& f = fields_[field];
-  const size_t rb = f.row_bytes();
-  io::NpyReader reader(path, f.dtype, StorageShape(f));
-  std::vector<uint8_t> chunk(static_cast<size_t>(kChunkRows) * rb);
-  const int agents = f.scope == Scope::kPerAgent ? n_agents_ : 1;
-  for (int a = 0; a < agents; ++a) {
-    for (int64_t begin = 0; begin < capacity_; begin += kChunkRows) {
-      const int64_t end = std::min(capacity_, begin + kChunkRows);
-      reader.Read(chunk.data(), static_cast<size_t>(end - begin) * rb);
-      for (int64_t r = begin; r < end; ++r) {
-        std::memcpy(records.data() + static_cast<size_t>(r) * stride_ + offset_[field] + a * rb,
-                    chunk.data() + (r - begin) * rb, rb);
+void FlexibleBuffer::ReadFields(const std::vector<std::unique_ptr<io::NpyReader>>& readers,
+                                HugeArray& records) const {
+  std::vector<uint8_t> chunk;
+  for (int64_t begin = 0; begin < capacity_; begin += kBlockRows) {
+    const int64_t n = std::min(kBlockRows, capacity_ - begin);
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      const size_t rb = fields_[i].row_bytes();
+      chunk.resize(static_cast<size_t>(n) * rb);
+      for (int a = 0; a < (fields_[i].scope == Scope::kPerAgent ? n_agents_ : 1); ++a) {
+        readers[i]->ReadAt((static_cast<size_t>(a) * capacity_ + begin) * rb, chunk.data(),
+                           chunk.size());
+        uint8_t* dst = records.data() + static_cast<size_t>(begin) * stride_ + offset_[i] + a * rb;
+        for (int64_t r = 0; r < n; ++r) std::memcpy(dst + r * stride_, chunk.data() + r * rb, rb);
       }
     }
   }
@@ -630,9 +654,9 @@ void FlexibleBuffer::Save(const std::string& dir) const {
                       {"scope", ScopeName(f.scope)},
                       {"shape", f.shape},
                       {"dtype", DTypeName(f.dtype)}});
-    WriteField(static_cast<int>(i), tmp + "/" + f.name + ".npy");
   }
   meta["fields"] = schema;
+  WriteFields(tmp);
   // every file is written first and synced after, so the disk writes them back together
   for (const auto& f : fields_) io::FsyncPath(tmp + "/" + f.name + ".npy");
   WriteFileAtomic(tmp + "/" + kMetaFile, meta.dump(1));
@@ -738,21 +762,33 @@ void FlexibleBuffer::LoadInto(const std::string& dir) {
                   " " + ShapeText(b.shape) + " " + DTypeName(b.dtype));
     }
   }
-  // read and check every file into fresh storage before touching this buffer
-  HugeArray fresh(static_cast<size_t>(capacity_) * stride_, /*zero=*/false);
-  for (size_t i = 0; i < fields_.size(); ++i) ReadField(static_cast<int>(i), dir + "/" + fields_[i].name + ".npy", fresh);
+  // check every file (header, dtype, shape, size) and the weights before touching this buffer
+  std::vector<std::unique_ptr<io::NpyReader>> readers;
+  for (const auto& f : fields_) {
+    readers.push_back(
+        std::make_unique<io::NpyReader>(dir + "/" + f.name + ".npy", f.dtype, StorageShape(f)));
+  }
   Rng rng;
   rng.Deserialize(m.rng);
   if (weights_id_ >= 0) {
+    std::vector<float> w(static_cast<size_t>(capacity_));
+    readers[weights_id_]->ReadAt(0, w.data(), w.size() * sizeof(float));
     for (int64_t r = 0; r < std::min(m.total, capacity_); ++r) {
-      float w;
-      std::memcpy(&w, fresh.data() + static_cast<size_t>(r) * stride_ + offset_[weights_id_], sizeof(w));
-      if (!(std::isfinite(w) && w >= 0.0f)) {
-        throw Error(dir + "/memory_weights.npy: row " + std::to_string(r) + " holds an invalid weight");
+      if (!(std::isfinite(w[r]) && w[r] >= 0.0f)) {
+        throw Error(dir + "/memory_weights.npy: row " + std::to_string(r) +
+                    " holds an invalid weight");
       }
     }
   }
-  rows_ = std::move(fresh);
+  // then read in place; should the disk fail now, the buffer is left empty, never half-loaded
+  if (rows_.size() == 0)
+    rows_ = HugeArray(static_cast<size_t>(capacity_) * stride_, /*zero=*/false);
+  try {
+    ReadFields(readers, rows_);
+  } catch (const Error& e) {
+    Reset();
+    throw Error(std::string(e.what()) + " (the buffer was emptied)");
+  }
   total_ = m.total;
   current_start_ = m.current_start;
   episodes_.clear();

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@
 #include "rlforge/core/huge_array.h"
 #include "rlforge/core/rng.h"
 #include "rlforge/core/spaces.h"
+#include "rlforge/io/npy.h"
 
 namespace rlforge::buffers {
 
@@ -114,9 +116,9 @@ class FlexibleBuffer {
   void UpdateWeights(std::span<const int64_t> rows, std::span<const double> weights);
 
   // ---- files ----
-  // A folder of .npy files (one per field, N x T x ... or T x ..., the whole ring) + buffer.json with the
-  // schema, ring position, counts, episode index and RNG state. Written to a temp folder, fsynced,
-  // then renamed over `dir`.
+  // A folder of .npy files (one per field, N x T x ... or T x ..., the whole ring) + buffer.json
+  // with the schema, ring position, counts, episode index and RNG state. Written to a temp folder,
+  // fsynced, then renamed over `dir`.
   void Save(const std::string& dir) const;
   static FlexibleBuffer Load(const std::string& dir);
   void LoadInto(const std::string& dir);  // the folder's schema must equal this buffer's
@@ -130,7 +132,8 @@ class FlexibleBuffer {
   size_t record_bytes() const { return stride_; }
 
  private:
-  FlexibleBuffer(int64_t num_steps, int n_agents, std::vector<FieldSpec> fields, uint64_t seed, bool allocate);
+  FlexibleBuffer(int64_t num_steps, int n_agents, std::vector<FieldSpec> fields, uint64_t seed,
+                 bool allocate);
 
   struct Episode {
     int64_t start;  // logical step (not ring row) of its first transition
@@ -145,18 +148,20 @@ class FlexibleBuffer {
   void DrawWeighted(int64_t batch, std::vector<int64_t>& rows);
   void CheckRows(std::span<const int64_t> rows) const;
   float* MutableWeight(int64_t row) {
-    return reinterpret_cast<float*>(rows_.data() + static_cast<size_t>(row) * stride_ + offset_[weights_id_]);
+    return reinterpret_cast<float*>(rows_.data() + static_cast<size_t>(row) * stride_ +
+                                    offset_[weights_id_]);
   }
-  void WriteField(int field, const std::string& path) const;
-  void ReadField(int field, const std::string& path, HugeArray& records) const;
+  void WriteFields(const std::string& dir) const;
+  void ReadFields(const std::vector<std::unique_ptr<io::NpyReader>>& readers,
+                  HugeArray& records) const;
 
-  int64_t capacity_;                           // T
-  int n_agents_;                               // N
-  std::vector<FieldSpec> fields_;              // schema
-  HugeArray rows_;                       // one record per ring row: every field of a step   (T x stride)
-  std::vector<size_t> offset_;           // byte offset of each field inside a record
-  size_t stride_ = 0;                    // bytes per record
-  std::vector<const void*> staged_;            // per field: values of the next transition
+  int64_t capacity_;               // T
+  int n_agents_;                   // N
+  std::vector<FieldSpec> fields_;  // schema
+  HugeArray rows_;                 // one record per ring row: every field of a step   (T x stride)
+  std::vector<size_t> offset_;     // byte offset of each field inside a record
+  size_t stride_ = 0;              // bytes per record
+  std::vector<const void*> staged_;  // per field: values of the next transition
   int terminated_id_, truncated_id_, weights_id_ = -1;
   int64_t total_ = 0;             // transitions saved since Reset
   int64_t current_start_ = 0;     // logical step where the open episode began
@@ -166,9 +171,9 @@ class FlexibleBuffer {
   std::vector<uint32_t> stamp_;  // draw marks for sampling without replacement   (T)
   uint32_t stamp_gen_ = 0;
   mutable std::vector<uint8_t> staging_;  // records being split into fields   (block x stride)
-  std::vector<int64_t> scratch_rows_;   // reused row list
-  std::vector<Episode> picked_;             // episodes chosen by the last PickEpisodes
-  std::vector<int64_t> episode_order_;  // reused episode permutation
+  std::vector<int64_t> scratch_rows_;     // reused row list
+  std::vector<Episode> picked_;           // episodes chosen by the last PickEpisodes
+  std::vector<int64_t> episode_order_;    // reused episode permutation
 };
 
 }  // namespace rlforge::buffers

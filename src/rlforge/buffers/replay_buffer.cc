@@ -120,10 +120,12 @@ void ReplayBuffer::Sample(int64_t batch, Batch* out) {
     std::memcpy(out_obs + b * spec_.obs_dim, storage_.At(obs_, env, row), obs_bytes);
     std::memcpy(out_next_obs + b * spec_.obs_dim, storage_.At(next_obs_, env, last), obs_bytes);
     if (out_discrete != nullptr) {
-      std::memcpy(out_discrete + b * spec_.num_discrete, storage_.At(discrete_, env, row), discrete_bytes);
+      std::memcpy(out_discrete + b * spec_.num_discrete, storage_.At(discrete_, env, row),
+                  discrete_bytes);
     }
     if (out_continuous != nullptr) {
-      std::memcpy(out_continuous + b * spec_.num_continuous, storage_.At(continuous_, env, row), continuous_bytes);
+      std::memcpy(out_continuous + b * spec_.num_continuous, storage_.At(continuous_, env, row),
+                  continuous_bytes);
     }
   }
 }

@@ -29,10 +29,10 @@ class SumTree {
     void operator()(double* p) const;
   };
   int64_t n_ = 0;
-  int64_t first_leaf_ = 0;                    // node index of leaf 0
-  int64_t nodes_ = 0;                         // total node count
-  std::unique_ptr<double[], Free> storage_;   // 64-byte aligned allocation
-  double* node_ = nullptr;                    // node k's children are 8k+1 .. 8k+8   (nodes)
+  int64_t first_leaf_ = 0;                   // node index of leaf 0
+  int64_t nodes_ = 0;                        // total node count
+  std::unique_ptr<double[], Free> storage_;  // 64-byte aligned allocation
+  double* node_ = nullptr;                   // node k's children are 8k+1 .. 8k+8   (nodes)
 };
 
 }  // namespace rlforge::buffers

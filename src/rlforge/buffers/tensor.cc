@@ -33,10 +33,13 @@ torch::ScalarType TorchType(DType dtype) {
 
 }  // namespace
 
-at::Tensor ToTensor(BatchField& field) { return torch::from_blob(field.data.data(), field.shape, TorchType(field.dtype)); }
+at::Tensor ToTensor(BatchField& field) {
+  return torch::from_blob(field.data.data(), field.shape, TorchType(field.dtype));
+}
 
 at::Tensor ToTensor(const FieldView& view) {
-  return torch::from_blob(const_cast<uint8_t*>(view.data), view.shape, view.strides, TorchType(view.dtype));
+  return torch::from_blob(const_cast<uint8_t*>(view.data), view.shape, view.strides,
+                          TorchType(view.dtype));
 }
 
 std::map<std::string, at::Tensor> ToTensors(Batch& batch) {

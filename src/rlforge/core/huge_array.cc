@@ -22,7 +22,7 @@ HugeArray::HugeArray(size_t size, bool zero) : size_(size) {
   const size_t rounded = (size + alignment - 1) / alignment * alignment;
   void* p = std::aligned_alloc(alignment, rounded);
   if (p == nullptr) throw std::bad_alloc();
-  if (huge && zero) ::madvise(p, rounded, MADV_HUGEPAGE);
+  if (huge) ::madvise(p, rounded, MADV_HUGEPAGE);
   if (zero) std::memset(p, 0, size);
   data_.reset(static_cast<uint8_t*>(p));
 }

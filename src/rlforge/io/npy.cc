@@ -75,9 +75,10 @@ std::string NpyDescr(DType dtype) {
 namespace {
 
 std::string NpyPrefix(DType dtype, const std::vector<int64_t>& shape) {
-  std::string header = "{'descr': '" + NpyDescr(dtype) + "', 'fortran_order': False, 'shape': " + ShapeTuple(shape) +
-                       ", }";
-  // magic (6) + version (2) + length (2) + header, padded with spaces to a multiple of 64, ending in \n
+  std::string header = "{'descr': '" + NpyDescr(dtype) +
+                       "', 'fortran_order': False, 'shape': " + ShapeTuple(shape) + ", }";
+  // magic (6) + version (2) + length (2) + header, padded with spaces to a multiple of 64, ending
+  // in \n
   const size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
@@ -92,12 +93,30 @@ std::string NpyPrefix(DType dtype, const std::vector<int64_t>& shape) {
 }  // namespace
 
 NpyWriter::NpyWriter(const std::string& path, DType dtype, const std::vector<int64_t>& shape)
-    : path_(path), tmp_(path + ".tmp." + std::to_string(::getpid())),
+    : path_(path),
+      tmp_(path + ".tmp." + std::to_string(::getpid())),
       expected_(static_cast<size_t>(Count(shape)) * DTypeSize(dtype)) {
   fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) throw Error(path + ": cannot write: " + std::strerror(errno));
   const std::string prefix = NpyPrefix(dtype, shape);
   WriteAll(fd_, prefix.data(), prefix.size(), path_);
+  header_ = prefix.size();
+}
+
+void NpyWriter::WriteAt(size_t data_offset, const void* data, size_t bytes) {
+  if (data_offset + bytes > expected_) throw Error(path_ + ": write past the declared data size");
+  const auto* p = static_cast<const uint8_t*>(data);
+  size_t done = 0;
+  while (done < bytes) {
+    const ssize_t n =
+        ::pwrite(fd_, p + done, bytes - done, static_cast<off_t>(header_ + data_offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw Error(path_ + ": write failed: " + std::strerror(errno));
+    }
+    done += static_cast<size_t>(n);
+  }
+  written_ += bytes;
 }
 
 NpyWriter::~NpyWriter() {
@@ -114,11 +133,13 @@ void NpyWriter::Write(const void* data, size_t bytes) {
 }
 
 void NpyWriter::Commit(bool sync) {
-  if (written_ != expected_) throw Error(path_ + ": " + std::to_string(expected_ - written_) + " bytes never written");
+  if (written_ != expected_)
+    throw Error(path_ + ": " + std::to_string(expected_ - written_) + " bytes never written");
   if (sync) {
     if (::fsync(fd_) != 0) throw Error(path_ + ": fsync failed: " + std::strerror(errno));
   } else {
-    ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);  // start write-back now, the caller syncs later
+    ::sync_file_range(fd_, 0, 0,
+                      SYNC_FILE_RANGE_WRITE);  // start write-back now, the caller syncs later
   }
   ::close(fd_);
   fd_ = -1;
@@ -128,13 +149,15 @@ void NpyWriter::Commit(bool sync) {
   }
 }
 
-void WriteNpy(const std::string& path, DType dtype, const std::vector<int64_t>& shape, const void* data) {
+void WriteNpy(const std::string& path, DType dtype, const std::vector<int64_t>& shape,
+              const void* data) {
   NpyWriter writer(path, dtype, shape);
   writer.Write(data, static_cast<size_t>(Count(shape)) * DTypeSize(dtype));
   writer.Commit(true);
 }
 
-void WriteNpyUnsynced(const std::string& path, DType dtype, const std::vector<int64_t>& shape, const void* data) {
+void WriteNpyUnsynced(const std::string& path, DType dtype, const std::vector<int64_t>& shape,
+                      const void* data) {
   NpyWriter writer(path, dtype, shape);
   writer.Write(data, static_cast<size_t>(Count(shape)) * DTypeSize(dtype));
   writer.Commit(false);
@@ -165,11 +188,12 @@ struct NpyFile {
 void ReadExact(const NpyFile& f, const std::string& path, void* out, size_t n, size_t offset) {
   size_t done = 0;
   while (done < n) {
-    const ssize_t r = ::pread(f.fd, static_cast<uint8_t*>(out) + done, n - done, static_cast<off_t>(offset + done));
+    const ssize_t r = ::pread(f.fd, static_cast<uint8_t*>(out) + done, n - done,
+                              static_cast<off_t>(offset + done));
     if (r <= 0) {
       if (r < 0 && errno == EINTR) continue;
-      throw Error(path + ": truncated file (expected " + std::to_string(offset + n) + " bytes, has " +
-                  std::to_string(f.file_size) + ")");
+      throw Error(path + ": truncated file (expected " + std::to_string(offset + n) +
+                  " bytes, has " + std::to_string(f.file_size) + ")");
     }
     done += static_cast<size_t>(r);
   }
@@ -190,7 +214,8 @@ void OpenNpy(const std::string& path, NpyFile& f) {
     header_len = lead[8] | (size_t{lead[9]} << 8);
   } else if (major == 2 || major == 3) {
     ReadExact(f, path, lead + 10, 2, 10);
-    header_len = lead[8] | (size_t{lead[9]} << 8) | (size_t{lead[10]} << 16) | (size_t{lead[11]} << 24);
+    header_len =
+        lead[8] | (size_t{lead[9]} << 8) | (size_t{lead[10]} << 16) | (size_t{lead[11]} << 24);
     offset = 12;
   } else {
     throw Error(path + ": unsupported .npy version " + std::to_string(major));
@@ -207,18 +232,22 @@ void OpenNpy(const std::string& path, NpyFile& f) {
   std::smatch m;
   if (!std::regex_search(header, m, descr_re)) throw Error(path + ": header has no 'descr'");
   f.dtype = DTypeFromDescr(m[1], path);
-  if (!std::regex_search(header, m, fortran_re)) throw Error(path + ": header has no 'fortran_order'");
-  if (m[1] == "True") throw Error(path + ": Fortran-ordered arrays are not supported (save with C order)");
+  if (!std::regex_search(header, m, fortran_re))
+    throw Error(path + ": header has no 'fortran_order'");
+  if (m[1] == "True")
+    throw Error(path + ": Fortran-ordered arrays are not supported (save with C order)");
   if (!std::regex_search(header, m, shape_re)) throw Error(path + ": header has no 'shape'");
   const std::string dims = m[1];
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), int_re); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), int_re);
+       it != std::sregex_iterator(); ++it) {
     f.shape.push_back(std::stoll(it->str()));
   }
   const size_t nbytes = static_cast<size_t>(Count(f.shape)) * DTypeSize(f.dtype);
   if (f.file_size != f.data_offset + nbytes) {
-    throw Error(path + ": data size mismatch: header says " + ShapeTuple(f.shape) + " " + NpyDescr(f.dtype) + " (" +
-                std::to_string(nbytes) + " bytes) but the file holds " +
-                std::to_string(f.file_size > f.data_offset ? f.file_size - f.data_offset : 0) + " bytes of data");
+    throw Error(path + ": data size mismatch: header says " + ShapeTuple(f.shape) + " " +
+                NpyDescr(f.dtype) + " (" + std::to_string(nbytes) + " bytes) but the file holds " +
+                std::to_string(f.file_size > f.data_offset ? f.file_size - f.data_offset : 0) +
+                " bytes of data");
   }
 }
 
@@ -233,16 +262,32 @@ NpyArray ReadNpy(const std::string& path) {
   return array;
 }
 
-NpyReader::NpyReader(const std::string& path, DType dtype, const std::vector<int64_t>& shape) : path_(path) {
+NpyReader::NpyReader(const std::string& path, DType dtype, const std::vector<int64_t>& shape)
+    : path_(path) {
   NpyFile f;
   OpenNpy(path, f);
   if (f.dtype != dtype || f.shape != shape) {
-    throw Error(path + ": expected " + ShapeTuple(shape) + " " + DTypeName(dtype) + ", found " + ShapeTuple(f.shape) +
-                " " + DTypeName(f.dtype));
+    throw Error(path + ": expected " + ShapeTuple(shape) + " " + DTypeName(dtype) + ", found " +
+                ShapeTuple(f.shape) + " " + DTypeName(f.dtype));
   }
   fd_ = std::exchange(f.fd, -1);
-  offset_ = f.data_offset;
+  begin_ = offset_ = f.data_offset;
   end_ = f.file_size;
+}
+
+void NpyReader::ReadAt(size_t data_offset, void* out, size_t bytes) const {
+  const size_t at = begin_ + data_offset;
+  if (at + bytes > end_) throw Error(path_ + ": read past the end of the data");
+  size_t done = 0;
+  while (done < bytes) {
+    const ssize_t r = ::pread(fd_, static_cast<uint8_t*>(out) + done, bytes - done,
+                              static_cast<off_t>(at + done));
+    if (r <= 0) {
+      if (r < 0 && errno == EINTR) continue;
+      throw Error(path_ + ": read failed");
+    }
+    done += static_cast<size_t>(r);
+  }
 }
 
 NpyReader::~NpyReader() {
@@ -253,7 +298,8 @@ void NpyReader::Read(void* out, size_t bytes) {
   if (offset_ + bytes > end_) throw Error(path_ + ": read past the end of the data");
   size_t done = 0;
   while (done < bytes) {
-    const ssize_t r = ::pread(fd_, static_cast<uint8_t*>(out) + done, bytes - done, static_cast<off_t>(offset_ + done));
+    const ssize_t r = ::pread(fd_, static_cast<uint8_t*>(out) + done, bytes - done,
+                              static_cast<off_t>(offset_ + done));
     if (r <= 0) {
       if (r < 0 && errno == EINTR) continue;
       throw Error(path_ + ": read failed");
@@ -263,7 +309,8 @@ void NpyReader::Read(void* out, size_t bytes) {
   offset_ += bytes;
 }
 
-void ReadNpyInto(const std::string& path, DType dtype, const std::vector<int64_t>& shape, void* out) {
+void ReadNpyInto(const std::string& path, DType dtype, const std::vector<int64_t>& shape,
+                 void* out) {
   NpyReader reader(path, dtype, shape);
   reader.Read(out, static_cast<size_t>(Count(shape)) * DTypeSize(dtype));
 }

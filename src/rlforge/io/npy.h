@@ -29,12 +29,14 @@ class NpyWriter {
   NpyWriter(const NpyWriter&) = delete;
   NpyWriter& operator=(const NpyWriter&) = delete;
   void Write(const void* data, size_t bytes);
+  // Writes at a byte offset into the data (each byte exactly once over all calls).
+  void WriteAt(size_t data_offset, const void* data, size_t bytes);
   void Commit(bool sync);
 
  private:
   std::string path_, tmp_;
   int fd_ = -1;
-  size_t expected_ = 0, written_ = 0;
+  size_t header_ = 0, expected_ = 0, written_ = 0;
 };
 
 // Streams an array from `path`, validated against the dtype and shape the caller expects.
@@ -45,11 +47,12 @@ class NpyReader {
   NpyReader(const NpyReader&) = delete;
   NpyReader& operator=(const NpyReader&) = delete;
   void Read(void* out, size_t bytes);  // the next bytes of the data, in order
+  void ReadAt(size_t data_offset, void* out, size_t bytes) const;
 
  private:
   std::string path_;
   int fd_ = -1;
-  size_t offset_ = 0, end_ = 0;
+  size_t begin_ = 0, offset_ = 0, end_ = 0;
 };
 
 // Writes an array durably: temp file in the same folder, fsync, rename.
@@ -57,7 +60,8 @@ void WriteNpy(const std::string& path, DType dtype, const std::vector<int64_t>& 
               const void* data);
 
 // Writes an array without fsync (the caller syncs, e.g. a whole folder before renaming it).
-void WriteNpyUnsynced(const std::string& path, DType dtype, const std::vector<int64_t>& shape, const void* data);
+void WriteNpyUnsynced(const std::string& path, DType dtype, const std::vector<int64_t>& shape,
+                      const void* data);
 // fsyncs a file or folder.
 void FsyncPath(const std::string& path);
 
@@ -65,6 +69,7 @@ void FsyncPath(const std::string& path);
 NpyArray ReadNpy(const std::string& path);
 
 // Reads an array that must have this dtype and shape straight into `out` (nbytes of it).
-void ReadNpyInto(const std::string& path, DType dtype, const std::vector<int64_t>& shape, void* out);
+void ReadNpyInto(const std::string& path, DType dtype, const std::vector<int64_t>& shape,
+                 void* out);
 
 }  // namespace rlforge::io
