@@ -344,6 +344,26 @@ TEST_F(FlexibleBufferFiles, SaveAndLoadRestoreEverything) {
   EXPECT_EQ(FlexibleBuffer::Load(dir_.string()).total_steps(), 18);
 }
 
+TEST_F(FlexibleBufferFiles, SavesGoThroughATempFolder) {
+  FlexibleBuffer buf(8, 1, Small(), 1);
+  for (int64_t t = 0; t < 5; ++t) Write(buf, t);
+  buf.Save(dir_.string());
+  // a stale temp folder from a crashed save is replaced, and the new save lands whole
+  const fs::path stale = dir_.string() + ".tmp-" + std::to_string(::getpid());
+  fs::create_directories(stale);
+  std::ofstream(stale / "obs.npy") << "half-written";
+  Write(buf, 5);
+  buf.Save(dir_.string());
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_EQ(FlexibleBuffer::Load(dir_.string()).total_steps(), 6);
+  // a save that cannot even start fails cleanly and leaves the previous one as it was
+  const fs::path file = dir_.string() + "_file";
+  std::ofstream(file) << "x";
+  EXPECT_THROW(buf.Save((file / "buffer").string()), Error);
+  fs::remove(file);
+  EXPECT_EQ(FlexibleBuffer::Load(dir_.string()).total_steps(), 6);
+}
+
 TEST_F(FlexibleBufferFiles, BadFilesAreClearErrorsAndDamageNothing) {
   FlexibleBuffer buf(8, 1, Small(), 1);
   for (int64_t t = 0; t < 5; ++t) Write(buf, t);

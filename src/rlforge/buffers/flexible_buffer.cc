@@ -23,33 +23,6 @@ using nlohmann::json;
 constexpr int kFormatVersion = 1;
 constexpr char kMetaFile[] = "buffer.json";
 
-template <typename T>
-constexpr DType DTypeOf();
-template <>
-constexpr DType DTypeOf<float>() {
-  return DType::kFloat32;
-}
-template <>
-constexpr DType DTypeOf<double>() {
-  return DType::kFloat64;
-}
-template <>
-constexpr DType DTypeOf<int64_t>() {
-  return DType::kInt64;
-}
-template <>
-constexpr DType DTypeOf<int32_t>() {
-  return DType::kInt32;
-}
-template <>
-constexpr DType DTypeOf<uint8_t>() {
-  return DType::kUInt8;
-}
-template <>
-constexpr DType DTypeOf<bool>() {
-  return DType::kBool;
-}
-
 const char* ScopeName(Scope s) { return s == Scope::kGlobal ? "global" : "per_agent"; }
 
 Scope ScopeFromName(const std::string& s, const std::string& where) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "rlforge/core/rng.h"
@@ -18,6 +19,21 @@ namespace rlforge {
 enum class DType { kFloat32, kFloat64, kInt64, kInt32, kUInt8, kBool };
 
 const char* DTypeName(DType dtype);
+
+// The DType of a C++ element type: DTypeOf<float>() == DType::kFloat32.
+template <typename T>
+constexpr DType DTypeOf() {
+  if constexpr (std::is_same_v<T, float>) return DType::kFloat32;
+  if constexpr (std::is_same_v<T, double>) return DType::kFloat64;
+  if constexpr (std::is_same_v<T, int64_t>) return DType::kInt64;
+  if constexpr (std::is_same_v<T, int32_t>) return DType::kInt32;
+  if constexpr (std::is_same_v<T, uint8_t>) return DType::kUInt8;
+  if constexpr (std::is_same_v<T, bool>) return DType::kBool;
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double> ||
+                    std::is_same_v<T, int64_t> || std::is_same_v<T, int32_t> ||
+                    std::is_same_v<T, uint8_t> || std::is_same_v<T, bool>,
+                "no DType for this type");
+}
 size_t DTypeSize(DType dtype);
 
 // A view of one action: discrete components and continuous elements.

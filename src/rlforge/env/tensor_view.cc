@@ -2,32 +2,16 @@
 
 #include <torch/torch.h>
 
+#include "rlforge/core/torch_dtype.h"
+
 namespace rlforge::env {
 namespace {
-
-torch::ScalarType TorchType(DType dtype) {
-  switch (dtype) {
-    case DType::kFloat32:
-      return torch::kFloat32;
-    case DType::kFloat64:
-      return torch::kFloat64;
-    case DType::kInt64:
-      return torch::kInt64;
-    case DType::kInt32:
-      return torch::kInt32;
-    case DType::kUInt8:
-      return torch::kUInt8;
-    case DType::kBool:
-      return torch::kBool;
-  }
-  return torch::kFloat32;
-}
 
 at::Tensor ObsView(VectorEnv& envs, void* data) {
   const Space& space = envs.single_observation_space();
   std::vector<int64_t> shape = {envs.num_envs()};
   shape.insert(shape.end(), space.shape().begin(), space.shape().end());
-  return torch::from_blob(data, shape, torch::TensorOptions().dtype(TorchType(space.dtype())));
+  return torch::from_blob(data, shape, torch::TensorOptions().dtype(ToTorch(space.dtype())));
 }
 
 // uint8 flags viewed as bool (same size, values 0/1).

@@ -295,17 +295,7 @@ NpyReader::~NpyReader() {
 }
 
 void NpyReader::Read(void* out, size_t bytes) {
-  if (offset_ + bytes > end_) throw Error(path_ + ": read past the end of the data");
-  size_t done = 0;
-  while (done < bytes) {
-    const ssize_t r = ::pread(fd_, static_cast<uint8_t*>(out) + done, bytes - done,
-                              static_cast<off_t>(offset_ + done));
-    if (r <= 0) {
-      if (r < 0 && errno == EINTR) continue;
-      throw Error(path_ + ": read failed");
-    }
-    done += static_cast<size_t>(r);
-  }
+  ReadAt(offset_ - begin_, out, bytes);
   offset_ += bytes;
 }
 
