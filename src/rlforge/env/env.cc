@@ -36,6 +36,21 @@ std::vector<std::pair<std::string, double>> Info::Items() const {
   return items;
 }
 
+void Env::SaveSnapshot(ByteWriter& out) const {
+  out.PutString(np_random_.Serialize());
+  out.Put<uint8_t>(seeded_);
+  out.PutVector(GetState());
+}
+
+void Env::LoadSnapshot(ByteReader& in) {
+  Rng rng;
+  rng.Deserialize(in.GetString());
+  const bool seeded = in.Get<uint8_t>() != 0;
+  SetState(in.GetVector<double>());
+  np_random_ = rng;
+  seeded_ = seeded;
+}
+
 void Env::SeedRng(std::optional<uint64_t> seed) {
   if (seed) {
     np_random_ = Rng(*seed);

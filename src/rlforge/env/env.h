@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rlforge/core/bytes.h"
 #include "rlforge/core/rng.h"
 #include "rlforge/core/spaces.h"
 
@@ -81,6 +82,10 @@ class Env {
   virtual Info& mutable_info() { return info_; }
   const EnvSpec& spec() const { return spec_; }
   void set_spec(EnvSpec spec) { spec_ = std::move(spec); }
+
+  // Everything needed to continue bit-exactly (state, RNG, bookkeeping) for checkpoints.
+  virtual void SaveSnapshot(ByteWriter& out) const;
+  virtual void LoadSnapshot(ByteReader& in);
 
   // The innermost env (not a wrapper).
   virtual Env* Unwrapped() { return this; }

@@ -59,6 +59,30 @@ void VectorEnv::Reset(uint64_t seed) {
   std::fill(episode_lengths_.begin(), episode_lengths_.end(), 0);
 }
 
+void VectorEnv::SaveSnapshot(ByteWriter& out) const {
+  out.Put<int32_t>(num_envs());
+  for (const auto& e : envs_) e->SaveSnapshot(out);
+  out.PutVector(obs_);
+  out.PutVector(episode_returns_);
+  out.PutVector(episode_lengths_);
+  for (const auto& rng : action_rngs_) out.PutString(rng.Serialize());
+}
+
+void VectorEnv::LoadSnapshot(ByteReader& in) {
+  if (in.Get<int32_t>() != num_envs()) throw Error("vector env snapshot: it was saved with another num_envs");
+  for (auto& e : envs_) e->LoadSnapshot(in);
+  auto obs = in.GetVector<uint8_t>();
+  auto returns = in.GetVector<double>();
+  auto lengths = in.GetVector<int64_t>();
+  if (obs.size() != obs_.size() || returns.size() != episode_returns_.size() || lengths.size() != episode_lengths_.size()) {
+    throw Error("vector env snapshot: block sizes do not match this env");
+  }
+  obs_ = std::move(obs);
+  episode_returns_ = std::move(returns);
+  episode_lengths_ = std::move(lengths);
+  for (auto& rng : action_rngs_) rng.Deserialize(in.GetString());
+}
+
 void VectorEnv::StepRange(int begin, int end) {
   for (int i = begin; i < end; ++i) {
     void* obs = ObsRow(obs_, i);

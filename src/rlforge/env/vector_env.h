@@ -48,6 +48,10 @@ class VectorEnv {
 
   size_t obs_bytes() const { return obs_bytes_; }
 
+  // Every env's snapshot plus the blocks and samplers, so training can resume bit-exactly.
+  void SaveSnapshot(ByteWriter& out) const;
+  void LoadSnapshot(ByteReader& in);
+
  private:
   void StepRange(int begin, int end);
   Action ActionOf(int i) const;

@@ -40,6 +40,16 @@ void TimeLimit::SetState(std::span<const double> state) {
   env_->SetState(state);
 }
 
+void TimeLimit::SaveSnapshot(ByteWriter& out) const {
+  env_->SaveSnapshot(out);
+  out.Put<int32_t>(elapsed_steps_);
+}
+
+void TimeLimit::LoadSnapshot(ByteReader& in) {
+  env_->LoadSnapshot(in);
+  elapsed_steps_ = in.Get<int32_t>();
+}
+
 // ---- RecordEpisodeStatistics -------------------------------------------------------------
 
 void RecordEpisodeStatistics::Reset(std::optional<uint64_t> seed, void* obs) {
@@ -61,6 +71,18 @@ StepResult RecordEpisodeStatistics::Step(const Action& action, void* obs) {
     info.Set("episode.t", seconds.count());
   }
   return r;
+}
+
+void RecordEpisodeStatistics::SaveSnapshot(ByteWriter& out) const {
+  env_->SaveSnapshot(out);
+  out.Put(episode_return_);
+  out.Put(episode_length_);
+}
+
+void RecordEpisodeStatistics::LoadSnapshot(ByteReader& in) {
+  env_->LoadSnapshot(in);
+  episode_return_ = in.Get<double>();
+  episode_length_ = in.Get<int64_t>();
 }
 
 // ---- ClipAction / RescaleAction ------------------------------------------------------------
@@ -148,10 +170,25 @@ void RunningMeanStd::UpdateOne(std::span<const double> x) {
   count = total;
 }
 
+void RunningMeanStd::Save(ByteWriter& out) const {
+  out.PutVector(mean);
+  out.PutVector(var);
+  out.Put(count);
+}
+
+void RunningMeanStd::Load(ByteReader& in) {
+  auto m = in.GetVector<double>();
+  auto v = in.GetVector<double>();
+  if (m.size() != mean.size() || v.size() != var.size()) throw Error("running statistics: size mismatch");
+  mean = std::move(m);
+  var = std::move(v);
+  count = in.Get<double>();
+}
+
 // ---- NormalizeObservation / NormalizeReward ------------------------------------------------
 
-NormalizeObservation::NormalizeObservation(std::unique_ptr<Env> env, double epsilon)
-    : Wrapper(std::move(env)), epsilon_(epsilon) {
+NormalizeObservation::NormalizeObservation(std::unique_ptr<Env> env, double epsilon, double clip)
+    : Wrapper(std::move(env)), epsilon_(epsilon), clip_(clip) {
   const Space& inner = env_->observation_space();
   if (inner.kind() != Space::Kind::kBox || inner.dtype() != DType::kFloat32) {
     throw Error("NormalizeObservation: expected a float32 Box observation space, got " +
@@ -166,7 +203,7 @@ void NormalizeObservation::Normalize(float* obs) {
   for (size_t i = 0; i < scratch_.size(); ++i) scratch_[i] = obs[i];
   if (update_stats) rms_.UpdateOne(scratch_);
   for (size_t i = 0; i < scratch_.size(); ++i) {
-    obs[i] = static_cast<float>((scratch_[i] - rms_.mean[i]) / std::sqrt(rms_.var[i] + epsilon_));
+    obs[i] = static_cast<float>(std::clamp((scratch_[i] - rms_.mean[i]) / std::sqrt(rms_.var[i] + epsilon_), -clip_, clip_));
   }
 }
 
@@ -181,8 +218,8 @@ StepResult NormalizeObservation::Step(const Action& action, void* obs) {
   return r;
 }
 
-NormalizeReward::NormalizeReward(std::unique_ptr<Env> env, double gamma, double epsilon)
-    : Wrapper(std::move(env)), rms_(1), gamma_(gamma), epsilon_(epsilon) {
+NormalizeReward::NormalizeReward(std::unique_ptr<Env> env, double gamma, double epsilon, double clip)
+    : Wrapper(std::move(env)), rms_(1), gamma_(gamma), epsilon_(epsilon), clip_(clip) {
   if (!(gamma >= 0.0 && gamma <= 1.0)) throw Error("NormalizeReward: gamma must be in [0, 1]");
 }
 
@@ -190,8 +227,30 @@ StepResult NormalizeReward::Step(const Action& action, void* obs) {
   StepResult r = env_->Step(action, obs);
   discounted_return_ = discounted_return_ * gamma_ * (r.terminated ? 0.0 : 1.0) + r.reward;
   if (update_stats) rms_.UpdateOne(std::span<const double>(&discounted_return_, 1));
-  r.reward = r.reward / std::sqrt(rms_.var[0] + epsilon_);
+  r.reward = std::clamp(r.reward / std::sqrt(rms_.var[0] + epsilon_), -clip_, clip_);
   return r;
+}
+
+void NormalizeObservation::SaveSnapshot(ByteWriter& out) const {
+  env_->SaveSnapshot(out);
+  rms_.Save(out);
+}
+
+void NormalizeObservation::LoadSnapshot(ByteReader& in) {
+  env_->LoadSnapshot(in);
+  rms_.Load(in);
+}
+
+void NormalizeReward::SaveSnapshot(ByteWriter& out) const {
+  env_->SaveSnapshot(out);
+  rms_.Save(out);
+  out.Put(discounted_return_);
+}
+
+void NormalizeReward::LoadSnapshot(ByteReader& in) {
+  env_->LoadSnapshot(in);
+  rms_.Load(in);
+  discounted_return_ = in.Get<double>();
 }
 
 // ---- pixel observations --------------------------------------------------------------------

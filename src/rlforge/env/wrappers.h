@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cmath>
 #include <memory>
 #include <vector>
 
@@ -25,6 +26,8 @@ class Wrapper : public Env {
   const Info& info() const override { return env_->info(); }
   Info& mutable_info() override { return env_->mutable_info(); }
   Env* Unwrapped() override { return env_->Unwrapped(); }
+  void SaveSnapshot(ByteWriter& out) const override { env_->SaveSnapshot(out); }
+  void LoadSnapshot(ByteReader& in) override { env_->LoadSnapshot(in); }
 
   Env* inner() { return env_.get(); }
 
@@ -50,6 +53,8 @@ class TimeLimit : public Wrapper {
   void Reset(std::optional<uint64_t> seed, void* obs) override;
   StepResult Step(const Action& action, void* obs) override;
   void SetState(std::span<const double> state) override;
+  void SaveSnapshot(ByteWriter& out) const override;
+  void LoadSnapshot(ByteReader& in) override;
 
   int elapsed_steps() const { return elapsed_steps_; }
   void set_elapsed_steps(int steps) { elapsed_steps_ = steps; }
@@ -66,6 +71,8 @@ class RecordEpisodeStatistics : public Wrapper {
   using Wrapper::Wrapper;
   void Reset(std::optional<uint64_t> seed, void* obs) override;
   StepResult Step(const Action& action, void* obs) override;
+  void SaveSnapshot(ByteWriter& out) const override;
+  void LoadSnapshot(ByteReader& in) override;
 
  private:
   double episode_return_ = 0.0;
@@ -105,19 +112,24 @@ struct RunningMeanStd {
   void Update(std::span<const double> batch_mean, std::span<const double> batch_var,
               double batch_count);
   void UpdateOne(std::span<const double> x);  // a batch of one sample
+  void Save(ByteWriter& out) const;
+  void Load(ByteReader& in);
 
   std::vector<double> mean;  // running mean       (dim)
   std::vector<double> var;   // running variance   (dim)
   double count;              // samples seen (starts at epsilon)
 };
 
-// obs <- (obs - mean) / sqrt(var + epsilon), statistics updated on every observation.
+// obs <- clip((obs - mean) / sqrt(var + epsilon), -clip, clip), statistics updated on every
+// observation (CleanRL adds the clip as a separate wrapper).
 class NormalizeObservation : public Wrapper {
  public:
-  explicit NormalizeObservation(std::unique_ptr<Env> env, double epsilon = 1e-8);
+  explicit NormalizeObservation(std::unique_ptr<Env> env, double epsilon = 1e-8, double clip = INFINITY);
   const Space& observation_space() const override { return space_; }
   void Reset(std::optional<uint64_t> seed, void* obs) override;
   StepResult Step(const Action& action, void* obs) override;
+  void SaveSnapshot(ByteWriter& out) const override;
+  void LoadSnapshot(ByteReader& in) override;
 
   RunningMeanStd& stats() { return rms_; }
   bool update_stats = true;  // freeze for evaluation
@@ -126,15 +138,17 @@ class NormalizeObservation : public Wrapper {
   void Normalize(float* obs);
   Space space_;
   RunningMeanStd rms_;
-  double epsilon_;
+  double epsilon_, clip_;
   std::vector<double> scratch_;  // observation as float64   (obs_dim)
 };
 
-// reward <- reward / sqrt(var(discounted return) + epsilon).
+// reward <- clip(reward / sqrt(var(discounted return) + epsilon), -clip, clip).
 class NormalizeReward : public Wrapper {
  public:
-  NormalizeReward(std::unique_ptr<Env> env, double gamma = 0.99, double epsilon = 1e-8);
+  NormalizeReward(std::unique_ptr<Env> env, double gamma = 0.99, double epsilon = 1e-8, double clip = INFINITY);
   StepResult Step(const Action& action, void* obs) override;
+  void SaveSnapshot(ByteWriter& out) const override;
+  void LoadSnapshot(ByteReader& in) override;
 
   RunningMeanStd& stats() { return rms_; }
   double discounted_return() const { return discounted_return_; }
@@ -144,7 +158,7 @@ class NormalizeReward : public Wrapper {
  private:
   RunningMeanStd rms_;
   double gamma_;
-  double epsilon_;
+  double epsilon_, clip_;
   double discounted_return_ = 0.0;
 };
 

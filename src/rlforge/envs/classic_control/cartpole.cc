@@ -39,6 +39,10 @@ class CartPole final : public ClassicEnv<4> {
     steps_beyond_terminated_ = -1;
   }
   void ClearEpisodeBookkeeping() override { steps_beyond_terminated_ = -1; }
+  std::vector<double> Bookkeeping() const override { return {static_cast<double>(steps_beyond_terminated_)}; }
+  void SetBookkeeping(const std::vector<double>& b) override {
+    if (b.size() == 1) steps_beyond_terminated_ = static_cast<int>(b[0]);
+  }
 
   env::StepResult Advance(const Action& action) override {
     auto& [x, x_dot, theta, theta_dot] = state_;

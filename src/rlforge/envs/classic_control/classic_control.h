@@ -45,6 +45,21 @@ class ClassicEnv : public env::FloatEnv {
   ClassicEnv(Space observation_space, Space action_space)
       : obs_space_(std::move(observation_space)), act_space_(std::move(action_space)) {}
   virtual void ClearEpisodeBookkeeping() {}  // what reset() clears besides the state
+  // bookkeeping that a snapshot must keep (set after SetState has cleared it)
+  virtual std::vector<double> Bookkeeping() const { return {}; }
+  virtual void SetBookkeeping(const std::vector<double>&) {}
+
+ public:
+  void SaveSnapshot(ByteWriter& out) const override {
+    env::FloatEnv::SaveSnapshot(out);
+    out.PutVector(Bookkeeping());
+  }
+  void LoadSnapshot(ByteReader& in) override {
+    env::FloatEnv::LoadSnapshot(in);
+    SetBookkeeping(in.GetVector<double>());
+  }
+
+ protected:
 
   Space obs_space_, act_space_;
   std::array<double, N> state_{};  // physical state (layout per env)

@@ -45,6 +45,12 @@ class Pendulum final : public ClassicEnv<2> {
     last_u_.reset();
   }
   void ClearEpisodeBookkeeping() override { last_u_.reset(); }
+  std::vector<double> Bookkeeping() const override {
+    return last_u_ ? std::vector<double>{*last_u_} : std::vector<double>{};
+  }
+  void SetBookkeeping(const std::vector<double>& b) override {
+    if (b.size() == 1) last_u_ = b[0];
+  }
 
   env::StepResult Advance(const Action& action) override {
     const double th = state_[0], thdot = state_[1];

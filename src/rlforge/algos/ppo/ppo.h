@@ -1,0 +1,98 @@
+// PPO (Schulman et al. 2017) as CleanRL's ppo.py / ppo_continuous_action.py, plus A2C as the
+// special case of one epoch, one minibatch, no clipping (see A2cDefaults).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "rlforge/buffers/rollout_buffer.h"
+#include "rlforge/core/config.h"
+#include "rlforge/core/spaces.h"
+
+namespace rlforge::algos {
+
+struct PpoConfig {
+  double learning_rate = 2.5e-4;  // Adam step size (CleanRL ppo.py: 2.5e-4)
+  int num_steps = 128;            // steps per env per rollout (CleanRL: 128)
+  bool anneal_lr = true;          // linearly anneal the learning rate to 0 (CleanRL: true)
+  double gamma = 0.99;            // discount (CleanRL: 0.99)
+  double gae_lambda = 0.95;       // GAE lambda (CleanRL: 0.95)
+  int num_minibatches = 4;        // minibatches per epoch (CleanRL: 4)
+  int update_epochs = 4;          // epochs per rollout (CleanRL: 4)
+  bool norm_adv = true;           // normalize advantages per minibatch (CleanRL: true)
+  double clip_coef = 0.2;         // surrogate clipping (CleanRL: 0.2)
+  bool clip_vloss = true;         // clip the value loss too (CleanRL: true)
+  double ent_coef = 0.01;         // entropy bonus (CleanRL: 0.01; continuous: 0.0)
+  double vf_coef = 0.5;           // value loss weight (CleanRL: 0.5)
+  double max_grad_norm = 0.5;     // global gradient clipping (CleanRL: 0.5)
+  double target_kl = 0.0;         // stop the epochs early above this approx KL; 0 = off (CleanRL: None)
+  std::vector<int64_t> hidden = {64, 64};  // hidden layer sizes of actor and critic (CleanRL: [64, 64])
+  std::string activation = "tanh";        // tanh | relu (CleanRL: tanh)
+  double init_log_std = 0.0;      // continuous actions: initial state-independent log std (CleanRL: 0)
+  bool a2c = false;               // A2C loss: -log_prob * advantage, no ratio, no clipping
+
+  template <class V>
+  void Visit(V& v);
+};
+
+class Ppo {
+ public:
+  Ppo(const PpoConfig& config, const Space& observation_space, const Space& action_space, int num_envs);
+
+  // Samples actions for a batch of observations (N x obs_dim), under c10::InferenceMode.
+  // Writes discrete actions (N x D) or continuous actions (N x C), log-probs and values (N).
+  void Act(const torch::Tensor& obs, int64_t* discrete, float* continuous, float* log_probs, float* values,
+           bool deterministic = false);
+  // V(obs) for a batch (N), e.g. final observations to bootstrap truncated episodes.
+  torch::Tensor Value(const torch::Tensor& obs);
+  // One PPO update over a full rollout; returns CleanRL's losses/* metrics.
+  std::map<std::string, double> Update(buffers::RolloutBuffer& rollout, double learning_rate);
+
+  const PpoConfig& config() const { return config_; }
+  torch::optim::Adam& optimizer() { return *optimizer_; }
+  std::vector<torch::Tensor> parameters() const;
+  void Save(torch::serialize::OutputArchive& archive) const;
+  void Load(torch::serialize::InputArchive& archive);
+
+ private:
+  // log-prob and entropy of `actions` under the current policy
+  std::pair<torch::Tensor, torch::Tensor> Evaluate(const torch::Tensor& obs, const torch::Tensor& discrete,
+                                                   const torch::Tensor& continuous);
+
+  PpoConfig config_;
+  Space action_space_;
+  bool discrete_;
+  int64_t act_dim_;                       // logits (sum of cardinalities) or continuous dims
+  torch::nn::Sequential actor_, critic_;  // policy head (logits or mean), state value
+  torch::Tensor log_std_;                 // continuous: state-independent log std   (1 x C)
+  std::unique_ptr<torch::optim::Adam> optimizer_;
+};
+
+template <class V>
+void PpoConfig::Visit(V& v) {
+  using config::Range;
+  v("learning_rate", learning_rate, "Adam step size (CleanRL ppo.py: 2.5e-4)", Range::Positive());
+  v("num_steps", num_steps, "steps per env per rollout (CleanRL: 128)", Range::Positive());
+  v("anneal_lr", anneal_lr, "linearly anneal the learning rate to 0 (CleanRL: true)");
+  v("gamma", gamma, "discount factor (CleanRL: 0.99)", Range::Closed(0, 1));
+  v("gae_lambda", gae_lambda, "GAE lambda (CleanRL: 0.95)", Range::Closed(0, 1));
+  v("num_minibatches", num_minibatches, "minibatches per epoch (CleanRL: 4)", Range::Positive());
+  v("update_epochs", update_epochs, "epochs per rollout (CleanRL: 4)", Range::Positive());
+  v("norm_adv", norm_adv, "normalize advantages per minibatch (CleanRL: true)");
+  v("clip_coef", clip_coef, "surrogate clipping coefficient (CleanRL: 0.2)", Range::OpenClosed(0, 1));
+  v("clip_vloss", clip_vloss, "clip the value loss like the policy (CleanRL: true)");
+  v("ent_coef", ent_coef, "entropy bonus weight (CleanRL: 0.01; continuous: 0.0)", Range::NonNegative());
+  v("vf_coef", vf_coef, "value loss weight (CleanRL: 0.5)", Range::NonNegative());
+  v("max_grad_norm", max_grad_norm, "global gradient norm clip (CleanRL: 0.5)", Range::Positive());
+  v("target_kl", target_kl, "stop epochs early above this approx KL, 0 = never (CleanRL: None)",
+    Range::NonNegative());
+  v("hidden", hidden, "hidden layer sizes of actor and critic (CleanRL: [64, 64])");
+  v("activation", activation, "hidden activation (CleanRL: tanh)", config::Choices{{"tanh", "relu"}});
+  v("init_log_std", init_log_std, "continuous: initial log std (CleanRL: 0)", Range::Closed(-20, 2));
+  v("a2c", a2c, "use the A2C loss (no ratio, no clipping) instead of PPO's");
+}
+
+}  // namespace rlforge::algos

@@ -1,0 +1,39 @@
+#include "rlforge/nn/mlp.h"
+
+#include <cmath>
+
+#include "rlforge/core/error.h"
+
+namespace rlforge::nn {
+
+torch::nn::Sequential Mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out, const std::string& activation,
+                          double out_gain) {
+  if (activation != "tanh" && activation != "relu") {
+    throw Error("activation: expected tanh or relu, got \"" + activation + "\"");
+  }
+  torch::nn::Sequential net;
+  int64_t width = in;
+  auto linear = [&](int64_t from, int64_t to, double gain) {
+    torch::nn::Linear layer(from, to);
+    torch::nn::init::orthogonal_(layer->weight, gain);
+    torch::nn::init::constant_(layer->bias, 0.0);
+    net->push_back(layer);
+  };
+  for (const int64_t h : hidden) {
+    linear(width, h, std::sqrt(2.0));
+    if (activation == "tanh") {
+      net->push_back(torch::nn::Tanh());
+    } else {
+      net->push_back(torch::nn::ReLU());
+    }
+    width = h;
+  }
+  linear(width, out, out_gain);
+  return net;
+}
+
+double ClipGradNorm(const std::vector<torch::Tensor>& params, double max_norm) {
+  return torch::nn::utils::clip_grad_norm_(params, max_norm);
+}
+
+}  // namespace rlforge::nn

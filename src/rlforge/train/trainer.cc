@@ -1,0 +1,421 @@
+#include "rlforge/train/trainer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/InferenceMode.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+
+#include "rlforge/buffers/rollout_buffer.h"
+#include "rlforge/core/bytes.h"
+#include "rlforge/env/registry.h"
+#include "rlforge/env/tensor_view.h"
+#include "rlforge/env/wrappers.h"
+#include "rlforge/io/metrics.h"
+
+namespace rlforge::train {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::atomic<int> g_signal{0};
+void OnSignal(int sig) { g_signal.store(sig); }
+
+// env kwargs from config text: true/false, integers, numbers, else strings
+env::Kwargs ToKwargs(const std::map<std::string, std::string>& text) {
+  std::vector<std::string> items;
+  for (const auto& [k, v] : text) items.push_back(k + "=" + v);
+  return env::ParseKwargs(items);
+}
+
+std::unique_ptr<env::Env> MakeEnv(const EnvConfig& c, double gamma) {
+  auto e = env::Make(c.id, ToKwargs(c.kwargs));
+  if (c.normalize_observation) e = std::make_unique<env::NormalizeObservation>(std::move(e), 1e-8, c.clip_observation);
+  if (c.normalize_reward) e = std::make_unique<env::NormalizeReward>(std::move(e), gamma, 1e-8, c.clip_reward);
+  return e;
+}
+
+std::unique_ptr<env::VectorEnv> MakeVectorEnv(const EnvConfig& c, double gamma) {
+  std::vector<std::unique_ptr<env::Env>> envs;
+  for (int i = 0; i < c.num_envs; ++i) envs.push_back(MakeEnv(c, gamma));
+  return std::make_unique<env::VectorEnv>(std::move(envs), c.threads);
+}
+
+// "[=====>     ] 12,288/500,000 (2%) | 45,123 SPS | ETA 0:11 | return 23.4"
+class ProgressLine {
+ public:
+  explicit ProgressLine(bool enabled) : enabled_(enabled), tty_(::isatty(STDERR_FILENO) != 0) {}
+  void Update(int64_t done, int64_t total, double sps, double mean_return, bool has_return, bool final = false) {
+    if (!enabled_) return;
+    const int percent = static_cast<int>(100 * done / std::max<int64_t>(total, 1));
+    if (!tty_ && !final && percent < last_percent_ + 10) return;  // a line per 10% in logs
+    last_percent_ = percent;
+    const int width = 24, filled = width * percent / 100;
+    std::string bar(static_cast<size_t>(filled), '=');
+    if (filled < width) bar += '>' + std::string(static_cast<size_t>(width - filled - 1), ' ');
+    const double eta = sps > 0 ? static_cast<double>(total - done) / sps : 0.0;
+    char ret[64] = "";
+    if (has_return) std::snprintf(ret, sizeof(ret), " | return %.1f", mean_return);
+    std::fprintf(stderr, "%s[%s] %lld/%lld (%d%%) | %.0f SPS | ETA %d:%02d%s%s", tty_ ? "\r" : "", bar.c_str(),
+                 static_cast<long long>(done), static_cast<long long>(total), percent, sps,
+                 static_cast<int>(eta) / 60, static_cast<int>(eta) % 60, ret, tty_ && !final ? "" : "\n");
+    std::fflush(stderr);
+  }
+
+ private:
+  bool enabled_, tty_;
+  int last_percent_ = -100;
+};
+
+// Runs deterministic (or sampled) episodes on a fresh env; returns the episode returns.
+std::vector<double> RunEpisodes(algos::Ppo& agent, const EnvConfig& env_config, const std::vector<double>* obs_stats,
+                                int episodes, bool deterministic, uint64_t seed) {
+  EnvConfig c = env_config;
+  c.normalize_reward = false;  // evaluation reports the true return
+  auto e = MakeEnv(c, 0.99);
+  if (auto* norm = env::FindWrapper<env::NormalizeObservation>(e.get()); norm != nullptr && obs_stats != nullptr) {
+    // evaluation uses the training statistics, frozen
+    const size_t d = norm->stats().mean.size();
+    norm->stats().mean.assign(obs_stats->begin(), obs_stats->begin() + static_cast<ptrdiff_t>(d));
+    norm->stats().var.assign(obs_stats->begin() + static_cast<ptrdiff_t>(d), obs_stats->end() - 1);
+    norm->stats().count = obs_stats->back();
+    norm->update_stats = false;
+  }
+  const Space& space = e->action_space();
+  std::vector<float> obs(static_cast<size_t>(e->observation_space().size()));
+  std::vector<int64_t> disc(static_cast<size_t>(space.num_discrete()));
+  std::vector<float> cont(static_cast<size_t>(space.num_continuous()));
+  std::vector<double> returns;
+  for (int ep = 0; ep < episodes; ++ep) {
+    e->Reset(ep == 0 ? std::optional<uint64_t>(seed) : std::nullopt, obs.data());
+    double ret = 0.0;
+    while (true) {
+      const torch::Tensor t = torch::from_blob(obs.data(), {1, static_cast<int64_t>(obs.size())}, torch::kFloat32);
+      agent.Act(t, disc.data(), cont.data(), nullptr, nullptr, deterministic);
+      const env::StepResult r = e->Step({disc, cont}, obs.data());
+      ret += r.reward;
+      if (r.terminated || r.truncated) break;
+    }
+    returns.push_back(ret);
+  }
+  return returns;
+}
+
+std::pair<double, double> MeanStd(const std::vector<double>& v) {
+  double mean = 0, var = 0;
+  for (double x : v) mean += x / static_cast<double>(v.size());
+  for (double x : v) var += (x - mean) * (x - mean) / static_cast<double>(v.size());
+  return {mean, std::sqrt(var)};
+}
+
+// Observation statistics of env 0 (mean, var, count) for evaluation envs.
+std::vector<double> ObsStats(env::VectorEnv& envs) {
+  auto* norm = env::FindWrapper<env::NormalizeObservation>(&envs.env(0));
+  if (norm == nullptr) return {};
+  std::vector<double> s = norm->stats().mean;
+  s.insert(s.end(), norm->stats().var.begin(), norm->stats().var.end());
+  s.push_back(norm->stats().count);
+  return s;
+}
+
+// Everything a run needs to continue exactly where it stopped.
+struct Counters {
+  int64_t iteration = 0, global_step = 0, next_eval = 0, next_checkpoint = 0, episodes = 0;
+  double best_eval = -INFINITY;
+};
+
+void FsyncFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+void SaveCheckpoint(const std::string& path, const algos::Ppo& agent, const env::VectorEnv& envs,
+                    const Counters& c, const std::deque<double>& recent, const std::string& config_yaml) {
+  torch::serialize::OutputArchive archive;
+  agent.Save(archive);
+  ByteWriter state;
+  state.Put(c);
+  state.PutVector(std::vector<double>(recent.begin(), recent.end()));
+  envs.SaveSnapshot(state);
+  archive.write("trainer_state", torch::from_blob(const_cast<char*>(state.bytes().data()),
+                                                  {static_cast<int64_t>(state.bytes().size())}, torch::kUInt8)
+                                     .clone(),
+                /*is_buffer=*/true);
+  archive.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state(), /*is_buffer=*/true);
+  archive.write("config_yaml",
+                torch::from_blob(const_cast<char*>(config_yaml.data()), {static_cast<int64_t>(config_yaml.size())},
+                                 torch::kUInt8)
+                    .clone(),
+                /*is_buffer=*/true);
+  // temp file, fsync, rename: a crash mid-save leaves the previous checkpoint as it was
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  archive.save_to(tmp);
+  FsyncFile(tmp);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) throw Error(path + ": cannot write checkpoint: " + ec.message());
+}
+
+std::string TensorText(const torch::Tensor& t) {
+  return std::string(reinterpret_cast<const char*>(t.data_ptr<uint8_t>()), static_cast<size_t>(t.numel()));
+}
+
+// Opens a checkpoint archive; a corrupt or truncated file is a clear error.
+torch::serialize::InputArchive OpenCheckpoint(const std::string& path) {
+  if (!fs::exists(path)) throw Error(path + ": no such checkpoint");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const std::exception& e) {
+    throw Error(path + ": not a readable rlforge checkpoint (corrupt or truncated)");
+  }
+  return archive;
+}
+
+std::string CheckpointConfigYaml(torch::serialize::InputArchive& archive, const std::string& path) {
+  torch::Tensor t;
+  try {
+    archive.read("config_yaml", t, true);
+  } catch (const std::exception&) {
+    throw Error(path + ": checkpoint has no config (not an rlforge checkpoint)");
+  }
+  return TensorText(t);
+}
+
+void LoadCheckpoint(const std::string& path, algos::Ppo& agent, env::VectorEnv& envs, Counters& c,
+                    std::deque<double>& recent) {
+  torch::serialize::InputArchive archive = OpenCheckpoint(path);
+  try {
+    agent.Load(archive);
+    torch::Tensor state, rng;
+    archive.read("trainer_state", state, true);
+    archive.read("torch_rng", rng, true);
+    const std::string bytes = TensorText(state);
+    ByteReader in(bytes, path);
+    c = in.Get<Counters>();
+    const auto r = in.GetVector<double>();
+    recent.assign(r.begin(), r.end());
+    envs.LoadSnapshot(in);
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    generator.set_state(rng);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(path + ": checkpoint does not match this config or is corrupt (" + std::string(e.what()).substr(0, 200) +
+                ")");
+  }
+}
+
+}  // namespace
+
+TrainConfig LoadConfig(const std::string& file, const std::vector<std::string>& overrides) {
+  YAML::Node root = file.empty() ? YAML::Node(YAML::NodeType::Map) : config::LoadFile(file);
+  for (const auto& o : overrides) config::ApplyOverride(root, o);
+  TrainConfig c;
+  const YAML::Node& const_root = root;
+  if (const_root["algo"] && const_root["algo"].IsScalar() && const_root["algo"].Scalar() == "a2c") {
+    // A2C defaults (SB3 / seed 001): 5-step rollouts, one gradient step, no clipping
+    c.ppo.a2c = true;
+    c.ppo.num_steps = 5;
+    c.ppo.update_epochs = 1;
+    c.ppo.num_minibatches = 1;
+    c.ppo.learning_rate = 7e-4;
+    c.ppo.gae_lambda = 1.0;
+    c.ppo.norm_adv = false;
+    c.ppo.clip_vloss = false;
+    c.ppo.anneal_lr = false;
+  }
+  config::Reader reader(root, "");
+  c.Visit(reader);
+  reader.Finish();
+  if (c.algo == "a2c") c.ppo.a2c = true;
+  const int64_t batch = static_cast<int64_t>(c.env.num_envs) * c.ppo.num_steps;
+  if (batch < c.ppo.num_minibatches) {
+    throw Error("ppo.num_minibatches: expected at most env.num_envs x ppo.num_steps = " + std::to_string(batch));
+  }
+  env::Lookup(c.env.id);           // unknown ids fail here, with suggestions
+  MakeEnv(c.env, c.ppo.gamma);     // and bad kwargs
+  return c;
+}
+
+std::string ToYaml(const TrainConfig& config) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  config::Writer writer(out);
+  const_cast<TrainConfig&>(config).Visit(writer);
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool resume) {
+  TrainConfig config = config_in;
+  const std::string ckpt_dir = run_dir + "/checkpoints";
+  const std::string latest = ckpt_dir + "/latest.pt";
+  if (resume) {
+    torch::serialize::InputArchive archive = OpenCheckpoint(latest);
+    const std::string yaml = CheckpointConfigYaml(archive, latest);
+    const std::string tmp = run_dir + "/.resume_config.yaml";
+    WriteFileAtomic(tmp, yaml);
+    config = LoadConfig(tmp, {});
+    fs::remove(tmp);
+  }
+  fs::create_directories(ckpt_dir);
+  const std::string config_yaml = ToYaml(config);
+  WriteFileAtomic(run_dir + "/config.yaml", config_yaml);
+
+  torch::set_num_threads(1);
+  torch::manual_seed(static_cast<uint64_t>(config.seed));
+  auto envs = MakeVectorEnv(config.env, config.ppo.gamma);
+  envs->Reset(static_cast<uint64_t>(config.seed));
+  const Space& obs_space = envs->single_observation_space();
+  const Space& act_space = envs->single_action_space();
+  algos::Ppo agent(config.ppo, obs_space, act_space, config.env.num_envs);
+  const int n = config.env.num_envs, T = config.ppo.num_steps;
+  buffers::RolloutBuffer rollout(T, n, obs_space.size(), act_space.num_discrete(), act_space.num_continuous());
+  const int64_t batch = static_cast<int64_t>(n) * T;
+  const int64_t iterations = std::max<int64_t>(1, config.total_timesteps / batch);
+
+  Counters c;
+  c.next_eval = config.eval.every_steps;
+  c.next_checkpoint = config.checkpoint.every_steps;
+  std::deque<double> recent;  // last 20 episode returns
+  if (resume) LoadCheckpoint(latest, agent, *envs, c, recent);
+  io::MetricsLogger metrics(run_dir);
+
+  g_signal.store(0);
+  auto old_int = std::signal(SIGINT, OnSignal);
+  auto old_term = std::signal(SIGTERM, OnSignal);
+
+  const torch::Tensor obs = env::ObservationTensor(*envs);
+  const torch::Tensor final_obs = env::FinalObservationTensor(*envs);
+  std::vector<float> log_probs(n), values(n), rewards(n), final_values(n);
+  std::vector<uint8_t> term(n), trunc(n);
+  std::vector<float> obs_copy(static_cast<size_t>(n * obs_space.size()));
+  ProgressLine progress(config.progress);
+  const auto start = Clock::now();
+  const int64_t start_step = c.global_step;
+  TrainResult result;
+
+  for (; c.iteration < iterations; ) {
+    const double frac = 1.0 - static_cast<double>(c.iteration) / static_cast<double>(iterations);
+    const double lr = config.ppo.anneal_lr ? frac * config.ppo.learning_rate : config.ppo.learning_rate;
+    rollout.Reset();
+    for (int t = 0; t < T; ++t) {
+      std::memcpy(obs_copy.data(), envs->observations(), obs_copy.size() * sizeof(float));
+      agent.Act(obs, envs->discrete_actions(), envs->continuous_actions(), log_probs.data(), values.data());
+      envs->Step();
+      c.global_step += n;
+      std::fill(final_values.begin(), final_values.end(), 0.0f);
+      bool any_truncated = false;
+      for (int i = 0; i < n; ++i) {
+        rewards[i] = static_cast<float>(envs->rewards()[i]);
+        term[i] = envs->terminated()[i];
+        trunc[i] = envs->truncated()[i] && !envs->terminated()[i];
+        any_truncated = any_truncated || trunc[i];
+        if (envs->has_final()[i]) {
+          ++c.episodes;
+          recent.push_back(envs->final_returns()[i]);
+          if (recent.size() > 20) recent.pop_front();
+          metrics.Log(c.global_step, "charts/episodic_return", envs->final_returns()[i]);
+          metrics.Log(c.global_step, "charts/episodic_length", static_cast<double>(envs->final_lengths()[i]));
+        }
+      }
+      if (any_truncated) {  // bootstrap time-limit cuts from V(final observation)
+        const torch::Tensor v = agent.Value(final_obs);
+        for (int i = 0; i < n; ++i) {
+          if (trunc[i]) final_values[i] = v[i].item<float>();
+        }
+      }
+      rollout.Add(obs_copy, {envs->discrete_actions(), static_cast<size_t>(n * act_space.num_discrete())},
+                  {envs->continuous_actions(), static_cast<size_t>(n * act_space.num_continuous())}, log_probs, values,
+                  rewards, term, trunc, final_values);
+    }
+    const torch::Tensor last = agent.Value(obs).contiguous();
+    rollout.ComputeReturnsAndAdvantages({last.data_ptr<float>(), static_cast<size_t>(n)},
+                                        static_cast<float>(config.ppo.gamma), static_cast<float>(config.ppo.gae_lambda));
+    const auto losses = agent.Update(rollout, lr);
+    ++c.iteration;
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    const double sps = static_cast<double>(c.global_step - start_step) / std::max(seconds, 1e-9);
+    for (const auto& [tag, value] : losses) metrics.Log(c.global_step, tag, value);
+    metrics.Log(c.global_step, "charts/SPS", sps);
+    double mean_recent = 0.0;
+    for (double r : recent) mean_recent += r / static_cast<double>(recent.size());
+    progress.Update(c.global_step, iterations * batch, sps, mean_recent, !recent.empty());
+
+    // evaluation and best model
+    if (config.eval.every_steps > 0 && c.global_step >= c.next_eval) {
+      c.next_eval += config.eval.every_steps;
+      const std::vector<double> stats = ObsStats(*envs);
+      const auto returns = RunEpisodes(agent, config.env, stats.empty() ? nullptr : &stats, config.eval.episodes,
+                                       config.eval.deterministic, static_cast<uint64_t>(config.seed) + 100000);
+      const auto [mean, std] = MeanStd(returns);
+      metrics.Log(c.global_step, "eval/episodic_return", mean);
+      metrics.Log(c.global_step, "eval/episodic_return_std", std);
+      if (mean > c.best_eval) {
+        c.best_eval = mean;
+        SaveCheckpoint(ckpt_dir + "/best.pt", agent, *envs, c, recent, config_yaml);
+      }
+    }
+    const bool interrupted = g_signal.load() != 0;
+    const bool done = c.iteration >= iterations;
+    if (config.checkpoint.every_steps > 0 && c.global_step >= c.next_checkpoint) {
+      c.next_checkpoint += config.checkpoint.every_steps;
+      SaveCheckpoint(latest, agent, *envs, c, recent, config_yaml);
+    } else if (interrupted || done) {
+      SaveCheckpoint(latest, agent, *envs, c, recent, config_yaml);
+    }
+    result.last_mean_return = mean_recent;
+    if (interrupted) {
+      result.interrupted = true;
+      std::fprintf(stderr, "\nstopped by signal %d at step %lld; checkpoint written: resume with --resume %s\n",
+                   g_signal.load(), static_cast<long long>(c.global_step), run_dir.c_str());
+      break;
+    }
+  }
+  std::signal(SIGINT, old_int);
+  std::signal(SIGTERM, old_term);
+  result.steps = c.global_step;
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (!result.interrupted) {
+    progress.Update(c.global_step, iterations * batch, static_cast<double>(c.global_step - start_step) / result.seconds,
+                    result.last_mean_return, !recent.empty(), /*final=*/true);
+  }
+  return result;
+}
+
+std::pair<double, double> Evaluate(const std::string& run_or_checkpoint, int episodes, bool deterministic,
+                                   uint64_t seed) {
+  if (episodes < 1) throw Error("--episodes: expected a positive integer");
+  std::string path = run_or_checkpoint;
+  if (fs::is_directory(path)) {
+    path += fs::exists(path + "/checkpoints/best.pt") ? "/checkpoints/best.pt" : "/checkpoints/latest.pt";
+  }
+  torch::serialize::InputArchive archive = OpenCheckpoint(path);
+  const std::string yaml = CheckpointConfigYaml(archive, path);
+  const std::string tmp = fs::temp_directory_path() / ("rlforge_eval_" + std::to_string(::getpid()) + ".yaml");
+  WriteFileAtomic(tmp, yaml);
+  const TrainConfig config = LoadConfig(tmp, {});
+  fs::remove(tmp);
+  torch::set_num_threads(1);
+  auto envs = MakeVectorEnv(config.env, config.ppo.gamma);
+  algos::Ppo agent(config.ppo, envs->single_observation_space(), envs->single_action_space(), config.env.num_envs);
+  Counters c;
+  std::deque<double> recent;
+  LoadCheckpoint(path, agent, *envs, c, recent);
+  const std::vector<double> stats = ObsStats(*envs);
+  return MeanStd(RunEpisodes(agent, config.env, stats.empty() ? nullptr : &stats, episodes, deterministic, seed));
+}
+
+}  // namespace rlforge::train

@@ -1,0 +1,105 @@
+// The training loop and the features layered around it: resolved config, metrics (CSV +
+// TensorBoard), progress line, periodic evaluation with best-model keeping, checkpoints and
+// SIGINT/SIGTERM handling.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "rlforge/algos/ppo/ppo.h"
+#include "rlforge/core/config.h"
+
+namespace rlforge::train {
+
+struct EnvConfig {
+  std::string id = "CartPole-v1";              // Gymnasium id
+  int num_envs = 4;                            // parallel envs (CleanRL ppo.py: 4)
+  int threads = 1;                             // vector env threads
+  std::map<std::string, std::string> kwargs;   // env kwargs
+  bool normalize_observation = false;          // NormalizeObservation per env (CleanRL continuous: true)
+  bool normalize_reward = false;               // NormalizeReward per env (CleanRL continuous: true)
+  double clip_observation = 10.0;              // clip normalized observations to +-this (CleanRL: 10)
+  double clip_reward = 10.0;                   // clip normalized rewards to +-this (CleanRL: 10)
+
+  template <class V>
+  void Visit(V& v) {
+    using config::Range;
+    v("id", id, "Gymnasium env id (`rlforge envs` lists them)");
+    v("num_envs", num_envs, "parallel envs (CleanRL ppo.py: 4)", Range::Closed(1, 4096));
+    v("threads", threads, "vector env threads; results do not depend on it", Range::Closed(1, 256));
+    v("kwargs", kwargs, "env constructor kwargs");
+    v("normalize_observation", normalize_observation, "running observation normalization (CleanRL continuous: true)");
+    v("normalize_reward", normalize_reward, "running return-based reward scaling (CleanRL continuous: true)");
+    v("clip_observation", clip_observation, "clip normalized observations to +-this (CleanRL: 10)", Range::Positive());
+    v("clip_reward", clip_reward, "clip normalized rewards to +-this (CleanRL: 10)", Range::Positive());
+  }
+};
+
+struct EvalConfig {
+  int64_t every_steps = 10'000;  // evaluate every this many env steps; 0 = never
+  int episodes = 10;             // episodes per evaluation
+  bool deterministic = true;     // greedy / mean actions
+
+  template <class V>
+  void Visit(V& v) {
+    using config::Range;
+    v("every_steps", every_steps, "evaluate every this many env steps, 0 = never", Range::NonNegative());
+    v("episodes", episodes, "episodes per evaluation", Range::Closed(1, 100000));
+    v("deterministic", deterministic, "greedy (discrete) or mean (continuous) actions");
+  }
+};
+
+struct CheckpointConfig {
+  int64_t every_steps = 50'000;  // write checkpoints/latest.pt every this many env steps; 0 = only at the end
+
+  template <class V>
+  void Visit(V& v) {
+    v("every_steps", every_steps, "checkpoint every this many env steps, 0 = at the end only",
+      config::Range::NonNegative());
+  }
+};
+
+struct TrainConfig {
+  std::string algo = "ppo";         // ppo | a2c
+  int64_t seed = 1;                 // drives every RNG (CleanRL: 1)
+  int64_t total_timesteps = 500'000;  // env steps over all envs (CleanRL ppo.py: 500000)
+  bool progress = true;             // live progress line on stderr
+  EnvConfig env;
+  algos::PpoConfig ppo;
+  EvalConfig eval;
+  CheckpointConfig checkpoint;
+
+  template <class V>
+  void Visit(V& v) {
+    using config::Range;
+    v("algo", algo, "algorithm", config::Choices{{"ppo", "a2c"}});
+    v("seed", seed, "seed for every RNG (CleanRL: 1)", Range::Closed(0, 4294967295.0));
+    v("total_timesteps", total_timesteps, "env steps over all envs (CleanRL ppo.py: 500000)", Range::Positive());
+    v("progress", progress, "live progress line on stderr");
+    v.Section("env", env, "environment");
+    v.Section("ppo", ppo, "PPO / A2C hyperparameters");
+    v.Section("eval", eval, "evaluation");
+    v.Section("checkpoint", checkpoint, "checkpoints");
+  }
+};
+
+// Reads a config: the algorithm's defaults, then the YAML file (if any), then --set overrides.
+TrainConfig LoadConfig(const std::string& file, const std::vector<std::string>& overrides);
+std::string ToYaml(const TrainConfig& config);
+
+struct TrainResult {
+  int64_t steps = 0;
+  double seconds = 0.0;
+  double last_mean_return = 0.0;  // mean of the last 20 episode returns
+  bool interrupted = false;
+};
+
+// Trains into run_dir (created if needed). With resume, continues from run_dir/checkpoints/latest.pt
+// and the config saved there.
+TrainResult Train(const TrainConfig& config, const std::string& run_dir, bool resume = false);
+
+// Mean and std of the return over episodes with a saved model (a run dir or a checkpoint file).
+std::pair<double, double> Evaluate(const std::string& run_or_checkpoint, int episodes, bool deterministic,
+                                   uint64_t seed);
+
+}  // namespace rlforge::train
