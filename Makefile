@@ -5,7 +5,7 @@ build:
 	bash scripts/setup.sh
 
 run: build
-	./build/rlforge env rollout CartPole-v1 --episodes 10 --seed 0
+	./build/rlforge train
 
 test: build
 	cd build && ctest --output-on-failure -j 2

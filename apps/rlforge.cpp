@@ -213,16 +213,18 @@ std::string DefaultRunDir(const rlforge::train::TrainConfig& c) {
   return "runs/" + c.algo + "_" + c.env.id + "_s" + std::to_string(c.seed) + "_" + stamp;
 }
 
-int TrainCommand(const std::string& config_file, std::vector<std::string> overrides, const std::string& run_dir_arg,
-                 std::optional<int64_t> seed, const std::string& resume) {
+int TrainCommand(const std::string& config_file, std::vector<std::string> overrides,
+                 const std::string& run_dir_arg, std::optional<int64_t> seed,
+                 const std::string& resume, int64_t stop_after) {
+  if (stop_after < 0) throw Error("--stop-after: expected a non-negative number of steps");
   namespace train = rlforge::train;
   if (!resume.empty()) {
     if (!config_file.empty() || !overrides.empty() || seed) {
       throw Error("--resume: the run's saved config is used; drop --config, --set and --seed");
     }
-    const auto r = train::Train(train::TrainConfig{}, resume, /*resume=*/true);
-    std::printf("resumed %s: %lld steps, last-20 mean return %.2f\n", resume.c_str(), static_cast<long long>(r.steps),
-                r.last_mean_return);
+    const auto r = train::Train(train::TrainConfig{}, resume, /*resume=*/true, stop_after);
+    std::printf("resumed %s: %lld steps, last-20 mean return %.2f\n", resume.c_str(),
+                static_cast<long long>(r.steps), r.last_mean_return);
     return 0;
   }
   if (seed) overrides.push_back("seed=" + std::to_string(*seed));
@@ -230,20 +232,23 @@ int TrainCommand(const std::string& config_file, std::vector<std::string> overri
   const std::string run_dir = run_dir_arg.empty() ? DefaultRunDir(config) : run_dir_arg;
   std::printf("training %s on %s (seed %lld) -> %s\n", config.algo.c_str(), config.env.id.c_str(),
               static_cast<long long>(config.seed), run_dir.c_str());
-  const auto r = train::Train(config, run_dir);
+  const auto r = train::Train(config, run_dir, /*resume=*/false, stop_after);
   std::printf("%s: %lld steps in %.1f s (%.0f SPS), last-20 mean return %.2f%s\n", run_dir.c_str(),
-              static_cast<long long>(r.steps), r.seconds, static_cast<double>(r.steps) / std::max(r.seconds, 1e-9),
-              r.last_mean_return, r.interrupted ? " (interrupted)" : "");
+              static_cast<long long>(r.steps), r.seconds,
+              static_cast<double>(r.steps) / std::max(r.seconds, 1e-9), r.last_mean_return,
+              r.interrupted ? " (interrupted)" : "");
   return 0;
 }
 
 int ConfigShowCommand(const std::string& algo) {
-  if (algo != "ppo" && algo != "a2c") throw Error("config show: unknown algorithm \"" + algo + "\" (ppo, a2c)");
+  if (algo != "ppo" && algo != "a2c")
+    throw Error("config show: unknown algorithm \"" + algo + "\" (ppo, a2c)");
   const auto config = rlforge::train::LoadConfig("", {"algo=" + algo});
   rlforge::config::Describer d;
   const_cast<rlforge::train::TrainConfig&>(config).Visit(d);
   for (const auto& l : d.lines) {
-    std::printf("%-28s = %-14s %-12s %s\n", l.path.c_str(), l.value.c_str(), l.allowed.c_str(), l.description.c_str());
+    std::printf("%-28s = %-14s %-12s %s\n", l.path.c_str(), l.value.c_str(), l.allowed.c_str(),
+                l.description.c_str());
   }
   return 0;
 }
@@ -338,14 +343,20 @@ int main(int argc, char** argv) {
   auto* train_cmd = app.add_subcommand("train", "train an agent (default: PPO on CartPole-v1)");
   train_cmd->add_option("--config", config_file, "YAML config (see configs/)");
   train_cmd->add_option("--set", overrides, "override a knob: key.path=value (repeatable)");
-  train_cmd->add_option("--run-dir", run_dir, "run directory (default: runs/<algo>_<env>_s<seed>_<time>)");
+  train_cmd->add_option("--run-dir", run_dir,
+                        "run directory (default: runs/<algo>_<env>_s<seed>_<time>)");
   auto* seed_opt = train_cmd->add_option("--seed", train_seed, "seed for every RNG");
-  train_cmd->add_option("--resume", resume, "continue the run in this directory from its latest checkpoint");
+  train_cmd->add_option("--resume", resume,
+                        "continue the run in this directory from its latest checkpoint");
+  int64_t stop_after = 0;
+  train_cmd->add_option("--stop-after", stop_after,
+                        "stop with a checkpoint after this many env steps (resumable)");
 
   std::string eval_target;
   int eval_episodes = 10;
   bool eval_deterministic = false;
-  auto* eval_cmd = app.add_subcommand("eval", "evaluate a saved agent (run dir or checkpoint file)");
+  auto* eval_cmd =
+      app.add_subcommand("eval", "evaluate a saved agent (run dir or checkpoint file)");
   eval_cmd->add_option("RUN", eval_target, "run directory or checkpoint .pt")->required();
   eval_cmd->add_option("--episodes", eval_episodes, "episodes")->capture_default_str();
   eval_cmd->add_flag("--deterministic", eval_deterministic, "greedy / mean actions");
@@ -354,7 +365,8 @@ int main(int argc, char** argv) {
   auto* config_cmd = app.add_subcommand("config", "configuration");
   config_cmd->require_subcommand(1);
   std::string show_algo;
-  auto* show_cmd = config_cmd->add_subcommand("show", "print every knob with its default and description");
+  auto* show_cmd =
+      config_cmd->add_subcommand("show", "print every knob with its default and description");
   show_cmd->add_option("ALGO", show_algo, "ppo or a2c")->required();
 
   try {
@@ -366,12 +378,15 @@ int main(int argc, char** argv) {
   try {
     if (envs_cmd->parsed()) return ListEnvs(envs_json);
     if (train_cmd->parsed()) {
-      return TrainCommand(config_file, overrides, run_dir, seed_opt->count() ? std::optional<int64_t>(train_seed) : std::nullopt,
-                          resume);
+      return TrainCommand(config_file, overrides, run_dir,
+                          seed_opt->count() ? std::optional<int64_t>(train_seed) : std::nullopt,
+                          resume, stop_after);
     }
     if (eval_cmd->parsed()) {
-      const auto [mean, std] = rlforge::train::Evaluate(eval_target, eval_episodes, eval_deterministic, seed);
-      std::printf("%s: mean return %.3f, std %.3f over %d episodes\n", eval_target.c_str(), mean, std, eval_episodes);
+      const auto [mean, std] =
+          rlforge::train::Evaluate(eval_target, eval_episodes, eval_deterministic, seed);
+      std::printf("%s: mean return %.3f, std %.3f over %d episodes\n", eval_target.c_str(), mean,
+                  std, eval_episodes);
       return 0;
     }
     if (show_cmd->parsed()) return ConfigShowCommand(show_algo);

@@ -26,7 +26,9 @@ class ByteWriter {
   }
   void PutString(std::string_view s) { PutBytes(s.data(), s.size()); }
   template <typename T>
-  void PutVector(const std::vector<T>& v) { PutBytes(v.data(), v.size() * sizeof(T)); }
+  void PutVector(const std::vector<T>& v) {
+    PutBytes(v.data(), v.size() * sizeof(T));
+  }
   const std::string& bytes() const { return out_; }
 
  private:
@@ -35,7 +37,8 @@ class ByteWriter {
 
 class ByteReader {
  public:
-  explicit ByteReader(std::string_view in, std::string what = "snapshot") : in_(in), what_(std::move(what)) {}
+  explicit ByteReader(std::string_view in, std::string what = "snapshot")
+      : in_(in), what_(std::move(what)) {}
   template <typename T>
   T Get() {
     static_assert(std::is_trivially_copyable_v<T>);
@@ -65,7 +68,8 @@ class ByteReader {
 
  private:
   void Need(uint64_t n) const {
-    if (n > in_.size() - pos_) throw Error(what_ + ": corrupt or truncated (needs more bytes than it holds)");
+    if (n > in_.size() - pos_)
+      throw Error(what_ + ": corrupt or truncated (needs more bytes than it holds)");
   }
   std::string_view in_;
   size_t pos_ = 0;

@@ -7,7 +7,10 @@ namespace rlforge::config {
 
 std::string Range::ToString() const {
   if (std::isinf(lo) && std::isinf(hi)) return "";
-  auto num = [](double v) { return std::isinf(v) ? (v > 0 ? std::string("inf") : std::string("-inf")) : FormatNumber(v, DType::kFloat64); };
+  auto num = [](double v) {
+    return std::isinf(v) ? (v > 0 ? std::string("inf") : std::string("-inf"))
+                         : FormatNumber(v, DType::kFloat64);
+  };
   return std::string(lo_open ? "(" : "[") + num(lo) + ", " + num(hi) + (hi_open ? ")" : "]");
 }
 
@@ -45,7 +48,8 @@ T Reader::Parse(const YAML::Node& n, const std::string& where, const Range& rang
     if (s == "false" || s == "False") return false;
     throw Error(where + ": expected true or false, got " + Text(n));
   } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
-    if (!n.IsSequence()) throw Error(where + ": expected a list of integers like [64, 64], got " + Text(n));
+    if (!n.IsSequence())
+      throw Error(where + ": expected a list of integers like [64, 64], got " + Text(n));
     std::vector<int64_t> out;
     for (size_t i = 0; i < n.size(); ++i) {
       out.push_back(Parse<int64_t>(n[i], where + "[" + std::to_string(i) + "]", Range::Positive()));
@@ -63,7 +67,8 @@ T Reader::Parse(const YAML::Node& n, const std::string& where, const Range& rang
     std::istringstream in(s);
     double v = 0.0;
     in >> v;
-    if (in.fail() || !in.eof() || !std::isfinite(v) || (std::is_integral_v<T> && v != std::floor(v))) {
+    if (in.fail() || !in.eof() || !std::isfinite(v) ||
+        (std::is_integral_v<T> && v != std::floor(v))) {
       throw Error(where + ": expected " + kind + allowed + ", got " + Text(n));
     }
     if (!range.Contains(v)) throw Error(where + ": expected " + kind + allowed + ", got " + s);
@@ -76,9 +81,11 @@ template int Reader::Parse<int>(const YAML::Node&, const std::string&, const Ran
 template int64_t Reader::Parse<int64_t>(const YAML::Node&, const std::string&, const Range&) const;
 template double Reader::Parse<double>(const YAML::Node&, const std::string&, const Range&) const;
 template float Reader::Parse<float>(const YAML::Node&, const std::string&, const Range&) const;
-template std::vector<int64_t> Reader::Parse<std::vector<int64_t>>(const YAML::Node&, const std::string&,
+template std::vector<int64_t> Reader::Parse<std::vector<int64_t>>(const YAML::Node&,
+                                                                  const std::string&,
                                                                   const Range&) const;
-template std::string Reader::Parse<std::string>(const YAML::Node&, const std::string&, const Range&) const;
+template std::string Reader::Parse<std::string>(const YAML::Node&, const std::string&,
+                                                const Range&) const;
 
 void Reader::operator()(const char* key, std::string& value, const char*, const Choices& choices) {
   const std::optional<YAML::Node> n = Take(key);
@@ -99,7 +106,8 @@ void Reader::operator()(const char* key, std::map<std::string, std::string>& val
   if (!n->IsMap()) throw Error(Where(key) + ": expected a mapping of key: value");
   value.clear();
   for (const auto& kv : *n) {
-    if (!kv.second.IsScalar()) throw Error(Where(key) + "." + kv.first.Scalar() + ": expected a single value");
+    if (!kv.second.IsScalar())
+      throw Error(Where(key) + "." + kv.first.Scalar() + ": expected a single value");
     value[kv.first.Scalar()] = kv.second.Scalar();
   }
 }
@@ -117,7 +125,8 @@ void Reader::Finish() const {
   }
 }
 
-void Writer::operator()(const char* key, const std::map<std::string, std::string>& value, const char*) {
+void Writer::operator()(const char* key, const std::map<std::string, std::string>& value,
+                        const char*) {
   out_ << YAML::Key << key << YAML::Value << YAML::BeginMap;
   for (const auto& [k, v] : value) out_ << YAML::Key << k << YAML::Value << v;
   out_ << YAML::EndMap;
@@ -180,7 +189,8 @@ YAML::Node LoadFile(const std::string& path) {
     if (!n.IsMap()) throw Error(path + ": expected a mapping of keys at the top level");
     return n;
   } catch (const YAML::ParserException& e) {
-    throw Error(path + ": YAML syntax error at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    throw Error(path + ": YAML syntax error at line " + std::to_string(e.mark.line + 1) + ": " +
+                e.msg);
   }
 }
 

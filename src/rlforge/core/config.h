@@ -3,7 +3,8 @@
 //   struct PpoConfig {
 //     double clip_coef = 0.2;
 //     template <class V> void Visit(V& v) {
-//       v("clip_coef", clip_coef, "surrogate clipping coefficient (CleanRL: 0.2)", Range::OpenClosed(0, 1));
+//       v("clip_coef", clip_coef, "surrogate clipping coefficient (CleanRL: 0.2)",
+//       Range::OpenClosed(0, 1));
 //     }
 //   };
 //
@@ -61,7 +62,8 @@ class Reader {
     if (!n) return;  // keep the default
     value = Parse<T>(*n, Where(key), range);
   }
-  void operator()(const char* key, std::string& value, const char* description, const Choices& choices);
+  void operator()(const char* key, std::string& value, const char* description,
+                  const Choices& choices);
   // A nested section (a struct with its own Visit).
   template <typename S>
   void Section(const char* key, S& section, const char* description) {
@@ -72,7 +74,8 @@ class Reader {
     child.Finish();
   }
   // Free-form key -> scalar pairs (e.g. env kwargs), returned as text.
-  void operator()(const char* key, std::map<std::string, std::string>& value, const char* description);
+  void operator()(const char* key, std::map<std::string, std::string>& value,
+                  const char* description);
 
   void Finish() const;  // any key not visited is an error
 
@@ -123,7 +126,8 @@ class Describer {
   };
   explicit Describer(std::string path = "") : path_(std::move(path)) {}
   template <typename T>
-  void operator()(const char* key, const T& value, const char* description, Range range = Range::Any()) {
+  void operator()(const char* key, const T& value, const char* description,
+                  Range range = Range::Any()) {
     std::string text;
     if constexpr (std::is_same_v<T, bool>) {
       text = value ? "true" : "false";
@@ -138,11 +142,14 @@ class Describer {
       for (size_t i = 0; i < value.size(); ++i) text += (i ? ", " : "") + std::to_string(value[i]);
       text += "]";
     }
-    lines.push_back({Where(key), text, std::is_arithmetic_v<T> && !std::is_same_v<T, bool> ? range.ToString() : "",
+    lines.push_back({Where(key), text,
+                     std::is_arithmetic_v<T> && !std::is_same_v<T, bool> ? range.ToString() : "",
                      description});
   }
-  void operator()(const char* key, const std::string& value, const char* description, const Choices& choices);
-  void operator()(const char* key, const std::map<std::string, std::string>& value, const char* description);
+  void operator()(const char* key, const std::string& value, const char* description,
+                  const Choices& choices);
+  void operator()(const char* key, const std::map<std::string, std::string>& value,
+                  const char* description);
   template <typename S>
   void Section(const char* key, const S& section, const char*) {
     Describer child(Where(key));

@@ -69,12 +69,14 @@ void VectorEnv::SaveSnapshot(ByteWriter& out) const {
 }
 
 void VectorEnv::LoadSnapshot(ByteReader& in) {
-  if (in.Get<int32_t>() != num_envs()) throw Error("vector env snapshot: it was saved with another num_envs");
+  if (in.Get<int32_t>() != num_envs())
+    throw Error("vector env snapshot: it was saved with another num_envs");
   for (auto& e : envs_) e->LoadSnapshot(in);
   auto obs = in.GetVector<uint8_t>();
   auto returns = in.GetVector<double>();
   auto lengths = in.GetVector<int64_t>();
-  if (obs.size() != obs_.size() || returns.size() != episode_returns_.size() || lengths.size() != episode_lengths_.size()) {
+  if (obs.size() != obs_.size() || returns.size() != episode_returns_.size() ||
+      lengths.size() != episode_lengths_.size()) {
     throw Error("vector env snapshot: block sizes do not match this env");
   }
   obs_ = std::move(obs);

@@ -179,7 +179,8 @@ void RunningMeanStd::Save(ByteWriter& out) const {
 void RunningMeanStd::Load(ByteReader& in) {
   auto m = in.GetVector<double>();
   auto v = in.GetVector<double>();
-  if (m.size() != mean.size() || v.size() != var.size()) throw Error("running statistics: size mismatch");
+  if (m.size() != mean.size() || v.size() != var.size())
+    throw Error("running statistics: size mismatch");
   mean = std::move(m);
   var = std::move(v);
   count = in.Get<double>();
@@ -203,7 +204,8 @@ void NormalizeObservation::Normalize(float* obs) {
   for (size_t i = 0; i < scratch_.size(); ++i) scratch_[i] = obs[i];
   if (update_stats) rms_.UpdateOne(scratch_);
   for (size_t i = 0; i < scratch_.size(); ++i) {
-    obs[i] = static_cast<float>(std::clamp((scratch_[i] - rms_.mean[i]) / std::sqrt(rms_.var[i] + epsilon_), -clip_, clip_));
+    obs[i] = static_cast<float>(std::clamp(
+        (scratch_[i] - rms_.mean[i]) / std::sqrt(rms_.var[i] + epsilon_), -clip_, clip_));
   }
 }
 
@@ -218,7 +220,8 @@ StepResult NormalizeObservation::Step(const Action& action, void* obs) {
   return r;
 }
 
-NormalizeReward::NormalizeReward(std::unique_ptr<Env> env, double gamma, double epsilon, double clip)
+NormalizeReward::NormalizeReward(std::unique_ptr<Env> env, double gamma, double epsilon,
+                                 double clip)
     : Wrapper(std::move(env)), rms_(1), gamma_(gamma), epsilon_(epsilon), clip_(clip) {
   if (!(gamma >= 0.0 && gamma <= 1.0)) throw Error("NormalizeReward: gamma must be in [0, 1]");
 }

@@ -124,7 +124,8 @@ struct RunningMeanStd {
 // observation (CleanRL adds the clip as a separate wrapper).
 class NormalizeObservation : public Wrapper {
  public:
-  explicit NormalizeObservation(std::unique_ptr<Env> env, double epsilon = 1e-8, double clip = INFINITY);
+  explicit NormalizeObservation(std::unique_ptr<Env> env, double epsilon = 1e-8,
+                                double clip = INFINITY);
   const Space& observation_space() const override { return space_; }
   void Reset(std::optional<uint64_t> seed, void* obs) override;
   StepResult Step(const Action& action, void* obs) override;
@@ -145,7 +146,8 @@ class NormalizeObservation : public Wrapper {
 // reward <- clip(reward / sqrt(var(discounted return) + epsilon), -clip, clip).
 class NormalizeReward : public Wrapper {
  public:
-  NormalizeReward(std::unique_ptr<Env> env, double gamma = 0.99, double epsilon = 1e-8, double clip = INFINITY);
+  NormalizeReward(std::unique_ptr<Env> env, double gamma = 0.99, double epsilon = 1e-8,
+                  double clip = INFINITY);
   StepResult Step(const Action& action, void* obs) override;
   void SaveSnapshot(ByteWriter& out) const override;
   void LoadSnapshot(ByteReader& in) override;

@@ -31,7 +31,9 @@ void Varint(std::string& out, uint64_t v) {
   }
   out += static_cast<char>(v);
 }
-void Key(std::string& out, int field, int wire_type) { Varint(out, static_cast<uint64_t>(field << 3 | wire_type)); }
+void Key(std::string& out, int field, int wire_type) {
+  Varint(out, static_cast<uint64_t>(field << 3 | wire_type));
+}
 void Bytes(std::string& out, int field, std::string_view bytes) {
   Key(out, field, 2);
   Varint(out, bytes.size());
@@ -90,7 +92,8 @@ TensorBoardWriter::TensorBoardWriter(const std::string& dir) {
   const double now = WallTime();
   path_ = dir + "/events.out.tfevents." + std::to_string(static_cast<int64_t>(now)) + "." + host;
   file_ = std::fopen(path_.c_str(), "ab");
-  if (file_ == nullptr) throw Error(path_ + ": cannot create TensorBoard file: " + std::strerror(errno));
+  if (file_ == nullptr)
+    throw Error(path_ + ": cannot create TensorBoard file: " + std::strerror(errno));
   WriteRecord(VersionEvent(now));
   Flush();
 }
@@ -110,7 +113,8 @@ void TensorBoardWriter::WriteRecord(const std::string& data) {
   std::fwrite(&data_crc, sizeof(data_crc), 1, file_);
 }
 
-void TensorBoardWriter::AddScalar(std::string_view tag, double value, int64_t step, double wall_time) {
+void TensorBoardWriter::AddScalar(std::string_view tag, double value, int64_t step,
+                                  double wall_time) {
   WriteRecord(ScalarEvent(tag, value, step, wall_time));
 }
 
@@ -130,8 +134,8 @@ MetricsLogger::~MetricsLogger() {
 
 void MetricsLogger::Log(int64_t step, std::string_view tag, double value) {
   const double now = WallTime();
-  std::fprintf(csv_, "%lld,%.3f,%.*s,%.9g\n", static_cast<long long>(step), now, static_cast<int>(tag.size()),
-               tag.data(), value);
+  std::fprintf(csv_, "%lld,%.3f,%.*s,%.9g\n", static_cast<long long>(step), now,
+               static_cast<int>(tag.size()), tag.data(), value);
   std::fflush(csv_);
   tensorboard_.AddScalar(tag, value, step, now);
   tensorboard_.Flush();

@@ -4,10 +4,17 @@
 
 #include "rlforge/core/error.h"
 
+extern "C" void openblas_set_num_threads(int num_threads) __attribute__((weak));
+
 namespace rlforge::nn {
 
-torch::nn::Sequential Mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out, const std::string& activation,
-                          double out_gain) {
+void UseOneThread() {
+  torch::set_num_threads(1);
+  if (openblas_set_num_threads != nullptr) openblas_set_num_threads(1);
+}
+
+torch::nn::Sequential Mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out,
+                          const std::string& activation, double out_gain) {
   if (activation != "tanh" && activation != "relu") {
     throw Error("activation: expected tanh or relu, got \"" + activation + "\"");
   }

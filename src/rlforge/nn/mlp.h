@@ -10,8 +10,12 @@ namespace rlforge::nn {
 
 // in -> hidden[0] -> ... -> out, `activation` ("tanh" or "relu") between layers. Weights are
 // orthogonal with gain sqrt(2), the last layer's with `out_gain`; biases are 0.
-torch::nn::Sequential Mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out, const std::string& activation,
-                          double out_gain);
+torch::nn::Sequential Mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out,
+                          const std::string& activation, double out_gain);
+
+// One compute thread for LibTorch and for OpenBLAS (whose idle pthreads otherwise spin on
+// sched_yield and take the second core from the envs). Safe to call more than once.
+void UseOneThread();
 
 // Gradient clipping by global L2 norm; returns the norm before clipping.
 double ClipGradNorm(const std::vector<torch::Tensor>& params, double max_norm);

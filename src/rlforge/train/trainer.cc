@@ -19,6 +19,7 @@
 #include "rlforge/env/tensor_view.h"
 #include "rlforge/env/wrappers.h"
 #include "rlforge/io/metrics.h"
+#include "rlforge/nn/mlp.h"
 
 namespace rlforge::train {
 namespace {
@@ -38,8 +39,10 @@ env::Kwargs ToKwargs(const std::map<std::string, std::string>& text) {
 
 std::unique_ptr<env::Env> MakeEnv(const EnvConfig& c, double gamma) {
   auto e = env::Make(c.id, ToKwargs(c.kwargs));
-  if (c.normalize_observation) e = std::make_unique<env::NormalizeObservation>(std::move(e), 1e-8, c.clip_observation);
-  if (c.normalize_reward) e = std::make_unique<env::NormalizeReward>(std::move(e), gamma, 1e-8, c.clip_reward);
+  if (c.normalize_observation)
+    e = std::make_unique<env::NormalizeObservation>(std::move(e), 1e-8, c.clip_observation);
+  if (c.normalize_reward)
+    e = std::make_unique<env::NormalizeReward>(std::move(e), gamma, 1e-8, c.clip_reward);
   return e;
 }
 
@@ -53,7 +56,8 @@ std::unique_ptr<env::VectorEnv> MakeVectorEnv(const EnvConfig& c, double gamma) 
 class ProgressLine {
  public:
   explicit ProgressLine(bool enabled) : enabled_(enabled), tty_(::isatty(STDERR_FILENO) != 0) {}
-  void Update(int64_t done, int64_t total, double sps, double mean_return, bool has_return, bool final = false) {
+  void Update(int64_t done, int64_t total, double sps, double mean_return, bool has_return,
+              bool final = false) {
     if (!enabled_) return;
     const int percent = static_cast<int>(100 * done / std::max<int64_t>(total, 1));
     if (!tty_ && !final && percent < last_percent_ + 10) return;  // a line per 10% in logs
@@ -64,9 +68,10 @@ class ProgressLine {
     const double eta = sps > 0 ? static_cast<double>(total - done) / sps : 0.0;
     char ret[64] = "";
     if (has_return) std::snprintf(ret, sizeof(ret), " | return %.1f", mean_return);
-    std::fprintf(stderr, "%s[%s] %lld/%lld (%d%%) | %.0f SPS | ETA %d:%02d%s%s", tty_ ? "\r" : "", bar.c_str(),
-                 static_cast<long long>(done), static_cast<long long>(total), percent, sps,
-                 static_cast<int>(eta) / 60, static_cast<int>(eta) % 60, ret, tty_ && !final ? "" : "\n");
+    std::fprintf(stderr, "%s[%s] %lld/%lld (%d%%) | %.0f SPS | ETA %d:%02d%s%s", tty_ ? "\r" : "",
+                 bar.c_str(), static_cast<long long>(done), static_cast<long long>(total), percent,
+                 sps, static_cast<int>(eta) / 60, static_cast<int>(eta) % 60, ret,
+                 tty_ && !final ? "" : "\n");
     std::fflush(stderr);
   }
 
@@ -76,12 +81,14 @@ class ProgressLine {
 };
 
 // Runs deterministic (or sampled) episodes on a fresh env; returns the episode returns.
-std::vector<double> RunEpisodes(algos::Ppo& agent, const EnvConfig& env_config, const std::vector<double>* obs_stats,
-                                int episodes, bool deterministic, uint64_t seed) {
+std::vector<double> RunEpisodes(algos::Ppo& agent, const EnvConfig& env_config,
+                                const std::vector<double>* obs_stats, int episodes,
+                                bool deterministic, uint64_t seed) {
   EnvConfig c = env_config;
   c.normalize_reward = false;  // evaluation reports the true return
   auto e = MakeEnv(c, 0.99);
-  if (auto* norm = env::FindWrapper<env::NormalizeObservation>(e.get()); norm != nullptr && obs_stats != nullptr) {
+  if (auto* norm = env::FindWrapper<env::NormalizeObservation>(e.get());
+      norm != nullptr && obs_stats != nullptr) {
     // evaluation uses the training statistics, frozen
     const size_t d = norm->stats().mean.size();
     norm->stats().mean.assign(obs_stats->begin(), obs_stats->begin() + static_cast<ptrdiff_t>(d));
@@ -98,7 +105,8 @@ std::vector<double> RunEpisodes(algos::Ppo& agent, const EnvConfig& env_config, 
     e->Reset(ep == 0 ? std::optional<uint64_t>(seed) : std::nullopt, obs.data());
     double ret = 0.0;
     while (true) {
-      const torch::Tensor t = torch::from_blob(obs.data(), {1, static_cast<int64_t>(obs.size())}, torch::kFloat32);
+      const torch::Tensor t =
+          torch::from_blob(obs.data(), {1, static_cast<int64_t>(obs.size())}, torch::kFloat32);
       agent.Act(t, disc.data(), cont.data(), nullptr, nullptr, deterministic);
       const env::StepResult r = e->Step({disc, cont}, obs.data());
       ret += r.reward;
@@ -141,21 +149,23 @@ void FsyncFile(const std::string& path) {
 }
 
 void SaveCheckpoint(const std::string& path, const algos::Ppo& agent, const env::VectorEnv& envs,
-                    const Counters& c, const std::deque<double>& recent, const std::string& config_yaml) {
+                    const Counters& c, const std::deque<double>& recent,
+                    const std::string& config_yaml) {
   torch::serialize::OutputArchive archive;
   agent.Save(archive);
   ByteWriter state;
   state.Put(c);
   state.PutVector(std::vector<double>(recent.begin(), recent.end()));
   envs.SaveSnapshot(state);
-  archive.write("trainer_state", torch::from_blob(const_cast<char*>(state.bytes().data()),
-                                                  {static_cast<int64_t>(state.bytes().size())}, torch::kUInt8)
-                                     .clone(),
+  archive.write("trainer_state",
+                torch::from_blob(const_cast<char*>(state.bytes().data()),
+                                 {static_cast<int64_t>(state.bytes().size())}, torch::kUInt8)
+                    .clone(),
                 /*is_buffer=*/true);
   archive.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state(), /*is_buffer=*/true);
   archive.write("config_yaml",
-                torch::from_blob(const_cast<char*>(config_yaml.data()), {static_cast<int64_t>(config_yaml.size())},
-                                 torch::kUInt8)
+                torch::from_blob(const_cast<char*>(config_yaml.data()),
+                                 {static_cast<int64_t>(config_yaml.size())}, torch::kUInt8)
                     .clone(),
                 /*is_buffer=*/true);
   // temp file, fsync, rename: a crash mid-save leaves the previous checkpoint as it was
@@ -168,7 +178,8 @@ void SaveCheckpoint(const std::string& path, const algos::Ppo& agent, const env:
 }
 
 std::string TensorText(const torch::Tensor& t) {
-  return std::string(reinterpret_cast<const char*>(t.data_ptr<uint8_t>()), static_cast<size_t>(t.numel()));
+  return std::string(reinterpret_cast<const char*>(t.data_ptr<uint8_t>()),
+                     static_cast<size_t>(t.numel()));
 }
 
 // Opens a checkpoint archive; a corrupt or truncated file is a clear error.
@@ -212,8 +223,8 @@ void LoadCheckpoint(const std::string& path, algos::Ppo& agent, env::VectorEnv& 
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw Error(path + ": checkpoint does not match this config or is corrupt (" + std::string(e.what()).substr(0, 200) +
-                ")");
+    throw Error(path + ": checkpoint does not match this config or is corrupt (" +
+                std::string(e.what()).substr(0, 200) + ")");
   }
 }
 
@@ -242,10 +253,11 @@ TrainConfig LoadConfig(const std::string& file, const std::vector<std::string>& 
   if (c.algo == "a2c") c.ppo.a2c = true;
   const int64_t batch = static_cast<int64_t>(c.env.num_envs) * c.ppo.num_steps;
   if (batch < c.ppo.num_minibatches) {
-    throw Error("ppo.num_minibatches: expected at most env.num_envs x ppo.num_steps = " + std::to_string(batch));
+    throw Error("ppo.num_minibatches: expected at most env.num_envs x ppo.num_steps = " +
+                std::to_string(batch));
   }
-  env::Lookup(c.env.id);           // unknown ids fail here, with suggestions
-  MakeEnv(c.env, c.ppo.gamma);     // and bad kwargs
+  env::Lookup(c.env.id);        // unknown ids fail here, with suggestions
+  MakeEnv(c.env, c.ppo.gamma);  // and bad kwargs
   return c;
 }
 
@@ -258,7 +270,8 @@ std::string ToYaml(const TrainConfig& config) {
   return std::string(out.c_str()) + "\n";
 }
 
-TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool resume) {
+TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool resume,
+                  int64_t stop_after) {
   TrainConfig config = config_in;
   const std::string ckpt_dir = run_dir + "/checkpoints";
   const std::string latest = ckpt_dir + "/latest.pt";
@@ -274,7 +287,7 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
   const std::string config_yaml = ToYaml(config);
   WriteFileAtomic(run_dir + "/config.yaml", config_yaml);
 
-  torch::set_num_threads(1);
+  nn::UseOneThread();
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   auto envs = MakeVectorEnv(config.env, config.ppo.gamma);
   envs->Reset(static_cast<uint64_t>(config.seed));
@@ -282,7 +295,8 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
   const Space& act_space = envs->single_action_space();
   algos::Ppo agent(config.ppo, obs_space, act_space, config.env.num_envs);
   const int n = config.env.num_envs, T = config.ppo.num_steps;
-  buffers::RolloutBuffer rollout(T, n, obs_space.size(), act_space.num_discrete(), act_space.num_continuous());
+  buffers::RolloutBuffer rollout(T, n, obs_space.size(), act_space.num_discrete(),
+                                 act_space.num_continuous());
   const int64_t batch = static_cast<int64_t>(n) * T;
   const int64_t iterations = std::max<int64_t>(1, config.total_timesteps / batch);
 
@@ -307,13 +321,15 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
   const int64_t start_step = c.global_step;
   TrainResult result;
 
-  for (; c.iteration < iterations; ) {
+  for (; c.iteration < iterations;) {
     const double frac = 1.0 - static_cast<double>(c.iteration) / static_cast<double>(iterations);
-    const double lr = config.ppo.anneal_lr ? frac * config.ppo.learning_rate : config.ppo.learning_rate;
+    const double lr =
+        config.ppo.anneal_lr ? frac * config.ppo.learning_rate : config.ppo.learning_rate;
     rollout.Reset();
     for (int t = 0; t < T; ++t) {
       std::memcpy(obs_copy.data(), envs->observations(), obs_copy.size() * sizeof(float));
-      agent.Act(obs, envs->discrete_actions(), envs->continuous_actions(), log_probs.data(), values.data());
+      agent.Act(obs, envs->discrete_actions(), envs->continuous_actions(), log_probs.data(),
+                values.data());
       envs->Step();
       c.global_step += n;
       std::fill(final_values.begin(), final_values.end(), 0.0f);
@@ -328,7 +344,8 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
           recent.push_back(envs->final_returns()[i]);
           if (recent.size() > 20) recent.pop_front();
           metrics.Log(c.global_step, "charts/episodic_return", envs->final_returns()[i]);
-          metrics.Log(c.global_step, "charts/episodic_length", static_cast<double>(envs->final_lengths()[i]));
+          metrics.Log(c.global_step, "charts/episodic_length",
+                      static_cast<double>(envs->final_lengths()[i]));
         }
       }
       if (any_truncated) {  // bootstrap time-limit cuts from V(final observation)
@@ -337,13 +354,15 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
           if (trunc[i]) final_values[i] = v[i].item<float>();
         }
       }
-      rollout.Add(obs_copy, {envs->discrete_actions(), static_cast<size_t>(n * act_space.num_discrete())},
-                  {envs->continuous_actions(), static_cast<size_t>(n * act_space.num_continuous())}, log_probs, values,
-                  rewards, term, trunc, final_values);
+      rollout.Add(obs_copy,
+                  {envs->discrete_actions(), static_cast<size_t>(n * act_space.num_discrete())},
+                  {envs->continuous_actions(), static_cast<size_t>(n * act_space.num_continuous())},
+                  log_probs, values, rewards, term, trunc, final_values);
     }
     const torch::Tensor last = agent.Value(obs).contiguous();
     rollout.ComputeReturnsAndAdvantages({last.data_ptr<float>(), static_cast<size_t>(n)},
-                                        static_cast<float>(config.ppo.gamma), static_cast<float>(config.ppo.gae_lambda));
+                                        static_cast<float>(config.ppo.gamma),
+                                        static_cast<float>(config.ppo.gae_lambda));
     const auto losses = agent.Update(rollout, lr);
     ++c.iteration;
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -358,8 +377,9 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
     if (config.eval.every_steps > 0 && c.global_step >= c.next_eval) {
       c.next_eval += config.eval.every_steps;
       const std::vector<double> stats = ObsStats(*envs);
-      const auto returns = RunEpisodes(agent, config.env, stats.empty() ? nullptr : &stats, config.eval.episodes,
-                                       config.eval.deterministic, static_cast<uint64_t>(config.seed) + 100000);
+      const auto returns =
+          RunEpisodes(agent, config.env, stats.empty() ? nullptr : &stats, config.eval.episodes,
+                      config.eval.deterministic, static_cast<uint64_t>(config.seed) + 100000);
       const auto [mean, std] = MeanStd(returns);
       metrics.Log(c.global_step, "eval/episodic_return", mean);
       metrics.Log(c.global_step, "eval/episodic_return_std", std);
@@ -368,7 +388,8 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
         SaveCheckpoint(ckpt_dir + "/best.pt", agent, *envs, c, recent, config_yaml);
       }
     }
-    const bool interrupted = g_signal.load() != 0;
+    const bool interrupted =
+        g_signal.load() != 0 || (stop_after > 0 && c.global_step >= stop_after);
     const bool done = c.iteration >= iterations;
     if (config.checkpoint.every_steps > 0 && c.global_step >= c.next_checkpoint) {
       c.next_checkpoint += config.checkpoint.every_steps;
@@ -379,8 +400,11 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
     result.last_mean_return = mean_recent;
     if (interrupted) {
       result.interrupted = true;
-      std::fprintf(stderr, "\nstopped by signal %d at step %lld; checkpoint written: resume with --resume %s\n",
-                   g_signal.load(), static_cast<long long>(c.global_step), run_dir.c_str());
+      std::fprintf(stderr,
+                   "\nstopped %s at step %lld; checkpoint written: resume with --resume %s\n",
+                   g_signal.load() != 0 ? ("by signal " + std::to_string(g_signal.load())).c_str()
+                                        : "as asked",
+                   static_cast<long long>(c.global_step), run_dir.c_str());
       break;
     }
   }
@@ -389,33 +413,64 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
   result.steps = c.global_step;
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (!result.interrupted) {
-    progress.Update(c.global_step, iterations * batch, static_cast<double>(c.global_step - start_step) / result.seconds,
+    progress.Update(c.global_step, iterations * batch,
+                    static_cast<double>(c.global_step - start_step) / result.seconds,
                     result.last_mean_return, !recent.empty(), /*final=*/true);
   }
   return result;
 }
 
-std::pair<double, double> Evaluate(const std::string& run_or_checkpoint, int episodes, bool deterministic,
-                                   uint64_t seed) {
+namespace {
+
+// A saved agent with the envs of its config, restored from a checkpoint.
+struct Restored {
+  TrainConfig config;
+  std::unique_ptr<env::VectorEnv> envs;
+  std::unique_ptr<algos::Ppo> agent;
+};
+
+Restored Restore(const std::string& path) {
+  torch::serialize::InputArchive archive = OpenCheckpoint(path);
+  const std::string yaml = CheckpointConfigYaml(archive, path);
+  const std::string tmp =
+      fs::temp_directory_path() / ("rlforge_ckpt_" + std::to_string(::getpid()) + ".yaml");
+  WriteFileAtomic(tmp, yaml);
+  Restored r;
+  try {
+    r.config = LoadConfig(tmp, {});
+  } catch (const Error& e) {
+    fs::remove(tmp);
+    throw Error(path + ": its saved config is invalid: " + e.what());
+  }
+  fs::remove(tmp);
+  nn::UseOneThread();
+  r.envs = MakeVectorEnv(r.config.env, r.config.ppo.gamma);
+  r.agent = std::make_unique<algos::Ppo>(r.config.ppo, r.envs->single_observation_space(),
+                                         r.envs->single_action_space(), r.config.env.num_envs);
+  Counters c;
+  std::deque<double> recent;
+  LoadCheckpoint(path, *r.agent, *r.envs, c, recent);
+  return r;
+}
+
+}  // namespace
+
+std::vector<torch::Tensor> CheckpointParameters(const std::string& checkpoint) {
+  return Restore(checkpoint).agent->parameters();
+}
+
+std::pair<double, double> Evaluate(const std::string& run_or_checkpoint, int episodes,
+                                   bool deterministic, uint64_t seed) {
   if (episodes < 1) throw Error("--episodes: expected a positive integer");
   std::string path = run_or_checkpoint;
   if (fs::is_directory(path)) {
-    path += fs::exists(path + "/checkpoints/best.pt") ? "/checkpoints/best.pt" : "/checkpoints/latest.pt";
+    path += fs::exists(path + "/checkpoints/best.pt") ? "/checkpoints/best.pt"
+                                                      : "/checkpoints/latest.pt";
   }
-  torch::serialize::InputArchive archive = OpenCheckpoint(path);
-  const std::string yaml = CheckpointConfigYaml(archive, path);
-  const std::string tmp = fs::temp_directory_path() / ("rlforge_eval_" + std::to_string(::getpid()) + ".yaml");
-  WriteFileAtomic(tmp, yaml);
-  const TrainConfig config = LoadConfig(tmp, {});
-  fs::remove(tmp);
-  torch::set_num_threads(1);
-  auto envs = MakeVectorEnv(config.env, config.ppo.gamma);
-  algos::Ppo agent(config.ppo, envs->single_observation_space(), envs->single_action_space(), config.env.num_envs);
-  Counters c;
-  std::deque<double> recent;
-  LoadCheckpoint(path, agent, *envs, c, recent);
-  const std::vector<double> stats = ObsStats(*envs);
-  return MeanStd(RunEpisodes(agent, config.env, stats.empty() ? nullptr : &stats, episodes, deterministic, seed));
+  Restored r = Restore(path);
+  const std::vector<double> stats = ObsStats(*r.envs);
+  return MeanStd(RunEpisodes(*r.agent, r.config.env, stats.empty() ? nullptr : &stats, episodes,
+                             deterministic, seed));
 }
 
 }  // namespace rlforge::train

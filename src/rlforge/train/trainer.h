@@ -12,14 +12,14 @@
 namespace rlforge::train {
 
 struct EnvConfig {
-  std::string id = "CartPole-v1";              // Gymnasium id
-  int num_envs = 4;                            // parallel envs (CleanRL ppo.py: 4)
-  int threads = 1;                             // vector env threads
-  std::map<std::string, std::string> kwargs;   // env kwargs
-  bool normalize_observation = false;          // NormalizeObservation per env (CleanRL continuous: true)
-  bool normalize_reward = false;               // NormalizeReward per env (CleanRL continuous: true)
-  double clip_observation = 10.0;              // clip normalized observations to +-this (CleanRL: 10)
-  double clip_reward = 10.0;                   // clip normalized rewards to +-this (CleanRL: 10)
+  std::string id = "CartPole-v1";             // Gymnasium id
+  int num_envs = 4;                           // parallel envs (CleanRL ppo.py: 4)
+  int threads = 1;                            // vector env threads
+  std::map<std::string, std::string> kwargs;  // env kwargs
+  bool normalize_observation = false;  // NormalizeObservation per env (CleanRL continuous: true)
+  bool normalize_reward = false;       // NormalizeReward per env (CleanRL continuous: true)
+  double clip_observation = 10.0;      // clip normalized observations to +-this (CleanRL: 10)
+  double clip_reward = 10.0;           // clip normalized rewards to +-this (CleanRL: 10)
 
   template <class V>
   void Visit(V& v) {
@@ -28,10 +28,14 @@ struct EnvConfig {
     v("num_envs", num_envs, "parallel envs (CleanRL ppo.py: 4)", Range::Closed(1, 4096));
     v("threads", threads, "vector env threads; results do not depend on it", Range::Closed(1, 256));
     v("kwargs", kwargs, "env constructor kwargs");
-    v("normalize_observation", normalize_observation, "running observation normalization (CleanRL continuous: true)");
-    v("normalize_reward", normalize_reward, "running return-based reward scaling (CleanRL continuous: true)");
-    v("clip_observation", clip_observation, "clip normalized observations to +-this (CleanRL: 10)", Range::Positive());
-    v("clip_reward", clip_reward, "clip normalized rewards to +-this (CleanRL: 10)", Range::Positive());
+    v("normalize_observation", normalize_observation,
+      "running observation normalization (CleanRL continuous: true)");
+    v("normalize_reward", normalize_reward,
+      "running return-based reward scaling (CleanRL continuous: true)");
+    v("clip_observation", clip_observation, "clip normalized observations to +-this (CleanRL: 10)",
+      Range::Positive());
+    v("clip_reward", clip_reward, "clip normalized rewards to +-this (CleanRL: 10)",
+      Range::Positive());
   }
 };
 
@@ -43,14 +47,16 @@ struct EvalConfig {
   template <class V>
   void Visit(V& v) {
     using config::Range;
-    v("every_steps", every_steps, "evaluate every this many env steps, 0 = never", Range::NonNegative());
+    v("every_steps", every_steps, "evaluate every this many env steps, 0 = never",
+      Range::NonNegative());
     v("episodes", episodes, "episodes per evaluation", Range::Closed(1, 100000));
     v("deterministic", deterministic, "greedy (discrete) or mean (continuous) actions");
   }
 };
 
 struct CheckpointConfig {
-  int64_t every_steps = 50'000;  // write checkpoints/latest.pt every this many env steps; 0 = only at the end
+  int64_t every_steps =
+      50'000;  // write checkpoints/latest.pt every this many env steps; 0 = only at the end
 
   template <class V>
   void Visit(V& v) {
@@ -60,10 +66,10 @@ struct CheckpointConfig {
 };
 
 struct TrainConfig {
-  std::string algo = "ppo";         // ppo | a2c
-  int64_t seed = 1;                 // drives every RNG (CleanRL: 1)
+  std::string algo = "ppo";           // ppo | a2c
+  int64_t seed = 1;                   // drives every RNG (CleanRL: 1)
   int64_t total_timesteps = 500'000;  // env steps over all envs (CleanRL ppo.py: 500000)
-  bool progress = true;             // live progress line on stderr
+  bool progress = true;               // live progress line on stderr
   EnvConfig env;
   algos::PpoConfig ppo;
   EvalConfig eval;
@@ -74,7 +80,8 @@ struct TrainConfig {
     using config::Range;
     v("algo", algo, "algorithm", config::Choices{{"ppo", "a2c"}});
     v("seed", seed, "seed for every RNG (CleanRL: 1)", Range::Closed(0, 4294967295.0));
-    v("total_timesteps", total_timesteps, "env steps over all envs (CleanRL ppo.py: 500000)", Range::Positive());
+    v("total_timesteps", total_timesteps, "env steps over all envs (CleanRL ppo.py: 500000)",
+      Range::Positive());
     v("progress", progress, "live progress line on stderr");
     v.Section("env", env, "environment");
     v.Section("ppo", ppo, "PPO / A2C hyperparameters");
@@ -94,12 +101,17 @@ struct TrainResult {
   bool interrupted = false;
 };
 
-// Trains into run_dir (created if needed). With resume, continues from run_dir/checkpoints/latest.pt
-// and the config saved there.
-TrainResult Train(const TrainConfig& config, const std::string& run_dir, bool resume = false);
+// Trains into run_dir (created if needed). With resume, continues from
+// run_dir/checkpoints/latest.pt and the config saved there. stop_after > 0: stop (with a
+// checkpoint, resumable) once that many env steps are done.
+TrainResult Train(const TrainConfig& config, const std::string& run_dir, bool resume = false,
+                  int64_t stop_after = 0);
+
+// The agent's parameters in a checkpoint file (actor, critic, log std), e.g. to compare runs.
+std::vector<torch::Tensor> CheckpointParameters(const std::string& checkpoint);
 
 // Mean and std of the return over episodes with a saved model (a run dir or a checkpoint file).
-std::pair<double, double> Evaluate(const std::string& run_or_checkpoint, int episodes, bool deterministic,
-                                   uint64_t seed);
+std::pair<double, double> Evaluate(const std::string& run_or_checkpoint, int episodes,
+                                   bool deterministic, uint64_t seed);
 
 }  // namespace rlforge::train

@@ -14,10 +14,13 @@ constexpr double kLog2Pi = 1.8378770664093453;  // log(2 pi)
 
 }  // namespace
 
-Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& action_space, int num_envs)
+Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& action_space,
+         int num_envs)
     : config_(config), action_space_(action_space) {
-  if (observation_space.kind() != Space::Kind::kBox || observation_space.dtype() != DType::kFloat32) {
-    throw Error("ppo: expected a float32 Box observation space, got " + observation_space.ToString());
+  if (observation_space.kind() != Space::Kind::kBox ||
+      observation_space.dtype() != DType::kFloat32) {
+    throw Error("ppo: expected a float32 Box observation space, got " +
+                observation_space.ToString());
   }
   if (action_space.kind() == Space::Kind::kDiscrete) {
     discrete_ = true;
@@ -26,7 +29,8 @@ Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& a
     discrete_ = false;
     act_dim_ = action_space.num_continuous();
   } else {
-    throw Error("ppo: action space " + action_space.ToString() + " is not supported yet (Discrete or Box)");
+    throw Error("ppo: action space " + action_space.ToString() +
+                " is not supported yet (Discrete or Box)");
   }
   const int64_t obs_dim = observation_space.size();
   actor_ = nn::Mlp(obs_dim, config.hidden, act_dim_, config.activation, 0.01);
@@ -36,7 +40,8 @@ Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& a
     log_std_ = torch::full({1, act_dim_}, config.init_log_std, torch::requires_grad());
     params.push_back(log_std_);
   }
-  optimizer_ = std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(config.learning_rate).eps(1e-5));
+  optimizer_ = std::make_unique<torch::optim::Adam>(
+      params, torch::optim::AdamOptions(config.learning_rate).eps(1e-5));
   (void)num_envs;
 }
 
@@ -52,8 +57,8 @@ torch::Tensor Ppo::Value(const torch::Tensor& obs) {
   return critic_->forward(obs).squeeze(-1);
 }
 
-void Ppo::Act(const torch::Tensor& obs, int64_t* discrete, float* continuous, float* log_probs, float* values,
-              bool deterministic) {
+void Ppo::Act(const torch::Tensor& obs, int64_t* discrete, float* continuous, float* log_probs,
+              float* values, bool deterministic) {
   c10::InferenceMode guard;
   const int64_t n = obs.size(0);
   const torch::Tensor out = actor_->forward(obs);
@@ -62,7 +67,8 @@ void Ppo::Act(const torch::Tensor& obs, int64_t* discrete, float* continuous, fl
   if (discrete_) {
     const torch::Tensor log_pi = torch::log_softmax(out, -1);
     const torch::Tensor action =
-        deterministic ? out.argmax(-1) : torch::multinomial(log_pi.exp(), 1, /*replacement=*/true).squeeze(-1);
+        deterministic ? out.argmax(-1)
+                      : torch::multinomial(log_pi.exp(), 1, /*replacement=*/true).squeeze(-1);
     logp = log_pi.gather(-1, action.unsqueeze(-1)).squeeze(-1);
     const auto a = action.contiguous();
     const int64_t start = action_space_.start();
@@ -73,11 +79,14 @@ void Ppo::Act(const torch::Tensor& obs, int64_t* discrete, float* continuous, fl
     logp = (-0.5 * ((action - out) / std).pow(2) - log_std_ - 0.5 * kLog2Pi).sum(-1);
     std::memcpy(continuous, action.contiguous().data_ptr<float>(), sizeof(float) * n * act_dim_);
   }
-  if (log_probs != nullptr) std::memcpy(log_probs, logp.contiguous().data_ptr<float>(), sizeof(float) * n);
-  if (values != nullptr) std::memcpy(values, value.contiguous().data_ptr<float>(), sizeof(float) * n);
+  if (log_probs != nullptr)
+    std::memcpy(log_probs, logp.contiguous().data_ptr<float>(), sizeof(float) * n);
+  if (values != nullptr)
+    std::memcpy(values, value.contiguous().data_ptr<float>(), sizeof(float) * n);
 }
 
-std::pair<torch::Tensor, torch::Tensor> Ppo::Evaluate(const torch::Tensor& obs, const torch::Tensor& discrete,
+std::pair<torch::Tensor, torch::Tensor> Ppo::Evaluate(const torch::Tensor& obs,
+                                                      const torch::Tensor& discrete,
                                                       const torch::Tensor& continuous) {
   const torch::Tensor out = actor_->forward(obs);
   if (discrete_) {
@@ -88,7 +97,8 @@ std::pair<torch::Tensor, torch::Tensor> Ppo::Evaluate(const torch::Tensor& obs, 
     return {logp, entropy};
   }
   const torch::Tensor std = log_std_.exp();
-  const torch::Tensor logp = (-0.5 * ((continuous - out) / std).pow(2) - log_std_ - 0.5 * kLog2Pi).sum(-1);
+  const torch::Tensor logp =
+      (-0.5 * ((continuous - out) / std).pow(2) - log_std_ - 0.5 * kLog2Pi).sum(-1);
   const torch::Tensor entropy = (0.5 + 0.5 * kLog2Pi + log_std_).sum(-1).expand({obs.size(0)});
   return {logp, entropy};
 }
@@ -119,15 +129,16 @@ std::map<std::string, double> Ppo::Update(buffers::RolloutBuffer& rollout, doubl
       const torch::Tensor old_values = view("values", torch::kFloat32);
       torch::Tensor adv = view("advantages", torch::kFloat32);
       const torch::Tensor returns = view("returns", torch::kFloat32);
-      const auto [logp, entropy] =
-          Evaluate(obs, view("discrete_actions", torch::kInt64), view("continuous_actions", torch::kFloat32));
+      const auto [logp, entropy] = Evaluate(obs, view("discrete_actions", torch::kInt64),
+                                            view("continuous_actions", torch::kFloat32));
       const torch::Tensor log_ratio = logp - old_logp;
       const torch::Tensor ratio = log_ratio.exp();
       {
         torch::NoGradGuard no_grad;
         old_kl_v = (-log_ratio).mean().item<double>();
         kl_v = ((ratio - 1) - log_ratio).mean().item<double>();
-        clipfracs.push_back(((ratio - 1.0).abs() > c.clip_coef).to(torch::kFloat32).mean().item<double>());
+        clipfracs.push_back(
+            ((ratio - 1.0).abs() > c.clip_coef).to(torch::kFloat32).mean().item<double>());
       }
       if (c.norm_adv && minibatch > 1) adv = (adv - adv.mean()) / (adv.std() + 1e-8);
       torch::Tensor pg_loss;
@@ -142,7 +153,8 @@ std::map<std::string, double> Ppo::Update(buffers::RolloutBuffer& rollout, doubl
       torch::Tensor v_loss;
       if (c.clip_vloss && !c.a2c) {
         const torch::Tensor unclipped = (new_values - returns).pow(2);
-        const torch::Tensor clipped_v = old_values + torch::clamp(new_values - old_values, -c.clip_coef, c.clip_coef);
+        const torch::Tensor clipped_v =
+            old_values + torch::clamp(new_values - old_values, -c.clip_coef, c.clip_coef);
         v_loss = 0.5 * torch::max(unclipped, (clipped_v - returns).pow(2)).mean();
       } else {
         v_loss = 0.5 * (new_values - returns).pow(2).mean();

@@ -28,11 +28,12 @@ struct PpoConfig {
   double ent_coef = 0.01;         // entropy bonus (CleanRL: 0.01; continuous: 0.0)
   double vf_coef = 0.5;           // value loss weight (CleanRL: 0.5)
   double max_grad_norm = 0.5;     // global gradient clipping (CleanRL: 0.5)
-  double target_kl = 0.0;         // stop the epochs early above this approx KL; 0 = off (CleanRL: None)
-  std::vector<int64_t> hidden = {64, 64};  // hidden layer sizes of actor and critic (CleanRL: [64, 64])
-  std::string activation = "tanh";        // tanh | relu (CleanRL: tanh)
-  double init_log_std = 0.0;      // continuous actions: initial state-independent log std (CleanRL: 0)
-  bool a2c = false;               // A2C loss: -log_prob * advantage, no ratio, no clipping
+  double target_kl = 0.0;  // stop the epochs early above this approx KL; 0 = off (CleanRL: None)
+  std::vector<int64_t> hidden = {64,
+                                 64};  // hidden layer sizes of actor and critic (CleanRL: [64, 64])
+  std::string activation = "tanh";     // tanh | relu (CleanRL: tanh)
+  double init_log_std = 0.0;  // continuous actions: initial state-independent log std (CleanRL: 0)
+  bool a2c = false;           // A2C loss: -log_prob * advantage, no ratio, no clipping
 
   template <class V>
   void Visit(V& v);
@@ -40,12 +41,13 @@ struct PpoConfig {
 
 class Ppo {
  public:
-  Ppo(const PpoConfig& config, const Space& observation_space, const Space& action_space, int num_envs);
+  Ppo(const PpoConfig& config, const Space& observation_space, const Space& action_space,
+      int num_envs);
 
   // Samples actions for a batch of observations (N x obs_dim), under c10::InferenceMode.
   // Writes discrete actions (N x D) or continuous actions (N x C), log-probs and values (N).
-  void Act(const torch::Tensor& obs, int64_t* discrete, float* continuous, float* log_probs, float* values,
-           bool deterministic = false);
+  void Act(const torch::Tensor& obs, int64_t* discrete, float* continuous, float* log_probs,
+           float* values, bool deterministic = false);
   // V(obs) for a batch (N), e.g. final observations to bootstrap truncated episodes.
   torch::Tensor Value(const torch::Tensor& obs);
   // One PPO update over a full rollout; returns CleanRL's losses/* metrics.
@@ -59,7 +61,8 @@ class Ppo {
 
  private:
   // log-prob and entropy of `actions` under the current policy
-  std::pair<torch::Tensor, torch::Tensor> Evaluate(const torch::Tensor& obs, const torch::Tensor& discrete,
+  std::pair<torch::Tensor, torch::Tensor> Evaluate(const torch::Tensor& obs,
+                                                   const torch::Tensor& discrete,
                                                    const torch::Tensor& continuous);
 
   PpoConfig config_;
@@ -82,16 +85,20 @@ void PpoConfig::Visit(V& v) {
   v("num_minibatches", num_minibatches, "minibatches per epoch (CleanRL: 4)", Range::Positive());
   v("update_epochs", update_epochs, "epochs per rollout (CleanRL: 4)", Range::Positive());
   v("norm_adv", norm_adv, "normalize advantages per minibatch (CleanRL: true)");
-  v("clip_coef", clip_coef, "surrogate clipping coefficient (CleanRL: 0.2)", Range::OpenClosed(0, 1));
+  v("clip_coef", clip_coef, "surrogate clipping coefficient (CleanRL: 0.2)",
+    Range::OpenClosed(0, 1));
   v("clip_vloss", clip_vloss, "clip the value loss like the policy (CleanRL: true)");
-  v("ent_coef", ent_coef, "entropy bonus weight (CleanRL: 0.01; continuous: 0.0)", Range::NonNegative());
+  v("ent_coef", ent_coef, "entropy bonus weight (CleanRL: 0.01; continuous: 0.0)",
+    Range::NonNegative());
   v("vf_coef", vf_coef, "value loss weight (CleanRL: 0.5)", Range::NonNegative());
   v("max_grad_norm", max_grad_norm, "global gradient norm clip (CleanRL: 0.5)", Range::Positive());
   v("target_kl", target_kl, "stop epochs early above this approx KL, 0 = never (CleanRL: None)",
     Range::NonNegative());
   v("hidden", hidden, "hidden layer sizes of actor and critic (CleanRL: [64, 64])");
-  v("activation", activation, "hidden activation (CleanRL: tanh)", config::Choices{{"tanh", "relu"}});
-  v("init_log_std", init_log_std, "continuous: initial log std (CleanRL: 0)", Range::Closed(-20, 2));
+  v("activation", activation, "hidden activation (CleanRL: tanh)",
+    config::Choices{{"tanh", "relu"}});
+  v("init_log_std", init_log_std, "continuous: initial log std (CleanRL: 0)",
+    Range::Closed(-20, 2));
   v("a2c", a2c, "use the A2C loss (no ratio, no clipping) instead of PPO's");
 }
 

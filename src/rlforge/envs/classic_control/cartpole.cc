@@ -39,7 +39,9 @@ class CartPole final : public ClassicEnv<4> {
     steps_beyond_terminated_ = -1;
   }
   void ClearEpisodeBookkeeping() override { steps_beyond_terminated_ = -1; }
-  std::vector<double> Bookkeeping() const override { return {static_cast<double>(steps_beyond_terminated_)}; }
+  std::vector<double> Bookkeeping() const override {
+    return {static_cast<double>(steps_beyond_terminated_)};
+  }
   void SetBookkeeping(const std::vector<double>& b) override {
     if (b.size() == 1) steps_beyond_terminated_ = static_cast<int>(b[0]);
   }

@@ -60,7 +60,6 @@ class ClassicEnv : public env::FloatEnv {
   }
 
  protected:
-
   Space obs_space_, act_space_;
   std::array<double, N> state_{};  // physical state (layout per env)
 };

@@ -1,0 +1,289 @@
+#include "rlforge/train/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "rlforge/core/error.h"
+#include "rlforge/io/metrics.h"
+#include "test_util.h"
+
+namespace rlforge::train {
+namespace {
+
+namespace fs = std::filesystem;
+using rlforge::testing::ErrorOf;
+
+const std::string kConfigs = RLFORGE_SOURCE_DIR "/configs";
+
+fs::path TempDir(const std::string& name) {
+  const fs::path p =
+      fs::temp_directory_path() / ("rlforge_train_" + std::to_string(::getpid()) + "_" + name);
+  fs::remove_all(p);
+  return p;
+}
+
+TEST(Config, DefaultsAreCleanRLs) {
+  const TrainConfig c = LoadConfig("", {});
+  EXPECT_EQ(c.env.id, "CartPole-v1");
+  EXPECT_EQ(c.env.num_envs, 4);
+  EXPECT_EQ(c.ppo.num_steps, 128);
+  EXPECT_EQ(c.ppo.learning_rate, 2.5e-4);
+  EXPECT_EQ(c.total_timesteps, 500000);
+  // the default preset says the same
+  EXPECT_EQ(ToYaml(LoadConfig(kConfigs + "/ppo/cartpole.yaml", {})), ToYaml(c));
+  const TrainConfig a2c = LoadConfig("", {"algo=a2c"});
+  EXPECT_TRUE(a2c.ppo.a2c);
+  EXPECT_EQ(a2c.ppo.num_steps, 5);
+}
+
+TEST(Config, ErrorsNameTheKeyPath) {
+  EXPECT_EQ(ErrorOf([] { LoadConfig("", {"ppo.clip_coef=abc"}); }),
+            "ppo.clip_coef: expected a number in (0.0, 1.0], got \"abc\"");
+  EXPECT_EQ(ErrorOf([] { LoadConfig("", {"ppo.clip_coef=1.5"}); }),
+            "ppo.clip_coef: expected a number in (0.0, 1.0], got 1.5");
+  EXPECT_NE(ErrorOf([] {
+              LoadConfig("", {"ppo.clip_coeff=0.1"});
+            }).find("unknown key 'ppo.clip_coeff'; did you mean 'ppo.clip_coef'?"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([] {
+              LoadConfig("", {"ppo.num_steps=2.5"});
+            }).find("ppo.num_steps: expected an integer"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([] {
+              LoadConfig("", {"ppo.hidden=64"});
+            }).find("ppo.hidden: expected a list of integers"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([] {
+              LoadConfig("", {"ppo.norm_adv=maybe"});
+            }).find("ppo.norm_adv: expected true or false"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([] { LoadConfig("", {"algo=sac"}); }).find("algo: expected one of ppo, a2c"),
+            std::string::npos);
+  EXPECT_NE(
+      ErrorOf([] { LoadConfig("", {"env.id=CartPol-v1"}); }).find("did you mean 'CartPole-v1'"),
+      std::string::npos);
+  EXPECT_NE(
+      ErrorOf([] { LoadConfig("", {"env.kwargs.gravity=3"}); }).find("unknown kwarg 'gravity'"),
+      std::string::npos);
+  EXPECT_NE(ErrorOf([] { LoadConfig("", {"ppo=3"}); }).find("ppo: expected a mapping"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([] { LoadConfig("", {"novalue"}); }).find("expected key.path=value"),
+            std::string::npos);
+  EXPECT_NE(
+      ErrorOf([] { LoadConfig("/nonexistent.yaml", {}); }).find("/nonexistent.yaml: cannot open"),
+      std::string::npos);
+  const fs::path bad = TempDir("bad.yaml");
+  std::ofstream(bad) << "ppo:\n  clip_coef: [1, 2\n";
+  EXPECT_NE(ErrorOf([&] { LoadConfig(bad.string(), {}); }).find("YAML syntax error at line"),
+            std::string::npos);
+  fs::remove(bad);
+}
+
+TEST(Config, ResolvedYamlRoundTrips) {
+  const TrainConfig c =
+      LoadConfig(kConfigs + "/ppo/cartpole_fast.yaml", {"env.kwargs.sutton_barto_reward=true"});
+  const fs::path p = TempDir("resolved.yaml");
+  std::ofstream(p) << ToYaml(c);
+  EXPECT_EQ(ToYaml(LoadConfig(p.string(), {})), ToYaml(c));
+  EXPECT_EQ(LoadConfig(p.string(), {}).env.kwargs.at("sutton_barto_reward"), "true");
+  fs::remove(p);
+}
+
+// An independent TFRecord + protobuf reader, with its own bitwise CRC-32C.
+uint32_t BitwiseCrc32c(const uint8_t* p, size_t n) {
+  uint32_t crc = ~0u;
+  for (size_t i = 0; i < n; ++i) {
+    crc ^= p[i];
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+uint32_t Masked(uint32_t c) { return ((c >> 15) | (c << 17)) + 0xa282ead8u; }
+
+uint64_t ReadVarint(const std::string& s, size_t& i) {
+  uint64_t v = 0;
+  for (int shift = 0;; shift += 7) {
+    const auto b = static_cast<uint8_t>(s.at(i++));
+    v |= static_cast<uint64_t>(b & 0x7F) << shift;
+    if (!(b & 0x80)) return v;
+  }
+}
+
+TEST(TensorBoard, EveryRecordParsesWithBothCrcs) {
+  const fs::path dir = TempDir("tb");
+  fs::create_directories(dir);
+  std::string path;
+  {
+    io::TensorBoardWriter tb(dir.string());
+    path = tb.path();
+    tb.AddScalar("charts/episodic_return", 21.5, 100, 1.0e9);
+    tb.AddScalar("losses/value_loss", -0.25, 200, 1.0e9 + 1);
+  }
+  std::ifstream in(path, std::ios::binary);
+  const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t at = 0;
+  std::vector<std::tuple<int64_t, std::string, float>> scalars;
+  int records = 0;
+  while (at < data.size()) {
+    uint64_t len;
+    uint32_t len_crc, data_crc;
+    ASSERT_LE(at + 12, data.size());
+    std::memcpy(&len, data.data() + at, 8);
+    std::memcpy(&len_crc, data.data() + at + 8, 4);
+    EXPECT_EQ(len_crc,
+              Masked(BitwiseCrc32c(reinterpret_cast<const uint8_t*>(data.data() + at), 8)));
+    const std::string event = data.substr(at + 12, len);
+    std::memcpy(&data_crc, data.data() + at + 12 + len, 4);
+    EXPECT_EQ(data_crc,
+              Masked(BitwiseCrc32c(reinterpret_cast<const uint8_t*>(event.data()), event.size())));
+    at += 12 + len + 4;
+    ++records;
+    // Event: 1 wall_time (fixed64), 2 step (varint), 3 file_version, 5 summary
+    int64_t step = 0;
+    for (size_t i = 0; i < event.size();) {
+      const uint64_t key = ReadVarint(event, i);
+      const int field = static_cast<int>(key >> 3), wire = static_cast<int>(key & 7);
+      if (wire == 1) {
+        i += 8;
+      } else if (wire == 0) {
+        const uint64_t v = ReadVarint(event, i);
+        if (field == 2) step = static_cast<int64_t>(v);
+      } else if (wire == 2) {
+        const uint64_t n = ReadVarint(event, i);
+        const std::string body = event.substr(i, n);
+        i += n;
+        if (field != 5) continue;
+        size_t j = 0;  // Summary.value (1) -> Value: tag (1), simple_value (2, fixed32)
+        ReadVarint(body, j);
+        const uint64_t vn = ReadVarint(body, j);
+        const std::string value = body.substr(j, vn);
+        size_t k = 0;
+        ReadVarint(value, k);
+        const uint64_t tn = ReadVarint(value, k);
+        const std::string tag = value.substr(k, tn);
+        k += tn;
+        EXPECT_EQ(ReadVarint(value, k), (2u << 3) | 5u);
+        float f;
+        std::memcpy(&f, value.data() + k, 4);
+        scalars.emplace_back(step, tag, f);
+      }
+    }
+  }
+  EXPECT_EQ(records, 3);  // file version + two scalars
+  ASSERT_EQ(scalars.size(), 2u);
+  EXPECT_EQ(scalars[0],
+            std::make_tuple(int64_t{100}, std::string("charts/episodic_return"), 21.5f));
+  EXPECT_EQ(scalars[1], std::make_tuple(int64_t{200}, std::string("losses/value_loss"), -0.25f));
+  fs::remove_all(dir);
+}
+
+TrainConfig Small(int64_t steps) {
+  TrainConfig c = LoadConfig(kConfigs + "/ppo/cartpole_fast.yaml", {"progress=false"});
+  c.total_timesteps = steps;
+  c.eval.every_steps = 2048;
+  c.eval.episodes = 2;
+  c.checkpoint.every_steps = 0;
+  return c;
+}
+
+bool SameParameters(const std::string& a, const std::string& b) {
+  const auto pa = CheckpointParameters(a), pb = CheckpointParameters(b);
+  if (pa.size() != pb.size()) return false;
+  for (size_t i = 0; i < pa.size(); ++i) {
+    if (!torch::equal(pa[i], pb[i])) return false;
+  }
+  return true;
+}
+
+TEST(Train, PpoLearnsCartPoleWithin30kSteps) {
+  const fs::path dir = TempDir("smoke");
+  const TrainResult r =
+      Train(LoadConfig(kConfigs + "/ppo/cartpole_fast.yaml", {"progress=false"}), dir.string());
+  EXPECT_LE(r.steps, 30000);
+  EXPECT_GE(r.last_mean_return, 195.0);
+  for (const char* f :
+       {"config.yaml", "metrics.csv", "checkpoints/latest.pt", "checkpoints/best.pt"}) {
+    EXPECT_TRUE(fs::exists(dir / f)) << f;
+  }
+  std::ifstream csv(dir / "metrics.csv");
+  const std::string text((std::istreambuf_iterator<char>(csv)), std::istreambuf_iterator<char>());
+  for (const char* tag : {"charts/episodic_return", "charts/SPS", "losses/value_loss",
+                          "losses/policy_loss", "losses/entropy", "losses/approx_kl",
+                          "losses/clipfrac", "losses/explained_variance", "eval/episodic_return"}) {
+    EXPECT_NE(text.find(std::string(",") + tag + ","), std::string::npos) << tag;
+  }
+  const auto [mean, std] = Evaluate(dir.string(), 5, true, 123);
+  EXPECT_GE(mean, 195.0);
+  fs::remove_all(dir);
+}
+
+TEST(Train, A2cImproves) {
+  const fs::path dir = TempDir("a2c");
+  const TrainResult r = Train(
+      LoadConfig(kConfigs + "/a2c/cartpole.yaml", {"progress=false", "total_timesteps=30000"}),
+      dir.string());
+  EXPECT_GE(r.last_mean_return, 100.0);  // a random policy averages about 22
+  fs::remove_all(dir);
+}
+
+TEST(Train, SameSeedSameWeightsAndResumeEqualsUninterrupted) {
+  const fs::path a = TempDir("det_a"), b = TempDir("det_b"), c = TempDir("det_c");
+  Train(Small(10240), a.string());
+  Train(Small(10240), b.string());
+  EXPECT_TRUE(SameParameters((a / "checkpoints/latest.pt").string(),
+                             (b / "checkpoints/latest.pt").string()));
+  // 5k, stop, resume to 10k: the same weights bit for bit
+  const TrainResult first = Train(Small(10240), c.string(), false, 5120);
+  EXPECT_TRUE(first.interrupted);
+  EXPECT_EQ(first.steps, 5120);
+  EXPECT_FALSE(SameParameters((a / "checkpoints/latest.pt").string(),
+                              (c / "checkpoints/latest.pt").string()));
+  const TrainResult second = Train(TrainConfig{}, c.string(), /*resume=*/true);
+  EXPECT_EQ(second.steps, 10240);
+  EXPECT_TRUE(SameParameters((a / "checkpoints/latest.pt").string(),
+                             (c / "checkpoints/latest.pt").string()));
+  // a different seed gives different weights
+  TrainConfig other = Small(10240);
+  other.seed = 2;
+  Train(other, b.string());
+  EXPECT_FALSE(SameParameters((a / "checkpoints/latest.pt").string(),
+                              (b / "checkpoints/latest.pt").string()));
+  for (const auto& d : {a, b, c}) fs::remove_all(d);
+}
+
+TEST(Train, BadCheckpointsAreClearErrors) {
+  const fs::path dir = TempDir("ckpt");
+  Train(Small(2048), dir.string());
+  const fs::path latest = dir / "checkpoints/latest.pt";
+  // a crash mid-save leaves a temp file beside the checkpoint; the checkpoint still loads
+  std::ofstream(latest.string() + ".tmp.99999") << "partial";
+  EXPECT_NO_THROW(CheckpointParameters(latest.string()));
+  // truncated and corrupt files
+  const fs::path cut = dir / "cut.pt";
+  fs::copy_file(latest, cut);
+  fs::resize_file(cut, fs::file_size(cut) / 2);
+  EXPECT_NE(ErrorOf([&] {
+              CheckpointParameters(cut.string());
+            }).find("cut.pt: not a readable rlforge checkpoint"),
+            std::string::npos);
+  std::ofstream(dir / "junk.pt") << "this is not a checkpoint";
+  EXPECT_NE(ErrorOf([&] {
+              CheckpointParameters((dir / "junk.pt").string());
+            }).find("junk.pt: not a readable"),
+            std::string::npos);
+  EXPECT_NE(
+      ErrorOf([&] { CheckpointParameters((dir / "none.pt").string()); }).find("no such checkpoint"),
+      std::string::npos);
+  EXPECT_NE(ErrorOf([&] {
+              Train(TrainConfig{}, (dir / "empty").string(), true);
+            }).find("no such checkpoint"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([&] { Evaluate(dir.string(), 0, true, 0); }).find("--episodes"),
+            std::string::npos);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace rlforge::train
