@@ -13,6 +13,7 @@ test: build
 bench: build
 	bash bench/env_throughput.sh
 	bash bench/buffers.sh
+	bash bench/ppo_cartpole.sh
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h' '*.cpp')

@@ -6,6 +6,7 @@
 
 #include "rlforge/core/error.h"
 #include "rlforge/env/registry.h"
+#include "rlforge/env/wrappers.h"
 
 namespace rlforge::env {
 namespace {
@@ -89,6 +90,30 @@ TEST(VectorEnv, AutoresetKeepsTheFinalObservation) {
     }
   }
   FAIL() << "env 0 never terminated";
+}
+
+TEST(VectorEnv, FinalReturnsAreTheTrueReturnsUnderRewardWrappers) {
+  std::vector<std::unique_ptr<Env>> list;
+  for (int i = 0; i < 2; ++i) {
+    list.push_back(std::make_unique<NormalizeReward>(
+        std::make_unique<RecordEpisodeStatistics>(Make("CartPole-v1"))));
+  }
+  VectorEnv envs(std::move(list));
+  envs.Reset(0);
+  int ended = 0;
+  for (int t = 0; t < 300; ++t) {
+    envs.SampleActions();
+    envs.Step();
+    EXPECT_NE(envs.rewards()[0], 1.0);  // scaled rewards
+    for (int i = 0; i < 2; ++i) {
+      if (envs.has_final()[i]) {
+        EXPECT_EQ(envs.final_returns()[i],
+                  static_cast<double>(envs.final_lengths()[i]));  // 1 per step
+        ++ended;
+      }
+    }
+  }
+  EXPECT_GT(ended, 2);
 }
 
 TEST(VectorEnv, BadActionIsReportedFromWorkerThreads) {

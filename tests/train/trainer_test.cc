@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "rlforge/core/error.h"
+#include "rlforge/env/registry.h"
 #include "rlforge/io/metrics.h"
 #include "test_util.h"
 
@@ -225,6 +226,46 @@ TEST(Train, A2cImproves) {
       LoadConfig(kConfigs + "/a2c/cartpole.yaml", {"progress=false", "total_timesteps=30000"}),
       dir.string());
   EXPECT_GE(r.last_mean_return, 100.0);  // a random policy averages about 22
+  fs::remove_all(dir);
+}
+
+// A bandit with two action heads: reward 1 when head 0 picks 1 and head 1 picks 2.
+class TwoHeads final : public env::Env {
+ public:
+  TwoHeads() : obs_(Space::Box(-1.0, 1.0, {2})), act_(Space::MultiDiscrete({2, 3})) {}
+  const Space& observation_space() const override { return obs_; }
+  const Space& action_space() const override { return act_; }
+  void Reset(std::optional<uint64_t> seed, void* obs) override {
+    SeedRng(seed);
+    Observe(obs);
+  }
+  env::StepResult Step(const Action& a, void* obs) override {
+    CheckAction(a);
+    Observe(obs);
+    return {a.discrete[0] == 1 && a.discrete[1] == 2 ? 1.0 : 0.0, false, false};
+  }
+  void Observe(void* obs) const override {
+    static_cast<float*>(obs)[0] = 0.5f;
+    static_cast<float*>(obs)[1] = -0.5f;
+  }
+  env::Image Render() const override { return {1, 1, {0, 0, 0}}; }
+  std::vector<double> GetState() const override { return {}; }
+  void SetState(std::span<const double>) override {}
+
+ private:
+  Space obs_, act_;
+};
+
+TEST(Train, PpoLearnsMultiDiscreteActions) {
+  env::Register({{"TwoHeads-v0", 8, std::nullopt}, "test bandit", {}, [](const env::KwargReader&) {
+                   return std::unique_ptr<env::Env>(std::make_unique<TwoHeads>());
+                 }});
+  const fs::path dir = TempDir("multidiscrete");
+  const TrainResult r =
+      Train(LoadConfig("", {"env.id=TwoHeads-v0", "total_timesteps=12000", "progress=false",
+                            "ppo.learning_rate=0.003", "eval.every_steps=0"}),
+            dir.string());
+  EXPECT_GE(r.last_mean_return, 6.0);  // random play averages 8 * 1/6
   fs::remove_all(dir);
 }
 

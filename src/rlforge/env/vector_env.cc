@@ -97,7 +97,8 @@ void VectorEnv::StepRange(int begin, int end) {
     has_final_[i] = r.terminated || r.truncated;
     if (has_final_[i]) {
       std::memcpy(ObsRow(final_obs_, i), obs, obs_bytes_);
-      final_returns_[i] = episode_returns_[i];
+      // the true return when a RecordEpisodeStatistics sits under reward-changing wrappers
+      final_returns_[i] = envs_[i]->info().Get("episode.r").value_or(episode_returns_[i]);
       final_lengths_[i] = episode_lengths_[i];
       episode_returns_[i] = 0.0;
       episode_lengths_[i] = 0;

@@ -35,13 +35,15 @@ class VectorEnv {
   void SampleActions();
 
   // Blocks, row i belongs to env i.
-  void* observations() { return obs_.data(); }                            // (N x obs bytes)
-  void* final_observations() { return final_obs_.data(); }                // (N x obs bytes)
-  const double* rewards() const { return rewards_.data(); }               // (N)
-  const uint8_t* terminated() const { return terminated_.data(); }        // (N)
-  const uint8_t* truncated() const { return truncated_.data(); }          // (N)
-  const uint8_t* has_final() const { return has_final_.data(); }          // (N)
-  const double* final_returns() const { return final_returns_.data(); }   // (N) where has_final
+  void* observations() { return obs_.data(); }                      // (N x obs bytes)
+  void* final_observations() { return final_obs_.data(); }          // (N x obs bytes)
+  const double* rewards() const { return rewards_.data(); }         // (N)
+  const uint8_t* terminated() const { return terminated_.data(); }  // (N)
+  const uint8_t* truncated() const { return truncated_.data(); }    // (N)
+  const uint8_t* has_final() const { return has_final_.data(); }    // (N)
+  // (N) where has_final: the env's info "episode.r" if it reports one (RecordEpisodeStatistics,
+  // i.e. the return before reward wrappers), else the sum of the rewards it returned
+  const double* final_returns() const { return final_returns_.data(); }
   const int64_t* final_lengths() const { return final_lengths_.data(); }  // (N) where has_final
   int64_t* discrete_actions() { return discrete_actions_.data(); }        // (N x num_discrete)
   float* continuous_actions() { return continuous_actions_.data(); }      // (N x num_continuous)

@@ -39,6 +39,11 @@ env::Kwargs ToKwargs(const std::map<std::string, std::string>& text) {
 
 std::unique_ptr<env::Env> MakeEnv(const EnvConfig& c, double gamma) {
   auto e = env::Make(c.id, ToKwargs(c.kwargs));
+  e = std::make_unique<env::RecordEpisodeStatistics>(
+      std::move(e));  // true returns, under normalization
+  if (c.clip_action && e->action_space().kind() == Space::Kind::kBox) {
+    e = std::make_unique<env::ClipAction>(std::move(e));
+  }
   if (c.normalize_observation)
     e = std::make_unique<env::NormalizeObservation>(std::move(e), 1e-8, c.clip_observation);
   if (c.normalize_reward)

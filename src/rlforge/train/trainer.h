@@ -16,6 +16,7 @@ struct EnvConfig {
   int num_envs = 4;                           // parallel envs (CleanRL ppo.py: 4)
   int threads = 1;                            // vector env threads
   std::map<std::string, std::string> kwargs;  // env kwargs
+  bool clip_action = true;  // clip Box actions to the bounds (CleanRL continuous: ClipAction)
   bool normalize_observation = false;  // NormalizeObservation per env (CleanRL continuous: true)
   bool normalize_reward = false;       // NormalizeReward per env (CleanRL continuous: true)
   double clip_observation = 10.0;      // clip normalized observations to +-this (CleanRL: 10)
@@ -28,6 +29,8 @@ struct EnvConfig {
     v("num_envs", num_envs, "parallel envs (CleanRL ppo.py: 4)", Range::Closed(1, 4096));
     v("threads", threads, "vector env threads; results do not depend on it", Range::Closed(1, 256));
     v("kwargs", kwargs, "env constructor kwargs");
+    v("clip_action", clip_action,
+      "clip Box actions to the action bounds (CleanRL continuous: true)");
     v("normalize_observation", normalize_observation,
       "running observation normalization (CleanRL continuous: true)");
     v("normalize_reward", normalize_reward,

@@ -22,15 +22,17 @@ Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& a
     throw Error("ppo: expected a float32 Box observation space, got " +
                 observation_space.ToString());
   }
-  if (action_space.kind() == Space::Kind::kDiscrete) {
+  if (action_space.kind() == Space::Kind::kDiscrete ||
+      action_space.kind() == Space::Kind::kMultiDiscrete) {
     discrete_ = true;
-    act_dim_ = action_space.n();
+    act_dim_ = 0;
+    for (const int64_t n : action_space.nvec()) act_dim_ += n;
   } else if (action_space.kind() == Space::Kind::kBox) {
     discrete_ = false;
     act_dim_ = action_space.num_continuous();
   } else {
     throw Error("ppo: action space " + action_space.ToString() +
-                " is not supported yet (Discrete or Box)");
+                " is not supported (expected Discrete, MultiDiscrete or Box)");
   }
   const int64_t obs_dim = observation_space.size();
   actor_ = nn::Mlp(obs_dim, config.hidden, act_dim_, config.activation, 0.01);
@@ -65,14 +67,23 @@ void Ppo::Act(const torch::Tensor& obs, int64_t* discrete, float* continuous, fl
   const torch::Tensor value = critic_->forward(obs).squeeze(-1);
   torch::Tensor logp;
   if (discrete_) {
-    const torch::Tensor log_pi = torch::log_softmax(out, -1);
-    const torch::Tensor action =
-        deterministic ? out.argmax(-1)
-                      : torch::multinomial(log_pi.exp(), 1, /*replacement=*/true).squeeze(-1);
-    logp = log_pi.gather(-1, action.unsqueeze(-1)).squeeze(-1);
-    const auto a = action.contiguous();
-    const int64_t start = action_space_.start();
-    for (int64_t i = 0; i < n; ++i) discrete[i] = a.data_ptr<int64_t>()[i] + start;
+    // one categorical head per discrete component (MultiDiscrete); log-probs add up
+    const auto& nvec = action_space_.nvec();
+    const auto heads = static_cast<int64_t>(nvec.size());
+    const int64_t start =
+        action_space_.kind() == Space::Kind::kDiscrete ? action_space_.start() : 0;
+    logp = torch::zeros({n});
+    int64_t offset = 0;
+    for (int64_t h = 0; h < heads; ++h) {
+      const torch::Tensor log_pi = torch::log_softmax(out.narrow(1, offset, nvec[h]), -1);
+      const torch::Tensor action =
+          deterministic ? log_pi.argmax(-1)
+                        : torch::multinomial(log_pi.exp(), 1, /*replacement=*/true).squeeze(-1);
+      logp += log_pi.gather(-1, action.unsqueeze(-1)).squeeze(-1);
+      const auto a = action.contiguous();
+      for (int64_t i = 0; i < n; ++i) discrete[i * heads + h] = a.data_ptr<int64_t>()[i] + start;
+      offset += nvec[h];
+    }
   } else {
     const torch::Tensor std = log_std_.exp().expand_as(out);
     const torch::Tensor action = deterministic ? out : out + std * torch::randn_like(out);
@@ -90,10 +101,21 @@ std::pair<torch::Tensor, torch::Tensor> Ppo::Evaluate(const torch::Tensor& obs,
                                                       const torch::Tensor& continuous) {
   const torch::Tensor out = actor_->forward(obs);
   if (discrete_) {
-    const torch::Tensor log_pi = torch::log_softmax(out, -1);
-    const torch::Tensor index = (discrete.select(1, 0) - action_space_.start()).unsqueeze(-1);
-    const torch::Tensor logp = log_pi.gather(-1, index).squeeze(-1);
-    const torch::Tensor entropy = -(log_pi.exp() * log_pi).sum(-1);
+    const auto& nvec = action_space_.nvec();
+    const int64_t start =
+        action_space_.kind() == Space::Kind::kDiscrete ? action_space_.start() : 0;
+    torch::Tensor logp, entropy;
+    int64_t offset = 0;
+    for (size_t h = 0; h < nvec.size(); ++h) {
+      const torch::Tensor log_pi = torch::log_softmax(out.narrow(1, offset, nvec[h]), -1);
+      const torch::Tensor index =
+          (discrete.select(1, static_cast<int64_t>(h)) - start).unsqueeze(-1);
+      const torch::Tensor lp = log_pi.gather(-1, index).squeeze(-1);
+      const torch::Tensor ent = -(log_pi.exp() * log_pi).sum(-1);
+      logp = logp.defined() ? logp + lp : lp;
+      entropy = entropy.defined() ? entropy + ent : ent;
+      offset += nvec[h];
+    }
     return {logp, entropy};
   }
   const torch::Tensor std = log_std_.exp();
