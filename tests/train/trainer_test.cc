@@ -294,6 +294,33 @@ TEST(Train, SameSeedSameWeightsAndResumeEqualsUninterrupted) {
   for (const auto& d : {a, b, c}) fs::remove_all(d);
 }
 
+TEST(Train, DqnLearnsAndResumesExactlyWithItsReplayBuffer) {
+  auto dqn = [](int64_t steps) {
+    return LoadConfig(
+        kConfigs + "/dqn/cartpole.yaml",
+        {"progress=false", "total_timesteps=" + std::to_string(steps), "dqn.learning_starts=1000",
+         "dqn.exploration_fraction=0.2", "eval.every_steps=0", "checkpoint.every_steps=0"});
+  };
+  const fs::path a = TempDir("dqn_a"), b = TempDir("dqn_b");
+  const TrainResult full = Train(dqn(30000), a.string());
+  EXPECT_GE(full.last_mean_return, 100.0);  // a random policy averages about 22
+  // stop at 12k, resume (replay buffer restored) to 30k: identical weights
+  const TrainResult first = Train(dqn(30000), b.string(), false, 12000);
+  EXPECT_TRUE(first.interrupted);
+  EXPECT_TRUE(fs::exists(b / "checkpoints/replay/buffer.json"));
+  Train(TrainConfig{}, b.string(), /*resume=*/true);
+  EXPECT_TRUE(SameParameters((a / "checkpoints/latest.pt").string(),
+                             (b / "checkpoints/latest.pt").string()));
+  // DQN needs discrete actions
+  EXPECT_NE(ErrorOf([] {
+              LoadConfig("", {"algo=dqn", "env.id=Pendulum-v1"});
+            })
+                .find("algo: dqn needs a Discrete action space, but env.id Pendulum-v1 has "
+                      "Box(-2.0, 2.0, (1,), float32)"),
+            std::string::npos);
+  for (const auto& d : {a, b}) fs::remove_all(d);
+}
+
 TEST(Train, BadCheckpointsAreClearErrors) {
   const fs::path dir = TempDir("ckpt");
   Train(Small(2048), dir.string());

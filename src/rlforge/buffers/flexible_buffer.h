@@ -130,6 +130,8 @@ class FlexibleBuffer {
            static_cast<size_t>(agent) * fields_[static_cast<size_t>(field)].row_bytes();
   }
   size_t record_bytes() const { return stride_; }
+  // The sampler's RNG (saved in buffer.json); buffers built on this storage draw from it too.
+  Rng& rng() { return rng_; }
 
  private:
   FlexibleBuffer(int64_t num_steps, int n_agents, std::vector<FieldSpec> fields, uint64_t seed,

@@ -29,8 +29,7 @@ PreferenceBuffer::PreferenceBuffer(int64_t capacity, const SegmentSpec& spec,
                                    double validation_fraction, uint64_t seed)
     : storage_(capacity, 2, PreferenceFields(spec), seed),
       spec_(spec),
-      validation_fraction_(validation_fraction),
-      rng_(seed + 1) {
+      validation_fraction_(validation_fraction) {
   if (!(validation_fraction >= 0.0 && validation_fraction < 1.0)) {
     throw Error("preference buffer: validation_fraction must be in [0, 1)");
   }
@@ -78,7 +77,7 @@ void PreferenceBuffer::Sample(int64_t batch, Split split, Batch* out) {
   if (rows.empty()) throw Error("preference buffer: no labelled items to sample");
   const int64_t b = std::min<int64_t>(batch, static_cast<int64_t>(rows.size()));
   for (int64_t i = 0; i < b; ++i)
-    std::swap(rows[i], rows[i + rng_.Integers(static_cast<int64_t>(rows.size()) - i)]);
+    std::swap(rows[i], rows[i + storage_.rng().Integers(static_cast<int64_t>(rows.size()) - i)]);
   rows.resize(static_cast<size_t>(b));
   storage_.SampleTransitions(rows, out);
 }

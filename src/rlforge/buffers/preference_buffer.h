@@ -48,7 +48,6 @@ class PreferenceBuffer {
   SegmentSpec spec_;
   double validation_fraction_;
   int label_;
-  Rng rng_;
 };
 
 }  // namespace rlforge::buffers

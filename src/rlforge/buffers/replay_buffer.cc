@@ -33,9 +33,7 @@ int64_t PerEnvCapacity(const ReplaySpec& s) {
 }  // namespace
 
 ReplayBuffer::ReplayBuffer(const ReplaySpec& spec, uint64_t seed)
-    : spec_(spec),
-      storage_(PerEnvCapacity(spec), spec.num_envs, ReplayFields(spec), seed),
-      rng_(seed + 1) {
+    : spec_(spec), storage_(PerEnvCapacity(spec), spec.num_envs, ReplayFields(spec), seed) {
   obs_ = storage_.FieldId("obs");
   next_obs_ = storage_.FieldId("next_obs");
   if (spec.num_discrete > 0) discrete_ = storage_.FieldId("discrete_actions");
@@ -94,8 +92,8 @@ void ReplayBuffer::Sample(int64_t batch, Batch* out) {
   const size_t discrete_bytes = static_cast<size_t>(spec_.num_discrete) * sizeof(int64_t);
   const size_t continuous_bytes = static_cast<size_t>(spec_.num_continuous) * sizeof(float);
   for (int64_t b = 0; b < batch; ++b) {
-    const auto env = static_cast<int>(N == 1 ? 0 : rng_.Integers(N));
-    const int64_t logical = oldest + rng_.Integers(stored);
+    const auto env = static_cast<int>(N == 1 ? 0 : storage_.rng().Integers(N));
+    const int64_t logical = oldest + storage_.rng().Integers(stored);
     const int64_t row = logical % T;
     out->indices[b] = env * T + row;
     // n-step sum along this env's stream, stopping at an episode end or the newest step

@@ -46,7 +46,6 @@ class ReplayBuffer {
   ReplaySpec spec_;
   FlexibleBuffer storage_;  // agent axis = env
   int obs_, next_obs_, discrete_ = -1, continuous_ = -1, reward_, terminated_, truncated_;
-  Rng rng_;
 };
 
 }  // namespace rlforge::buffers

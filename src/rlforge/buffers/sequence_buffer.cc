@@ -18,8 +18,7 @@ std::vector<FieldSpec> WithFlags(std::vector<FieldSpec> fields) {
 
 SequenceBuffer::SequenceBuffer(int64_t capacity_per_env, int num_envs,
                                std::vector<FieldSpec> step_fields, uint64_t seed)
-    : storage_(capacity_per_env, num_envs, WithFlags(std::move(step_fields)), seed),
-      rng_(seed + 1) {
+    : storage_(capacity_per_env, num_envs, WithFlags(std::move(step_fields)), seed) {
   is_first_ = storage_.FieldId("is_first");
   is_terminal_ = storage_.FieldId("is_terminal");
 }
@@ -54,8 +53,8 @@ void SequenceBuffer::Sample(int64_t batch, int64_t length, Batch* out) {
   const int64_t oldest = storage_.total_steps() - stored;
   const int64_t n_envs = storage_.n_agents();
   for (int64_t b = 0; b < batch; ++b) {
-    const int64_t env = rng_.Integers(n_envs);
-    const int64_t start = oldest + rng_.Integers(stored - length + 1);
+    const int64_t env = storage_.rng().Integers(n_envs);
+    const int64_t start = oldest + storage_.rng().Integers(stored - length + 1);
     out->indices[b] = env * T + start % T;
     for (size_t k = 0; k < ids.size(); ++k) {
       const size_t rb = fields[ids[k]].row_bytes();

@@ -35,7 +35,6 @@ class SequenceBuffer {
  private:
   FlexibleBuffer storage_;
   int is_first_, is_terminal_;
-  Rng rng_;
 };
 
 }  // namespace rlforge::buffers

@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "rlforge/algos/dqn/dqn.h"
+#include "rlforge/buffers/replay_buffer.h"
 #include "rlforge/buffers/rollout_buffer.h"
 #include "rlforge/core/bytes.h"
 #include "rlforge/env/registry.h"
@@ -86,7 +88,7 @@ class ProgressLine {
 };
 
 // Runs deterministic (or sampled) episodes on a fresh env; returns the episode returns.
-std::vector<double> RunEpisodes(algos::Ppo& agent, const EnvConfig& env_config,
+std::vector<double> RunEpisodes(algos::Agent& agent, const EnvConfig& env_config,
                                 const std::vector<double>* obs_stats, int episodes,
                                 bool deterministic, uint64_t seed) {
   EnvConfig c = env_config;
@@ -112,7 +114,7 @@ std::vector<double> RunEpisodes(algos::Ppo& agent, const EnvConfig& env_config,
     while (true) {
       const torch::Tensor t =
           torch::from_blob(obs.data(), {1, static_cast<int64_t>(obs.size())}, torch::kFloat32);
-      agent.Act(t, disc.data(), cont.data(), nullptr, nullptr, deterministic);
+      agent.Act(t, disc.data(), cont.data(), deterministic);
       const env::StepResult r = e->Step({disc, cont}, obs.data());
       ret += r.reward;
       if (r.terminated || r.truncated) break;
@@ -153,7 +155,7 @@ void FsyncFile(const std::string& path) {
   }
 }
 
-void SaveCheckpoint(const std::string& path, const algos::Ppo& agent, const env::VectorEnv& envs,
+void SaveCheckpoint(const std::string& path, const algos::Agent& agent, const env::VectorEnv& envs,
                     const Counters& c, const std::deque<double>& recent,
                     const std::string& config_yaml) {
   torch::serialize::OutputArchive archive;
@@ -209,7 +211,7 @@ std::string CheckpointConfigYaml(torch::serialize::InputArchive& archive, const 
   return TensorText(t);
 }
 
-void LoadCheckpoint(const std::string& path, algos::Ppo& agent, env::VectorEnv& envs, Counters& c,
+void LoadCheckpoint(const std::string& path, algos::Agent& agent, env::VectorEnv& envs, Counters& c,
                     std::deque<double>& recent) {
   torch::serialize::InputArchive archive = OpenCheckpoint(path);
   try {
@@ -231,6 +233,153 @@ void LoadCheckpoint(const std::string& path, algos::Ppo& agent, env::VectorEnv& 
     throw Error(path + ": checkpoint does not match this config or is corrupt (" +
                 std::string(e.what()).substr(0, 200) + ")");
   }
+}
+
+double GammaOf(const TrainConfig& c) { return c.algo == "dqn" ? c.dqn.gamma : c.ppo.gamma; }
+
+std::unique_ptr<algos::Agent> MakeAgent(const TrainConfig& c, const Space& obs_space,
+                                        const Space& act_space) {
+  if (c.algo == "dqn")
+    return std::make_unique<algos::Dqn>(c.dqn, obs_space, act_space, static_cast<uint64_t>(c.seed));
+  return std::make_unique<algos::Ppo>(c.ppo, obs_space, act_space, c.env.num_envs);
+}
+
+// Off-policy loop (CleanRL dqn.py): epsilon-greedy acting, replay, target network.
+TrainResult RunDqn(const TrainConfig& config, const std::string& run_dir, bool resume,
+                   int64_t stop_after, env::VectorEnv& envs, const std::string& config_yaml) {
+  const std::string ckpt_dir = run_dir + "/checkpoints", latest = ckpt_dir + "/latest.pt";
+  const std::string replay_dir = ckpt_dir + "/replay";
+  const algos::DqnConfig& q = config.dqn;
+  const Space& obs_space = envs.single_observation_space();
+  algos::Dqn agent(q, obs_space, envs.single_action_space(), static_cast<uint64_t>(config.seed));
+  const int n = config.env.num_envs;
+  const int64_t obs_dim = obs_space.size();
+  buffers::ReplaySpec spec;
+  spec.capacity = std::max<int64_t>(q.buffer_size, n);
+  spec.num_envs = n;
+  spec.obs_dim = obs_dim;
+  spec.num_discrete = 1;
+  spec.gamma = static_cast<float>(q.gamma);
+  buffers::ReplayBuffer replay(spec, static_cast<uint64_t>(config.seed));
+  Counters c;
+  c.next_eval = config.eval.every_steps;
+  c.next_checkpoint = config.checkpoint.every_steps;
+  std::deque<double> recent;
+  if (resume) {
+    LoadCheckpoint(latest, agent, envs, c, recent);
+    if (config.checkpoint.save_replay_buffer) replay.LoadInto(replay_dir);
+  }
+  io::MetricsLogger metrics(run_dir);
+  g_signal.store(0);
+  auto old_int = std::signal(SIGINT, OnSignal);
+  auto old_term = std::signal(SIGTERM, OnSignal);
+  const torch::Tensor obs = env::ObservationTensor(envs);
+  std::vector<float> obs_copy(static_cast<size_t>(n * obs_dim)), next_obs(obs_copy.size()),
+      rewards(n);
+  std::vector<uint8_t> term(n), trunc(n);
+  buffers::Batch batch;
+  ProgressLine progress(config.progress);
+  const int64_t iterations = std::max<int64_t>(1, config.total_timesteps / n);
+  const double explore_steps = q.exploration_fraction * static_cast<double>(config.total_timesteps);
+  const int64_t target_every = std::max<int64_t>(1, q.target_network_frequency / n);
+  const auto start = Clock::now();
+  const int64_t start_step = c.global_step;
+  TrainResult result;
+  auto save = [&](const std::string& path) {
+    if (config.checkpoint.save_replay_buffer && path == latest) replay.Save(replay_dir);
+    SaveCheckpoint(path, agent, envs, c, recent, config_yaml);
+  };
+  while (c.iteration < iterations) {
+    // epsilon: linear from start_e to end_e over exploration_fraction of the run
+    const double slope = (q.end_e - q.start_e) / explore_steps;
+    const double epsilon =
+        std::max(slope * static_cast<double>(c.global_step) + q.start_e, q.end_e);
+    std::memcpy(obs_copy.data(), envs.observations(), obs_copy.size() * sizeof(float));
+    agent.Explore(obs, epsilon, envs.discrete_actions());
+    envs.Step();
+    c.global_step += n;
+    ++c.iteration;
+    // the true next observation: the final one where an episode ended
+    std::memcpy(next_obs.data(), envs.observations(), next_obs.size() * sizeof(float));
+    for (int i = 0; i < n; ++i) {
+      rewards[i] = static_cast<float>(envs.rewards()[i]);
+      term[i] = envs.terminated()[i];
+      trunc[i] = envs.truncated()[i];
+      if (envs.has_final()[i]) {
+        std::memcpy(next_obs.data() + i * obs_dim,
+                    static_cast<const float*>(envs.final_observations()) + i * obs_dim,
+                    static_cast<size_t>(obs_dim) * sizeof(float));
+        ++c.episodes;
+        recent.push_back(envs.final_returns()[i]);
+        if (recent.size() > 20) recent.pop_front();
+        metrics.Log(c.global_step, "charts/episodic_return", envs.final_returns()[i]);
+        metrics.Log(c.global_step, "charts/episodic_length",
+                    static_cast<double>(envs.final_lengths()[i]));
+      }
+    }
+    replay.Add(obs_copy, next_obs, {envs.discrete_actions(), static_cast<size_t>(n)}, {}, rewards,
+               term, trunc);
+    if (c.global_step > q.learning_starts) {
+      if (c.iteration % q.train_frequency == 0) {
+        replay.Sample(q.batch_size, &batch);
+        const auto losses = agent.Update(batch);
+        if (c.iteration % (100 * q.train_frequency) == 0) {
+          for (const auto& [tag, value] : losses) metrics.Log(c.global_step, tag, value);
+          const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+          metrics.Log(c.global_step, "charts/SPS",
+                      static_cast<double>(c.global_step - start_step) / secs);
+          metrics.Log(c.global_step, "charts/epsilon", epsilon);
+        }
+      }
+      if (c.iteration % target_every == 0) agent.UpdateTarget();
+    }
+    double mean_recent = 0.0;
+    for (double r : recent) mean_recent += r / static_cast<double>(recent.size());
+    result.last_mean_return = mean_recent;
+    if (c.iteration % 256 == 0) {
+      const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+      progress.Update(c.global_step, iterations * n,
+                      static_cast<double>(c.global_step - start_step) / secs, mean_recent,
+                      !recent.empty());
+    }
+    if (config.eval.every_steps > 0 && c.global_step >= c.next_eval) {
+      c.next_eval += config.eval.every_steps;
+      const auto returns = RunEpisodes(agent, config.env, nullptr, config.eval.episodes, true,
+                                       static_cast<uint64_t>(config.seed) + 100000);
+      const auto [mean, std] = MeanStd(returns);
+      metrics.Log(c.global_step, "eval/episodic_return", mean);
+      metrics.Log(c.global_step, "eval/episodic_return_std", std);
+      if (mean > c.best_eval) {
+        c.best_eval = mean;
+        save(ckpt_dir + "/best.pt");
+      }
+    }
+    const bool interrupted =
+        g_signal.load() != 0 || (stop_after > 0 && c.global_step >= stop_after);
+    const bool done = c.iteration >= iterations;
+    if (config.checkpoint.every_steps > 0 && c.global_step >= c.next_checkpoint) {
+      c.next_checkpoint += config.checkpoint.every_steps;
+      save(latest);
+    } else if (interrupted || done) {
+      save(latest);
+    }
+    if (interrupted) {
+      result.interrupted = true;
+      std::fprintf(stderr, "\nstopped at step %lld; checkpoint written: resume with --resume %s\n",
+                   static_cast<long long>(c.global_step), run_dir.c_str());
+      break;
+    }
+  }
+  std::signal(SIGINT, old_int);
+  std::signal(SIGTERM, old_term);
+  result.steps = c.global_step;
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (!result.interrupted) {
+    progress.Update(c.global_step, iterations * n,
+                    static_cast<double>(c.global_step - start_step) / result.seconds,
+                    result.last_mean_return, !recent.empty(), /*final=*/true);
+  }
+  return result;
 }
 
 }  // namespace
@@ -257,12 +406,23 @@ TrainConfig LoadConfig(const std::string& file, const std::vector<std::string>& 
   reader.Finish();
   if (c.algo == "a2c") c.ppo.a2c = true;
   const int64_t batch = static_cast<int64_t>(c.env.num_envs) * c.ppo.num_steps;
-  if (batch < c.ppo.num_minibatches) {
+  if (c.algo != "dqn" && batch < c.ppo.num_minibatches) {
     throw Error("ppo.num_minibatches: expected at most env.num_envs x ppo.num_steps = " +
                 std::to_string(batch));
   }
-  env::Lookup(c.env.id);        // unknown ids fail here, with suggestions
-  MakeEnv(c.env, c.ppo.gamma);  // and bad kwargs
+  env::Lookup(c.env.id);       // unknown ids fail here, with suggestions
+  MakeEnv(c.env, GammaOf(c));  // and bad kwargs
+  const auto probe = env::Make(c.env.id, ToKwargs(c.env.kwargs));  // the env's own spaces
+  if (c.algo == "dqn" && probe->action_space().kind() != Space::Kind::kDiscrete) {
+    throw Error("algo: dqn needs a Discrete action space, but env.id " + c.env.id + " has " +
+                probe->action_space().ToString() + " (use ppo, or sac when it lands)");
+  }
+  if (c.algo != "dqn" && probe->action_space().kind() != Space::Kind::kDiscrete &&
+      probe->action_space().kind() != Space::Kind::kMultiDiscrete &&
+      probe->action_space().kind() != Space::Kind::kBox) {
+    throw Error("algo: " + c.algo + " does not support the action space " +
+                probe->action_space().ToString());
+  }
   return c;
 }
 
@@ -294,8 +454,9 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
 
   nn::UseOneThread();
   torch::manual_seed(static_cast<uint64_t>(config.seed));
-  auto envs = MakeVectorEnv(config.env, config.ppo.gamma);
+  auto envs = MakeVectorEnv(config.env, GammaOf(config));
   envs->Reset(static_cast<uint64_t>(config.seed));
+  if (config.algo == "dqn") return RunDqn(config, run_dir, resume, stop_after, *envs, config_yaml);
   const Space& obs_space = envs->single_observation_space();
   const Space& act_space = envs->single_action_space();
   algos::Ppo agent(config.ppo, obs_space, act_space, config.env.num_envs);
@@ -431,7 +592,7 @@ namespace {
 struct Restored {
   TrainConfig config;
   std::unique_ptr<env::VectorEnv> envs;
-  std::unique_ptr<algos::Ppo> agent;
+  std::unique_ptr<algos::Agent> agent;
 };
 
 Restored Restore(const std::string& path) {
@@ -449,9 +610,8 @@ Restored Restore(const std::string& path) {
   }
   fs::remove(tmp);
   nn::UseOneThread();
-  r.envs = MakeVectorEnv(r.config.env, r.config.ppo.gamma);
-  r.agent = std::make_unique<algos::Ppo>(r.config.ppo, r.envs->single_observation_space(),
-                                         r.envs->single_action_space(), r.config.env.num_envs);
+  r.envs = MakeVectorEnv(r.config.env, GammaOf(r.config));
+  r.agent = MakeAgent(r.config, r.envs->single_observation_space(), r.envs->single_action_space());
   Counters c;
   std::deque<double> recent;
   LoadCheckpoint(path, *r.agent, *r.envs, c, recent);

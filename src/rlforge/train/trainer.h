@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "rlforge/algos/dqn/dqn.h"
 #include "rlforge/algos/ppo/ppo.h"
 #include "rlforge/core/config.h"
 
@@ -58,13 +59,16 @@ struct EvalConfig {
 };
 
 struct CheckpointConfig {
-  int64_t every_steps =
-      50'000;  // write checkpoints/latest.pt every this many env steps; 0 = only at the end
+  int64_t every_steps = 50'000;  // checkpoint every this many env steps; 0 = only at the end
+  bool save_replay_buffer =
+      false;  // off-policy: keep the replay buffer with checkpoints (exact resume)
 
   template <class V>
   void Visit(V& v) {
     v("every_steps", every_steps, "checkpoint every this many env steps, 0 = at the end only",
       config::Range::NonNegative());
+    v("save_replay_buffer", save_replay_buffer,
+      "off-policy: save the replay buffer with each checkpoint (exact resume)");
   }
 };
 
@@ -75,19 +79,21 @@ struct TrainConfig {
   bool progress = true;               // live progress line on stderr
   EnvConfig env;
   algos::PpoConfig ppo;
+  algos::DqnConfig dqn;
   EvalConfig eval;
   CheckpointConfig checkpoint;
 
   template <class V>
   void Visit(V& v) {
     using config::Range;
-    v("algo", algo, "algorithm", config::Choices{{"ppo", "a2c"}});
+    v("algo", algo, "algorithm", config::Choices{{"ppo", "a2c", "dqn"}});
     v("seed", seed, "seed for every RNG (CleanRL: 1)", Range::Closed(0, 4294967295.0));
     v("total_timesteps", total_timesteps, "env steps over all envs (CleanRL ppo.py: 500000)",
       Range::Positive());
     v("progress", progress, "live progress line on stderr");
     v.Section("env", env, "environment");
     v.Section("ppo", ppo, "PPO / A2C hyperparameters");
+    v.Section("dqn", dqn, "DQN hyperparameters");
     v.Section("eval", eval, "evaluation");
     v.Section("checkpoint", checkpoint, "checkpoints");
   }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "rlforge/algos/agent.h"
 #include "rlforge/buffers/rollout_buffer.h"
 #include "rlforge/core/config.h"
 #include "rlforge/core/spaces.h"
@@ -39,7 +40,7 @@ struct PpoConfig {
   void Visit(V& v);
 };
 
-class Ppo {
+class Ppo final : public Agent {
  public:
   Ppo(const PpoConfig& config, const Space& observation_space, const Space& action_space,
       int num_envs);
@@ -48,6 +49,10 @@ class Ppo {
   // Writes discrete actions (N x D) or continuous actions (N x C), log-probs and values (N).
   void Act(const torch::Tensor& obs, int64_t* discrete, float* continuous, float* log_probs,
            float* values, bool deterministic = false);
+  void Act(const torch::Tensor& obs, int64_t* discrete, float* continuous,
+           bool deterministic) override {
+    Act(obs, discrete, continuous, nullptr, nullptr, deterministic);
+  }
   // V(obs) for a batch (N), e.g. final observations to bootstrap truncated episodes.
   torch::Tensor Value(const torch::Tensor& obs);
   // One PPO update over a full rollout; returns CleanRL's losses/* metrics.
@@ -55,9 +60,9 @@ class Ppo {
 
   const PpoConfig& config() const { return config_; }
   torch::optim::Adam& optimizer() { return *optimizer_; }
-  std::vector<torch::Tensor> parameters() const;
-  void Save(torch::serialize::OutputArchive& archive) const;
-  void Load(torch::serialize::InputArchive& archive);
+  std::vector<torch::Tensor> parameters() const override;
+  void Save(torch::serialize::OutputArchive& archive) const override;
+  void Load(torch::serialize::InputArchive& archive) override;
 
  private:
   // log-prob and entropy of `actions` under the current policy

@@ -1,0 +1,85 @@
+// DQN (Mnih et al. 2015) as CleanRL's dqn.py, with Double DQN and Huber loss options.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "rlforge/algos/agent.h"
+#include "rlforge/buffers/batch.h"
+#include "rlforge/core/config.h"
+#include "rlforge/core/rng.h"
+#include "rlforge/core/spaces.h"
+
+namespace rlforge::algos {
+
+struct DqnConfig {
+  double learning_rate = 2.5e-4;           // Adam step size (CleanRL dqn.py: 2.5e-4)
+  int64_t buffer_size = 10'000;            // replay capacity (CleanRL: 10000)
+  double gamma = 0.99;                     // discount (CleanRL: 0.99)
+  double tau = 1.0;                        // target update rate, 1 = hard copy (CleanRL: 1.0)
+  int64_t target_network_frequency = 500;  // env steps between target updates (CleanRL: 500)
+  int batch_size = 128;                    // replay batch (CleanRL: 128)
+  double start_e = 1.0;                    // initial exploration epsilon (CleanRL: 1)
+  double end_e = 0.05;                     // final epsilon (CleanRL: 0.05)
+  double exploration_fraction =
+      0.5;  // fraction of total_timesteps to anneal epsilon (CleanRL: 0.5)
+  int64_t learning_starts =
+      10'000;                // env steps of pure exploration before learning (CleanRL: 10000)
+  int train_frequency = 10;  // env steps per gradient step (CleanRL: 10)
+  std::vector<int64_t> hidden = {120, 84};  // Q network hidden sizes (CleanRL: [120, 84])
+  bool double_dqn = false;     // select the next action with the online network (van Hasselt 2016)
+  bool huber = false;          // Huber (smooth L1) loss instead of MSE (CleanRL: MSE)
+  double max_grad_norm = 0.0;  // gradient clipping, 0 = off (CleanRL: off)
+
+  template <class V>
+  void Visit(V& v) {
+    using config::Range;
+    v("learning_rate", learning_rate, "Adam step size (CleanRL dqn.py: 2.5e-4)", Range::Positive());
+    v("buffer_size", buffer_size, "replay capacity (CleanRL: 10000)", Range::Closed(1, 1e9));
+    v("gamma", gamma, "discount (CleanRL: 0.99)", Range::Closed(0, 1));
+    v("tau", tau, "target update rate, 1 = hard copy (CleanRL: 1.0)", Range::OpenClosed(0, 1));
+    v("target_network_frequency", target_network_frequency,
+      "env steps between target updates (CleanRL: 500)", Range::Positive());
+    v("batch_size", batch_size, "replay batch size (CleanRL: 128)", Range::Closed(1, 1e6));
+    v("start_e", start_e, "initial exploration epsilon (CleanRL: 1)", Range::Closed(0, 1));
+    v("end_e", end_e, "final exploration epsilon (CleanRL: 0.05)", Range::Closed(0, 1));
+    v("exploration_fraction", exploration_fraction,
+      "share of total_timesteps to anneal epsilon (CleanRL: 0.5)", Range::OpenClosed(0, 1));
+    v("learning_starts", learning_starts, "env steps before learning starts (CleanRL: 10000)",
+      Range::NonNegative());
+    v("train_frequency", train_frequency, "env steps per gradient step (CleanRL: 10)",
+      Range::Closed(1, 1e6));
+    v("hidden", hidden, "Q network hidden sizes (CleanRL: [120, 84])");
+    v("double_dqn", double_dqn, "Double DQN targets (van Hasselt et al. 2016)");
+    v("huber", huber, "Huber loss instead of MSE (CleanRL: MSE)");
+    v("max_grad_norm", max_grad_norm, "global gradient norm clip, 0 = off (CleanRL: off)",
+      Range::NonNegative());
+  }
+};
+
+class Dqn final : public Agent {
+ public:
+  Dqn(const DqnConfig& config, const Space& observation_space, const Space& action_space,
+      uint64_t seed);
+
+  void Act(const torch::Tensor& obs, int64_t* discrete, float* continuous,
+           bool deterministic) override;
+  // Epsilon-greedy actions for N observations; random actions come from this agent's RNG.
+  void Explore(const torch::Tensor& obs, double epsilon, int64_t* discrete);
+  // One gradient step on a replay batch (obs, next_obs, discrete_actions, rewards, discounts).
+  std::map<std::string, double> Update(buffers::Batch& batch);
+  void UpdateTarget();  // target <- tau * online + (1 - tau) * target
+
+  void Save(torch::serialize::OutputArchive& archive) const override;
+  void Load(torch::serialize::InputArchive& archive) override;
+  std::vector<torch::Tensor> parameters() const override { return q_->parameters(); }
+
+ private:
+  DqnConfig config_;
+  Space action_space_;
+  torch::nn::Sequential q_, target_;  // online and target Q networks   (obs -> n actions)
+  std::unique_ptr<torch::optim::Adam> optimizer_;
+  Rng rng_;  // exploration draws
+};
+
+}  // namespace rlforge::algos
