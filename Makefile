@@ -14,6 +14,7 @@ bench: build
 	bash bench/env_throughput.sh
 	bash bench/buffers.sh
 	bash bench/ppo_cartpole.sh
+	bash bench/sac_pendulum.sh
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h' '*.cpp')

@@ -321,6 +321,33 @@ TEST(Train, DqnLearnsAndResumesExactlyWithItsReplayBuffer) {
   for (const auto& d : {a, b}) fs::remove_all(d);
 }
 
+TEST(Train, SacLearnsPendulumAndResumesExactly) {
+  const fs::path a = TempDir("sac_a"), b = TempDir("sac_b"), c = TempDir("sac_c");
+  const TrainResult r =
+      Train(LoadConfig(kConfigs + "/sac/pendulum_fast.yaml",
+                       {"progress=false", "total_timesteps=5000", "eval.every_steps=0"}),
+            a.string());
+  EXPECT_EQ(r.steps, 5000);
+  const auto [mean, std] = Evaluate(a.string(), 3, true, 7);
+  EXPECT_GT(mean, -700.0);  // random actions average about -1200
+  auto small = [] {
+    return LoadConfig(kConfigs + "/sac/pendulum_fast.yaml",
+                      {"progress=false", "total_timesteps=1600", "sac.learning_starts=1000",
+                       "eval.every_steps=0"});
+  };
+  Train(small(), b.string());
+  Train(small(), c.string(), false, 1300);
+  Train(TrainConfig{}, c.string(), /*resume=*/true);
+  EXPECT_TRUE(SameParameters((b / "checkpoints/latest.pt").string(),
+                             (c / "checkpoints/latest.pt").string()));
+  EXPECT_NE(
+      ErrorOf([] {
+        LoadConfig("", {"algo=sac"});
+      }).find("algo: sac needs a bounded Box action space, but env.id CartPole-v1 has Discrete(2)"),
+      std::string::npos);
+  for (const auto& d : {a, b, c}) fs::remove_all(d);
+}
+
 TEST(Train, BadCheckpointsAreClearErrors) {
   const fs::path dir = TempDir("ckpt");
   Train(Small(2048), dir.string());

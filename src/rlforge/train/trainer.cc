@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "rlforge/algos/dqn/dqn.h"
+#include "rlforge/algos/sac/sac.h"
 #include "rlforge/buffers/replay_buffer.h"
 #include "rlforge/buffers/rollout_buffer.h"
 #include "rlforge/core/bytes.h"
@@ -235,31 +236,44 @@ void LoadCheckpoint(const std::string& path, algos::Agent& agent, env::VectorEnv
   }
 }
 
-double GammaOf(const TrainConfig& c) { return c.algo == "dqn" ? c.dqn.gamma : c.ppo.gamma; }
+double GammaOf(const TrainConfig& c) {
+  if (c.algo == "dqn") return c.dqn.gamma;
+  if (c.algo == "sac") return c.sac.gamma;
+  return c.ppo.gamma;
+}
 
 std::unique_ptr<algos::Agent> MakeAgent(const TrainConfig& c, const Space& obs_space,
                                         const Space& act_space) {
-  if (c.algo == "dqn")
+  if (c.algo == "dqn") {
     return std::make_unique<algos::Dqn>(c.dqn, obs_space, act_space, static_cast<uint64_t>(c.seed));
+  }
+  if (c.algo == "sac") {
+    return std::make_unique<algos::Sac>(c.sac, obs_space, act_space, static_cast<uint64_t>(c.seed));
+  }
   return std::make_unique<algos::Ppo>(c.ppo, obs_space, act_space, c.env.num_envs);
 }
 
-// Off-policy loop (CleanRL dqn.py): epsilon-greedy acting, replay, target network.
-TrainResult RunDqn(const TrainConfig& config, const std::string& run_dir, bool resume,
-                   int64_t stop_after, env::VectorEnv& envs, const std::string& config_yaml) {
+// Off-policy loop (CleanRL dqn.py / sac_continuous_action.py): collect one step per env, store
+// it with the true next observation, learn from replay.
+TrainResult RunOffPolicy(const TrainConfig& config, const std::string& run_dir, bool resume,
+                         int64_t stop_after, env::VectorEnv& envs, const std::string& config_yaml) {
   const std::string ckpt_dir = run_dir + "/checkpoints", latest = ckpt_dir + "/latest.pt";
   const std::string replay_dir = ckpt_dir + "/replay";
   const algos::DqnConfig& q = config.dqn;
+  const bool sac = config.algo == "sac";
   const Space& obs_space = envs.single_observation_space();
-  algos::Dqn agent(q, obs_space, envs.single_action_space(), static_cast<uint64_t>(config.seed));
+  const Space& act_space = envs.env(0).Unwrapped()->action_space();  // bounds before ClipAction
+  std::unique_ptr<algos::Agent> agent_ptr = MakeAgent(config, obs_space, act_space);
+  algos::Agent& agent = *agent_ptr;
   const int n = config.env.num_envs;
   const int64_t obs_dim = obs_space.size();
   buffers::ReplaySpec spec;
-  spec.capacity = std::max<int64_t>(q.buffer_size, n);
+  spec.capacity = std::max<int64_t>(sac ? config.sac.buffer_size : q.buffer_size, n);
   spec.num_envs = n;
   spec.obs_dim = obs_dim;
-  spec.num_discrete = 1;
-  spec.gamma = static_cast<float>(q.gamma);
+  spec.num_discrete = act_space.num_discrete();
+  spec.num_continuous = act_space.num_continuous();
+  spec.gamma = static_cast<float>(GammaOf(config));
   buffers::ReplayBuffer replay(spec, static_cast<uint64_t>(config.seed));
   Counters c;
   c.next_eval = config.eval.every_steps;
@@ -295,7 +309,11 @@ TrainResult RunDqn(const TrainConfig& config, const std::string& run_dir, bool r
     const double epsilon =
         std::max(slope * static_cast<double>(c.global_step) + q.start_e, q.end_e);
     std::memcpy(obs_copy.data(), envs.observations(), obs_copy.size() * sizeof(float));
-    agent.Explore(obs, epsilon, envs.discrete_actions());
+    if (sac) {
+      static_cast<algos::Sac&>(agent).Collect(obs, c.global_step, envs.continuous_actions());
+    } else {
+      static_cast<algos::Dqn&>(agent).Explore(obs, epsilon, envs.discrete_actions());
+    }
     envs.Step();
     c.global_step += n;
     ++c.iteration;
@@ -317,12 +335,24 @@ TrainResult RunDqn(const TrainConfig& config, const std::string& run_dir, bool r
                     static_cast<double>(envs.final_lengths()[i]));
       }
     }
-    replay.Add(obs_copy, next_obs, {envs.discrete_actions(), static_cast<size_t>(n)}, {}, rewards,
-               term, trunc);
-    if (c.global_step > q.learning_starts) {
+    replay.Add(obs_copy, next_obs,
+               {envs.discrete_actions(), static_cast<size_t>(n * act_space.num_discrete())},
+               {envs.continuous_actions(), static_cast<size_t>(n * act_space.num_continuous())},
+               rewards, term, trunc);
+    if (sac && c.global_step > config.sac.learning_starts) {
+      replay.Sample(config.sac.batch_size, &batch);
+      const auto losses = static_cast<algos::Sac&>(agent).Update(batch, c.iteration);
+      if (c.iteration % 100 == 0) {
+        for (const auto& [tag, value] : losses) metrics.Log(c.global_step, tag, value);
+        const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+        metrics.Log(c.global_step, "charts/SPS",
+                    static_cast<double>(c.global_step - start_step) / secs);
+      }
+    }
+    if (!sac && c.global_step > q.learning_starts) {
       if (c.iteration % q.train_frequency == 0) {
         replay.Sample(q.batch_size, &batch);
-        const auto losses = agent.Update(batch);
+        const auto losses = static_cast<algos::Dqn&>(agent).Update(batch);
         if (c.iteration % (100 * q.train_frequency) == 0) {
           for (const auto& [tag, value] : losses) metrics.Log(c.global_step, tag, value);
           const double secs = std::chrono::duration<double>(Clock::now() - start).count();
@@ -331,7 +361,7 @@ TrainResult RunDqn(const TrainConfig& config, const std::string& run_dir, bool r
           metrics.Log(c.global_step, "charts/epsilon", epsilon);
         }
       }
-      if (c.iteration % target_every == 0) agent.UpdateTarget();
+      if (c.iteration % target_every == 0) static_cast<algos::Dqn&>(agent).UpdateTarget();
     }
     double mean_recent = 0.0;
     for (double r : recent) mean_recent += r / static_cast<double>(recent.size());
@@ -406,7 +436,7 @@ TrainConfig LoadConfig(const std::string& file, const std::vector<std::string>& 
   reader.Finish();
   if (c.algo == "a2c") c.ppo.a2c = true;
   const int64_t batch = static_cast<int64_t>(c.env.num_envs) * c.ppo.num_steps;
-  if (c.algo != "dqn" && batch < c.ppo.num_minibatches) {
+  if ((c.algo == "ppo" || c.algo == "a2c") && batch < c.ppo.num_minibatches) {
     throw Error("ppo.num_minibatches: expected at most env.num_envs x ppo.num_steps = " +
                 std::to_string(batch));
   }
@@ -417,7 +447,13 @@ TrainConfig LoadConfig(const std::string& file, const std::vector<std::string>& 
     throw Error("algo: dqn needs a Discrete action space, but env.id " + c.env.id + " has " +
                 probe->action_space().ToString() + " (use ppo, or sac when it lands)");
   }
-  if (c.algo != "dqn" && probe->action_space().kind() != Space::Kind::kDiscrete &&
+  if (c.algo == "sac" &&
+      (probe->action_space().kind() != Space::Kind::kBox || !probe->action_space().is_bounded())) {
+    throw Error("algo: sac needs a bounded Box action space, but env.id " + c.env.id + " has " +
+                probe->action_space().ToString() + " (use dqn or ppo)");
+  }
+  if (c.algo != "dqn" && c.algo != "sac" &&
+      probe->action_space().kind() != Space::Kind::kDiscrete &&
       probe->action_space().kind() != Space::Kind::kMultiDiscrete &&
       probe->action_space().kind() != Space::Kind::kBox) {
     throw Error("algo: " + c.algo + " does not support the action space " +
@@ -456,7 +492,8 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   auto envs = MakeVectorEnv(config.env, GammaOf(config));
   envs->Reset(static_cast<uint64_t>(config.seed));
-  if (config.algo == "dqn") return RunDqn(config, run_dir, resume, stop_after, *envs, config_yaml);
+  if (config.algo == "dqn" || config.algo == "sac")
+    return RunOffPolicy(config, run_dir, resume, stop_after, *envs, config_yaml);
   const Space& obs_space = envs->single_observation_space();
   const Space& act_space = envs->single_action_space();
   algos::Ppo agent(config.ppo, obs_space, act_space, config.env.num_envs);
@@ -611,7 +648,8 @@ Restored Restore(const std::string& path) {
   fs::remove(tmp);
   nn::UseOneThread();
   r.envs = MakeVectorEnv(r.config.env, GammaOf(r.config));
-  r.agent = MakeAgent(r.config, r.envs->single_observation_space(), r.envs->single_action_space());
+  r.agent = MakeAgent(r.config, r.envs->single_observation_space(),
+                      r.envs->env(0).Unwrapped()->action_space());
   Counters c;
   std::deque<double> recent;
   LoadCheckpoint(path, *r.agent, *r.envs, c, recent);

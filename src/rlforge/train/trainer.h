@@ -8,6 +8,7 @@
 
 #include "rlforge/algos/dqn/dqn.h"
 #include "rlforge/algos/ppo/ppo.h"
+#include "rlforge/algos/sac/sac.h"
 #include "rlforge/core/config.h"
 
 namespace rlforge::train {
@@ -80,13 +81,14 @@ struct TrainConfig {
   EnvConfig env;
   algos::PpoConfig ppo;
   algos::DqnConfig dqn;
+  algos::SacConfig sac;
   EvalConfig eval;
   CheckpointConfig checkpoint;
 
   template <class V>
   void Visit(V& v) {
     using config::Range;
-    v("algo", algo, "algorithm", config::Choices{{"ppo", "a2c", "dqn"}});
+    v("algo", algo, "algorithm", config::Choices{{"ppo", "a2c", "dqn", "sac"}});
     v("seed", seed, "seed for every RNG (CleanRL: 1)", Range::Closed(0, 4294967295.0));
     v("total_timesteps", total_timesteps, "env steps over all envs (CleanRL ppo.py: 500000)",
       Range::Positive());
@@ -94,6 +96,7 @@ struct TrainConfig {
     v.Section("env", env, "environment");
     v.Section("ppo", ppo, "PPO / A2C hyperparameters");
     v.Section("dqn", dqn, "DQN hyperparameters");
+    v.Section("sac", sac, "SAC hyperparameters");
     v.Section("eval", eval, "evaluation");
     v.Section("checkpoint", checkpoint, "checkpoints");
   }
