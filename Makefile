@@ -15,6 +15,7 @@ bench: build
 	bash bench/buffers.sh
 	bash bench/ppo_cartpole.sh
 	bash bench/sac_pendulum.sh
+	bash bench/dqn_cartpole.sh
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h' '*.cpp')
