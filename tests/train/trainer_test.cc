@@ -60,7 +60,9 @@ TEST(Config, ErrorsNameTheKeyPath) {
               LoadConfig("", {"ppo.norm_adv=maybe"});
             }).find("ppo.norm_adv: expected true or false"),
             std::string::npos);
-  EXPECT_NE(ErrorOf([] { LoadConfig("", {"algo=sac"}); }).find("algo: expected one of ppo, a2c"),
+  EXPECT_NE(ErrorOf([] {
+              LoadConfig("", {"algo=td3"});
+            }).find("algo: expected one of ppo, a2c, dqn, sac"),
             std::string::npos);
   EXPECT_NE(
       ErrorOf([] { LoadConfig("", {"env.id=CartPol-v1"}); }).find("did you mean 'CartPole-v1'"),
