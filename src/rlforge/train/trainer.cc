@@ -12,6 +12,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "rlforge/algos/dqn/dqn.h"
 #include "rlforge/algos/sac/sac.h"
@@ -236,6 +237,41 @@ void LoadCheckpoint(const std::string& path, algos::Agent& agent, env::VectorEnv
   }
 }
 
+// The layers every training loop runs after an iteration: evaluation with best-model keeping,
+// periodic and final checkpoints, and stopping on SIGINT/SIGTERM or --stop-after. True = stop.
+bool EndIteration(const TrainConfig& config, const std::string& run_dir, int64_t stop_after,
+                  io::MetricsLogger& metrics, algos::Agent& agent, env::VectorEnv& envs,
+                  Counters& c, bool done, const std::function<void(const std::string&)>& save) {
+  const std::string ckpt_dir = run_dir + "/checkpoints";
+  if (config.eval.every_steps > 0 && c.global_step >= c.next_eval) {
+    c.next_eval += config.eval.every_steps;
+    const std::vector<double> stats = ObsStats(envs);  // frozen training statistics
+    const auto [mean, std] = MeanStd(
+        RunEpisodes(agent, config.env, stats.empty() ? nullptr : &stats, config.eval.episodes,
+                    config.eval.deterministic, static_cast<uint64_t>(config.seed) + 100000));
+    metrics.Log(c.global_step, "eval/episodic_return", mean);
+    metrics.Log(c.global_step, "eval/episodic_return_std", std);
+    if (mean > c.best_eval) {
+      c.best_eval = mean;
+      save(ckpt_dir + "/best.pt");
+    }
+  }
+  const bool interrupted = g_signal.load() != 0 || (stop_after > 0 && c.global_step >= stop_after);
+  if (config.checkpoint.every_steps > 0 && c.global_step >= c.next_checkpoint) {
+    c.next_checkpoint += config.checkpoint.every_steps;
+    save(ckpt_dir + "/latest.pt");
+  } else if (interrupted || done) {
+    save(ckpt_dir + "/latest.pt");
+  }
+  if (interrupted) {
+    const std::string why =
+        g_signal.load() != 0 ? "by signal " + std::to_string(g_signal.load()) : "as asked";
+    std::fprintf(stderr, "\nstopped %s at step %lld; checkpoint written: resume with --resume %s\n",
+                 why.c_str(), static_cast<long long>(c.global_step), run_dir.c_str());
+  }
+  return interrupted;
+}
+
 double GammaOf(const TrainConfig& c) {
   if (c.algo == "dqn") return c.dqn.gamma;
   if (c.algo == "sac") return c.sac.gamma;
@@ -372,31 +408,9 @@ TrainResult RunOffPolicy(const TrainConfig& config, const std::string& run_dir, 
                       static_cast<double>(c.global_step - start_step) / secs, mean_recent,
                       !recent.empty());
     }
-    if (config.eval.every_steps > 0 && c.global_step >= c.next_eval) {
-      c.next_eval += config.eval.every_steps;
-      const auto returns = RunEpisodes(agent, config.env, nullptr, config.eval.episodes, true,
-                                       static_cast<uint64_t>(config.seed) + 100000);
-      const auto [mean, std] = MeanStd(returns);
-      metrics.Log(c.global_step, "eval/episodic_return", mean);
-      metrics.Log(c.global_step, "eval/episodic_return_std", std);
-      if (mean > c.best_eval) {
-        c.best_eval = mean;
-        save(ckpt_dir + "/best.pt");
-      }
-    }
-    const bool interrupted =
-        g_signal.load() != 0 || (stop_after > 0 && c.global_step >= stop_after);
-    const bool done = c.iteration >= iterations;
-    if (config.checkpoint.every_steps > 0 && c.global_step >= c.next_checkpoint) {
-      c.next_checkpoint += config.checkpoint.every_steps;
-      save(latest);
-    } else if (interrupted || done) {
-      save(latest);
-    }
-    if (interrupted) {
+    if (EndIteration(config, run_dir, stop_after, metrics, agent, envs, c,
+                     c.iteration >= iterations, save)) {
       result.interrupted = true;
-      std::fprintf(stderr, "\nstopped at step %lld; checkpoint written: resume with --resume %s\n",
-                   static_cast<long long>(c.global_step), run_dir.c_str());
       break;
     }
   }
@@ -576,38 +590,13 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
     for (double r : recent) mean_recent += r / static_cast<double>(recent.size());
     progress.Update(c.global_step, iterations * batch, sps, mean_recent, !recent.empty());
 
-    // evaluation and best model
-    if (config.eval.every_steps > 0 && c.global_step >= c.next_eval) {
-      c.next_eval += config.eval.every_steps;
-      const std::vector<double> stats = ObsStats(*envs);
-      const auto returns =
-          RunEpisodes(agent, config.env, stats.empty() ? nullptr : &stats, config.eval.episodes,
-                      config.eval.deterministic, static_cast<uint64_t>(config.seed) + 100000);
-      const auto [mean, std] = MeanStd(returns);
-      metrics.Log(c.global_step, "eval/episodic_return", mean);
-      metrics.Log(c.global_step, "eval/episodic_return_std", std);
-      if (mean > c.best_eval) {
-        c.best_eval = mean;
-        SaveCheckpoint(ckpt_dir + "/best.pt", agent, *envs, c, recent, config_yaml);
-      }
-    }
-    const bool interrupted =
-        g_signal.load() != 0 || (stop_after > 0 && c.global_step >= stop_after);
-    const bool done = c.iteration >= iterations;
-    if (config.checkpoint.every_steps > 0 && c.global_step >= c.next_checkpoint) {
-      c.next_checkpoint += config.checkpoint.every_steps;
-      SaveCheckpoint(latest, agent, *envs, c, recent, config_yaml);
-    } else if (interrupted || done) {
-      SaveCheckpoint(latest, agent, *envs, c, recent, config_yaml);
-    }
     result.last_mean_return = mean_recent;
-    if (interrupted) {
+    const auto save = [&](const std::string& path) {
+      SaveCheckpoint(path, agent, *envs, c, recent, config_yaml);
+    };
+    if (EndIteration(config, run_dir, stop_after, metrics, agent, *envs, c,
+                     c.iteration >= iterations, save)) {
       result.interrupted = true;
-      std::fprintf(stderr,
-                   "\nstopped %s at step %lld; checkpoint written: resume with --resume %s\n",
-                   g_signal.load() != 0 ? ("by signal " + std::to_string(g_signal.load())).c_str()
-                                        : "as asked",
-                   static_cast<long long>(c.global_step), run_dir.c_str());
       break;
     }
   }
