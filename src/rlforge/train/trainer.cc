@@ -34,6 +34,25 @@ using Clock = std::chrono::steady_clock;
 std::atomic<int> g_signal{0};
 void OnSignal(int sig) { g_signal.store(sig); }
 
+// SIGINT/SIGTERM set g_signal while a loop runs; the previous handlers come back after.
+class SignalScope {
+ public:
+  SignalScope()
+      : old_int_(std::signal(SIGINT, OnSignal)), old_term_(std::signal(SIGTERM, OnSignal)) {
+    g_signal.store(0);
+  }
+  ~SignalScope() {
+    std::signal(SIGINT, old_int_);
+    std::signal(SIGTERM, old_term_);
+  }
+  SignalScope(const SignalScope&) = delete;
+  SignalScope& operator=(const SignalScope&) = delete;
+
+ private:
+  void (*old_int_)(int);
+  void (*old_term_)(int);
+};
+
 // env kwargs from config text: true/false, integers, numbers, else strings
 env::Kwargs ToKwargs(const std::map<std::string, std::string>& text) {
   std::vector<std::string> items;
@@ -320,9 +339,7 @@ TrainResult RunOffPolicy(const TrainConfig& config, const std::string& run_dir, 
     if (config.checkpoint.save_replay_buffer) replay.LoadInto(replay_dir);
   }
   io::MetricsLogger metrics(run_dir);
-  g_signal.store(0);
-  auto old_int = std::signal(SIGINT, OnSignal);
-  auto old_term = std::signal(SIGTERM, OnSignal);
+  const SignalScope signals;
   const torch::Tensor obs = env::ObservationTensor(envs);
   std::vector<float> obs_copy(static_cast<size_t>(n * obs_dim)), next_obs(obs_copy.size()),
       rewards(n);
@@ -414,8 +431,6 @@ TrainResult RunOffPolicy(const TrainConfig& config, const std::string& run_dir, 
       break;
     }
   }
-  std::signal(SIGINT, old_int);
-  std::signal(SIGTERM, old_term);
   result.steps = c.global_step;
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (!result.interrupted) {
@@ -524,9 +539,7 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
   if (resume) LoadCheckpoint(latest, agent, *envs, c, recent);
   io::MetricsLogger metrics(run_dir);
 
-  g_signal.store(0);
-  auto old_int = std::signal(SIGINT, OnSignal);
-  auto old_term = std::signal(SIGTERM, OnSignal);
+  const SignalScope signals;
 
   const torch::Tensor obs = env::ObservationTensor(*envs);
   const torch::Tensor final_obs = env::FinalObservationTensor(*envs);
@@ -600,8 +613,6 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
       break;
     }
   }
-  std::signal(SIGINT, old_int);
-  std::signal(SIGTERM, old_term);
   result.steps = c.global_step;
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (!result.interrupted) {
