@@ -232,6 +232,7 @@ int TrainCommand(const std::string& config_file, std::vector<std::string> overri
   const std::string run_dir = run_dir_arg.empty() ? DefaultRunDir(config) : run_dir_arg;
   std::printf("training %s on %s (seed %lld) -> %s\n", config.algo.c_str(), config.env.id.c_str(),
               static_cast<long long>(config.seed), run_dir.c_str());
+  std::fflush(stdout);  // before the progress line on stderr
   const auto r = train::Train(config, run_dir, /*resume=*/false, stop_after);
   std::printf("%s: %lld steps in %.1f s (%.0f SPS), last-20 mean return %.2f%s\n", run_dir.c_str(),
               static_cast<long long>(r.steps), r.seconds,

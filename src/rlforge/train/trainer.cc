@@ -89,6 +89,7 @@ class ProgressLine {
     if (!enabled_) return;
     const int percent = static_cast<int>(100 * done / std::max<int64_t>(total, 1));
     if (!tty_ && !final && percent < last_percent_ + 10) return;  // a line per 10% in logs
+    if (!tty_ && final && percent == last_percent_) return;       // already printed
     last_percent_ = percent;
     const int width = 24, filled = width * percent / 100;
     std::string bar(static_cast<size_t>(filled), '=');
