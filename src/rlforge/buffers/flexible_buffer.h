@@ -173,7 +173,6 @@ class FlexibleBuffer {
   std::vector<uint32_t> stamp_;  // draw marks for sampling without replacement   (T)
   uint32_t stamp_gen_ = 0;
   mutable std::vector<uint8_t> staging_;  // records being split into fields   (block x stride)
-  std::vector<int64_t> scratch_rows_;     // reused row list
   std::vector<Episode> picked_;           // episodes chosen by the last PickEpisodes
   std::vector<int64_t> episode_order_;    // reused episode permutation
 };

@@ -58,6 +58,14 @@ void ReplayBuffer::Add(std::span<const float> obs, std::span<const float> next_o
 }
 
 void ReplayBuffer::PrepareOutput(int64_t batch, Batch* out) const {
+  // a batch already laid out for this buffer and size is reused as is (no allocation per sample)
+  const size_t fields = 4 + (discrete_ >= 0 ? 1 : 0) + (continuous_ >= 0 ? 1 : 0);
+  if (out->fields.size() == fields && out->fields[0].name == "obs" &&
+      out->fields[0].shape.size() == 2 && out->fields[0].shape[0] == batch &&
+      out->fields[0].shape[1] == spec_.obs_dim && out->fields.back().name == "discounts" &&
+      out->indices.size() == static_cast<size_t>(batch)) {
+    return;
+  }
   std::vector<std::pair<std::string, std::pair<DType, int64_t>>> layout = {
       {"obs", {DType::kFloat32, spec_.obs_dim}}, {"next_obs", {DType::kFloat32, spec_.obs_dim}}};
   if (discrete_ >= 0) layout.push_back({"discrete_actions", {DType::kInt64, spec_.num_discrete}});

@@ -23,6 +23,7 @@
 #include "rlforge/env/tensor_view.h"
 #include "rlforge/env/wrappers.h"
 #include "rlforge/io/metrics.h"
+#include "rlforge/nn/archive.h"
 #include "rlforge/nn/mlp.h"
 
 namespace rlforge::train {
@@ -186,17 +187,9 @@ void SaveCheckpoint(const std::string& path, const algos::Agent& agent, const en
   state.Put(c);
   state.PutVector(std::vector<double>(recent.begin(), recent.end()));
   envs.SaveSnapshot(state);
-  archive.write("trainer_state",
-                torch::from_blob(const_cast<char*>(state.bytes().data()),
-                                 {static_cast<int64_t>(state.bytes().size())}, torch::kUInt8)
-                    .clone(),
-                /*is_buffer=*/true);
+  nn::WriteText(archive, "trainer_state", state.bytes());
   archive.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state(), /*is_buffer=*/true);
-  archive.write("config_yaml",
-                torch::from_blob(const_cast<char*>(config_yaml.data()),
-                                 {static_cast<int64_t>(config_yaml.size())}, torch::kUInt8)
-                    .clone(),
-                /*is_buffer=*/true);
+  nn::WriteText(archive, "config_yaml", config_yaml);
   // temp file, fsync, rename: a crash mid-save leaves the previous checkpoint as it was
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   archive.save_to(tmp);
@@ -204,11 +197,6 @@ void SaveCheckpoint(const std::string& path, const algos::Agent& agent, const en
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) throw Error(path + ": cannot write checkpoint: " + ec.message());
-}
-
-std::string TensorText(const torch::Tensor& t) {
-  return std::string(reinterpret_cast<const char*>(t.data_ptr<uint8_t>()),
-                     static_cast<size_t>(t.numel()));
 }
 
 // Opens a checkpoint archive; a corrupt or truncated file is a clear error.
@@ -224,13 +212,11 @@ torch::serialize::InputArchive OpenCheckpoint(const std::string& path) {
 }
 
 std::string CheckpointConfigYaml(torch::serialize::InputArchive& archive, const std::string& path) {
-  torch::Tensor t;
   try {
-    archive.read("config_yaml", t, true);
+    return nn::ReadText(archive, "config_yaml");
   } catch (const std::exception&) {
     throw Error(path + ": checkpoint has no config (not an rlforge checkpoint)");
   }
-  return TensorText(t);
 }
 
 void LoadCheckpoint(const std::string& path, algos::Agent& agent, env::VectorEnv& envs, Counters& c,
@@ -238,10 +224,9 @@ void LoadCheckpoint(const std::string& path, algos::Agent& agent, env::VectorEnv
   torch::serialize::InputArchive archive = OpenCheckpoint(path);
   try {
     agent.Load(archive);
-    torch::Tensor state, rng;
-    archive.read("trainer_state", state, true);
+    torch::Tensor rng;
     archive.read("torch_rng", rng, true);
-    const std::string bytes = TensorText(state);
+    const std::string bytes = nn::ReadText(archive, "trainer_state");
     ByteReader in(bytes, path);
     c = in.Get<Counters>();
     const auto r = in.GetVector<double>();
@@ -254,6 +239,18 @@ void LoadCheckpoint(const std::string& path, algos::Agent& agent, env::VectorEnv
   } catch (const std::exception& e) {
     throw Error(path + ": checkpoint does not match this config or is corrupt (" +
                 std::string(e.what()).substr(0, 200) + ")");
+  }
+}
+
+// Fills in steps and seconds and prints the final progress line (unless the run was interrupted).
+void FinishRun(TrainResult& result, const Counters& c, Clock::time_point start, int64_t start_step,
+               int64_t total, ProgressLine& progress, bool has_return) {
+  result.steps = c.global_step;
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (!result.interrupted) {
+    progress.Update(c.global_step, total,
+                    static_cast<double>(c.global_step - start_step) / result.seconds,
+                    result.last_mean_return, has_return, /*final=*/true);
   }
 }
 
@@ -306,7 +303,7 @@ std::unique_ptr<algos::Agent> MakeAgent(const TrainConfig& c, const Space& obs_s
   if (c.algo == "sac") {
     return std::make_unique<algos::Sac>(c.sac, obs_space, act_space, static_cast<uint64_t>(c.seed));
   }
-  return std::make_unique<algos::Ppo>(c.ppo, obs_space, act_space, c.env.num_envs);
+  return std::make_unique<algos::Ppo>(c.ppo, obs_space, act_space);
 }
 
 // Off-policy loop (CleanRL dqn.py / sac_continuous_action.py): collect one step per env, store
@@ -353,7 +350,7 @@ TrainResult RunOffPolicy(const TrainConfig& config, const std::string& run_dir, 
   const auto start = Clock::now();
   const int64_t start_step = c.global_step;
   TrainResult result;
-  auto save = [&](const std::string& path) {
+  const std::function<void(const std::string&)> save = [&](const std::string& path) {
     if (config.checkpoint.save_replay_buffer && path == latest) replay.Save(replay_dir);
     SaveCheckpoint(path, agent, envs, c, recent, config_yaml);
   };
@@ -432,13 +429,7 @@ TrainResult RunOffPolicy(const TrainConfig& config, const std::string& run_dir, 
       break;
     }
   }
-  result.steps = c.global_step;
-  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  if (!result.interrupted) {
-    progress.Update(c.global_step, iterations * n,
-                    static_cast<double>(c.global_step - start_step) / result.seconds,
-                    result.last_mean_return, !recent.empty(), /*final=*/true);
-  }
+  FinishRun(result, c, start, start_step, iterations * n, progress, !recent.empty());
   return result;
 }
 
@@ -526,7 +517,7 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
     return RunOffPolicy(config, run_dir, resume, stop_after, *envs, config_yaml);
   const Space& obs_space = envs->single_observation_space();
   const Space& act_space = envs->single_action_space();
-  algos::Ppo agent(config.ppo, obs_space, act_space, config.env.num_envs);
+  algos::Ppo agent(config.ppo, obs_space, act_space);
   const int n = config.env.num_envs, T = config.ppo.num_steps;
   buffers::RolloutBuffer rollout(T, n, obs_space.size(), act_space.num_discrete(),
                                  act_space.num_continuous());
@@ -551,6 +542,9 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
   const auto start = Clock::now();
   const int64_t start_step = c.global_step;
   TrainResult result;
+  const std::function<void(const std::string&)> save = [&](const std::string& path) {
+    SaveCheckpoint(path, agent, *envs, c, recent, config_yaml);
+  };
 
   for (; c.iteration < iterations;) {
     const double frac = 1.0 - static_cast<double>(c.iteration) / static_cast<double>(iterations);
@@ -605,22 +599,13 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
     progress.Update(c.global_step, iterations * batch, sps, mean_recent, !recent.empty());
 
     result.last_mean_return = mean_recent;
-    const auto save = [&](const std::string& path) {
-      SaveCheckpoint(path, agent, *envs, c, recent, config_yaml);
-    };
     if (EndIteration(config, run_dir, stop_after, metrics, agent, *envs, c,
                      c.iteration >= iterations, save)) {
       result.interrupted = true;
       break;
     }
   }
-  result.steps = c.global_step;
-  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  if (!result.interrupted) {
-    progress.Update(c.global_step, iterations * batch,
-                    static_cast<double>(c.global_step - start_step) / result.seconds,
-                    result.last_mean_return, !recent.empty(), /*final=*/true);
-  }
+  FinishRun(result, c, start, start_step, iterations * batch, progress, !recent.empty());
   return result;
 }
 

@@ -3,6 +3,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include "rlforge/core/error.h"
+#include "rlforge/nn/archive.h"
 #include "rlforge/nn/mlp.h"
 
 namespace rlforge::algos {
@@ -85,33 +86,17 @@ void Dqn::UpdateTarget() {
 }
 
 void Dqn::Save(torch::serialize::OutputArchive& archive) const {
-  torch::serialize::OutputArchive q, target, optimizer;
-  q_->save(q);
-  target_->save(target);
-  optimizer_->save(optimizer);
-  archive.write("q", q);
-  archive.write("target", target);
-  archive.write("optimizer", optimizer);
-  const std::string rng = rng_.Serialize();
-  archive.write("dqn_rng",
-                torch::from_blob(const_cast<char*>(rng.data()), {static_cast<int64_t>(rng.size())},
-                                 torch::kUInt8)
-                    .clone(),
-                true);
+  nn::SaveTo(archive, "q", q_);
+  nn::SaveTo(archive, "target", target_);
+  nn::SaveTo(archive, "optimizer", *optimizer_);
+  nn::WriteText(archive, "dqn_rng", rng_.Serialize());
 }
 
 void Dqn::Load(torch::serialize::InputArchive& archive) {
-  torch::serialize::InputArchive q, target, optimizer;
-  archive.read("q", q);
-  archive.read("target", target);
-  archive.read("optimizer", optimizer);
-  q_->load(q);
-  target_->load(target);
-  optimizer_->load(optimizer);
-  torch::Tensor rng;
-  archive.read("dqn_rng", rng, true);
-  rng_.Deserialize(std::string(reinterpret_cast<const char*>(rng.data_ptr<uint8_t>()),
-                               static_cast<size_t>(rng.numel())));
+  nn::LoadFrom(archive, "q", q_);
+  nn::LoadFrom(archive, "target", target_);
+  nn::LoadFrom(archive, "optimizer", *optimizer_);
+  rng_.Deserialize(nn::ReadText(archive, "dqn_rng"));
 }
 
 }  // namespace rlforge::algos

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "rlforge/core/error.h"
+#include "rlforge/nn/archive.h"
 #include "rlforge/nn/mlp.h"
 
 namespace rlforge::algos {
@@ -14,8 +15,7 @@ constexpr double kLog2Pi = 1.8378770664093453;  // log(2 pi)
 
 }  // namespace
 
-Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& action_space,
-         int num_envs)
+Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& action_space)
     : config_(config), action_space_(action_space) {
   if (observation_space.kind() != Space::Kind::kBox ||
       observation_space.dtype() != DType::kFloat32) {
@@ -44,7 +44,6 @@ Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& a
   }
   optimizer_ = std::make_unique<torch::optim::Adam>(
       params, torch::optim::AdamOptions(config.learning_rate).eps(1e-5));
-  (void)num_envs;
 }
 
 std::vector<torch::Tensor> Ppo::parameters() const {
@@ -220,30 +219,22 @@ std::map<std::string, double> Ppo::Update(buffers::RolloutBuffer& rollout, doubl
 }
 
 void Ppo::Save(torch::serialize::OutputArchive& archive) const {
-  torch::serialize::OutputArchive actor, critic, optimizer;
-  actor_->save(actor);
-  critic_->save(critic);
-  optimizer_->save(optimizer);
-  archive.write("actor", actor);
-  archive.write("critic", critic);
-  archive.write("optimizer", optimizer);
+  nn::SaveTo(archive, "actor", actor_);
+  nn::SaveTo(archive, "critic", critic_);
+  nn::SaveTo(archive, "optimizer", *optimizer_);
   if (log_std_.defined()) archive.write("log_std", log_std_, /*is_buffer=*/true);
 }
 
 void Ppo::Load(torch::serialize::InputArchive& archive) {
-  torch::serialize::InputArchive actor, critic, optimizer;
-  archive.read("actor", actor);
-  archive.read("critic", critic);
-  archive.read("optimizer", optimizer);
-  actor_->load(actor);
-  critic_->load(critic);
+  nn::LoadFrom(archive, "actor", actor_);
+  nn::LoadFrom(archive, "critic", critic_);
   if (log_std_.defined()) {
     torch::Tensor saved;
     archive.read("log_std", saved, /*is_buffer=*/true);
     torch::NoGradGuard no_grad;
     log_std_.copy_(saved);
   }
-  optimizer_->load(optimizer);
+  nn::LoadFrom(archive, "optimizer", *optimizer_);
 }
 
 }  // namespace rlforge::algos

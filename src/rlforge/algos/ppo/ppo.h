@@ -42,8 +42,7 @@ struct PpoConfig {
 
 class Ppo final : public Agent {
  public:
-  Ppo(const PpoConfig& config, const Space& observation_space, const Space& action_space,
-      int num_envs);
+  Ppo(const PpoConfig& config, const Space& observation_space, const Space& action_space);
 
   // Samples actions for a batch of observations (N x obs_dim), under c10::InferenceMode.
   // Writes discrete actions (N x D) or continuous actions (N x C), log-probs and values (N).

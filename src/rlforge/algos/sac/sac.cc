@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "rlforge/core/error.h"
+#include "rlforge/nn/archive.h"
 
 namespace rlforge::algos {
 namespace {
@@ -196,66 +197,39 @@ std::map<std::string, double> Sac::Update(buffers::Batch& batch, int64_t global_
 }
 
 void Sac::Save(torch::serialize::OutputArchive& archive) const {
-  auto sub = [&](const char* name, const auto& module) {
-    torch::serialize::OutputArchive a;
-    module->save(a);
-    archive.write(name, a);
-  };
-  sub("actor", actor_);
-  sub("mean", mean_);
-  sub("log_std", log_std_);
-  sub("q1", q1_);
-  sub("q2", q2_);
-  sub("q1_target", q1_target_);
-  sub("q2_target", q2_target_);
-  for (const auto& [name, opt] :
-       {std::pair<const char*, torch::optim::Adam*>{"actor_opt", actor_opt_.get()},
-        {"q_opt", q_opt_.get()},
-        {"alpha_opt", alpha_opt_.get()}}) {
-    torch::serialize::OutputArchive a;
-    opt->save(a);
-    archive.write(name, a);
-  }
-  archive.write("log_alpha", log_alpha_, true);
-  const std::string rng = rng_.Serialize();
-  archive.write("sac_rng",
-                torch::from_blob(const_cast<char*>(rng.data()), {static_cast<int64_t>(rng.size())},
-                                 torch::kUInt8)
-                    .clone(),
-                true);
+  nn::SaveTo(archive, "actor", actor_);
+  nn::SaveTo(archive, "mean", mean_);
+  nn::SaveTo(archive, "log_std", log_std_);
+  nn::SaveTo(archive, "q1", q1_);
+  nn::SaveTo(archive, "q2", q2_);
+  nn::SaveTo(archive, "q1_target", q1_target_);
+  nn::SaveTo(archive, "q2_target", q2_target_);
+  nn::SaveTo(archive, "actor_opt", *actor_opt_);
+  nn::SaveTo(archive, "q_opt", *q_opt_);
+  nn::SaveTo(archive, "alpha_opt", *alpha_opt_);
+  archive.write("log_alpha", log_alpha_, /*is_buffer=*/true);
+  nn::WriteText(archive, "sac_rng", rng_.Serialize());
 }
 
 void Sac::Load(torch::serialize::InputArchive& archive) {
-  auto sub = [&](const char* name, auto& module) {
-    torch::serialize::InputArchive a;
-    archive.read(name, a);
-    module->load(a);
-  };
-  sub("actor", actor_);
-  sub("mean", mean_);
-  sub("log_std", log_std_);
-  sub("q1", q1_);
-  sub("q2", q2_);
-  sub("q1_target", q1_target_);
-  sub("q2_target", q2_target_);
-  for (const auto& [name, opt] :
-       {std::pair<const char*, torch::optim::Adam*>{"actor_opt", actor_opt_.get()},
-        {"q_opt", q_opt_.get()},
-        {"alpha_opt", alpha_opt_.get()}}) {
-    torch::serialize::InputArchive a;
-    archive.read(name, a);
-    opt->load(a);
-  }
-  torch::Tensor log_alpha, rng;
-  archive.read("log_alpha", log_alpha, true);
+  nn::LoadFrom(archive, "actor", actor_);
+  nn::LoadFrom(archive, "mean", mean_);
+  nn::LoadFrom(archive, "log_std", log_std_);
+  nn::LoadFrom(archive, "q1", q1_);
+  nn::LoadFrom(archive, "q2", q2_);
+  nn::LoadFrom(archive, "q1_target", q1_target_);
+  nn::LoadFrom(archive, "q2_target", q2_target_);
+  nn::LoadFrom(archive, "actor_opt", *actor_opt_);
+  nn::LoadFrom(archive, "q_opt", *q_opt_);
+  nn::LoadFrom(archive, "alpha_opt", *alpha_opt_);
+  torch::Tensor log_alpha;
+  archive.read("log_alpha", log_alpha, /*is_buffer=*/true);
   {
     torch::NoGradGuard no_grad;
     log_alpha_.copy_(log_alpha);
   }
   alpha_ = config_.autotune ? log_alpha_.exp().item<double>() : config_.alpha;
-  archive.read("sac_rng", rng, true);
-  rng_.Deserialize(std::string(reinterpret_cast<const char*>(rng.data_ptr<uint8_t>()),
-                               static_cast<size_t>(rng.numel())));
+  rng_.Deserialize(nn::ReadText(archive, "sac_rng"));
 }
 
 }  // namespace rlforge::algos
