@@ -106,9 +106,22 @@ void Reader::operator()(const char* key, std::map<std::string, std::string>& val
   if (!n->IsMap()) throw Error(Where(key) + ": expected a mapping of key: value");
   value.clear();
   for (const auto& kv : *n) {
-    if (!kv.second.IsScalar())
-      throw Error(Where(key) + "." + kv.first.Scalar() + ": expected a single value");
-    value[kv.first.Scalar()] = kv.second.Scalar();
+    const std::string where = Where(key) + "." + kv.first.Scalar();
+    if (kv.second.IsSequence()) {  // a tuple such as healthy_z_range: [0.7, .inf]
+      std::string text = "[";
+      for (const auto& item : kv.second) {
+        if (!item.IsScalar()) throw Error(where + ": expected a list of numbers");
+        std::string word = item.Scalar();
+        if (word == ".inf" || word == ".Inf") word = "inf";
+        if (word == "-.inf" || word == "-.Inf") word = "-inf";
+        text += (text.size() > 1 ? ", " : "") + word;
+      }
+      value[kv.first.Scalar()] = text + "]";
+    } else if (kv.second.IsScalar()) {
+      value[kv.first.Scalar()] = kv.second.Scalar();
+    } else {
+      throw Error(where + ": expected a single value or a list of numbers");
+    }
   }
 }
 

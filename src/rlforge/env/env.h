@@ -78,6 +78,12 @@ class Env {
   virtual std::vector<double> GetState() const = 0;
   virtual void SetState(std::span<const double> state) = 0;
 
+  // How closely a step after SetState reproduces the original env's step, relative to the
+  // values' size: 0 means bit for bit. MuJoCo envs are close but not exact: their state is
+  // (qpos, qvel) as in Gymnasium, and the simulator also keeps solver warm starts and the body
+  // positions of the last integrator stage, which rewards and observations read.
+  virtual double replay_tolerance() const { return 0.0; }
+
   virtual const Info& info() const { return info_; }
   virtual Info& mutable_info() { return info_; }
   const EnvSpec& spec() const { return spec_; }

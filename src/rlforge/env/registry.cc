@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <mutex>
+#include <sstream>
 
 #include "rlforge/core/error.h"
 #include "rlforge/env/wrappers.h"
 #include "rlforge/envs/classic_control/classic_control.h"
+#include "rlforge/envs/mujoco/mujoco_env.h"
 
 namespace rlforge::env {
 namespace {
@@ -19,7 +22,10 @@ std::map<std::string, EnvEntry>& Table() {
 
 void EnsureBuiltins() {
   static std::once_flag once;
-  std::call_once(once, [] { envs::RegisterClassicControl(); });
+  std::call_once(once, [] {
+    envs::RegisterClassicControl();
+    envs::mujoco::RegisterMujoco();
+  });
 }
 
 const char* TypeName(const KwValue& v) {
@@ -30,14 +36,23 @@ const char* TypeName(const KwValue& v) {
       return "an integer";
     case 2:
       return "a number";
-    default:
+    case 3:
       return "a string";
+    default:
+      return "a list of numbers like [0.7, inf]";
   }
 }
 
 // Converts `given` to the type of `like`; ints widen to doubles, nothing else converts.
 KwValue Coerce(const std::string& where, const KwValue& like, const KwValue& given) {
-  if (like.index() == given.index()) return given;
+  if (like.index() == given.index()) {
+    const auto* list = std::get_if<std::vector<double>>(&like);
+    if (list && list->size() != std::get<std::vector<double>>(given).size()) {
+      throw Error(where + ": expected " + std::to_string(list->size()) + " numbers, got " +
+                  KwValueToString(given));
+    }
+    return given;
+  }
   if (std::holds_alternative<double>(like) && std::holds_alternative<int64_t>(given)) {
     return static_cast<double>(std::get<int64_t>(given));
   }
@@ -54,8 +69,15 @@ std::string KwValueToString(const KwValue& v) {
       return std::to_string(std::get<int64_t>(v));
     case 2:
       return FormatNumber(std::get<double>(v), DType::kFloat64);
-    default:
+    case 3:
       return "\"" + std::get<std::string>(v) + "\"";
+    default: {
+      std::string text = "[";
+      for (double x : std::get<std::vector<double>>(v)) {
+        text += (text.size() > 1 ? ", " : "") + FormatNumber(x, DType::kFloat64);
+      }
+      return text + "]";
+    }
   }
 }
 
@@ -132,6 +154,30 @@ std::unique_ptr<VectorEnv> MakeVector(const std::string& id, int num_envs, int n
   return std::make_unique<VectorEnv>(std::move(envs), num_threads);
 }
 
+namespace {
+
+// "[0.7, inf]" or "(0.7, inf)" -> {0.7, inf}.
+std::vector<double> ParseNumberList(const std::string& key, const std::string& text) {
+  const char close = text.front() == '[' ? ']' : ')';
+  const std::string fail =
+      "kwarg '" + key + "': expected a list of numbers like [0.7, inf], got " + text;
+  if (text.back() != close) throw Error(fail);
+  std::vector<double> numbers;
+  std::stringstream items(text.substr(1, text.size() - 2));
+  for (std::string item; std::getline(items, item, ',');) {
+    const auto first = item.find_first_not_of(" \t"), last = item.find_last_not_of(" \t");
+    if (first == std::string::npos) throw Error(fail);
+    const std::string word = item.substr(first, last - first + 1);
+    char* end = nullptr;
+    const double x = std::strtod(word.c_str(), &end);
+    if (*end != '\0' || std::isnan(x)) throw Error(fail);
+    numbers.push_back(x);
+  }
+  return numbers;
+}
+
+}  // namespace
+
 Kwargs ParseKwargs(const std::vector<std::string>& items) {
   Kwargs kwargs;
   for (const auto& item : items) {
@@ -141,7 +187,9 @@ Kwargs ParseKwargs(const std::vector<std::string>& items) {
     }
     const std::string key = item.substr(0, eq);
     const std::string text = item.substr(eq + 1);
-    if (text == "true" || text == "True") {
+    if (!text.empty() && (text.front() == '[' || text.front() == '(')) {
+      kwargs[key] = ParseNumberList(key, text);
+    } else if (text == "true" || text == "True") {
       kwargs[key] = true;
     } else if (text == "false" || text == "False") {
       kwargs[key] = false;

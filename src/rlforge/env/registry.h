@@ -13,7 +13,8 @@
 
 namespace rlforge::env {
 
-using KwValue = std::variant<bool, int64_t, double, std::string>;
+// A kwarg value; a list of numbers stands for a Python tuple such as healthy_z_range=(0.7, inf).
+using KwValue = std::variant<bool, int64_t, double, std::string, std::vector<double>>;
 using Kwargs = std::map<std::string, KwValue>;
 
 // One keyword argument an env accepts: its name, default (which fixes its type) and meaning.
@@ -32,6 +33,9 @@ class KwargReader {
   double Double(const std::string& name) const { return std::get<double>(values_.at(name)); }
   const std::string& String(const std::string& name) const {
     return std::get<std::string>(values_.at(name));
+  }
+  const std::vector<double>& Numbers(const std::string& name) const {
+    return std::get<std::vector<double>>(values_.at(name));
   }
 
  private:
@@ -56,7 +60,8 @@ std::unique_ptr<Env> Make(const std::string& id, const Kwargs& kwargs = {});
 std::unique_ptr<VectorEnv> MakeVector(const std::string& id, int num_envs, int num_threads = 1,
                                       const Kwargs& kwargs = {});
 
-// Parses "key=value" strings: true/false -> bool, integers -> int, numbers -> double, else string.
+// Parses "key=value" strings: true/false -> bool, integers -> int, numbers -> double,
+// "[a, b]" or "(a, b)" -> list of numbers (inf allowed), else string.
 Kwargs ParseKwargs(const std::vector<std::string>& items);
 std::string KwValueToString(const KwValue& v);
 
