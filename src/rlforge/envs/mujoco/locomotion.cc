@@ -143,7 +143,9 @@ class Ant final : public MujocoEnv {
         use_contact_forces_(k.Bool("use_contact_forces")),
         exclude_xy_(k.Bool(kExcludeXy)),
         health_(k),
-        torso_(BodyId("torso")) {}
+        torso_(BodyId("torso")) {
+    reads_contact_forces_ = use_contact_forces_;
+  }
 
  protected:
   double ClippedContactForce(int i) const {
@@ -231,7 +233,9 @@ class Humanoid final : public MujocoEnv {
         ctrl_cost_weight_(k.Double("ctrl_cost_weight")),
         reset_noise_scale_(k.Double("reset_noise_scale")),
         exclude_xy_(k.Bool(kExcludeXy)),
-        health_(k) {}
+        health_(k) {
+    reads_contact_forces_ = true;
+  }
 
  protected:
   // x, y of the centre of mass: sum(mass_i * xipos_i) / sum(mass_i)
@@ -278,7 +282,9 @@ class HumanoidStandup final : public MujocoEnv {
                   Frames(k, {.track_body = 1,
                              .distance = 4.0,
                              .lookat = {{0, 0, 0.8925}},
-                             .elevation = -20.0})) {}
+                             .elevation = -20.0})) {
+    reads_contact_forces_ = true;
+  }
 
  protected:
   void ObserveInto(float* obs) const override { ObserveHumanoid(*model_, *data_, true, obs); }

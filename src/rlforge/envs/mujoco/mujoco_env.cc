@@ -183,8 +183,9 @@ void MujocoEnv::ResetState() {
 void MujocoEnv::DoSimulation(const Action& action) {
   for (int i = 0; i < model_->nu; ++i) data_->ctrl[i] = action.continuous[i];
   for (int i = 0; i < frame_skip_; ++i) mj_step(model_.get(), data_.get());
-  // cacc and cfrc_ext are only computed on demand since MuJoCo 2.0 (gym issue 1541)
-  mj_rnePostConstraint(model_.get(), data_.get());
+  // cacc and cfrc_ext are only computed on demand since MuJoCo 2.0 (gym issue 1541); Gymnasium
+  // computes them after every step, rlforge where the env reads them (the values are the same)
+  if (reads_contact_forces_) mj_rnePostConstraint(model_.get(), data_.get());
 }
 
 void MujocoEnv::SetQ(std::span<const double> qpos, std::span<const double> qvel) {
@@ -253,7 +254,7 @@ void MujocoEnv::SetState(std::span<const double> state) {
   std::fill(data_->ctrl, data_->ctrl + nu, 0.0);
   if (state.size() == nq + nv + nu) std::copy(state.begin() + nq + nv, state.end(), data_->ctrl);
   SetQ(state.first(nq), state.subspan(nq, nv));
-  mj_rnePostConstraint(model_.get(), data_.get());  // cfrc_ext, which observations may read
+  if (reads_contact_forces_) mj_rnePostConstraint(model_.get(), data_.get());
 }
 
 void MujocoEnv::SaveSnapshot(ByteWriter& out) const {

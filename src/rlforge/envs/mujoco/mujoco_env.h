@@ -91,8 +91,9 @@ class MujocoEnv : public env::FloatEnv {
   std::shared_ptr<const mjModel_> model_;              // physics, shared by every env of this type
   std::unique_ptr<mjData_, void (*)(mjData_*)> data_;  // this env's simulation state
   int frame_skip_;
-  std::vector<double> init_qpos_;  // qpos of the model's reference pose   (nq)
-  std::vector<double> init_qvel_;  // zero velocities                       (nv)
+  std::vector<double> init_qpos_;      // qpos of the model's reference pose   (nq)
+  std::vector<double> init_qvel_;      // zero velocities                       (nv)
+  bool reads_contact_forces_ = false;  // observations/rewards read cfrc_ext (mj_rnePostConstraint)
 
  private:
   Space obs_space_, act_space_;
