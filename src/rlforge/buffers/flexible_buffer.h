@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "rlforge/buffers/batch.h"
@@ -128,6 +129,9 @@ class FlexibleBuffer {
   const uint8_t* At(int field, int agent, int64_t row) const {
     return rows_.data() + static_cast<size_t>(row) * stride_ + offset_[static_cast<size_t>(field)] +
            static_cast<size_t>(agent) * fields_[static_cast<size_t>(field)].row_bytes();
+  }
+  uint8_t* MutableAt(int field, int agent, int64_t row) {  // e.g. relabeling rewards in place
+    return const_cast<uint8_t*>(std::as_const(*this).At(field, agent, row));
   }
   size_t record_bytes() const { return stride_; }
   // The sampler's RNG (saved in buffer.json); buffers built on this storage draw from it too.

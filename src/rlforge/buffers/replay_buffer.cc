@@ -1,5 +1,6 @@
 #include "rlforge/buffers/replay_buffer.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "rlforge/core/error.h"
@@ -55,6 +56,32 @@ void ReplayBuffer::Add(std::span<const float> obs, std::span<const float> next_o
   storage_.Set(terminated_, terminated);
   storage_.Set(truncated_, truncated);
   storage_.SaveTransition(false, false);  // episodes are per env here, kept in the env_* flags
+}
+
+void ReplayBuffer::Relabel(
+    int64_t chunk, const std::function<void(const float*, const float*, int64_t, float*)>& fn) {
+  if (continuous_ < 0) throw Error("replay buffer: relabeling needs continuous actions");
+  if (chunk < 1) throw Error("replay buffer: relabel chunk must be positive");
+  const int64_t rows = storage_.size(), n = spec_.num_envs, total = rows * n;
+  const size_t obs_bytes = spec_.obs_dim * sizeof(float);
+  const size_t act_bytes = spec_.num_continuous * sizeof(float);
+  std::vector<float> obs(static_cast<size_t>(chunk * spec_.obs_dim)),
+      actions(static_cast<size_t>(chunk * spec_.num_continuous)), rewards(chunk);
+  for (int64_t begin = 0; begin < total; begin += chunk) {
+    const int64_t count = std::min(chunk, total - begin);
+    for (int64_t k = 0; k < count; ++k) {  // transition k: ring row (begin + k) / n, env % n
+      const int64_t row = (begin + k) / n;
+      const int env = static_cast<int>((begin + k) % n);
+      std::memcpy(obs.data() + k * spec_.obs_dim, storage_.At(obs_, env, row), obs_bytes);
+      std::memcpy(actions.data() + k * spec_.num_continuous, storage_.At(continuous_, env, row),
+                  act_bytes);
+    }
+    fn(obs.data(), actions.data(), count, rewards.data());
+    for (int64_t k = 0; k < count; ++k) {
+      std::memcpy(storage_.MutableAt(reward_, static_cast<int>((begin + k) % n), (begin + k) / n),
+                  &rewards[k], sizeof(float));
+    }
+  }
 }
 
 void ReplayBuffer::PrepareOutput(int64_t batch, Batch* out) const {

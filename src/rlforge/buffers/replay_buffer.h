@@ -2,6 +2,7 @@
 // (env i = agent i), uniform sampling with replacement, optional n-step returns.
 #pragma once
 
+#include <functional>
 #include <span>
 #include <string>
 
@@ -34,6 +35,12 @@ class ReplayBuffer {
   // obs, next_obs (after n steps), discrete_actions, continuous_actions, rewards (n-step sums),
   // discounts (gamma^k, 0 after a terminal), each (B x ...).
   void Sample(int64_t batch, Batch* out);
+
+  // Rewrites every stored reward, `chunk` transitions at a time: fn(obs (rows x obs_dim),
+  // continuous actions (rows x num_continuous), rows, rewards out (rows)). PEBBLE relabels the
+  // whole buffer with its learned reward this way.
+  void Relabel(int64_t chunk, const std::function<void(const float* obs, const float* actions,
+                                                       int64_t rows, float* rewards)>& fn);
 
   int64_t size() const { return storage_.size() * spec_.num_envs; }
   const ReplaySpec& spec() const { return spec_; }

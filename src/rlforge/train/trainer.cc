@@ -291,7 +291,7 @@ bool EndIteration(const TrainConfig& config, const std::string& run_dir, int64_t
 
 double GammaOf(const TrainConfig& c) {
   if (c.algo == "dqn") return c.dqn.gamma;
-  if (c.algo == "sac") return c.sac.gamma;
+  if (c.algo == "sac" || c.algo == "pebble") return c.sac.gamma;
   return c.ppo.gamma;
 }
 
@@ -303,6 +303,10 @@ std::unique_ptr<algos::Agent> MakeAgent(const TrainConfig& c, const Space& obs_s
   if (c.algo == "sac") {
     return std::make_unique<algos::Sac>(c.sac, obs_space, act_space, static_cast<uint64_t>(c.seed));
   }
+  if (c.algo == "pebble") {
+    return std::make_unique<algos::pebble::Pebble>(c.pebble, c.sac, obs_space, act_space,
+                                                   c.env.num_envs, static_cast<uint64_t>(c.seed));
+  }
   return std::make_unique<algos::Ppo>(c.ppo, obs_space, act_space);
 }
 
@@ -313,11 +317,13 @@ TrainResult RunOffPolicy(const TrainConfig& config, const std::string& run_dir, 
   const std::string ckpt_dir = run_dir + "/checkpoints", latest = ckpt_dir + "/latest.pt";
   const std::string replay_dir = ckpt_dir + "/replay";
   const algos::DqnConfig& q = config.dqn;
-  const bool sac = config.algo == "sac";
+  const bool pebble = config.algo == "pebble";
+  const bool sac = config.algo == "sac" || pebble;
   const Space& obs_space = envs.single_observation_space();
   const Space& act_space = envs.env(0).Unwrapped()->action_space();  // bounds before ClipAction
   std::unique_ptr<algos::Agent> agent_ptr = MakeAgent(config, obs_space, act_space);
   algos::Agent& agent = *agent_ptr;
+  auto* const pebble_agent = dynamic_cast<algos::pebble::Pebble*>(agent_ptr.get());
   const int n = config.env.num_envs;
   const int64_t obs_dim = obs_space.size();
   buffers::ReplaySpec spec;
@@ -342,6 +348,8 @@ TrainResult RunOffPolicy(const TrainConfig& config, const std::string& run_dir, 
   std::vector<float> obs_copy(static_cast<size_t>(n * obs_dim)), next_obs(obs_copy.size()),
       rewards(n);
   std::vector<uint8_t> term(n), trunc(n);
+  std::vector<float> model_rewards(pebble ? n : 0);
+  std::vector<std::vector<double>> states(pebble ? n : 0);  // simulator state per env
   buffers::Batch batch;
   ProgressLine progress(config.progress);
   const int64_t iterations = std::max<int64_t>(1, config.total_timesteps / n);
@@ -360,7 +368,10 @@ TrainResult RunOffPolicy(const TrainConfig& config, const std::string& run_dir, 
     const double epsilon =
         std::max(slope * static_cast<double>(c.global_step) + q.start_e, q.end_e);
     std::memcpy(obs_copy.data(), envs.observations(), obs_copy.size() * sizeof(float));
-    if (sac) {
+    if (pebble) {
+      pebble_agent->Collect(obs, c.global_step, envs.continuous_actions());
+      for (int i = 0; i < n; ++i) states[i] = envs.env(i).GetState();  // where obs was taken
+    } else if (sac) {
       static_cast<algos::Sac&>(agent).Collect(obs, c.global_step, envs.continuous_actions());
     } else {
       static_cast<algos::Dqn&>(agent).Explore(obs, epsilon, envs.discrete_actions());
@@ -386,11 +397,31 @@ TrainResult RunOffPolicy(const TrainConfig& config, const std::string& run_dir, 
                     static_cast<double>(envs.final_lengths()[i]));
       }
     }
+    if (pebble) {  // the replay buffer holds the learned reward; the true one goes to queries
+      const float* actions = envs.continuous_actions();
+      pebble_agent->ModelRewards(obs_copy.data(), actions, model_rewards.data());
+      for (int i = 0; i < n; ++i) {
+        const auto model_return =
+            pebble_agent->Record(i, c.global_step, obs_copy.data() + i * obs_dim,
+                                 actions + i * act_space.num_continuous(), rewards[i],
+                                 model_rewards[i], states[i], envs.has_final()[i]);
+        if (model_return) metrics.Log(c.global_step, "charts/episodic_model_return", *model_return);
+      }
+      rewards = model_rewards;
+    }
     replay.Add(obs_copy, next_obs,
                {envs.discrete_actions(), static_cast<size_t>(n * act_space.num_discrete())},
                {envs.continuous_actions(), static_cast<size_t>(n * act_space.num_continuous())},
                rewards, term, trunc);
-    if (sac && c.global_step > config.sac.learning_starts) {
+    if (pebble) {
+      for (const auto& [tag, value] : pebble_agent->Train(replay, c.global_step, c.iteration))
+        metrics.Log(c.global_step, tag, value);
+      if (c.iteration % 100 == 0) {
+        const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+        metrics.Log(c.global_step, "charts/SPS",
+                    static_cast<double>(c.global_step - start_step) / secs);
+      }
+    } else if (sac && c.global_step > config.sac.learning_starts) {
       replay.Sample(config.sac.batch_size, &batch);
       const auto losses = static_cast<algos::Sac&>(agent).Update(batch, c.iteration);
       if (c.iteration % 100 == 0) {
@@ -468,12 +499,13 @@ TrainConfig LoadConfig(const std::string& file, const std::vector<std::string>& 
     throw Error("algo: dqn needs a Discrete action space, but env.id " + c.env.id + " has " +
                 probe->action_space().ToString() + " (use ppo, or sac when it lands)");
   }
-  if (c.algo == "sac" &&
+  if ((c.algo == "sac" || c.algo == "pebble") &&
       (probe->action_space().kind() != Space::Kind::kBox || !probe->action_space().is_bounded())) {
-    throw Error("algo: sac needs a bounded Box action space, but env.id " + c.env.id + " has " +
-                probe->action_space().ToString() + " (use dqn or ppo)");
+    throw Error("algo: " + c.algo + " needs a bounded Box action space, but env.id " + c.env.id +
+                " has " + probe->action_space().ToString() + " (use dqn or ppo)");
   }
-  if (c.algo != "dqn" && c.algo != "sac" &&
+  if (c.algo == "pebble") c.pebble.Validate(probe->spec().max_episode_steps);
+  if (c.algo != "dqn" && c.algo != "sac" && c.algo != "pebble" &&
       probe->action_space().kind() != Space::Kind::kDiscrete &&
       probe->action_space().kind() != Space::Kind::kMultiDiscrete &&
       probe->action_space().kind() != Space::Kind::kBox) {
@@ -513,7 +545,7 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   auto envs = MakeVectorEnv(config.env, GammaOf(config));
   envs->Reset(static_cast<uint64_t>(config.seed));
-  if (config.algo == "dqn" || config.algo == "sac")
+  if (config.algo == "dqn" || config.algo == "sac" || config.algo == "pebble")
     return RunOffPolicy(config, run_dir, resume, stop_after, *envs, config_yaml);
   const Space& obs_space = envs->single_observation_space();
   const Space& act_space = envs->single_action_space();

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "rlforge/algos/dqn/dqn.h"
+#include "rlforge/algos/pebble/pebble.h"
 #include "rlforge/algos/ppo/ppo.h"
 #include "rlforge/algos/sac/sac.h"
 #include "rlforge/core/config.h"
@@ -74,7 +75,7 @@ struct CheckpointConfig {
 };
 
 struct TrainConfig {
-  std::string algo = "ppo";           // ppo | a2c
+  std::string algo = "ppo";           // ppo | a2c | dqn | sac | pebble
   int64_t seed = 1;                   // drives every RNG (CleanRL: 1)
   int64_t total_timesteps = 500'000;  // env steps over all envs (CleanRL ppo.py: 500000)
   bool progress = true;               // live progress line on stderr
@@ -82,13 +83,14 @@ struct TrainConfig {
   algos::PpoConfig ppo;
   algos::DqnConfig dqn;
   algos::SacConfig sac;
+  algos::pebble::PebbleConfig pebble;  // algo pebble: SAC (the sac section) on a learned reward
   EvalConfig eval;
   CheckpointConfig checkpoint;
 
   template <class V>
   void Visit(V& v) {
     using config::Range;
-    v("algo", algo, "algorithm", config::Choices{{"ppo", "a2c", "dqn", "sac"}});
+    v("algo", algo, "algorithm", config::Choices{{"ppo", "a2c", "dqn", "sac", "pebble"}});
     v("seed", seed, "seed for every RNG (CleanRL: 1)", Range::Closed(0, 4294967295.0));
     v("total_timesteps", total_timesteps, "env steps over all envs (CleanRL ppo.py: 500000)",
       Range::Positive());
@@ -97,6 +99,7 @@ struct TrainConfig {
     v.Section("ppo", ppo, "PPO / A2C hyperparameters");
     v.Section("dqn", dqn, "DQN hyperparameters");
     v.Section("sac", sac, "SAC hyperparameters");
+    v.Section("pebble", pebble, "PEBBLE: preference-based reward learning on SAC");
     v.Section("eval", eval, "evaluation");
     v.Section("checkpoint", checkpoint, "checkpoints");
   }

@@ -122,15 +122,30 @@ void Sac::Act(const torch::Tensor& obs, int64_t*, float* continuous, bool determ
   std::memcpy(continuous, out.data_ptr<float>(), sizeof(float) * out.numel());
 }
 
+void Sac::SampleRandom(int64_t n, float* continuous) {
+  for (int64_t i = 0; i < n; ++i) {
+    action_space_.Sample(
+        rng_, {}, std::span<float>(continuous + i * act_dim_, static_cast<size_t>(act_dim_)));
+  }
+}
+
 void Sac::Collect(const torch::Tensor& obs, int64_t global_step, float* continuous) {
   if (global_step < config_.learning_starts) {
-    for (int64_t i = 0; i < obs.size(0); ++i) {
-      action_space_.Sample(
-          rng_, {}, std::span<float>(continuous + i * act_dim_, static_cast<size_t>(act_dim_)));
-    }
+    SampleRandom(obs.size(0), continuous);
     return;
   }
   Act(obs, nullptr, continuous, false);
+}
+
+void Sac::ResetCritic() {
+  const int64_t obs_dim = q1_->parameters()[0].size(1) - act_dim_;
+  for (auto* q : {&q1_, &q2_, &q1_target_, &q2_target_})
+    *q = Relu(obs_dim + act_dim_, config_.hidden, 1);
+  CopyInto(q1_target_, q1_);
+  CopyInto(q2_target_, q2_);
+  std::vector<torch::Tensor> q_params = q1_->parameters();
+  for (const auto& p : q2_->parameters()) q_params.push_back(p);
+  q_opt_ = std::make_unique<torch::optim::Adam>(q_params, torch::optim::AdamOptions(config_.q_lr));
 }
 
 std::map<std::string, double> Sac::Update(buffers::Batch& batch, int64_t global_step) {

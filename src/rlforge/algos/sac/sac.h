@@ -59,6 +59,12 @@ class Sac final : public Agent {
            bool deterministic) override;
   // Collection: uniform random actions before learning_starts, then samples from the policy.
   void Collect(const torch::Tensor& obs, int64_t global_step, float* continuous);
+  // Uniform random actions for n envs (N x |A|).
+  void SampleRandom(int64_t n, float* continuous);
+  // A freshly initialized critic and target critic with a new optimizer; the actor and alpha
+  // stay (PEBBLE leaving pre-training, BPref reset_critic).
+  void ResetCritic();
+  int batch_size() const { return config_.batch_size; }
   // One critic step, and every policy_frequency steps that many actor (and alpha) steps.
   std::map<std::string, double> Update(buffers::Batch& batch, int64_t global_step);
 

@@ -1,0 +1,328 @@
+#include "rlforge/algos/pebble/pebble.h"
+
+#include <c10/core/InferenceMode.h>
+
+#include <cmath>
+
+#include "rlforge/core/error.h"
+#include "rlforge/nn/archive.h"
+
+namespace rlforge::algos::pebble {
+namespace {
+
+torch::Tensor Floats(const float* data, std::vector<int64_t> shape) {
+  return torch::from_blob(const_cast<float*>(data), shape, torch::kFloat32);
+}
+
+}  // namespace
+
+void PebbleConfig::Validate(int64_t max_episode_steps) const {
+  if (max_feedback < queries_per_session) {
+    throw Error("pebble.max_feedback: the budget (" + std::to_string(max_feedback) +
+                ") is smaller than one session's queries_per_session (" +
+                std::to_string(queries_per_session) + ")");
+  }
+  if (max_episode_steps > 0 && segment_length > max_episode_steps) {
+    throw Error("pebble.segment_length: " + std::to_string(segment_length) +
+                " steps is longer than the env's episodes (max_episode_steps " +
+                std::to_string(max_episode_steps) + ")");
+  }
+  if (unsupervised_steps < random_exploration_steps) {
+    throw Error("pebble.unsupervised_steps: expected at least random_exploration_steps (" +
+                std::to_string(random_exploration_steps) + "), got " +
+                std::to_string(unsupervised_steps));
+  }
+  ParseScheme(query_scheme);
+  teacher.Resolved();
+}
+
+torch::Tensor KnnDistance(const torch::Tensor& obs, const torch::Tensor& reference, int k) {
+  const int64_t kth = std::min<int64_t>(k + 1, reference.size(0));
+  return std::get<0>(torch::cdist(obs, reference).kthvalue(kth, 1));
+}
+
+Pebble::Pebble(const PebbleConfig& config, const SacConfig& sac, const Space& observation_space,
+               const Space& action_space, int num_envs, uint64_t seed,
+               std::unique_ptr<Teacher> teacher)
+    : config_(config),
+      sac_(sac, observation_space, action_space, seed),
+      obs_dim_(observation_space.size()),
+      act_dim_(action_space.num_continuous()),
+      reward_model_(obs_dim_, act_dim_, config.reward_model),
+      teacher_(teacher ? std::move(teacher)
+                       : std::make_unique<ScriptedTeacher>(config.teacher, seed + 1)),
+      episodes_(num_envs, config.max_episodes, obs_dim_, act_dim_),
+      model_returns_(static_cast<size_t>(num_envs), 0.0),
+      rng_(seed + 2),
+      next_session_(config.unsupervised_steps) {
+  ParseScheme(config.query_scheme);
+}
+
+void Pebble::Collect(const torch::Tensor& obs, int64_t global_step, float* continuous) {
+  if (global_step < config_.random_exploration_steps) {
+    sac_.SampleRandom(obs.size(0), continuous);
+  } else {
+    sac_.Act(obs, nullptr, continuous, /*deterministic=*/false);
+  }
+}
+
+void Pebble::ModelRewards(const float* obs, const float* actions, float* rewards) {
+  c10::InferenceMode guard;
+  const int64_t n = static_cast<int64_t>(model_returns_.size());
+  const torch::Tensor r =
+      reward_model_.Reward(Floats(obs, {n, obs_dim_}), Floats(actions, {n, act_dim_})).contiguous();
+  std::memcpy(rewards, r.data_ptr<float>(), sizeof(float) * n);
+}
+
+std::optional<double> Pebble::Record(int env, int64_t global_step, const float* obs,
+                                     const float* action, float true_reward, float model_reward,
+                                     std::span<const double> state, bool episode_end) {
+  episodes_.Add(env, obs, action, true_reward, state);
+  if (global_step <= config_.unsupervised_steps)
+    reference_obs_.insert(reference_obs_.end(), obs, obs + obs_dim_);
+  model_returns_[env] += model_reward;
+  if (!episode_end) return std::nullopt;
+  episodes_.EndEpisode(env);
+  const double model_return = model_returns_[env];
+  model_returns_[env] = 0.0;
+  return model_return;
+}
+
+std::map<std::string, double> Pebble::Train(buffers::ReplayBuffer& replay, int64_t global_step,
+                                            int64_t iteration) {
+  std::map<std::string, double> m;
+  if (global_step <= config_.random_exploration_steps) return m;
+  if (global_step >= next_session_ && asked_ < config_.max_feedback) {
+    m = FeedbackSession(replay, global_step);
+    next_session_ += config_.feedback_frequency;
+  }
+  replay.Sample(sac_.batch_size(), &batch_);
+  if (sessions_ == 0) {  // pre-training: the critic's reward is the state entropy
+    const int64_t b = batch_["obs"].shape[0];
+    const torch::Tensor obs = Floats(batch_["obs"].as<float>(), {b, obs_dim_});
+    const int64_t t = static_cast<int64_t>(reference_obs_.size()) / obs_dim_;
+    torch::Tensor r_int;
+    {
+      c10::InferenceMode guard;
+      r_int = KnnDistance(obs, Floats(reference_obs_.data(), {t, obs_dim_}), config_.knn_k)
+                  .to(torch::kFloat64)
+                  .contiguous();
+    }
+    const double mean = r_int.mean().item<double>();
+    const double var = r_int.var(/*unbiased=*/false).item<double>();
+    intrinsic_stats_.Update({&mean, 1}, {&var, 1}, static_cast<double>(b));
+    const double std = std::sqrt(intrinsic_stats_.var[0]);
+    float* rewards = batch_["rewards"].as<float>();
+    const double* r = r_int.data_ptr<double>();
+    for (int64_t i = 0; i < b; ++i) rewards[i] = static_cast<float>(r[i] / std);
+    if (iteration % 100 == 0) {
+      m["intrinsic/reward_mean"] = mean;
+      m["intrinsic/running_std"] = std;
+    }
+  }
+  auto losses = sac_.Update(batch_, iteration);
+  if (iteration % 100 == 0) m.insert(losses.begin(), losses.end());
+  return m;
+}
+
+std::map<std::string, double> Pebble::FeedbackSession(buffers::ReplayBuffer& replay,
+                                                      int64_t global_step) {
+  std::map<std::string, double> m;
+  const int64_t H = config_.segment_length;
+  const int64_t count = std::min(config_.queries_per_session, config_.max_feedback - asked_);
+  // candidates: segment pairs from recent episodes; the first session is uniform
+  const Scheme scheme = sessions_ == 0 ? Scheme::kUniform : ParseScheme(config_.query_scheme);
+  const int64_t candidates = scheme == Scheme::kUniform ? count : count * config_.large_batch;
+  const Segments s = episodes_.Sample(2 * candidates, H, rng_);
+  const auto side = [&](const std::vector<float>& v, int64_t width, int which) {
+    return Floats(v.data(), {candidates, 2, H, width}).select(1, which);
+  };
+  PairBatch pairs{side(s.obs, obs_dim_, 0),
+                  side(s.actions, act_dim_, 0),
+                  side(s.obs, obs_dim_, 1),
+                  side(s.actions, act_dim_, 1),
+                  {}};
+  torch::Tensor prefer_one, features, labelled;
+  if (scheme != Scheme::kUniform) {
+    prefer_one = reward_model_.PreferOne(pairs);
+    features =
+        torch::cat({pairs.obs0.reshape({candidates, -1}), pairs.obs1.reshape({candidates, -1})}, 1);
+    if (preferences_ && preferences_->num_labelled() > 0) {
+      const PairBatch done = LabelledPairs();
+      labelled = torch::cat(
+          {done.obs0.reshape({done.obs0.size(0), -1}), done.obs1.reshape({done.obs1.size(0), -1})},
+          1);
+    }
+  }
+  const std::vector<int64_t> picks = SelectQueries(scheme, prefer_one, features, labelled, count);
+
+  // ask the teacher, thresholds scaled by the mean true return of a segment
+  QueryRewards q{static_cast<int64_t>(picks.size()), H, {}, {}};
+  for (int64_t p : picks) {
+    const float* r0 = s.rewards.data() + (2 * p) * H;
+    const float* r1 = s.rewards.data() + (2 * p + 1) * H;
+    q.reward0.insert(q.reward0.end(), r0, r0 + H);
+    q.reward1.insert(q.reward1.end(), r1, r1 + H);
+  }
+  teacher_->SetMargin(episodes_.MeanReturn() * static_cast<double>(H) /
+                      std::max(1.0, episodes_.MeanLength()));
+  const std::vector<float> labels = teacher_->Label(q);
+  if (!preferences_) {
+    preferences_ = std::make_unique<buffers::PreferenceBuffer>(
+        config_.max_feedback, buffers::SegmentSpec{H, obs_dim_, act_dim_, s.state_dim});
+  }
+  int64_t agree = 0, strict = 0, got = 0;
+  for (size_t i = 0; i < picks.size(); ++i) {
+    if (labels[i] == kSkip) continue;
+    ++got;
+    const int64_t p = picks[i];
+    const auto pair_of = [&](const auto& v, int64_t width) {
+      return std::span(v.data() + 2 * p * H * width, static_cast<size_t>(2 * H * width));
+    };
+    preferences_->Add(pair_of(s.obs, obs_dim_), pair_of(s.actions, act_dim_),
+                      pair_of(s.states, s.state_dim), labels[i]);
+    if (labels[i] != 0.5f) {  // agreement with the true return, where the label is strict
+      double ret0 = 0, ret1 = 0;
+      for (int64_t t = 0; t < H; ++t) {
+        ret0 += q.reward0[i * H + t];
+        ret1 += q.reward1[i * H + t];
+      }
+      ++strict;
+      agree += (labels[i] == 1.0f) == (ret1 > ret0);
+    }
+  }
+  asked_ += static_cast<int64_t>(picks.size());
+  labelled_ += got;
+  m["feedback/queries_asked"] = static_cast<double>(asked_);
+  m["feedback/labels"] = static_cast<double>(labelled_);
+  if (strict > 0) m["feedback/teacher_agreement"] = static_cast<double>(agree) / strict;
+
+  if (preferences_->num_labelled() > 0) {
+    const auto stats = reward_model_.Train(LabelledPairs(), rng_);
+    for (int k = 0; k < reward_model_.ensemble_size(); ++k) {
+      m["reward_model/loss_" + std::to_string(k)] = stats.loss[k];
+      m["reward_model/accuracy_" + std::to_string(k)] = stats.accuracy[k];
+    }
+    m["reward_model/epochs"] = stats.epochs;
+    Relabel(replay);
+  }
+  if (sessions_ == 0) {  // leaving pre-training: a fresh critic, then catch up
+    sac_.ResetCritic();
+    for (int k = 0; k < config_.reset_update; ++k) {
+      replay.Sample(sac_.batch_size(), &batch_);
+      sac_.Update(batch_, k);
+    }
+  }
+  ++sessions_;
+  (void)global_step;
+  return m;
+}
+
+PairBatch Pebble::LabelledPairs() {
+  const std::vector<int64_t> rows = preferences_->Rows(buffers::PreferenceBuffer::Split::kAll);
+  buffers::Batch b;
+  preferences_->Gather(rows, &b);
+  const int64_t n = static_cast<int64_t>(rows.size()), H = config_.segment_length;
+  const auto side = [&](const char* name, int64_t width, int which) {
+    return Floats(b[name].as<float>(), {2, n, H, width}).select(0, which).clone();
+  };
+  return {side("obs", obs_dim_, 0), side("actions", act_dim_, 0), side("obs", obs_dim_, 1),
+          side("actions", act_dim_, 1), Floats(b["label"].as<float>(), {n}).clone()};
+}
+
+void Pebble::Relabel(buffers::ReplayBuffer& replay) {
+  replay.Relabel(config_.relabel_batch, [&](const float* obs, const float* actions, int64_t rows,
+                                            float* rewards) {
+    c10::InferenceMode guard;
+    const torch::Tensor r =
+        reward_model_.Reward(Floats(obs, {rows, obs_dim_}), Floats(actions, {rows, act_dim_}))
+            .contiguous();
+    std::memcpy(rewards, r.data_ptr<float>(), sizeof(float) * rows);
+  });
+}
+
+void Pebble::Save(torch::serialize::OutputArchive& archive) const {
+  sac_.Save(archive);
+  reward_model_.Save(archive);
+  episodes_.Save(archive);
+  nn::WriteText(archive, "pebble_teacher", teacher_->SaveState());
+  nn::WriteText(archive, "pebble_rng", rng_.Serialize());
+  ByteWriter stats;
+  intrinsic_stats_.Save(stats);
+  nn::WriteText(archive, "pebble_intrinsic_stats", stats.bytes());
+  const std::vector<int64_t> counters = {asked_, labelled_, sessions_, next_session_};
+  archive.write("pebble_counters", torch::tensor(counters), /*is_buffer=*/true);
+  archive.write("pebble_model_returns", torch::tensor(model_returns_, torch::kFloat64),
+                /*is_buffer=*/true);
+  archive.write("pebble_reference_obs", torch::tensor(reference_obs_, torch::kFloat32),
+                /*is_buffer=*/true);
+  // labelled pairs, with their simulator states
+  std::vector<float> labels;
+  torch::Tensor obs, actions, states;
+  if (preferences_ && preferences_->num_labelled() > 0) {
+    const auto rows = preferences_->Rows(buffers::PreferenceBuffer::Split::kAll);
+    buffers::Batch b;
+    preferences_->Gather(rows, &b);
+    const auto as_tensor = [&](const char* name, torch::ScalarType type) {
+      const auto& f = b[name];
+      return torch::from_blob(const_cast<uint8_t*>(f.data.data()), f.shape, type).clone();
+    };
+    obs = as_tensor("obs", torch::kFloat32);
+    actions = as_tensor("actions", torch::kFloat32);
+    states = b.fields.size() > 3 ? as_tensor("states", torch::kFloat64) : torch::zeros({0});
+    const float* l = b["label"].as<float>();
+    labels.assign(l, l + rows.size());
+  }
+  archive.write("pebble_labels", torch::tensor(labels, torch::kFloat32), /*is_buffer=*/true);
+  if (!labels.empty()) {
+    archive.write("pebble_pair_obs", obs, true);
+    archive.write("pebble_pair_actions", actions, true);
+    archive.write("pebble_pair_states", states, true);
+  }
+}
+
+void Pebble::Load(torch::serialize::InputArchive& archive) {
+  const auto read = [&](const char* name) {
+    torch::Tensor t;
+    archive.read(name, t, /*is_buffer=*/true);
+    return t.contiguous();
+  };
+  sac_.Load(archive);
+  reward_model_.Load(archive);
+  episodes_.Load(archive);
+  teacher_->LoadState(nn::ReadText(archive, "pebble_teacher"));
+  rng_.Deserialize(nn::ReadText(archive, "pebble_rng"));
+  const std::string stats_bytes = nn::ReadText(archive, "pebble_intrinsic_stats");
+  ByteReader stats(stats_bytes);
+  intrinsic_stats_.Load(stats);
+  const torch::Tensor counters = read("pebble_counters");
+  asked_ = counters[0].item<int64_t>();
+  labelled_ = counters[1].item<int64_t>();
+  sessions_ = counters[2].item<int64_t>();
+  next_session_ = counters[3].item<int64_t>();
+  const torch::Tensor returns = read("pebble_model_returns");
+  model_returns_.assign(returns.data_ptr<double>(), returns.data_ptr<double>() + returns.numel());
+  const torch::Tensor reference = read("pebble_reference_obs");
+  reference_obs_.assign(reference.data_ptr<float>(),
+                        reference.data_ptr<float>() + reference.numel());
+  const torch::Tensor labels = read("pebble_labels");
+  preferences_.reset();
+  if (labels.numel() == 0) return;
+  const torch::Tensor obs = read("pebble_pair_obs"), actions = read("pebble_pair_actions"),
+                      states = read("pebble_pair_states");
+  const int64_t n = labels.numel(), H = config_.segment_length;
+  const int64_t state_dim = states.numel() / std::max<int64_t>(1, 2 * n * H);
+  preferences_ = std::make_unique<buffers::PreferenceBuffer>(
+      config_.max_feedback, buffers::SegmentSpec{H, obs_dim_, act_dim_, state_dim});
+  for (int64_t i = 0; i < n; ++i) {  // stored as (2 x n x H x dim): side, pair, step
+    const auto pair = [&](const torch::Tensor& t) { return t.select(1, i).contiguous(); };
+    const torch::Tensor o = pair(obs), a = pair(actions);
+    const torch::Tensor s = state_dim > 0 ? pair(states) : torch::zeros({0}, torch::kFloat64);
+    preferences_->Add({o.data_ptr<float>(), static_cast<size_t>(o.numel())},
+                      {a.data_ptr<float>(), static_cast<size_t>(a.numel())},
+                      {s.data_ptr<double>(), static_cast<size_t>(s.numel())},
+                      labels[i].item<float>());
+  }
+}
+
+}  // namespace rlforge::algos::pebble

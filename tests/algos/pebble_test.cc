@@ -1,0 +1,322 @@
+// PEBBLE: k-NN intrinsic reward, Bradley-Terry loss and gradients, each query scheme, each
+// teacher preset, relabeling, skip/equal accounting, bad configs, and a smoke run of every phase
+// with resume.
+#include "rlforge/algos/pebble/pebble.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "rlforge/core/error.h"
+#include "rlforge/train/trainer.h"
+#include "test_util.h"
+
+namespace rlforge::algos::pebble {
+namespace {
+
+namespace fs = std::filesystem;
+using rlforge::testing::ErrorOf;
+
+TEST(Pebble, KnnDistanceMatchesBruteForce) {
+  torch::manual_seed(3);
+  const torch::Tensor reference = torch::randn({40, 3});
+  const torch::Tensor obs = reference.slice(0, 0, 7);  // states that are in the reference set
+  const torch::Tensor r = KnnDistance(obs, reference, 5);
+  for (int64_t i = 0; i < obs.size(0); ++i) {
+    std::vector<double> d;
+    for (int64_t j = 0; j < reference.size(0); ++j)
+      d.push_back((obs[i] - reference[j]).pow(2).sum().sqrt().item<double>());
+    std::sort(d.begin(), d.end());  // d[0] = 0 is the state itself
+    EXPECT_NEAR(r[i].item<double>(), d[5], 1e-5);
+  }
+}
+
+TEST(Pebble, BradleyTerryLossAndGradientsMatchHandValues) {
+  const torch::Tensor r0 = torch::tensor({1.0, 0.0}, torch::requires_grad());
+  const torch::Tensor r1 = torch::tensor({2.0, 0.0}, torch::requires_grad());
+  const torch::Tensor y = torch::tensor({1.0, 0.5});
+  const torch::Tensor loss = BradleyTerryLoss(r0, r1, y);
+  // pair 1: -log sigmoid(2 - 1) = log(1 + e^-1); pair 2: -log(1/2) (equal, equal returns)
+  const double l1 = std::log(1 + std::exp(-1.0)), l2 = std::log(2.0);
+  EXPECT_NEAR(loss.item<double>(), (l1 + l2) / 2, 1e-6);
+  loss.backward();
+  const double p1 = 1 / (1 + std::exp(-1.0));  // P[segment 1] for pair 1
+  EXPECT_NEAR(r1.grad()[0].item<double>(), -(1 - p1) / 2, 1e-6);
+  EXPECT_NEAR(r0.grad()[0].item<double>(), (1 - p1) / 2, 1e-6);
+  EXPECT_NEAR(r1.grad()[1].item<double>(), 0.0, 1e-7);  // p = 0.5 = y
+}
+
+TEST(Pebble, QuerySchemesPickWhatTheirDefinitionsSay) {
+  // 4 candidates, 3 members: P[segment 1 preferred]
+  const torch::Tensor p = torch::tensor({{0.5, 0.9, 0.1, 0.5},   //
+                                         {0.5, 0.1, 0.1, 0.45},  //
+                                         {0.5, 0.5, 0.1, 0.55}});
+  // candidate 1 disagrees most; candidate 0 (and 3) have the most entropy, 2 the least
+  EXPECT_EQ(SelectQueries(Scheme::kDisagreement, p, torch::zeros({4, 1}), {}, 1),
+            std::vector<int64_t>{1});
+  const auto entropy = SelectQueries(Scheme::kEntropy, p, torch::zeros({4, 1}), {}, 2);
+  EXPECT_EQ(entropy[0], 0);
+  EXPECT_EQ(entropy[1], 3);
+  EXPECT_NEAR(Disagreement(p)[2].item<double>(), 0.0, 1e-7);
+  // k-center: features on a line; labelled pair at 0 -> farthest is 10, then 5 (middle)
+  const torch::Tensor f = torch::tensor({{1.0}, {10.0}, {5.0}, {9.0}});
+  EXPECT_EQ(SelectQueries(Scheme::kKCenter, p, f, torch::tensor({{0.0}}), 2),
+            (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(KCenter(f, {}, 1).size(), 1u);
+  // k-center + disagreement: the top half by disagreement is {1, 3}; farthest from 0 is 1
+  EXPECT_EQ(SelectQueries(Scheme::kKCenterDisagreement, p, f, torch::tensor({{0.0}}), 1),
+            std::vector<int64_t>{1});
+  // k-center + entropy: top half by entropy is {0, 3}: farthest from the labelled 0 is 3 (at 9)
+  EXPECT_EQ(SelectQueries(Scheme::kKCenterEntropy, p, f, torch::tensor({{0.0}}), 1),
+            std::vector<int64_t>{3});
+  EXPECT_EQ(SelectQueries(Scheme::kUniform, p, f, {}, 3), (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_NE(ErrorOf([] { ParseScheme("random"); }).find("expected uniform|disagreement"),
+            std::string::npos);
+}
+
+// P pairs of H = 10 steps; segment 1's per-step reward is segment 0's plus `gap`.
+QueryRewards Pairs(int64_t pairs, double gap, double base = 1.0) {
+  QueryRewards q{pairs, 10, {}, {}};
+  Rng rng(11);
+  for (int64_t i = 0; i < pairs * 10; ++i) {
+    const float r = static_cast<float>(base + rng.Uniform(-0.1, 0.1));
+    q.reward0.push_back(r);
+    q.reward1.push_back(static_cast<float>(r + gap));
+  }
+  return q;
+}
+
+double Share(const std::vector<float>& labels, float value) {
+  return static_cast<double>(std::count(labels.begin(), labels.end(), value)) / labels.size();
+}
+
+TEST(Pebble, TeacherPresetsBehaveAsBPref) {
+  const auto teacher = [](const std::string& preset) {
+    TeacherConfig c;
+    c.preset = preset;
+    return ScriptedTeacher(c, 5);
+  };
+  const QueryRewards clear = Pairs(10000, 0.5);  // segment 1 clearly better
+  EXPECT_EQ(Share(teacher("oracle").Label(clear), 1.0f), 1.0);
+  EXPECT_NEAR(Share(teacher("mistake").Label(clear), 0.0f), 0.1, 0.01);  // 10% flipped
+  // noisy: P[1] = sigmoid(beta (R1 - R0)) with beta 1 and R1 - R0 = 0.5 x 10 steps... = 5
+  const QueryRewards close = Pairs(10000, 0.05);  // R1 - R0 = 0.5
+  EXPECT_NEAR(Share(teacher("noisy").Label(close), 1.0f), 1 / (1 + std::exp(-0.5)), 0.015);
+  // skip: both returns below 0.1 x margin -> skipped; margin 100 -> threshold 10 vs R ~ 10, 15
+  auto skip = teacher("skip");
+  skip.SetMargin(200.0);  // threshold 20: every pair (R0 ~ 10, R1 ~ 15) is skipped
+  EXPECT_EQ(Share(skip.Label(clear), kSkip), 1.0);
+  skip.SetMargin(100.0);  // threshold 10: only R1 matters, and it is ~15 -> never skipped
+  EXPECT_EQ(Share(skip.Label(clear), kSkip), 0.0);
+  // equal: |R1 - R0| < 0.1 x margin -> 0.5
+  auto equal = teacher("equal");
+  equal.SetMargin(100.0);  // threshold 10 > 5 = |R1 - R0|
+  EXPECT_EQ(Share(equal.Label(clear), 0.5f), 1.0);
+  equal.SetMargin(10.0);  // threshold 1 < 5
+  EXPECT_EQ(Share(equal.Label(clear), 0.5f), 0.0);
+  // myopic (gamma 0.9): a segment that is better only at its start loses to one better at its end
+  QueryRewards q{1, 10, std::vector<float>(10, 0.0f), std::vector<float>(10, 0.0f)};
+  q.reward0[0] = 1.0f;  // weight 0.9^9
+  q.reward1[9] = 0.5f;  // weight 1
+  EXPECT_EQ(teacher("myopic").Label(q)[0], 1.0f);
+  EXPECT_EQ(teacher("oracle").Label(q)[0], 0.0f);
+  TeacherConfig bad;
+  bad.preset = "perfect";
+  EXPECT_NE(ErrorOf([&] { bad.Resolved(); }).find("teacher.preset: expected oracle"),
+            std::string::npos);
+}
+
+TEST(Pebble, RelabelingSetsEveryStoredRewardToTheModels) {
+  buffers::ReplaySpec spec;
+  spec.capacity = 300;
+  spec.num_envs = 2;
+  spec.obs_dim = 3;
+  spec.num_continuous = 2;
+  buffers::ReplayBuffer replay(spec, 1);
+  Rng rng(2);
+  std::vector<float> obs(6), next(6), act(4), rew{7.0f, 7.0f};
+  std::vector<uint8_t> no(2, 0);
+  for (int t = 0; t < 100; ++t) {
+    for (auto& x : obs) x = static_cast<float>(rng.Uniform(-1, 1));
+    for (auto& x : act) x = static_cast<float>(rng.Uniform(-1, 1));
+    replay.Add(obs, next, {}, act, rew, no, no);
+  }
+  RewardModelConfig rc;
+  rc.hidden = {16};
+  RewardModel model(3, 2, rc);
+  replay.Relabel(37, [&](const float* o, const float* a, int64_t rows, float* out) {
+    const torch::Tensor r = model
+                                .Reward(torch::from_blob(const_cast<float*>(o), {rows, 3}),
+                                        torch::from_blob(const_cast<float*>(a), {rows, 2}))
+                                .contiguous();
+    std::memcpy(out, r.data_ptr<float>(), sizeof(float) * rows);
+  });
+  buffers::Batch batch;
+  replay.Sample(500, &batch);  // with replacement: covers most rows
+  int checked = 0;
+  for (int i = 0; i < 500; ++i) {
+    const float* o = batch["obs"].as<float>() + i * 3;
+    const float* a = batch["continuous_actions"].as<float>() + i * 2;
+    const float want = model
+                           .Reward(torch::from_blob(const_cast<float*>(o), {1, 3}),
+                                   torch::from_blob(const_cast<float*>(a), {1, 2}))
+                           .item<float>();
+    const float got = batch["rewards"].as<float>()[i];
+    EXPECT_NE(got, 7.0f);
+    EXPECT_NEAR(got, want, 1e-6);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 500);
+}
+
+TEST(Pebble, RewardModelLearnsAPreferenceAndStopsAtTheAccuracy) {
+  // the true reward is obs[0]; segments of 5 steps; label 1 when segment 1's sum is larger
+  torch::manual_seed(0);
+  const int64_t P = 200, H = 5;
+  PairBatch b{torch::randn({P, H, 2}),
+              torch::zeros({P, H, 1}),
+              torch::randn({P, H, 2}),
+              torch::zeros({P, H, 1}),
+              {}};
+  b.labels = (b.obs1.select(2, 0).sum(1) > b.obs0.select(2, 0).sum(1)).to(torch::kFloat32);
+  RewardModelConfig rc;
+  rc.hidden = {32, 32};
+  rc.max_epochs = 200;
+  rc.stop_accuracy = 0.9;
+  rc.lr = 1e-3;
+  RewardModel model(2, 1, rc);
+  Rng rng(1);
+  const auto stats = model.Train(b, rng);
+  double accuracy = 0;
+  for (double a : stats.accuracy) accuracy += a / 3;
+  EXPECT_GT(accuracy, 0.9);
+  EXPECT_LT(stats.epochs, 200);  // stopped early, at the accuracy
+  // its reward ranks states by obs[0]
+  const torch::Tensor low = torch::tensor({{-1.0f, 0.0f}}), high = torch::tensor({{1.0f, 0.0f}});
+  EXPECT_GT(model.Reward(high, torch::zeros({1, 1})).item<float>(),
+            model.Reward(low, torch::zeros({1, 1})).item<float>());
+}
+
+fs::path TempDir(const std::string& name) {
+  const fs::path p =
+      fs::temp_directory_path() / ("rlforge_pebble_" + std::to_string(::getpid()) + "_" + name);
+  fs::remove_all(p);
+  return p;
+}
+
+// Every phase on Pendulum in seconds: 200 random steps, pre-training to 600, then a session
+// every 500 steps of 20 queries until 60.
+std::vector<std::string> Smoke(std::vector<std::string> extra = {}) {
+  std::vector<std::string> s = {"algo=pebble",
+                                "env.id=Pendulum-v1",
+                                "env.num_envs=1",
+                                "progress=false",
+                                "total_timesteps=2200",
+                                "eval.every_steps=0",
+                                "checkpoint.save_replay_buffer=true",
+                                "sac.hidden=[32, 32]",
+                                "sac.batch_size=64",
+                                "pebble.random_exploration_steps=200",
+                                "pebble.unsupervised_steps=600",
+                                "pebble.feedback_frequency=500",
+                                "pebble.queries_per_session=20",
+                                "pebble.max_feedback=60",
+                                "pebble.segment_length=25",
+                                "pebble.reset_update=10",
+                                "pebble.reward_model.hidden=[32, 32]",
+                                "pebble.reward_model.max_epochs=5"};
+  s.insert(s.end(), extra.begin(), extra.end());
+  return s;
+}
+
+// Last logged value of a tag in metrics.csv (NaN if never logged), and how often it was logged.
+std::pair<double, int> LastMetric(const fs::path& run, const std::string& tag) {
+  std::ifstream in(run / "metrics.csv");
+  std::string line;
+  double value = NAN;
+  int count = 0;
+  while (std::getline(in, line)) {
+    std::stringstream row(line);
+    std::string step, time, name, v;
+    std::getline(row, step, ',');
+    std::getline(row, time, ',');
+    std::getline(row, name, ',');
+    std::getline(row, v, ',');
+    if (name == tag) {
+      value = std::stod(v);
+      ++count;
+    }
+  }
+  return {value, count};
+}
+
+TEST(Pebble, SmokeRunOfEveryPhase) {
+  const fs::path run = TempDir("smoke");
+  train::Train(train::LoadConfig("", Smoke()), run.string());
+  EXPECT_EQ(LastMetric(run, "feedback/queries_asked").first, 60);  // 3 sessions x 20
+  EXPECT_EQ(LastMetric(run, "feedback/labels").first, 60);         // the oracle never skips
+  EXPECT_EQ(LastMetric(run, "feedback/teacher_agreement").first, 1.0);
+  EXPECT_GT(LastMetric(run, "intrinsic/running_std").second, 0);  // pre-training ran
+  EXPECT_EQ(LastMetric(run, "reward_model/epochs").second, 3);    // trained each session
+  EXPECT_GT(LastMetric(run, "charts/episodic_model_return").second, 0);
+  EXPECT_GT(LastMetric(run, "losses/qf1_loss").second, 0);
+  fs::remove_all(run);
+}
+
+TEST(Pebble, SkippedQueriesCountAgainstTheBudget) {
+  // Pendulum's returns are negative, so a skip threshold of 0.5 x margin skips many pairs
+  const fs::path run = TempDir("skip");
+  train::Train(
+      train::LoadConfig("", Smoke({"pebble.teacher.preset=custom", "pebble.teacher.eps_skip=0.5"})),
+      run.string());
+  EXPECT_EQ(LastMetric(run, "feedback/queries_asked").first, 60);
+  const double labels = LastMetric(run, "feedback/labels").first;
+  EXPECT_LT(labels, 60);
+  fs::remove_all(run);
+}
+
+TEST(Pebble, ResumeMidRunEqualsUninterrupted) {
+  const fs::path a = TempDir("a"), b = TempDir("b");
+  train::Train(train::LoadConfig("", Smoke()), a.string());
+  train::Train(train::LoadConfig("", Smoke()), b.string(), false, 1300);  // after 2 sessions
+  train::Train(train::TrainConfig{}, b.string(), /*resume=*/true);
+  const auto pa = train::CheckpointParameters((a / "checkpoints/latest.pt").string());
+  const auto pb = train::CheckpointParameters((b / "checkpoints/latest.pt").string());
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << i;
+  EXPECT_EQ(LastMetric(a, "feedback/labels").first, LastMetric(b, "feedback/labels").first);
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
+TEST(Pebble, BadConfigsAreClearErrors) {
+  EXPECT_NE(ErrorOf([] { train::LoadConfig("", Smoke({"pebble.segment_length=300"})); })
+                .find("pebble.segment_length: 300 steps is longer than the env's episodes "
+                      "(max_episode_steps 200)"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([] { train::LoadConfig("", Smoke({"pebble.max_feedback=10"})); })
+                .find("pebble.max_feedback: the budget (10) is smaller than one session's "
+                      "queries_per_session (20)"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([] {
+              train::LoadConfig("", {"algo=pebble"});
+            }).find("algo: pebble needs a bounded Box action space"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([] {
+              train::LoadConfig("", Smoke({"pebble.teacher.preset=perfect"}));
+            }).find("pebble.teacher.preset"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([] {
+              train::LoadConfig("", Smoke({"pebble.query_scheme=best"}));
+            }).find("pebble.query_scheme"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([] {
+              train::LoadConfig("", Smoke({"pebble.unsupervised_steps=100"}));
+            }).find("pebble.unsupervised_steps: expected at least random_exploration_steps"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace rlforge::algos::pebble
