@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "rlforge/core/error.h"
@@ -242,9 +243,14 @@ int TrainCommand(const std::string& config_file, std::vector<std::string> overri
 }
 
 int ConfigShowCommand(const std::string& algo) {
-  if (algo != "ppo" && algo != "a2c")
-    throw Error("config show: unknown algorithm \"" + algo + "\" (ppo, a2c)");
-  const auto config = rlforge::train::LoadConfig("", {"algo=" + algo});
+  const std::set<std::string> algos = {"ppo", "a2c", "dqn", "sac", "pebble"};
+  if (!algos.count(algo))
+    throw Error("config show: unknown algorithm \"" + algo + "\" (ppo, a2c, dqn, sac, pebble)");
+  // continuous-action algorithms are shown with a continuous env (the default is CartPole)
+  const bool continuous = algo == "sac" || algo == "pebble";
+  const auto config = rlforge::train::LoadConfig(
+      "", continuous ? std::vector<std::string>{"algo=" + algo, "env.id=Pendulum-v1"}
+                     : std::vector<std::string>{"algo=" + algo});
   rlforge::config::Describer d;
   const_cast<rlforge::train::TrainConfig&>(config).Visit(d);
   for (const auto& l : d.lines) {
