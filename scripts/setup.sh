@@ -11,7 +11,7 @@ PACKAGES=(
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcairo2-dev
-  libmujoco-dev libqhull-dev libosmesa6-dev
+  libmujoco-dev libqhull-dev libosmesa6-dev libbox2d-dev
   python3 python3-numpy
 )
 

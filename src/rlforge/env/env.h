@@ -81,7 +81,8 @@ class Env {
   // How closely a step after SetState reproduces the original env's step, relative to the
   // values' size: 0 means bit for bit. MuJoCo envs are close but not exact: their state is
   // (qpos, qvel) as in Gymnasium, and the simulator also keeps solver warm starts and the body
-  // positions of the last integrator stage, which rewards and observations read.
+  // positions of the last integrator stage, which rewards and observations read. Infinity: the
+  // env's steps draw from its RNG (LunarLander's engine dispersion), so they are not comparable.
   virtual double replay_tolerance() const { return 0.0; }
 
   virtual const Info& info() const { return info_; }

@@ -9,6 +9,7 @@
 
 #include "rlforge/core/error.h"
 #include "rlforge/env/wrappers.h"
+#include "rlforge/envs/box2d/box2d_envs.h"
 #include "rlforge/envs/classic_control/classic_control.h"
 #include "rlforge/envs/mujoco/mujoco_env.h"
 
@@ -25,6 +26,7 @@ void EnsureBuiltins() {
   std::call_once(once, [] {
     envs::RegisterClassicControl();
     envs::mujoco::RegisterMujoco();
+    envs::box2d::RegisterBox2d();
   });
 }
 

@@ -1,0 +1,15 @@
+// Gymnasium's Box2D environments on Debian's Box2D: LunarLander-v3 (BipedalWalker and CarRacing
+// are not there yet).
+#pragma once
+
+#include <memory>
+
+#include "rlforge/env/registry.h"
+
+namespace rlforge::envs::box2d {
+
+void RegisterBox2d();
+
+std::unique_ptr<env::Env> MakeLunarLander(const env::KwargReader& k);
+
+}  // namespace rlforge::envs::box2d
