@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "rlforge/core/error.h"
@@ -72,6 +73,7 @@ TEST(Pebble, QuerySchemesPickWhatTheirDefinitionsSay) {
   EXPECT_EQ(SelectQueries(Scheme::kKCenterEntropy, p, f, torch::tensor({{0.0}}), 1),
             std::vector<int64_t>{3});
   EXPECT_EQ(SelectQueries(Scheme::kUniform, p, f, {}, 3), (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_EQ(SelectQueries(Scheme::kUniform, {}, {}, {}, 2), (std::vector<int64_t>{0, 1}));
   EXPECT_NE(ErrorOf([] { ParseScheme("random"); }).find("expected uniform|disagreement"),
             std::string::npos);
 }
@@ -231,6 +233,22 @@ std::vector<std::string> Smoke(std::vector<std::string> extra = {}) {
   return s;
 }
 
+// Values of a tag in metrics.csv by step.
+std::map<int64_t, double> Metric(const fs::path& run, const std::string& tag) {
+  std::ifstream in(run / "metrics.csv");
+  std::map<int64_t, double> values;
+  for (std::string line; std::getline(in, line);) {
+    std::stringstream row(line);
+    std::string step, time, name, v;
+    std::getline(row, step, ',');
+    std::getline(row, time, ',');
+    std::getline(row, name, ',');
+    std::getline(row, v, ',');
+    if (name == tag) values[std::stoll(step)] = std::stod(v);
+  }
+  return values;
+}
+
 // Last logged value of a tag in metrics.csv (NaN if never logged), and how often it was logged.
 std::pair<double, int> LastMetric(const fs::path& run, const std::string& tag) {
   std::ifstream in(run / "metrics.csv");
@@ -255,8 +273,10 @@ std::pair<double, int> LastMetric(const fs::path& run, const std::string& tag) {
 TEST(Pebble, SmokeRunOfEveryPhase) {
   const fs::path run = TempDir("smoke");
   train::Train(train::LoadConfig("", Smoke()), run.string());
-  EXPECT_EQ(LastMetric(run, "feedback/queries_asked").first, 60);  // 3 sessions x 20
-  EXPECT_EQ(LastMetric(run, "feedback/labels").first, 60);         // the oracle never skips
+  // sessions at 600, 1100, 1600 with 20 queries each, then the budget is spent
+  EXPECT_EQ(Metric(run, "feedback/queries_asked"),
+            (std::map<int64_t, double>{{600, 20}, {1100, 40}, {1600, 60}}));
+  EXPECT_EQ(LastMetric(run, "feedback/labels").first, 60);  // the oracle never skips
   EXPECT_EQ(LastMetric(run, "feedback/teacher_agreement").first, 1.0);
   EXPECT_GT(LastMetric(run, "intrinsic/running_std").second, 0);  // pre-training ran
   EXPECT_EQ(LastMetric(run, "reward_model/epochs").second, 3);    // trained each session

@@ -201,9 +201,14 @@ std::vector<int64_t> TopK(const torch::Tensor& score, int64_t k) {
 std::vector<int64_t> SelectQueries(Scheme scheme, const torch::Tensor& prefer_one,
                                    const torch::Tensor& features, const torch::Tensor& labelled,
                                    int64_t count) {
+  if (scheme == Scheme::kUniform) {  // candidates are already uniform draws: the first ones
+    std::vector<int64_t> first(static_cast<size_t>(count));
+    std::iota(first.begin(), first.end(), 0);
+    return first;
+  }
   const int64_t c = features.size(0);
   switch (scheme) {
-    case Scheme::kUniform: {  // candidates are already uniform draws
+    case Scheme::kUniform: {
       std::vector<int64_t> first(static_cast<size_t>(std::min(count, c)));
       std::iota(first.begin(), first.end(), 0);
       return first;

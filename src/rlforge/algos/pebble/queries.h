@@ -65,7 +65,8 @@ enum class Scheme {
 };
 Scheme ParseScheme(const std::string& name);
 
-// Picks `count` of C candidate pairs. prefer_one: per-member P[segment 1 preferred] (M x C);
+// Picks `count` of C candidate pairs (uniform: the first `count`, which are uniform draws; the
+// tensors are not needed). prefer_one: per-member P[segment 1 preferred] (M x C);
 // features: per-candidate k-center features (C x F); labelled: features of already-labelled
 // pairs (L x F, may be empty). Returns candidate indices.
 std::vector<int64_t> SelectQueries(Scheme scheme, const torch::Tensor& prefer_one,
