@@ -13,6 +13,7 @@ test: build
 bench: build
 	bash bench/env_throughput.sh
 	bash bench/mujoco_throughput.sh
+	bash bench/box2d_throughput.sh
 	bash bench/buffers.sh
 	bash bench/ppo_cartpole.sh
 	bash bench/sac_pendulum.sh

@@ -251,23 +251,8 @@ std::map<int64_t, double> Metric(const fs::path& run, const std::string& tag) {
 
 // Last logged value of a tag in metrics.csv (NaN if never logged), and how often it was logged.
 std::pair<double, int> LastMetric(const fs::path& run, const std::string& tag) {
-  std::ifstream in(run / "metrics.csv");
-  std::string line;
-  double value = NAN;
-  int count = 0;
-  while (std::getline(in, line)) {
-    std::stringstream row(line);
-    std::string step, time, name, v;
-    std::getline(row, step, ',');
-    std::getline(row, time, ',');
-    std::getline(row, name, ',');
-    std::getline(row, v, ',');
-    if (name == tag) {
-      value = std::stod(v);
-      ++count;
-    }
-  }
-  return {value, count};
+  const auto values = Metric(run, tag);
+  return {values.empty() ? NAN : values.rbegin()->second, static_cast<int>(values.size())};
 }
 
 TEST(Pebble, SmokeRunOfEveryPhase) {
