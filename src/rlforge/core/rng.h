@@ -51,6 +51,13 @@ class Rng {
     has_uint32_ = false;
     uinteger_ = 0;
   }
+  // NumPy's buffered 32-bit half (next_uint32), part of the exact state.
+  bool has_uint32() const { return has_uint32_; }
+  uint32_t uinteger() const { return uinteger_; }
+  void SetBuffered(bool has_uint32, uint32_t uinteger) {
+    has_uint32_ = has_uint32;
+    uinteger_ = uinteger;
+  }
   // State as text ("state inc has_uint32 uinteger" in decimal) for checkpoints.
   std::string Serialize() const;
   void Deserialize(const std::string& text);

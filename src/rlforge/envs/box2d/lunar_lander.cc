@@ -370,6 +370,10 @@ void RegisterBox2d() {
        {"wind_power", 15.0, "maximum linear wind"},
        {"turbulence_power", 1.5, "maximum rotational turbulence"}},
       MakeLunarLander});
+  env::Register(env::EnvEntry{{"BipedalWalker-v3", 1600, 300.0},
+                              "make a two-legged robot walk over rough terrain (Box2D)",
+                              {{"hardcore", false, "add stumps, stairs and pits"}},
+                              MakeBipedalWalker});
 }
 
 }  // namespace rlforge::envs::box2d
