@@ -10,6 +10,7 @@
 
 #include "rlforge/core/error.h"
 #include "rlforge/envs/box2d/box2d_envs.h"
+#include "rlforge/envs/box2d/ground_contacts.h"
 #include "rlforge/envs/classic_control/canvas.h"
 #include "rlforge/envs/classic_control/classic_control.h"
 
@@ -63,7 +64,7 @@ Rng RngFromWords(std::span<const double> w) {
   return rng;
 }
 
-class BipedalWalker final : public env::Env, private b2ContactListener, private b2RayCastCallback {
+class BipedalWalker final : public env::Env, private b2RayCastCallback {
  public:
   explicit BipedalWalker(bool hardcore)
       : hardcore_(hardcore),
@@ -101,8 +102,9 @@ class BipedalWalker final : public env::Env, private b2ContactListener, private 
       const b2Vec2 p = b->GetPosition(), v = b->GetLinearVelocity();
       s.insert(s.end(), {p.x, p.y, b->GetAngle(), v.x, v.y, b->GetAngularVelocity()});
     }
-    s.insert(s.end(), {double(contact_[0]), double(contact_[1]), double(game_over_),
-                       double(prev_shaping_.has_value()), prev_shaping_.value_or(0.0)});
+    s.insert(s.end(), {double(contacts_.on_ground[0]), double(contacts_.on_ground[1]),
+                       double(contacts_.game_over), double(prev_shaping_.has_value()),
+                       prev_shaping_.value_or(0.0)});
     return s;
   }
   // Rebuilds the episode's terrain from its RNG if it is not the current one, then places the
@@ -125,8 +127,8 @@ class BipedalWalker final : public env::Env, private b2ContactListener, private 
       bodies[k]->SetAwake(true);
     }
     const size_t i = kRngWords + 30;
-    contact_ = {s[i] != 0, s[i + 1] != 0};
-    game_over_ = s[i + 2] != 0;
+    contacts_.on_ground = {s[i] != 0, s[i + 1] != 0};
+    contacts_.game_over = s[i + 2] != 0;
     prev_shaping_.reset();
     if (s[i + 3] != 0) prev_shaping_ = s[i + 4];
   }
@@ -149,10 +151,8 @@ class BipedalWalker final : public env::Env, private b2ContactListener, private 
   // A fresh world: terrain and clouds from `rng`, the walker standing at the start with a push.
   void Build(Rng& rng) {
     world_ = std::make_unique<b2World>(b2Vec2(0.0f, -10.0f));
-    world_->SetContactListener(this);
+    world_->SetContactListener(&contacts_);
     obstacles_.clear();
-    contact_ = {false, false};
-    game_over_ = false;
     prev_shaping_.reset();
     GenerateTerrain(rng);
     GenerateClouds(rng);
@@ -177,6 +177,7 @@ class BipedalWalker final : public env::Env, private b2ContactListener, private 
       joints_[2 * k + 1] =
           Joint(legs_[2 * k], legs_[2 * k + 1], -kLegH / 2, kLegH / 2, 1, -1.6, -0.1);
     }
+    contacts_.Watch(hull_, {legs_[1], legs_[3]});
   }
 
   b2Body* Dynamic(double x, double y, double angle, const b2PolygonShape& shape, float density,
@@ -330,17 +331,6 @@ class BipedalWalker final : public env::Env, private b2ContactListener, private 
     }
   }
 
-  // contact listener: the hull touching the ground ends the game; lower legs report contact
-  void BeginContact(b2Contact* c) override { Touch(c, true); }
-  void EndContact(b2Contact* c) override { Touch(c, false); }
-  void Touch(b2Contact* c, bool begin) {
-    const b2Body* a = c->GetFixtureA()->GetBody();
-    const b2Body* b = c->GetFixtureB()->GetBody();
-    if (begin && (a == hull_ || b == hull_)) game_over_ = true;
-    for (int k = 0; k < 2; ++k)
-      if (a == legs_[2 * k + 1] || b == legs_[2 * k + 1]) contact_[k] = begin;
-  }
-
   // lidar: the closest terrain hit along the ray (v3)
   float ReportFixture(b2Fixture* fixture, const b2Vec2&, const b2Vec2&, float fraction) override {
     if ((fixture->GetFilterData().categoryBits & 1) == 0) return -1;
@@ -367,7 +357,7 @@ class BipedalWalker final : public env::Env, private b2ContactListener, private 
     prev_shaping_ = shaping;
     reward -= torque_cost;
     bool terminated = false;
-    if (game_over_ || x < 0) {
+    if (contacts_.game_over || x < 0) {
       reward = -100;
       terminated = true;
     }
@@ -385,12 +375,12 @@ class BipedalWalker final : public env::Env, private b2ContactListener, private 
                                 joints_[0]->GetJointSpeed() / kSpeedHip,
                                 joints_[1]->GetJointAngle() + 1.0,
                                 joints_[1]->GetJointSpeed() / kSpeedKnee,
-                                contact_[0] ? 1.0 : 0.0,
+                                contacts_.on_ground[0] ? 1.0 : 0.0,
                                 joints_[2]->GetJointAngle(),
                                 joints_[2]->GetJointSpeed() / kSpeedHip,
                                 joints_[3]->GetJointAngle() + 1.0,
                                 joints_[3]->GetJointSpeed() / kSpeedKnee,
-                                contact_[1] ? 1.0 : 0.0};
+                                contacts_.on_ground[1] ? 1.0 : 0.0};
     for (int i = 0; i < 10; ++i) {
       ray_fraction_ = 1.0f;
       const b2Vec2 to(float(pos.x + std::sin(1.5 * i / 10.0) * kLidarRange),
@@ -408,8 +398,7 @@ class BipedalWalker final : public env::Env, private b2ContactListener, private 
   b2Body* hull_ = nullptr;
   std::array<b2Body*, 4> legs_{};             // left upper, left lower, right upper, right lower
   std::array<b2RevoluteJoint*, 4> joints_{};  // hips and knees, in the same order
-  std::array<bool, 2> contact_{};             // lower legs touching the ground
-  bool game_over_ = false;                    // the hull touched the ground
+  GroundContacts contacts_;                   // hull and feet touching the ground
   std::optional<double> prev_shaping_;
   std::array<double, kRngWords> episode_rng_{};                // np_random at the episode's start
   std::vector<double> terrain_x_, terrain_y_;                  // the ground line   (kTerrainLength)

@@ -9,6 +9,7 @@
 
 #include "rlforge/core/error.h"
 #include "rlforge/envs/box2d/box2d_envs.h"
+#include "rlforge/envs/box2d/ground_contacts.h"
 #include "rlforge/envs/classic_control/canvas.h"
 #include "rlforge/envs/classic_control/classic_control.h"
 
@@ -33,7 +34,7 @@ constexpr int kChunks = 11;
 using Pose = std::array<double, 6>;
 constexpr size_t kStateSize = kChunks + 3 * 6 + 2 + 1 + 2 + 2;
 
-class LunarLander final : public env::Env, private b2ContactListener {
+class LunarLander final : public env::Env {
  public:
   LunarLander(bool continuous, double gravity, bool enable_wind, double wind_power,
               double turbulence_power)
@@ -75,7 +76,6 @@ class LunarLander final : public env::Env, private b2ContactListener {
       wind_idx_ = static_cast<double>(np_random_.Integers(19998) - 9999);
       torque_idx_ = static_cast<double>(np_random_.Integers(19998) - 9999);
     }
-    game_over_ = false;
     prev_shaping_.reset();
     info_.Clear();
     // Gymnasium's reset returns the observation of one no-op step
@@ -101,9 +101,9 @@ class LunarLander final : public env::Env, private b2ContactListener {
       const Pose p = PoseOf(b);
       s.insert(s.end(), p.begin(), p.end());
     }
-    s.insert(s.end(), {double(contact_[0]), double(contact_[1]), double(game_over_),
-                       double(prev_shaping_.has_value()), prev_shaping_.value_or(0.0), wind_idx_,
-                       torque_idx_});
+    s.insert(s.end(), {double(contacts_.on_ground[0]), double(contacts_.on_ground[1]),
+                       double(contacts_.game_over), double(prev_shaping_.has_value()),
+                       prev_shaping_.value_or(0.0), wind_idx_, torque_idx_});
     return s;
   }
   void SetState(std::span<const double> s) override {
@@ -117,8 +117,8 @@ class LunarLander final : public env::Env, private b2ContactListener {
     };
     Build(smooth, pose(kChunks), {pose(kChunks + 6), pose(kChunks + 12)});
     size_t i = kChunks + 18;
-    contact_ = {s[i] != 0, s[i + 1] != 0};
-    game_over_ = s[i + 2] != 0;
+    contacts_.on_ground = {s[i] != 0, s[i + 1] != 0};
+    contacts_.game_over = s[i + 2] != 0;
     prev_shaping_.reset();
     if (s[i + 3] != 0) prev_shaping_ = s[i + 4];
     wind_idx_ = s[i + 5];
@@ -137,9 +137,8 @@ class LunarLander final : public env::Env, private b2ContactListener {
   void Build(const std::array<double, kChunks>& smooth, const Pose& lander,
              const std::array<Pose, 2>& legs) {
     world_ = std::make_unique<b2World>(b2Vec2(0.0f, static_cast<float>(gravity_)));
-    world_->SetContactListener(this);
+    world_->SetContactListener(&contacts_);
     smooth_ = smooth;
-    contact_ = {false, false};
     b2BodyDef ground;
     moon_ = world_->CreateBody(&ground);
     b2EdgeShape floor;
@@ -183,6 +182,7 @@ class LunarLander final : public env::Env, private b2ContactListener {
       rjd.upperAngle = static_cast<float>(i < 0 ? 0.9 : -0.9 + 0.5);
       world_->CreateJoint(&rjd);
     }
+    contacts_.Watch(lander_, {legs_[0], legs_[1]});
   }
 
   b2Body* CreateBody(const Pose& p, const b2PolygonShape& shape, float density, float friction,
@@ -208,19 +208,8 @@ class LunarLander final : public env::Env, private b2ContactListener {
 
   static double ChunkX(int i) { return kW / (kChunks - 1) * i; }
 
-  // contact listener: the hull touching the ground ends the game; legs report ground contact
-  void BeginContact(b2Contact* c) override { Touch(c, true); }
-  void EndContact(b2Contact* c) override { Touch(c, false); }
-  void Touch(b2Contact* c, bool begin) {
-    const b2Body* a = c->GetFixtureA()->GetBody();
-    const b2Body* b = c->GetFixtureB()->GetBody();
-    if (begin && (a == lander_ || b == lander_)) game_over_ = true;
-    for (int k = 0; k < 2; ++k)
-      if (a == legs_[k] || b == legs_[k]) contact_[k] = begin;
-  }
-
   env::StepResult Advance(const Action& action, void* obs) {
-    if (enable_wind_ && !(contact_[0] || contact_[1])) {
+    if (enable_wind_ && !(contacts_.on_ground[0] || contacts_.on_ground[1])) {
       // wind and turbulence: tanh(sin(2 k t) + sin(pi k t)), k = 0.01, never periodic
       const double wind =
           std::tanh(std::sin(0.02 * wind_idx_) + std::sin(M_PI * 0.01 * wind_idx_)) * wind_power_;
@@ -277,7 +266,7 @@ class LunarLander final : public env::Env, private b2ContactListener {
     reward -= m_power * 0.30;  // fuel
     reward -= s_power * 0.03;
     bool terminated = false;
-    if (game_over_ || std::abs(state[0]) >= 1.0) {
+    if (contacts_.game_over || std::abs(state[0]) >= 1.0) {
       terminated = true;
       reward = -100;
     }
@@ -297,11 +286,14 @@ class LunarLander final : public env::Env, private b2ContactListener {
   std::array<double, 8> Observation(float* obs) const {
     const b2Vec2 p = lander_->GetPosition(), v = lander_->GetLinearVelocity();
     const double helipad_y = kH / 4;
-    const std::array<double, 8> s = {
-        (p.x - kW / 2) / (kW / 2), (p.y - (helipad_y + kLegDown / kScale)) / (kH / 2),
-        v.x * (kW / 2) / kFps,     v.y * (kH / 2) / kFps,
-        lander_->GetAngle(),       20.0 * lander_->GetAngularVelocity() / kFps,
-        contact_[0] ? 1.0 : 0.0,   contact_[1] ? 1.0 : 0.0};
+    const std::array<double, 8> s = {(p.x - kW / 2) / (kW / 2),
+                                     (p.y - (helipad_y + kLegDown / kScale)) / (kH / 2),
+                                     v.x * (kW / 2) / kFps,
+                                     v.y * (kH / 2) / kFps,
+                                     lander_->GetAngle(),
+                                     20.0 * lander_->GetAngularVelocity() / kFps,
+                                     contacts_.on_ground[0] ? 1.0 : 0.0,
+                                     contacts_.on_ground[1] ? 1.0 : 0.0};
     for (size_t i = 0; i < 8; ++i) obs[i] = static_cast<float>(s[i]);
     return s;
   }
@@ -316,8 +308,7 @@ class LunarLander final : public env::Env, private b2ContactListener {
   b2Body* lander_ = nullptr;
   std::array<b2Body*, 2> legs_{};
   std::array<double, kChunks> smooth_{};  // terrain height at each chunk edge
-  std::array<bool, 2> contact_{};         // legs touching the ground
-  bool game_over_ = false;                // the hull touched the ground
+  GroundContacts contacts_;               // hull and feet touching the ground
   std::optional<double> prev_shaping_;
   double wind_idx_ = 0, torque_idx_ = 0;  // phases of the wind and turbulence functions
 };
