@@ -120,7 +120,9 @@ TEST(ClassicControl, MountainCarReachesTheGoalWithEnergyPumping) {
 }
 
 TEST(ClassicControl, RenderingFollowsTheState) {
-  for (const auto& id : RegisteredIds()) {
+  // state[0] is a position or angle here (MuJoCo and Box2D envs have their own render tests)
+  for (const std::string id :
+       {"CartPole-v1", "Pendulum-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Acrobot-v1"}) {
     auto env = Make(id);
     std::vector<float> obs(static_cast<size_t>(env->observation_space().size()));
     env->Reset(0, obs.data());
