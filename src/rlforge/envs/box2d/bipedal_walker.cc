@@ -182,20 +182,7 @@ class BipedalWalker final : public env::Env, private b2RayCastCallback {
 
   b2Body* Dynamic(double x, double y, double angle, const b2PolygonShape& shape, float density,
                   float friction) {
-    b2BodyDef def;
-    def.type = b2_dynamicBody;
-    def.position.Set(float(x), float(y));
-    def.angle = float(angle);
-    b2Body* body = world_->CreateBody(&def);
-    b2FixtureDef f;
-    f.shape = &shape;
-    f.density = density;
-    f.friction = friction;
-    f.restitution = 0.0f;
-    f.filter.categoryBits = 0x0020;
-    f.filter.maskBits = 0x001;  // collide only with the ground
-    body->CreateFixture(&f);
-    return body;
+    return CreateGroundBody(*world_, x, y, angle, shape, density, friction, 0x0020);
   }
 
   b2RevoluteJoint* Joint(b2Body* a, b2Body* b, double anchor_a_y, double anchor_b_y, double speed,

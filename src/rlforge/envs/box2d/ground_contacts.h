@@ -8,6 +8,26 @@
 
 namespace rlforge::envs::box2d {
 
+// A dynamic body with one polygon fixture that collides only with the ground (category 1).
+inline b2Body* CreateGroundBody(b2World& world, double x, double y, double angle,
+                                const b2PolygonShape& shape, float density, float friction,
+                                uint16 category) {
+  b2BodyDef def;
+  def.type = b2_dynamicBody;
+  def.position.Set(static_cast<float>(x), static_cast<float>(y));
+  def.angle = static_cast<float>(angle);
+  b2Body* body = world.CreateBody(&def);
+  b2FixtureDef f;
+  f.shape = &shape;
+  f.density = density;
+  f.friction = friction;
+  f.restitution = 0.0f;
+  f.filter.categoryBits = category;
+  f.filter.maskBits = 0x001;
+  body->CreateFixture(&f);
+  return body;
+}
+
 class GroundContacts final : public b2ContactListener {
  public:
   // Watches these bodies and forgets earlier contacts (a new world).

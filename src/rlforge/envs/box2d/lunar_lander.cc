@@ -187,19 +187,7 @@ class LunarLander final : public env::Env {
 
   b2Body* CreateBody(const Pose& p, const b2PolygonShape& shape, float density, float friction,
                      uint16 category) {
-    b2BodyDef def;
-    def.type = b2_dynamicBody;
-    def.position.Set(static_cast<float>(p[0]), static_cast<float>(p[1]));
-    def.angle = static_cast<float>(p[2]);
-    b2Body* body = world_->CreateBody(&def);
-    b2FixtureDef f;
-    f.shape = &shape;
-    f.density = density;
-    f.friction = friction;
-    f.restitution = 0.0f;
-    f.filter.categoryBits = category;
-    f.filter.maskBits = 0x001;
-    body->CreateFixture(&f);
+    b2Body* body = CreateGroundBody(*world_, p[0], p[1], p[2], shape, density, friction, category);
     // velocities after the mass (and so the centre) is known, or Box2D shifts them
     body->SetLinearVelocity(b2Vec2(static_cast<float>(p[3]), static_cast<float>(p[4])));
     body->SetAngularVelocity(static_cast<float>(p[5]));
