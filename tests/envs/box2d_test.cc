@@ -289,8 +289,8 @@ TEST(BipedalWalker, BadInputIsAClearError) {
             }).find("shape (4,)"),
             std::string::npos);
   std::vector<double> state = env->GetState();
-  state[4] = 2;  // an even LCG increment cannot be a terrain RNG
-  EXPECT_NE(ErrorOf([&] { env->SetState(state); }).find("terrain RNG"), std::string::npos);
+  state[4] = 2;  // an even LCG increment cannot be an episode RNG
+  EXPECT_NE(ErrorOf([&] { env->SetState(state); }).find("episode RNG"), std::string::npos);
 }
 
 }  // namespace

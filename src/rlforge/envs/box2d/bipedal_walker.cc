@@ -10,6 +10,7 @@
 
 #include "rlforge/core/error.h"
 #include "rlforge/envs/box2d/box2d_envs.h"
+#include "rlforge/envs/box2d/episode_rng.h"
 #include "rlforge/envs/box2d/ground_contacts.h"
 #include "rlforge/envs/classic_control/canvas.h"
 #include "rlforge/envs/classic_control/classic_control.h"
@@ -36,33 +37,7 @@ constexpr int kTerrainStartpad = 20;  // in steps
 constexpr float kFriction = 2.5f;
 
 using Pose = std::array<double, 6>;  // x, y, angle, vx, vy, angular velocity
-constexpr size_t kRngWords = 10;     // the RNG at the episode's start: it determines the terrain
 constexpr size_t kStateSize = kRngWords + 5 * 6 + 2 + 1 + 2;
-
-std::array<double, kRngWords> RngWords(const Rng& rng) {
-  std::array<double, kRngWords> w{};
-  const uint128 s = rng.state(), inc = rng.inc();
-  for (int i = 0; i < 4; ++i) {
-    w[i] = static_cast<double>(static_cast<uint32_t>(s >> (32 * i)));
-    w[4 + i] = static_cast<double>(static_cast<uint32_t>(inc >> (32 * i)));
-  }
-  w[8] = rng.has_uint32();
-  w[9] = rng.uinteger();
-  return w;
-}
-
-Rng RngFromWords(std::span<const double> w) {
-  uint128 s = 0, inc = 0;
-  for (int i = 3; i >= 0; --i) {
-    s = (s << 32) | static_cast<uint32_t>(w[i]);
-    inc = (inc << 32) | static_cast<uint32_t>(w[4 + i]);
-  }
-  if ((inc & 1) == 0) throw Error("BipedalWalker-v3: state holds no valid terrain RNG");
-  Rng rng;
-  rng.SetState(s, inc);
-  rng.SetBuffered(w[8] != 0, static_cast<uint32_t>(w[9]));
-  return rng;
-}
 
 class BipedalWalker final : public env::Env, private b2RayCastCallback {
  public:
@@ -111,10 +86,10 @@ class BipedalWalker final : public env::Env, private b2RayCastCallback {
   // walker; the env's own RNG is left as it is.
   void SetState(std::span<const double> s) override {
     CheckStateSize(spec(), s, kStateSize);
-    std::array<double, kRngWords> words;
+    RngWordArray words;
     std::copy_n(s.begin(), kRngWords, words.begin());
     if (!world_ || words != episode_rng_) {
-      Rng terrain = RngFromWords(words);
+      Rng terrain = RngFromWords(words, spec().id);
       episode_rng_ = words;
       Build(terrain);
     }
@@ -387,7 +362,7 @@ class BipedalWalker final : public env::Env, private b2RayCastCallback {
   std::array<b2RevoluteJoint*, 4> joints_{};  // hips and knees, in the same order
   GroundContacts contacts_;                   // hull and feet touching the ground
   std::optional<double> prev_shaping_;
-  std::array<double, kRngWords> episode_rng_{};                // np_random at the episode's start
+  RngWordArray episode_rng_{};                                 // np_random at the episode's start
   std::vector<double> terrain_x_, terrain_y_;                  // the ground line   (kTerrainLength)
   std::vector<std::vector<std::array<double, 2>>> obstacles_;  // stumps, stairs, pit walls
   std::vector<std::vector<Point>> clouds_;

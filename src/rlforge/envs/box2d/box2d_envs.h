@@ -1,5 +1,5 @@
-// Gymnasium's Box2D environments on Debian's Box2D: LunarLander-v3, BipedalWalker-v3 (CarRacing
-// is not there yet).
+// Gymnasium's Box2D environments on Debian's Box2D: LunarLander-v3, BipedalWalker-v3,
+// CarRacing-v3.
 #pragma once
 
 #include <memory>
@@ -12,5 +12,6 @@ void RegisterBox2d();
 
 std::unique_ptr<env::Env> MakeLunarLander(const env::KwargReader& k);
 std::unique_ptr<env::Env> MakeBipedalWalker(const env::KwargReader& k);
+std::unique_ptr<env::Env> MakeCarRacing(const env::KwargReader& k);
 
 }  // namespace rlforge::envs::box2d

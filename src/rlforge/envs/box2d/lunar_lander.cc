@@ -353,6 +353,16 @@ void RegisterBox2d() {
                               "make a two-legged robot walk over rough terrain (Box2D)",
                               {{"hardcore", false, "add stumps, stairs and pits"}},
                               MakeBipedalWalker});
+  env::Register(env::EnvEntry{
+      {"CarRacing-v3", 1000, 900.0},
+      "race a car around a random track, seen from above in 96x96 pixels (Box2D)",
+      {{"continuous", true,
+        "Box([-1, 0, 0], [1, 1, 1]) steer/gas/brake; false: 5 discrete actions"},
+       {"domain_randomize", false, "draw new road, background and grass colours every reset"},
+       {"lap_complete_percent", 0.95, "fraction of tiles to visit before the lap counts"},
+       {"draw_observation", true,
+        "rlforge only: false leaves the observation black, to time the physics alone"}},
+      MakeCarRacing});
 }
 
 }  // namespace rlforge::envs::box2d

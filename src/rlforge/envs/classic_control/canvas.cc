@@ -56,21 +56,25 @@ void Canvas::Polyline(const std::vector<Point>& points, Color color, double widt
 }
 
 env::Image Canvas::ToImage() const {
-  cairo_surface_flush(surface_);
   env::Image image{height_, width_,
                    std::vector<uint8_t>(static_cast<size_t>(width_) * height_ * 3)};
-  const unsigned char* data = cairo_image_surface_get_data(surface_);
-  const int stride = cairo_image_surface_get_stride(surface_);
-  for (int y = 0; y < height_; ++y) {
+  CopyRgb(surface_, width_, height_, image.rgb.data());
+  return image;
+}
+
+void CopyRgb(cairo_surface_t* surface, int width, int height, uint8_t* rgb) {
+  cairo_surface_flush(surface);
+  const unsigned char* data = cairo_image_surface_get_data(surface);
+  const int stride = cairo_image_surface_get_stride(surface);
+  for (int y = 0; y < height; ++y) {
     const auto* row = reinterpret_cast<const uint32_t*>(data + static_cast<ptrdiff_t>(y) * stride);
-    uint8_t* out = image.rgb.data() + static_cast<size_t>(y) * width_ * 3;
-    for (int x = 0; x < width_; ++x) {
+    uint8_t* out = rgb + static_cast<size_t>(y) * width * 3;
+    for (int x = 0; x < width; ++x) {
       out[3 * x + 0] = static_cast<uint8_t>(row[x] >> 16);
       out[3 * x + 1] = static_cast<uint8_t>(row[x] >> 8);
       out[3 * x + 2] = static_cast<uint8_t>(row[x]);
     }
   }
-  return image;
 }
 
 Point Rotate(Point p, double angle) {

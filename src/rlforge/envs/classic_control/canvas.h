@@ -40,6 +40,9 @@ class Canvas {
   cairo_t* cr_;
 };
 
+// Copies a Cairo RGB24 image surface into `rgb` (height x width x 3 bytes).
+void CopyRgb(cairo_surface_t* surface, int width, int height, uint8_t* rgb);
+
 // (x, y) rotated by `angle` radians counter-clockwise (pygame's Vector2.rotate_rad).
 Point Rotate(Point p, double angle);
 
