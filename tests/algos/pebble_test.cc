@@ -321,6 +321,124 @@ TEST(Pebble, BadConfigsAreClearErrors) {
               train::LoadConfig("", Smoke({"pebble.unsupervised_steps=100"}));
             }).find("pebble.unsupervised_steps: expected at least random_exploration_steps"),
             std::string::npos);
+  EXPECT_NE(ErrorOf([] {
+              train::LoadConfig("", Smoke({"pebble.reward_model.adaptive_l2=true"}));
+            }).find("pebble.reward_model.l2: adaptive_l2 scales it, so it must start above 0"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([] {
+              train::LoadConfig("", Smoke({"pebble.reward_model.surf.threshold=0.4"}));
+            }).find("pebble.reward_model.surf.threshold"),
+            std::string::npos);
+}
+
+TEST(Pebble, SurfCropKeepsOneLengthPerPairInsideTheSegment) {
+  Rng rng(3);
+  const int64_t B = 400, H = 20;
+  const auto [m0, m1] = CropMasks(B, H, 5, rng);
+  const torch::Tensor len0 = m0.sum(1), len1 = m1.sum(1);
+  EXPECT_TRUE(torch::equal(len0, len1));  // one length per pair
+  EXPECT_EQ(len0.min().item<float>(), 15);
+  EXPECT_EQ(len0.max().item<float>(), 20);
+  // contiguous: the ones form one run (at most one rising edge, counting the start)
+  for (const torch::Tensor& m : {m0, m1}) {
+    const torch::Tensor padded = torch::cat({torch::zeros({B, 1}), m}, 1);
+    const torch::Tensor rises = (padded.slice(1, 1) - padded.slice(1, 0, H) > 0).sum(1);
+    EXPECT_EQ(rises.max().item<int64_t>(), 1);
+  }
+  EXPECT_FALSE(torch::equal(m0, m1)) << "the two sides have their own offsets";
+  const auto [full, also_full] = CropMasks(B, H, 0, rng);
+  EXPECT_EQ(full.sum().item<float>(), B * H);
+}
+
+// Pairs of 5-step segments whose true reward is obs[0]; label 1 when segment 1's sum is larger.
+PairBatch ObsZeroPairs(int64_t P, double scale) {
+  PairBatch b{scale * torch::randn({P, 5, 2}),
+              torch::zeros({P, 5, 1}),
+              scale * torch::randn({P, 5, 2}),
+              torch::zeros({P, 5, 1}),
+              {}};
+  b.labels = (b.obs1.select(2, 0).sum(1) > b.obs0.select(2, 0).sum(1)).to(torch::kFloat32);
+  return b;
+}
+
+TEST(Pebble, SurfPseudoLabelsOnlyPairsTheModelIsSureOf) {
+  torch::manual_seed(0);
+  const PairBatch labelled = ObsZeroPairs(200, 1.0);
+  const PairBatch unlabeled = ObsZeroPairs(400, 3.0);  // wide gaps: easy to be sure of
+  const auto pseudo_share = [&](double threshold) {
+    torch::manual_seed(1);
+    RewardModelConfig rc;
+    rc.hidden = {32, 32};
+    rc.max_epochs = 40;
+    rc.stop_accuracy = 1.0;
+    rc.lr = 1e-3;
+    rc.surf.enabled = true;
+    rc.surf.threshold = threshold;
+    rc.surf.crop = 1;
+    RewardModel model(2, 1, rc);
+    Rng rng(1);
+    const auto stats = model.Train(labelled, unlabeled, rng);
+    double accuracy = 0;
+    for (double a : stats.accuracy) accuracy += a / 3;
+    EXPECT_GT(accuracy, 0.85) << "threshold " << threshold;
+    return stats.pseudo_labelled;
+  };
+  const double sure = pseudo_share(0.99), any = pseudo_share(0.51), never = pseudo_share(1.0);
+  EXPECT_GT(sure, 0.05);
+  EXPECT_LT(sure, any);
+  EXPECT_GT(any, 0.8);
+  EXPECT_EQ(never, 0.0);  // tanh rewards over 5 steps cannot reach certainty
+}
+
+TEST(Pebble, AdaptiveL2FollowsTheValidationToTrainLossRatio) {
+  const auto next_l2 = [](bool random_labels) {
+    torch::manual_seed(2);
+    PairBatch pairs = ObsZeroPairs(random_labels ? 60 : 400, 1.0);
+    if (random_labels) pairs.labels = torch::randint(0, 2, {60}).to(torch::kFloat32);
+    RewardModelConfig rc;
+    rc.hidden = {64, 64};
+    rc.max_epochs = random_labels ? 300 : 30;
+    rc.stop_accuracy = 1.0;
+    rc.lr = 1e-3;
+    rc.l2 = 0.01;
+    rc.adaptive_l2 = true;
+    RewardModel model(2, 1, rc);
+    Rng rng(4);
+    const auto stats = model.Train(pairs, rng);
+    EXPECT_GT(stats.train_loss, 0.0);
+    EXPECT_EQ(stats.l2, model.l2());
+    return std::make_pair(stats.l2, stats.validation_loss / stats.train_loss);
+  };
+  const auto [generalizes, low_ratio] = next_l2(false);
+  EXPECT_LT(low_ratio, 1.1);
+  EXPECT_DOUBLE_EQ(generalizes, 0.01 * 0.95);
+  const auto [memorizes, high_ratio] = next_l2(true);  // random labels: it can only memorize
+  EXPECT_GT(high_ratio, 1.5);
+  EXPECT_DOUBLE_EQ(memorizes, 0.01 * 1.05);
+}
+
+TEST(Pebble, SurfAndAdaptiveL2RunAndResumeExactly) {
+  const std::vector<std::string> extra = {
+      "pebble.reward_model.surf.enabled=true", "pebble.reward_model.surf.unlabeled_ratio=3",
+      "pebble.reward_model.surf.capacity=100", "pebble.reward_model.adaptive_l2=true",
+      "pebble.reward_model.l2=0.01"};
+  const fs::path a = TempDir("surf_a"), b = TempDir("surf_b");
+  train::Train(train::LoadConfig("", Smoke(extra)), a.string());
+  EXPECT_EQ(LastMetric(a, "reward_model/pseudo_labelled").second, 3);
+  const auto l2 = Metric(a, "reward_model/l2");
+  ASSERT_EQ(l2.size(), 3u);
+  for (const auto& [step, value] : l2) {
+    EXPECT_TRUE(std::abs(value / 0.01 - 1) > 0.04) << "scaled each session, step " << step;
+  }
+  train::Train(train::LoadConfig("", Smoke(extra)), b.string(), false, 1300);
+  train::Train(train::TrainConfig{}, b.string(), /*resume=*/true);
+  const auto pa = train::CheckpointParameters((a / "checkpoints/latest.pt").string());
+  const auto pb = train::CheckpointParameters((b / "checkpoints/latest.pt").string());
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << i;
+  EXPECT_EQ(Metric(a, "reward_model/l2"), Metric(b, "reward_model/l2"));
+  fs::remove_all(a);
+  fs::remove_all(b);
 }
 
 }  // namespace

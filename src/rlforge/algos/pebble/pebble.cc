@@ -32,6 +32,12 @@ void PebbleConfig::Validate(int64_t max_episode_steps) const {
                 std::to_string(random_exploration_steps) + "), got " +
                 std::to_string(unsupervised_steps));
   }
+  if (reward_model.adaptive_l2 && reward_model.l2 <= 0) {
+    throw Error(
+        "pebble.reward_model.l2: adaptive_l2 scales it, so it must start above 0 "
+        "(RLHF-Gym: 0.01), got " +
+        std::to_string(reward_model.l2));
+  }
   ParseScheme(query_scheme);
   teacher.Resolved();
 }
@@ -56,6 +62,9 @@ Pebble::Pebble(const PebbleConfig& config, const SacConfig& sac, const Space& ob
       rng_(seed + 2),
       next_session_(config.unsupervised_steps) {
   ParseScheme(config.query_scheme);
+  const int64_t H = config.segment_length;
+  unlabeled_ = {torch::zeros({0, H, obs_dim_}), torch::zeros({0, H, act_dim_}),
+                torch::zeros({0, H, obs_dim_}), torch::zeros({0, H, act_dim_}), torch::zeros({0})};
 }
 
 void Pebble::Collect(const torch::Tensor& obs, int64_t global_step, float* continuous) {
@@ -197,13 +206,22 @@ std::map<std::string, double> Pebble::FeedbackSession(buffers::ReplayBuffer& rep
   m["feedback/labels"] = static_cast<double>(labelled_);
   if (strict > 0) m["feedback/teacher_agreement"] = static_cast<double>(agree) / strict;
 
+  if (config_.reward_model.surf.enabled)
+    AddUnlabeled(count * config_.reward_model.surf.unlabeled_ratio);
   if (preferences_->num_labelled() > 0) {
-    const auto stats = reward_model_.Train(LabelledPairs(), rng_);
+    const auto stats = reward_model_.Train(LabelledPairs(), unlabeled_, rng_);
     for (int k = 0; k < reward_model_.ensemble_size(); ++k) {
       m["reward_model/loss_" + std::to_string(k)] = stats.loss[k];
       m["reward_model/accuracy_" + std::to_string(k)] = stats.accuracy[k];
     }
     m["reward_model/epochs"] = stats.epochs;
+    if (config_.reward_model.surf.enabled)
+      m["reward_model/pseudo_labelled"] = stats.pseudo_labelled;
+    if (config_.reward_model.adaptive_l2) {
+      m["reward_model/train_loss"] = stats.train_loss;
+      m["reward_model/validation_loss"] = stats.validation_loss;
+      m["reward_model/l2"] = stats.l2;
+    }
     Relabel(replay);
   }
   if (sessions_ == 0) {  // leaving pre-training: a fresh critic, then catch up
@@ -216,6 +234,23 @@ std::map<std::string, double> Pebble::FeedbackSession(buffers::ReplayBuffer& rep
   ++sessions_;
   (void)global_step;
   return m;
+}
+
+void Pebble::AddUnlabeled(int64_t count) {
+  const int64_t H = config_.segment_length;
+  const Segments s = episodes_.Sample(2 * count, H, rng_);
+  const auto side = [&](const std::vector<float>& v, int64_t width, int which) {
+    return Floats(v.data(), {count, 2, H, width}).select(1, which).clone();
+  };
+  PairBatch fresh{side(s.obs, obs_dim_, 0), side(s.actions, act_dim_, 0), side(s.obs, obs_dim_, 1),
+                  side(s.actions, act_dim_, 1), torch::full({count}, 0.5)};
+  const auto join = [&](const torch::Tensor& old, const torch::Tensor& add) {
+    const torch::Tensor all = torch::cat({old, add});  // the newest `capacity` pairs
+    return all.slice(0, std::max<int64_t>(0, all.size(0) - config_.reward_model.surf.capacity));
+  };
+  unlabeled_ = {join(unlabeled_.obs0, fresh.obs0), join(unlabeled_.act0, fresh.act0),
+                join(unlabeled_.obs1, fresh.obs1), join(unlabeled_.act1, fresh.act1),
+                join(unlabeled_.labels, fresh.labels)};
 }
 
 PairBatch Pebble::LabelledPairs() {
@@ -273,6 +308,10 @@ void Pebble::Save(torch::serialize::OutputArchive& archive) const {
     const float* l = b["label"].as<float>();
     labels.assign(l, l + rows.size());
   }
+  archive.write("pebble_unlabeled_obs0", unlabeled_.obs0, true);
+  archive.write("pebble_unlabeled_act0", unlabeled_.act0, true);
+  archive.write("pebble_unlabeled_obs1", unlabeled_.obs1, true);
+  archive.write("pebble_unlabeled_act1", unlabeled_.act1, true);
   archive.write("pebble_labels", torch::tensor(labels, torch::kFloat32), /*is_buffer=*/true);
   if (!labels.empty()) {
     archive.write("pebble_pair_obs", obs, true);
@@ -305,6 +344,9 @@ void Pebble::Load(torch::serialize::InputArchive& archive) {
   const torch::Tensor reference = read("pebble_reference_obs");
   reference_obs_.assign(reference.data_ptr<float>(),
                         reference.data_ptr<float>() + reference.numel());
+  unlabeled_ = {read("pebble_unlabeled_obs0"), read("pebble_unlabeled_act0"),
+                read("pebble_unlabeled_obs1"), read("pebble_unlabeled_act1"), torch::Tensor()};
+  unlabeled_.labels = torch::full({unlabeled_.obs0.size(0)}, 0.5);
   const torch::Tensor labels = read("pebble_labels");
   preferences_.reset();
   if (labels.numel() == 0) return;

@@ -113,6 +113,7 @@ class Pebble final : public Agent {
  private:
   std::map<std::string, double> FeedbackSession(buffers::ReplayBuffer& replay, int64_t global_step);
   PairBatch LabelledPairs();
+  void AddUnlabeled(int64_t count);  // SURF: uniform pairs from recent episodes, no labels
   void Relabel(buffers::ReplayBuffer& replay);
 
   PebbleConfig config_;
@@ -122,6 +123,7 @@ class Pebble final : public Agent {
   std::unique_ptr<Teacher> teacher_;
   EpisodeStore episodes_;
   std::unique_ptr<buffers::PreferenceBuffer> preferences_;  // labelled pairs (made at first use)
+  PairBatch unlabeled_;                  // SURF's unlabeled pairs, newest last   (U x H x dim)
   std::vector<float> reference_obs_;     // every state seen before reward learning   (T x obs_dim)
   env::RunningMeanStd intrinsic_stats_;  // of r_int, for its running std
   std::vector<double> model_returns_;    // learned-reward return of each env's episode   (N)
