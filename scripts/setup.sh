@@ -10,7 +10,10 @@ PACKAGES=(
   libtorch-dev libopenblas0-pthread
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcairo2-dev
+  libcairo2-dev fonts-dejavu-core
+  libavcodec-dev libavformat-dev libswscale-dev libavutil-dev
+  libcpp-httplib-dev
+  chromium
   libmujoco-dev libqhull-dev libosmesa6-dev libbox2d-dev
   python3 python3-numpy
 )
@@ -25,6 +28,19 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# node and npm: Debian's, unless a node with its own npm is installed already (NodeSource's
+# nodejs bundles npm and conflicts with Debian's npm package)
+if ! command -v npm > /dev/null; then
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+# playwright-core drives Debian's chromium in the browser test (no browser download)
+if [[ ! -d tests/web/node_modules/playwright-core ]]; then
+  (cd tests/web && npm install --no-audit --no-fund --silent)
 fi
 
 [[ "${1:-}" == "--deps-only" ]] && exit 0
