@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "rlforge/core/error.h"
 #include "rlforge/env/checker.h"
@@ -368,6 +368,19 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--episodes", eval_episodes, "episodes")->capture_default_str();
   eval_cmd->add_flag("--deterministic", eval_deterministic, "greedy / mean actions");
   eval_cmd->add_option("--seed", seed, "reset seed of the first episode")->capture_default_str();
+  std::string eval_video;
+  bool eval_overlay = false;
+  int eval_fps = 30, eval_video_episodes = 1;
+  eval_cmd->add_option("--video", eval_video,
+                       "record episodes to this .mp4 (H.264) or .webm (VP9)");
+  eval_cmd->add_flag("--overlay", eval_overlay,
+                     "draw episode, step, reward and return on the video");
+  eval_cmd->add_option("--fps", eval_fps, "video frame rate")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 240));
+  eval_cmd->add_option("--video-episodes", eval_video_episodes, "episodes to record")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
 
   auto* config_cmd = app.add_subcommand("config", "configuration");
   config_cmd->require_subcommand(1);
@@ -390,10 +403,14 @@ int main(int argc, char** argv) {
                           resume, stop_after);
     }
     if (eval_cmd->parsed()) {
+      const rlforge::train::Recording recording{eval_video, eval_video_episodes, eval_overlay,
+                                                eval_fps};
       const auto [mean, std] =
-          rlforge::train::Evaluate(eval_target, eval_episodes, eval_deterministic, seed);
+          rlforge::train::Evaluate(eval_target, eval_episodes, eval_deterministic, seed,
+                                   eval_video.empty() ? nullptr : &recording);
       std::printf("%s: mean return %.3f, std %.3f over %d episodes\n", eval_target.c_str(), mean,
                   std, eval_episodes);
+      if (!eval_video.empty()) std::printf("wrote %s\n", eval_video.c_str());
       return 0;
     }
     if (show_cmd->parsed()) return ConfigShowCommand(show_algo);

@@ -8,6 +8,7 @@
 #include "rlforge/core/error.h"
 #include "rlforge/env/registry.h"
 #include "rlforge/io/metrics.h"
+#include "rlforge/io/video.h"
 #include "test_util.h"
 
 namespace rlforge::train {
@@ -219,6 +220,32 @@ TEST(Train, PpoLearnsCartPoleWithin30kSteps) {
   }
   const auto [mean, std] = Evaluate(dir.string(), 5, true, 123);
   EXPECT_GE(mean, 195.0);
+  fs::remove_all(dir);
+}
+
+TEST(Train, EvaluationVideosWithAndWithoutOverlay) {
+  const fs::path dir = TempDir("video");
+  Train(LoadConfig("", {"progress=false", "total_timesteps=1024", "eval.every_steps=512",
+                        "eval.episodes=2", "eval.video=true", "eval.video_format=webm"}),
+        dir.string());
+  for (const char* f : {"videos/step_512.webm", "videos/step_1024.webm"}) {
+    ASSERT_TRUE(fs::exists(dir / f)) << f;
+    const io::VideoInfo info = io::DecodeVideo((dir / f).string());
+    EXPECT_EQ(info.codec, "vp9");
+    EXPECT_EQ(info.width, 600);
+    EXPECT_GT(info.frames, 5) << "one episode: its reset frame and every step";
+  }
+  // rlforge eval --video: the first 2 episodes, each its reset frame plus one frame per step
+  const fs::path bare = dir / "bare.mp4", over = dir / "overlay.mp4";
+  Recording rec{bare.string(), 2, false, 30};
+  Evaluate(dir.string(), 3, true, 7, &rec);
+  rec = {over.string(), 2, true, 30};
+  Evaluate(dir.string(), 3, true, 7, &rec);
+  const io::VideoInfo a = io::DecodeVideo(bare.string()), b = io::DecodeVideo(over.string());
+  EXPECT_EQ(a.codec, "h264");
+  EXPECT_EQ(a.frames, b.frames);
+  EXPECT_GT(a.frames, 4);
+  EXPECT_NE(fs::file_size(bare), fs::file_size(over)) << "the overlay is in the pixels";
   fs::remove_all(dir);
 }
 

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 
 #include "rlforge/algos/dqn/dqn.h"
 #include "rlforge/algos/sac/sac.h"
@@ -23,6 +24,7 @@
 #include "rlforge/env/tensor_view.h"
 #include "rlforge/env/wrappers.h"
 #include "rlforge/io/metrics.h"
+#include "rlforge/io/video.h"
 #include "rlforge/nn/archive.h"
 #include "rlforge/nn/mlp.h"
 
@@ -111,9 +113,16 @@ class ProgressLine {
 };
 
 // Runs deterministic (or sampled) episodes on a fresh env; returns the episode returns.
+std::string Fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
 std::vector<double> RunEpisodes(algos::Agent& agent, const EnvConfig& env_config,
                                 const std::vector<double>* obs_stats, int episodes,
-                                bool deterministic, uint64_t seed) {
+                                bool deterministic, uint64_t seed,
+                                const Recording* video = nullptr) {
   EnvConfig c = env_config;
   c.normalize_reward = false;  // evaluation reports the true return
   auto e = MakeEnv(c, 0.99);
@@ -131,19 +140,37 @@ std::vector<double> RunEpisodes(algos::Agent& agent, const EnvConfig& env_config
   std::vector<int64_t> disc(static_cast<size_t>(space.num_discrete()));
   std::vector<float> cont(static_cast<size_t>(space.num_continuous()));
   std::vector<double> returns;
+  std::unique_ptr<io::VideoWriter> writer;
+  const auto record = [&](int ep, int64_t step, double reward, double ret) {
+    if (video == nullptr || ep >= video->episodes) return;
+    env::Image frame = e->Render();
+    if (!writer)
+      writer =
+          std::make_unique<io::VideoWriter>(video->path, frame.width, frame.height, video->fps);
+    if (video->overlay) {
+      io::DrawOverlay(frame, {{"episode", std::to_string(ep + 1)},
+                              {"step   ", std::to_string(step)},
+                              {"reward ", Fixed(reward, 3)},
+                              {"return ", Fixed(ret, 2)}});
+    }
+    writer->Write(frame);
+  };
   for (int ep = 0; ep < episodes; ++ep) {
     e->Reset(ep == 0 ? std::optional<uint64_t>(seed) : std::nullopt, obs.data());
     double ret = 0.0;
-    while (true) {
+    record(ep, 0, 0.0, 0.0);
+    for (int64_t step = 1;; ++step) {
       const torch::Tensor t =
           torch::from_blob(obs.data(), {1, static_cast<int64_t>(obs.size())}, torch::kFloat32);
       agent.Act(t, disc.data(), cont.data(), deterministic);
       const env::StepResult r = e->Step({disc, cont}, obs.data());
       ret += r.reward;
+      record(ep, step, r.reward, ret);
       if (r.terminated || r.truncated) break;
     }
     returns.push_back(ret);
   }
+  if (writer) writer->Close();
   return returns;
 }
 
@@ -263,9 +290,17 @@ bool EndIteration(const TrainConfig& config, const std::string& run_dir, int64_t
   if (config.eval.every_steps > 0 && c.global_step >= c.next_eval) {
     c.next_eval += config.eval.every_steps;
     const std::vector<double> stats = ObsStats(envs);  // frozen training statistics
+    std::optional<Recording> video;
+    if (config.eval.video) {
+      fs::create_directories(run_dir + "/videos");
+      video = Recording{run_dir + "/videos/step_" + std::to_string(c.global_step) + "." +
+                            config.eval.video_format,
+                        1, config.eval.video_overlay, config.eval.video_fps};
+    }
     const auto [mean, std] = MeanStd(
         RunEpisodes(agent, config.env, stats.empty() ? nullptr : &stats, config.eval.episodes,
-                    config.eval.deterministic, static_cast<uint64_t>(config.seed) + 100000));
+                    config.eval.deterministic, static_cast<uint64_t>(config.seed) + 100000,
+                    video ? &*video : nullptr));
     metrics.Log(c.global_step, "eval/episodic_return", mean);
     metrics.Log(c.global_step, "eval/episodic_return_std", std);
     if (mean > c.best_eval) {
@@ -681,7 +716,7 @@ std::vector<torch::Tensor> CheckpointParameters(const std::string& checkpoint) {
 }
 
 std::pair<double, double> Evaluate(const std::string& run_or_checkpoint, int episodes,
-                                   bool deterministic, uint64_t seed) {
+                                   bool deterministic, uint64_t seed, const Recording* video) {
   if (episodes < 1) throw Error("--episodes: expected a positive integer");
   std::string path = run_or_checkpoint;
   if (fs::is_directory(path)) {
@@ -691,7 +726,7 @@ std::pair<double, double> Evaluate(const std::string& run_or_checkpoint, int epi
   Restored r = Restore(path);
   const std::vector<double> stats = ObsStats(*r.envs);
   return MeanStd(RunEpisodes(*r.agent, r.config.env, stats.empty() ? nullptr : &stats, episodes,
-                             deterministic, seed));
+                             deterministic, seed, video));
 }
 
 }  // namespace rlforge::train

@@ -46,9 +46,13 @@ struct EnvConfig {
 };
 
 struct EvalConfig {
-  int64_t every_steps = 10'000;  // evaluate every this many env steps; 0 = never
-  int episodes = 10;             // episodes per evaluation
-  bool deterministic = true;     // greedy / mean actions
+  int64_t every_steps = 10'000;      // evaluate every this many env steps; 0 = never
+  int episodes = 10;                 // episodes per evaluation
+  bool deterministic = true;         // greedy / mean actions
+  bool video = false;                // record each evaluation's first episode into videos/
+  std::string video_format = "mp4";  // mp4 (H.264) or webm (VP9)
+  bool video_overlay = true;         // step, reward and return drawn on the frames
+  int video_fps = 30;
 
   template <class V>
   void Visit(V& v) {
@@ -57,6 +61,11 @@ struct EvalConfig {
       Range::NonNegative());
     v("episodes", episodes, "episodes per evaluation", Range::Closed(1, 100000));
     v("deterministic", deterministic, "greedy (discrete) or mean (continuous) actions");
+    v("video", video, "record each evaluation's first episode to videos/step_<N>.<format>");
+    v("video_format", video_format, "evaluation video container and codec",
+      config::Choices{{"mp4", "webm"}});
+    v("video_overlay", video_overlay, "draw episode, step, reward and return on the video");
+    v("video_fps", video_fps, "evaluation video frame rate", Range::Closed(1, 240));
   }
 };
 
@@ -125,8 +134,18 @@ TrainResult Train(const TrainConfig& config, const std::string& run_dir, bool re
 // The agent's parameters in a checkpoint file (actor, critic, log std), e.g. to compare runs.
 std::vector<torch::Tensor> CheckpointParameters(const std::string& checkpoint);
 
-// Mean and std of the return over episodes with a saved model (a run dir or a checkpoint file).
+// Where and how to record evaluation episodes as a video.
+struct Recording {
+  std::string path;      // .mp4 or .webm
+  int episodes = 1;      // the first this many episodes
+  bool overlay = false;  // episode, step, reward and return in a corner box
+  int fps = 30;
+};
+
+// Mean and std of the return over episodes with a saved model (a run dir or a checkpoint file),
+// optionally recorded.
 std::pair<double, double> Evaluate(const std::string& run_or_checkpoint, int episodes,
-                                   bool deterministic, uint64_t seed);
+                                   bool deterministic, uint64_t seed,
+                                   const Recording* video = nullptr);
 
 }  // namespace rlforge::train
