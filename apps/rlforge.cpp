@@ -3,14 +3,18 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "rlforge/core/error.h"
 #include "rlforge/env/checker.h"
 #include "rlforge/env/registry.h"
+#include "rlforge/feedback/server.h"
 #include "rlforge/io/golden.h"
 #include "rlforge/io/image.h"
 #include "rlforge/train/trainer.h"
@@ -285,6 +289,35 @@ int ReplayCommand(const std::vector<std::string>& files, const std::string& mode
   return failed == 0 ? 0 : 1;
 }
 
+// Serves a stopped run's pending queries until SIGINT/SIGTERM.
+int FeedbackServeCommand(const std::string& run_dir,
+                         const rlforge::feedback::ServerConfig& config) {
+  const std::string dir = run_dir + "/feedback";
+  if (!std::filesystem::is_directory(dir))
+    throw rlforge::Error("feedback serve: " + dir +
+                         " does not exist (a run with pebble.teacher."
+                         "preset: human makes it)");
+  rlforge::feedback::FeedbackStore store(dir);
+  rlforge::feedback::FeedbackServer server(store, config);
+  server.Start();
+  std::printf("labeling app: %s\n%zu pairs pending; Ctrl-C stops\n", server.url().c_str(),
+              store.Pending().size());
+  if (!server.token().empty() && config.token.empty())
+    std::printf("token (shown once): %s\n", server.token().c_str());
+  std::fflush(stdout);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  server.Stop();
+  std::printf("stopped; %zu pairs answered, %zu pending\n", store.answered(),
+              store.Pending().size());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -389,6 +422,20 @@ int main(int argc, char** argv) {
       config_cmd->add_subcommand("show", "print every knob with its default and description");
   show_cmd->add_option("ALGO", show_algo, "ppo or a2c")->required();
 
+  auto* feedback_cmd = app.add_subcommand("feedback", "human preference feedback");
+  feedback_cmd->require_subcommand(1);
+  std::string feedback_run;
+  rlforge::feedback::ServerConfig serve_config;
+  auto* serve_cmd = feedback_cmd->add_subcommand(
+      "serve", "serve a stopped run's pending queries in the labeling app");
+  serve_cmd->add_option("RUN_DIR", feedback_run, "run directory")->required();
+  serve_cmd->add_option("--host", serve_config.host, "bind address (off loopback: token)")
+      ->capture_default_str();
+  serve_cmd->add_option("--port", serve_config.port, "port, 0 = any free one")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  serve_cmd->add_option("--token", serve_config.token, "access token (generated off loopback)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -397,6 +444,7 @@ int main(int argc, char** argv) {
 
   try {
     if (envs_cmd->parsed()) return ListEnvs(envs_json);
+    if (serve_cmd->parsed()) return FeedbackServeCommand(feedback_run, serve_config);
     if (train_cmd->parsed()) {
       return TrainCommand(config_file, overrides, run_dir,
                           seed_opt->count() ? std::optional<int64_t>(train_seed) : std::nullopt,

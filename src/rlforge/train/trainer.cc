@@ -331,7 +331,7 @@ double GammaOf(const TrainConfig& c) {
 }
 
 std::unique_ptr<algos::Agent> MakeAgent(const TrainConfig& c, const Space& obs_space,
-                                        const Space& act_space) {
+                                        const Space& act_space, const std::string& run_dir = "") {
   if (c.algo == "dqn") {
     return std::make_unique<algos::Dqn>(c.dqn, obs_space, act_space, static_cast<uint64_t>(c.seed));
   }
@@ -339,8 +339,15 @@ std::unique_ptr<algos::Agent> MakeAgent(const TrainConfig& c, const Space& obs_s
     return std::make_unique<algos::Sac>(c.sac, obs_space, act_space, static_cast<uint64_t>(c.seed));
   }
   if (c.algo == "pebble") {
+    std::unique_ptr<algos::pebble::Teacher> teacher;  // null: the scripted one
+    if (c.pebble.teacher.preset == "human") {
+      teacher = std::make_unique<algos::pebble::HumanTeacher>(
+          c.pebble.human, env::Make(c.env.id, ToKwargs(c.env.kwargs)), run_dir,
+          [] { return g_signal.load() != 0; });
+    }
     return std::make_unique<algos::pebble::Pebble>(c.pebble, c.sac, obs_space, act_space,
-                                                   c.env.num_envs, static_cast<uint64_t>(c.seed));
+                                                   c.env.num_envs, static_cast<uint64_t>(c.seed),
+                                                   std::move(teacher));
   }
   return std::make_unique<algos::Ppo>(c.ppo, obs_space, act_space);
 }
@@ -356,9 +363,12 @@ TrainResult RunOffPolicy(const TrainConfig& config, const std::string& run_dir, 
   const bool sac = config.algo == "sac" || pebble;
   const Space& obs_space = envs.single_observation_space();
   const Space& act_space = envs.env(0).Unwrapped()->action_space();  // bounds before ClipAction
-  std::unique_ptr<algos::Agent> agent_ptr = MakeAgent(config, obs_space, act_space);
+  std::unique_ptr<algos::Agent> agent_ptr = MakeAgent(config, obs_space, act_space, run_dir);
   algos::Agent& agent = *agent_ptr;
   auto* const pebble_agent = dynamic_cast<algos::pebble::Pebble*>(agent_ptr.get());
+  auto* const human =
+      pebble ? dynamic_cast<algos::pebble::HumanTeacher*>(&pebble_agent->teacher()) : nullptr;
+  std::deque<double> shown_returns, shown_model_returns;  // the labeling app's chart
   const int n = config.env.num_envs;
   const int64_t obs_dim = obs_space.size();
   buffers::ReplaySpec spec;
@@ -379,6 +389,7 @@ TrainResult RunOffPolicy(const TrainConfig& config, const std::string& run_dir, 
   }
   io::MetricsLogger metrics(run_dir);
   const SignalScope signals;
+  if (human) human->Start();
   const torch::Tensor obs = env::ObservationTensor(envs);
   std::vector<float> obs_copy(static_cast<size_t>(n * obs_dim)), next_obs(obs_copy.size()),
       rewards(n);
@@ -441,8 +452,25 @@ TrainResult RunOffPolicy(const TrainConfig& config, const std::string& run_dir, 
                                  actions + i * act_space.num_continuous(), rewards[i],
                                  model_rewards[i], states[i], envs.has_final()[i]);
         if (model_return) metrics.Log(c.global_step, "charts/episodic_model_return", *model_return);
+        if (human && model_return) {
+          shown_returns.push_back(envs.final_returns()[i]);
+          shown_model_returns.push_back(*model_return);
+          if (shown_returns.size() > 100)
+            shown_returns.pop_front(), shown_model_returns.pop_front();
+        }
       }
       rewards = model_rewards;
+      if (human && c.iteration % 50 == 0) {
+        const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+        human->SetStatus({"training",
+                          c.global_step,
+                          config.total_timesteps,
+                          static_cast<double>(c.global_step - start_step) / std::max(secs, 1e-9),
+                          pebble_agent->queries_asked(),
+                          pebble_agent->max_feedback(),
+                          {shown_returns.begin(), shown_returns.end()},
+                          {shown_model_returns.begin(), shown_model_returns.end()}});
+      }
     }
     replay.Add(obs_copy, next_obs,
                {envs.discrete_actions(), static_cast<size_t>(n * act_space.num_discrete())},

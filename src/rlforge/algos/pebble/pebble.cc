@@ -166,12 +166,17 @@ std::map<std::string, double> Pebble::FeedbackSession(buffers::ReplayBuffer& rep
   const std::vector<int64_t> picks = SelectQueries(scheme, prefer_one, features, labelled, count);
 
   // ask the teacher, thresholds scaled by the mean true return of a segment
-  QueryRewards q{static_cast<int64_t>(picks.size()), H, {}, {}};
+  QueryRewards q{static_cast<int64_t>(picks.size()), H, {}, {}, s.state_dim, {}, {}};
+  const int64_t sw = H * s.state_dim;  // state values per segment
   for (int64_t p : picks) {
     const float* r0 = s.rewards.data() + (2 * p) * H;
     const float* r1 = s.rewards.data() + (2 * p + 1) * H;
     q.reward0.insert(q.reward0.end(), r0, r0 + H);
     q.reward1.insert(q.reward1.end(), r1, r1 + H);
+    q.states0.insert(q.states0.end(), s.states.begin() + (2 * p) * sw,
+                     s.states.begin() + (2 * p + 1) * sw);
+    q.states1.insert(q.states1.end(), s.states.begin() + (2 * p + 1) * sw,
+                     s.states.begin() + (2 * p + 2) * sw);
   }
   teacher_->SetMargin(episodes_.MeanReturn() * static_cast<double>(H) /
                       std::max(1.0, episodes_.MeanLength()));

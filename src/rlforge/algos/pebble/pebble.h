@@ -14,6 +14,7 @@
 #include <string>
 
 #include "rlforge/algos/agent.h"
+#include "rlforge/algos/pebble/human_teacher.h"
 #include "rlforge/algos/pebble/queries.h"
 #include "rlforge/algos/pebble/reward_model.h"
 #include "rlforge/algos/pebble/teacher.h"
@@ -39,6 +40,7 @@ struct PebbleConfig {
   int relabel_batch = 1024;  // transitions per relabeling forward pass
   RewardModelConfig reward_model;
   TeacherConfig teacher;
+  HumanConfig human;  // teacher.preset: human
 
   template <class V>
   void Visit(V& v) {
@@ -68,6 +70,7 @@ struct PebbleConfig {
     v("relabel_batch", relabel_batch, "transitions per relabeling pass", Range::Closed(1, 1e7));
     v.Section("reward_model", reward_model, "the learned reward");
     v.Section("teacher", teacher, "who answers the queries");
+    v.Section("human", human, "the labeling app, for teacher.preset: human");
   }
   // Clear errors for settings that cannot work (budget below a session, a segment longer than
   // the env's episodes, phases out of order).
@@ -109,6 +112,8 @@ class Pebble final : public Agent {
   int64_t queries_asked() const { return asked_; }
   int64_t labels_received() const { return labelled_; }
   RewardModel& reward_model() { return reward_model_; }
+  Teacher& teacher() { return *teacher_; }
+  int64_t max_feedback() const { return config_.max_feedback; }
 
  private:
   std::map<std::string, double> FeedbackSession(buffers::ReplayBuffer& replay, int64_t global_step);

@@ -52,6 +52,10 @@ Segments EpisodeStore::Sample(int64_t count, int64_t length, Rng& rng) const {
     total += std::max<int64_t>(0, e.length() - length + 1);
     starts_before.push_back(total);
   }
+  if (done_.empty()) {
+    throw Error("pebble: no episode has ended before this feedback session; start feedback "
+                "later (pebble.unsupervised_steps) or run fewer envs (env.num_envs)");
+  }
   if (total == 0) {
     throw Error("pebble.segment_length: " + std::to_string(length) +
                 " steps is longer than every stored episode (longest " + std::to_string(longest()) +

@@ -9,7 +9,7 @@
 namespace rlforge::algos::pebble {
 
 TeacherConfig TeacherConfig::Resolved() const {
-  if (preset == "custom") return *this;
+  if (preset == "custom" || preset == "human") return *this;
   const std::set<std::string> presets = {"oracle", "noisy", "mistake", "skip", "equal", "myopic"};
   if (!presets.count(preset)) {
     throw Error("teacher.preset: expected oracle|noisy|mistake|skip|equal|myopic|custom, got \"" +

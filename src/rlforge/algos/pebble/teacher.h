@@ -20,7 +20,7 @@ namespace rlforge::algos::pebble {
 inline constexpr float kSkip = -1.0f;  // the teacher gave no label
 
 struct TeacherConfig {
-  std::string preset = "oracle";  // oracle|noisy|mistake|skip|equal|myopic|custom
+  std::string preset = "oracle";  // oracle|noisy|mistake|skip|equal|myopic|custom|human
   double beta = -1.0;             // rationality; <= 0: deterministic      (custom only)
   double gamma = 1.0;             // myopic discount of earlier steps      (custom only)
   double eps_mistake = 0.0;       // probability of a flipped label       (custom only)
@@ -30,8 +30,10 @@ struct TeacherConfig {
   template <class V>
   void Visit(V& v) {
     using config::Range;
-    v("preset", preset, "B-Pref teacher: oracle|noisy|mistake|skip|equal|myopic, or custom",
-      config::Choices{{"oracle", "noisy", "mistake", "skip", "equal", "myopic", "custom"}});
+    v("preset", preset,
+      "B-Pref teacher: oracle|noisy|mistake|skip|equal|myopic, custom, or human (the labeling app)",
+      config::Choices{
+          {"oracle", "noisy", "mistake", "skip", "equal", "myopic", "custom", "human"}});
     v("beta", beta, "custom: rationality, <= 0 = deterministic (B-Pref noisy: 1)", Range::Any());
     v("gamma", gamma, "custom: myopic discount (B-Pref myopic: 0.9)", Range::Closed(0, 1));
     v("eps_mistake", eps_mistake, "custom: label flip probability (B-Pref mistake: 0.1)",
@@ -45,10 +47,13 @@ struct TeacherConfig {
   TeacherConfig Resolved() const;
 };
 
-// True per-step rewards of the two segments of each query: (P x H) each, row-major.
+// True per-step rewards of the two segments of each query: (P x H) each, row-major; and the
+// simulator states the segments were in, for teachers that look at them: (P x H x state_dim).
 struct QueryRewards {
   int64_t pairs = 0, length = 0;
   std::vector<float> reward0, reward1;
+  int64_t state_dim = 0;
+  std::vector<double> states0, states1;
 };
 
 class Teacher {

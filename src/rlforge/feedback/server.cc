@@ -1,0 +1,170 @@
+#include "rlforge/feedback/server.h"
+
+#include <httplib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+
+#include "rlforge/core/error.h"
+#include "rlforge/feedback/web.h"
+
+namespace rlforge::feedback {
+namespace {
+
+using nlohmann::json;
+
+std::string RandomToken() {
+  std::ifstream urandom("/dev/urandom", std::ios::binary);
+  unsigned char bytes[16];
+  urandom.read(reinterpret_cast<char*>(bytes), sizeof bytes);
+  if (!urandom) throw Error("feedback: cannot read /dev/urandom for a token");
+  std::ostringstream hex;
+  for (unsigned char b : bytes) hex << "0123456789abcdef"[b >> 4] << "0123456789abcdef"[b & 15];
+  return hex.str();
+}
+
+void Reply(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void Fail(httplib::Response& res, int status, const std::string& message) {
+  Reply(res, status, json{{"error", message}});
+}
+
+// A clip file name: letters, digits, '.', '_', '-', and no "..": nothing that leaves clips/.
+bool SafeName(const std::string& name) {
+  static const std::regex allowed("[A-Za-z0-9._-]+");
+  return std::regex_match(name, allowed) && name.find("..") == std::string::npos;
+}
+
+}  // namespace
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+FeedbackServer::FeedbackServer(FeedbackStore& store, ServerConfig config)
+    : store_(store), config_(std::move(config)), server_(std::make_unique<httplib::Server>()) {
+  if (!IsLoopback(config_.host) && config_.token.empty()) config_.token = RandomToken();
+  Routes();
+}
+
+FeedbackServer::~FeedbackServer() { Stop(); }
+
+bool FeedbackServer::Authorized(const std::string& header, const std::string& query_token) const {
+  if (config_.token.empty()) return true;
+  return header == "Bearer " + config_.token || query_token == config_.token;
+}
+
+void FeedbackServer::Routes() {
+  httplib::Server& s = *server_;
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (Authorized(req.get_header_value("Authorization"), req.get_param_value("token")))
+      return httplib::Server::HandlerResponse::Unhandled;
+    Fail(res, 401, "missing or wrong token: send \"Authorization: Bearer TOKEN\" or ?token=TOKEN");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  const auto asset = [&s](const std::string& path, const std::string& name, const char* type) {
+    s.Get(path, [name, type](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string(*WebAsset(name)), type);
+    });
+  };
+  asset("/", "index.html", "text/html; charset=utf-8");
+  asset("/app.js", "app.js", "text/javascript; charset=utf-8");
+  asset("/app.css", "app.css", "text/css; charset=utf-8");
+
+  s.Get("/api/pairs", [this](const httplib::Request&, httplib::Response& res) {
+    json pending = json::array();
+    for (const Query& q : store_.Pending()) {
+      pending.push_back({{"id", q.id},
+                         {"session", q.session},
+                         {"clip0", "/clips/" + q.clip0},
+                         {"clip1", "/clips/" + q.clip1}});
+    }
+    Reply(res, 200, json{{"pending", pending}, {"answered", store_.answered()}});
+  });
+
+  s.Get(R"(/clips/(.*))", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string name = req.matches[1];
+    if (!SafeName(name)) return Fail(res, 400, "bad clip name \"" + name + "\"");
+    const std::filesystem::path path = std::filesystem::path(store_.clip_dir()) / name;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Fail(res, 404, "no clip \"" + name + "\"");
+    const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const bool webm = name.size() > 5 && name.compare(name.size() - 5, 5, ".webm") == 0;
+    res.set_content(data, webm ? "video/webm" : "video/mp4");
+  });
+
+  s.Post("/api/label", [this](const httplib::Request& req, httplib::Response& res) {
+    const json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded()) return Fail(res, 400, "malformed JSON");
+    if (!body.is_object() || !body.contains("id") || !body["id"].is_string() ||
+        !body.contains("label") || !body["label"].is_string())
+      return Fail(res, 400, "expected {\"id\": string, \"label\": string}");
+    const std::string id = body["id"], label = body["label"];
+    const std::optional<Answer> answer = ParseAnswer(label);
+    if (!answer)
+      return Fail(res, 400, "label must be left, right, equal or skip, got \"" + label + "\"");
+    switch (store_.Submit(id, *answer)) {
+      case FeedbackStore::Result::kUnknown:
+        return Fail(res, 404, "unknown pair id \"" + id + "\"");
+      case FeedbackStore::Result::kConflict:
+        return Fail(res, 409,
+                    "pair \"" + id + "\" was already answered " + ToString(*store_.AnswerOf(id)));
+      case FeedbackStore::Result::kDuplicate:
+        return Reply(res, 200, json{{"ok", true}, {"id", id}, {"duplicate", true}});
+      case FeedbackStore::Result::kOk:
+        return Reply(res, 200, json{{"ok", true}, {"id", id}});
+    }
+  });
+
+  s.Get("/api/status", [this](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard lock(status_mutex_);
+    const RunStatus& st = status_;
+    Reply(res, 200,
+          json{{"state", st.state},
+               {"step", st.step},
+               {"total_steps", st.total_steps},
+               {"sps", st.sps},
+               {"queries_asked", st.queries_asked},
+               {"max_feedback", st.max_feedback},
+               {"answered", store_.answered()},
+               {"pending", store_.Pending().size()},
+               {"returns", st.returns},
+               {"model_returns", st.model_returns}});
+  });
+}
+
+void FeedbackServer::Start() {
+  httplib::Server& s = *server_;
+  if (config_.port == 0) {
+    port_ = s.bind_to_any_port(config_.host);
+  } else {
+    port_ = s.bind_to_port(config_.host, config_.port) ? config_.port : -1;
+  }
+  if (port_ <= 0)
+    throw Error("feedback: cannot listen on " + config_.host + ":" + std::to_string(config_.port));
+  thread_ = std::thread([&s] { s.listen_after_bind(); });
+}
+
+void FeedbackServer::Stop() {
+  if (!thread_.joinable()) return;
+  server_->stop();
+  thread_.join();
+}
+
+std::string FeedbackServer::url() const {
+  return "http://" + config_.host + ":" + std::to_string(port_) + "/" +
+         (config_.token.empty() ? "" : "?token=" + config_.token);
+}
+
+void FeedbackServer::SetStatus(RunStatus status) {
+  std::lock_guard lock(status_mutex_);
+  status_ = std::move(status);
+}
+
+}  // namespace rlforge::feedback

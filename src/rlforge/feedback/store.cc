@@ -1,0 +1,159 @@
+#include "rlforge/feedback/store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "rlforge/core/error.h"
+
+namespace rlforge::feedback {
+namespace {
+
+using nlohmann::json;
+
+const std::vector<std::pair<Answer, std::string>> kNames = {{Answer::kLeft, "left"},
+                                                            {Answer::kRight, "right"},
+                                                            {Answer::kEqual, "equal"},
+                                                            {Answer::kSkip, "skip"},
+                                                            {Answer::kExpired, "expired"}};
+
+// Each line of a JSONL file as an object; an Error names file:line for anything else.
+std::vector<json> ReadLines(const std::string& path) {
+  std::vector<json> rows;
+  std::ifstream in(path);
+  int number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    if (line.empty()) continue;
+    json row = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!row.is_object() || !row.contains("id") || !row["id"].is_string())
+      throw Error(path + ":" + std::to_string(number) + ": expected a JSON object with an \"id\"");
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace
+
+std::optional<Answer> ParseAnswer(const std::string& s) {
+  for (const auto& [a, name] : kNames)
+    if (name == s && a != Answer::kExpired) return a;
+  return std::nullopt;
+}
+
+std::string ToString(Answer a) {
+  for (const auto& [value, name] : kNames)
+    if (value == a) return name;
+  return "?";
+}
+
+FeedbackStore::FeedbackStore(std::string dir) : dir_(std::move(dir)) {
+  std::filesystem::create_directories(clip_dir());
+  for (const json& row : ReadLines(dir_ + "/queries.jsonl")) {
+    Query q{row["id"], row.value("session", int64_t{0}), row.value("clip0", ""),
+            row.value("clip1", "")};
+    if (index_.count(q.id)) continue;
+    index_[q.id] = queries_.size();
+    queries_.push_back(std::move(q));
+  }
+  int number = 0;
+  for (const json& row : ReadLines(dir_ + "/labels.jsonl")) {
+    ++number;
+    const std::string label = row.value("label", "");
+    std::optional<Answer> a = label == "expired" ? Answer::kExpired : ParseAnswer(label);
+    if (!a)
+      throw Error(dir_ + "/labels.jsonl: answer " + std::to_string(number) + " has label \"" +
+                  label + "\"; expected left, right, equal, skip or expired");
+    answers_.emplace(row["id"].get<std::string>(), *a);  // the first answer stands
+  }
+}
+
+void FeedbackStore::Append(const std::string& file, const std::string& line) {
+  const std::string path = dir_ + "/" + file;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error("feedback: cannot open " + path);
+  const std::string text = line + "\n";
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) throw Error("feedback: cannot write " + path);
+}
+
+void FeedbackStore::AddQuery(const Query& q) {
+  std::lock_guard lock(mutex_);
+  if (index_.count(q.id)) return;
+  Append("queries.jsonl",
+         json{{"id", q.id}, {"session", q.session}, {"clip0", q.clip0}, {"clip1", q.clip1}}.dump());
+  index_[q.id] = queries_.size();
+  queries_.push_back(q);
+}
+
+FeedbackStore::Result FeedbackStore::Submit(const std::string& id, Answer answer) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!index_.count(id)) return Result::kUnknown;
+    if (auto it = answers_.find(id); it != answers_.end())
+      return it->second == answer ? Result::kDuplicate : Result::kConflict;
+    Append("labels.jsonl", json{{"id", id}, {"label", ToString(answer)}}.dump());
+    answers_[id] = answer;
+  }
+  answered_cv_.notify_all();
+  return Result::kOk;
+}
+
+void FeedbackStore::Expire(const std::vector<std::string>& ids) {
+  std::lock_guard lock(mutex_);
+  for (const auto& id : ids) {
+    if (!index_.count(id) || answers_.count(id)) continue;
+    Append("labels.jsonl", json{{"id", id}, {"label", "expired"}}.dump());
+    answers_[id] = Answer::kExpired;
+  }
+}
+
+std::vector<Query> FeedbackStore::Pending() const {
+  std::lock_guard lock(mutex_);
+  std::vector<Query> pending;
+  for (const Query& q : queries_)
+    if (!answers_.count(q.id)) pending.push_back(q);
+  return pending;
+}
+
+std::optional<Answer> FeedbackStore::AnswerOf(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  const auto it = answers_.find(id);
+  return it == answers_.end() ? std::nullopt : std::optional<Answer>(it->second);
+}
+
+size_t FeedbackStore::answered() const {
+  std::lock_guard lock(mutex_);
+  return answers_.size();
+}
+
+std::vector<std::optional<Answer>> FeedbackStore::Wait(const std::vector<std::string>& ids,
+                                                       double timeout_s,
+                                                       const std::function<bool()>& stop) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  std::unique_lock lock(mutex_);
+  const auto all_answered = [&] {
+    for (const auto& id : ids)
+      if (!answers_.count(id)) return false;
+    return true;
+  };
+  while (!all_answered()) {
+    if (stop && stop()) break;
+    if (timeout_s > 0 && std::chrono::steady_clock::now() >= deadline) break;
+    answered_cv_.wait_for(lock, std::chrono::milliseconds(200));
+  }
+  std::vector<std::optional<Answer>> out;
+  for (const auto& id : ids) {
+    const auto it = answers_.find(id);
+    out.push_back(it == answers_.end() ? std::nullopt : std::optional<Answer>(it->second));
+  }
+  return out;
+}
+
+}  // namespace rlforge::feedback

@@ -1,0 +1,119 @@
+// The human teacher in a real run: a stop while a session waits loses no answer, the pending
+// pairs can be answered while the run is stopped, and --resume asks the same pairs under the same
+// ids, finds those answers and goes on.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "rlforge/feedback/store.h"
+#include "rlforge/train/trainer.h"
+
+namespace rlforge::algos::pebble {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::vector<std::string> HumanRun(int port) {
+  return {"algo=pebble",
+          "env.id=Pendulum-v1",
+          "env.num_envs=1",
+          "progress=false",
+          "total_timesteps=1300",
+          "eval.every_steps=0",
+          "checkpoint.every_steps=300",
+          "checkpoint.save_replay_buffer=true",
+          "sac.hidden=[32, 32]",
+          "sac.batch_size=64",
+          "pebble.random_exploration_steps=200",
+          "pebble.unsupervised_steps=600",
+          "pebble.feedback_frequency=400",
+          "pebble.queries_per_session=3",
+          "pebble.max_feedback=6",
+          "pebble.segment_length=25",
+          "pebble.reset_update=10",
+          "pebble.reward_model.hidden=[32, 32]",
+          "pebble.teacher.preset=human",
+          "pebble.human.port=" + std::to_string(port)};
+}
+
+// Pending pair ids the running app lists (empty while it is not up or has none).
+std::vector<std::string> Pending(httplib::Client& c) {
+  std::vector<std::string> ids;
+  const auto r = c.Get("/api/pairs");
+  if (!r || r->status != 200) return ids;
+  const json body = json::parse(r->body);  // kept alive for the loop
+  for (const auto& p : body["pending"]) ids.push_back(p["id"]);
+  return ids;
+}
+
+TEST(HumanTeacher, AStopMidSessionLosesNoAnswerAndResumeAsksTheSamePairs) {
+  const int port = 20000 + ::getpid() % 20000;
+  const fs::path run = fs::temp_directory_path() / ("rlforge_human_" + std::to_string(::getpid()));
+  fs::remove_all(run);
+  httplib::Client client("127.0.0.1", port);
+  std::string first_error;
+  std::thread training([&] {
+    try {
+      train::Train(train::LoadConfig("", HumanRun(port)), run.string());
+    } catch (const std::exception& e) {
+      first_error = e.what();
+    }
+  });
+  std::vector<std::string> asked;
+  for (int i = 0; i < 600 && asked.size() < 3; ++i) {
+    asked = Pending(client);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(asked.size(), 3u) << "the first session's pairs";
+  ASSERT_EQ(
+      client
+          .Post("/api/label", json{{"id", asked[1]}, {"label", "right"}}.dump(), "application/json")
+          ->status,
+      200);
+  std::raise(SIGINT);  // Ctrl-C while the session waits
+  training.join();
+  EXPECT_NE(first_error.find("stopped while waiting for labels"), std::string::npos) << first_error;
+
+  {  // the run is stopped: its pending pairs are answered (what `rlforge feedback serve` offers)
+    feedback::FeedbackStore store((run / "feedback").string());
+    ASSERT_EQ(store.Pending().size(), 2u);
+    EXPECT_EQ(store.AnswerOf(asked[1]), feedback::Answer::kRight);
+    store.Submit(asked[0], feedback::Answer::kLeft);
+    store.Submit(asked[2], feedback::Answer::kEqual);
+  }
+  train::TrainResult result;
+  std::thread resumed(
+      [&] { result = train::Train(train::TrainConfig{}, run.string(), /*resume=*/true); });
+  std::vector<std::string> second;  // the next session's pairs, answered as they come
+  for (int i = 0; i < 600 && second.size() < 3; ++i) {
+    for (const std::string& id : Pending(client)) {
+      EXPECT_EQ(id.rfind("s2-", 0), 0u) << "session 1 was not asked again: " << id;
+      client.Post("/api/label", json{{"id", id}, {"label", "left"}}.dump(), "application/json");
+      second.push_back(id);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  resumed.join();
+  EXPECT_EQ(result.steps, 1300);
+  feedback::FeedbackStore store((run / "feedback").string());
+  EXPECT_EQ(store.answered(), 6u);
+  EXPECT_EQ(store.AnswerOf(asked[1]), feedback::Answer::kRight) << "the answer before the stop";
+  std::ifstream csv(run / "metrics.csv");
+  double labels = 0;
+  for (std::string line; std::getline(csv, line);)
+    if (line.find(",feedback/labels,") != std::string::npos)
+      labels = std::stod(line.substr(line.rfind(',') + 1));
+  EXPECT_EQ(labels, 6);
+  fs::remove_all(run);
+}
+
+}  // namespace
+}  // namespace rlforge::algos::pebble
