@@ -1,10 +1,13 @@
 // rlforge: the command-line interface.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -17,6 +20,7 @@
 #include "rlforge/feedback/server.h"
 #include "rlforge/io/golden.h"
 #include "rlforge/io/image.h"
+#include "rlforge/nn/mlp.h"
 #include "rlforge/train/trainer.h"
 
 namespace {
@@ -389,6 +393,12 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--resume", resume,
                         "continue the run in this directory from its latest checkpoint");
   int64_t stop_after = 0;
+  int train_threads = 1;
+  train_cmd
+      ->add_option("--threads", train_threads,
+                   "LibTorch/OpenBLAS compute threads (results may differ in the last bits)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   train_cmd->add_option("--stop-after", stop_after,
                         "stop with a checkpoint after this many env steps (resumable)");
 
@@ -446,6 +456,13 @@ int main(int argc, char** argv) {
     if (envs_cmd->parsed()) return ListEnvs(envs_json);
     if (serve_cmd->parsed()) return FeedbackServeCommand(feedback_run, serve_config);
     if (train_cmd->parsed()) {
+      if (train_threads > 1 && std::getenv("OMP_WAIT_POLICY") == nullptr) {
+        // OpenMP reads it at start-up: run again with it set, or idle threads spin
+        setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+        execv("/proc/self/exe", argv);
+        throw Error("--threads: could not restart with OMP_WAIT_POLICY=PASSIVE");
+      }
+      rlforge::nn::SetTrainingThreads(train_threads);
       return TrainCommand(config_file, overrides, run_dir,
                           seed_opt->count() ? std::optional<int64_t>(train_seed) : std::nullopt,
                           resume, stop_after);

@@ -8,9 +8,18 @@ extern "C" void openblas_set_num_threads(int num_threads) __attribute__((weak));
 
 namespace rlforge::nn {
 
-void UseOneThread() {
-  torch::set_num_threads(1);
-  if (openblas_set_num_threads != nullptr) openblas_set_num_threads(1);
+namespace {
+int g_training_threads = 1;
+}
+
+void SetTrainingThreads(int n) {
+  if (n < 1) throw Error("threads: expected a positive number, got " + std::to_string(n));
+  g_training_threads = n;
+}
+
+void UseTrainingThreads() {
+  torch::set_num_threads(g_training_threads);
+  if (openblas_set_num_threads != nullptr) openblas_set_num_threads(g_training_threads);
 }
 
 torch::nn::Sequential Mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out,

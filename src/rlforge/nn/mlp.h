@@ -13,9 +13,13 @@ namespace rlforge::nn {
 torch::nn::Sequential Mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out,
                           const std::string& activation, double out_gain);
 
-// One compute thread for LibTorch and for OpenBLAS (whose idle pthreads otherwise spin on
-// sched_yield and take the second core from the envs). Safe to call more than once.
-void UseOneThread();
+// The compute threads training uses, for LibTorch and for OpenBLAS: 1 by default (idle OpenBLAS
+// pthreads spin on sched_yield and take the second core from the envs). More threads need a
+// process started with OMP_WAIT_POLICY=PASSIVE (`rlforge train --threads` sees to it) and may
+// change the last bits of results.
+void SetTrainingThreads(int n);
+// Applies that setting; safe to call more than once.
+void UseTrainingThreads();
 
 // Gradient clipping by global L2 norm; returns the norm before clipping.
 double ClipGradNorm(const std::vector<torch::Tensor>& params, double max_norm);

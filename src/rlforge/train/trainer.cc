@@ -604,7 +604,7 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
   const std::string config_yaml = ToYaml(config);
   WriteFileAtomic(run_dir + "/config.yaml", config_yaml);
 
-  nn::UseOneThread();
+  nn::UseTrainingThreads();
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   auto envs = MakeVectorEnv(config.env, GammaOf(config));
   envs->Reset(static_cast<uint64_t>(config.seed));
@@ -727,7 +727,7 @@ Restored Restore(const std::string& path) {
     throw Error(path + ": its saved config is invalid: " + e.what());
   }
   fs::remove(tmp);
-  nn::UseOneThread();
+  nn::UseTrainingThreads();
   r.envs = MakeVectorEnv(r.config.env, GammaOf(r.config));
   r.agent = MakeAgent(r.config, r.envs->single_observation_space(),
                       r.envs->env(0).Unwrapped()->action_space());
