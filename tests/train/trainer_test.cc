@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -375,6 +376,30 @@ TEST(Train, SacLearnsPendulumAndResumesExactly) {
       }).find("algo: sac needs a bounded Box action space, but env.id CartPole-v1 has Discrete(2)"),
       std::string::npos);
   for (const auto& d : {a, b, c}) fs::remove_all(d);
+}
+
+TEST(Train, AResumeWithoutTheReplayBufferRefillsItBeforeLearning) {
+  const fs::path d = TempDir("refill");
+  const TrainConfig config =
+      LoadConfig(kConfigs + "/sac/pendulum_fast.yaml",
+                 {"progress=false", "total_timesteps=2600", "sac.learning_starts=500",
+                  "eval.every_steps=0", "checkpoint.save_replay_buffer=false"});
+  Train(config, d.string(), false, 1500);
+  Train(TrainConfig{}, d.string(), /*resume=*/true);
+  // critic losses are logged every 100 updates: before the stop, none while the 500 steps refill
+  // the empty buffer, then again
+  std::ifstream csv(d / "metrics.csv");
+  std::vector<int64_t> steps;
+  for (std::string line; std::getline(csv, line);)
+    if (line.find(",losses/qf1_loss,") != std::string::npos)
+      steps.push_back(std::stoll(line.substr(0, line.find(','))));
+  const auto count = [&](int64_t lo, int64_t hi) {
+    return std::count_if(steps.begin(), steps.end(), [&](int64_t s) { return s > lo && s < hi; });
+  };
+  EXPECT_GT(count(500, 1501), 5);
+  EXPECT_EQ(count(1500, 2000), 0);
+  EXPECT_GT(count(2000, 2601), 3);
+  fs::remove_all(d);
 }
 
 TEST(Train, BadCheckpointsAreClearErrors) {

@@ -353,7 +353,9 @@ std::unique_ptr<algos::Agent> MakeAgent(const TrainConfig& c, const Space& obs_s
 }
 
 // Off-policy loop (CleanRL dqn.py / sac_continuous_action.py): collect one step per env, store
-// it with the true next observation, learn from replay.
+// it with the true next observation, learn from replay. Updates wait until the buffer holds
+// learning_starts transitions, which only matters for a run resumed without its saved buffer:
+// it refills that many with its current policy before learning again.
 TrainResult RunOffPolicy(const TrainConfig& config, const std::string& run_dir, bool resume,
                          int64_t stop_after, env::VectorEnv& envs, const std::string& config_yaml) {
   const std::string ckpt_dir = run_dir + "/checkpoints", latest = ckpt_dir + "/latest.pt";
@@ -484,7 +486,8 @@ TrainResult RunOffPolicy(const TrainConfig& config, const std::string& run_dir, 
         metrics.Log(c.global_step, "charts/SPS",
                     static_cast<double>(c.global_step - start_step) / secs);
       }
-    } else if (sac && c.global_step > config.sac.learning_starts) {
+    } else if (sac && c.global_step > config.sac.learning_starts &&
+               replay.size() >= config.sac.learning_starts) {
       replay.Sample(config.sac.batch_size, &batch);
       const auto losses = static_cast<algos::Sac&>(agent).Update(batch, c.iteration);
       if (c.iteration % 100 == 0) {
@@ -494,7 +497,7 @@ TrainResult RunOffPolicy(const TrainConfig& config, const std::string& run_dir, 
                     static_cast<double>(c.global_step - start_step) / secs);
       }
     }
-    if (!sac && c.global_step > q.learning_starts) {
+    if (!sac && c.global_step > q.learning_starts && replay.size() >= q.learning_starts) {
       if (c.iteration % q.train_frequency == 0) {
         replay.Sample(q.batch_size, &batch);
         const auto losses = static_cast<algos::Dqn&>(agent).Update(batch);
