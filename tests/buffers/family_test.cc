@@ -267,5 +267,21 @@ TEST(SumTree, FindsByCumulativeWeight) {
   EXPECT_EQ(tree.Total(), 0.0);
 }
 
+TEST(SumTree, BuildGivesTheSameTreeAsSettingEachLeaf) {
+  for (const int64_t n : {1, 7, 8, 9, 64, 100, 1000, 4097}) {
+    Rng rng(static_cast<uint64_t>(n));
+    std::vector<float> w(static_cast<size_t>(n));
+    for (float& x : w) x = static_cast<float>(rng.Uniform(0, 3));
+    SumTree one_by_one(n + 5), built(n + 5);
+    for (int64_t i = 0; i < n; ++i) one_by_one.Set(i, w[i]);
+    built.Set(n + 2, 9.0);  // Build starts from scratch
+    built.Build(w);
+    EXPECT_EQ(built.Total(), one_by_one.Total()) << n;
+    for (int64_t i = 0; i < n + 5; ++i) EXPECT_EQ(built.Get(i), one_by_one.Get(i)) << n;
+    for (double u = 0; u < built.Total(); u += built.Total() / 97)
+      EXPECT_EQ(built.Find(u), one_by_one.Find(u)) << n << " " << u;
+  }
+}
+
 }  // namespace
 }  // namespace rlforge::buffers

@@ -17,6 +17,28 @@
 namespace rlforge::buffers {
 namespace {
 
+// Copies n rows of `width` bytes, packed in `src`, to rows `stride` bytes apart in `dst`; the
+// common widths get a fixed-size copy the compiler turns into one load and store.
+template <size_t W>
+void ScatterFixed(const uint8_t* src, int64_t n, uint8_t* dst, size_t stride) {
+  for (int64_t r = 0; r < n; ++r) std::memcpy(dst + r * stride, src + r * W, W);
+}
+
+void ScatterRows(const uint8_t* src, size_t width, int64_t n, uint8_t* dst, size_t stride) {
+  switch (width) {
+    case 1:
+      return ScatterFixed<1>(src, n, dst, stride);
+    case 4:
+      return ScatterFixed<4>(src, n, dst, stride);
+    case 8:
+      return ScatterFixed<8>(src, n, dst, stride);
+    case 16:
+      return ScatterFixed<16>(src, n, dst, stride);
+    default:
+      for (int64_t r = 0; r < n; ++r) std::memcpy(dst + r * stride, src + r * width, width);
+  }
+}
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -596,7 +618,7 @@ void FlexibleBuffer::ReadFields(const std::vector<std::unique_ptr<io::NpyReader>
         readers[i]->ReadAt((static_cast<size_t>(a) * capacity_ + begin) * rb, chunk.data(),
                            chunk.size());
         uint8_t* dst = records.data() + static_cast<size_t>(begin) * stride_ + offset_[i] + a * rb;
-        for (int64_t r = 0; r < n; ++r) std::memcpy(dst + r * stride_, chunk.data() + r * rb, rb);
+        ScatterRows(chunk.data(), rb, n, dst, stride_);
       }
     }
   }
@@ -743,8 +765,9 @@ void FlexibleBuffer::LoadInto(const std::string& dir) {
   }
   Rng rng;
   rng.Deserialize(m.rng);
+  std::vector<float> w;  // the memory weights, for the sum tree
   if (weights_id_ >= 0) {
-    std::vector<float> w(static_cast<size_t>(capacity_));
+    w.resize(static_cast<size_t>(capacity_));
     readers[weights_id_]->ReadAt(0, w.data(), w.size() * sizeof(float));
     for (int64_t r = 0; r < std::min(m.total, capacity_); ++r) {
       if (!(std::isfinite(w[r]) && w[r] >= 0.0f)) {
@@ -768,10 +791,7 @@ void FlexibleBuffer::LoadInto(const std::string& dir) {
   for (const auto& [start, len] : m.episodes) episodes_.push_back({start, len});
   rng_ = rng;
   std::fill(staged_.begin(), staged_.end(), nullptr);
-  if (weights_id_ >= 0) {
-    tree_.Clear();
-    for (int64_t r = 0; r < size(); ++r) tree_.Set(r, *MutableWeight(r));
-  }
+  if (weights_id_ >= 0) tree_.Build(std::span<const float>(w).first(static_cast<size_t>(size())));
 }
 
 }  // namespace rlforge::buffers

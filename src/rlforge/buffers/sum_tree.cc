@@ -35,6 +35,22 @@ void SumTree::Set(int64_t i, double weight) {
   }
 }
 
+void SumTree::Build(std::span<const float> weights) {
+  Clear();
+  const int64_t n = std::min<int64_t>(n_, static_cast<int64_t>(weights.size()));
+  for (int64_t i = 0; i < n; ++i) node_[first_leaf_ + i] = weights[i];
+  // level by level from the deepest inner one: a node's children are final before it is summed
+  for (int64_t first = first_leaf_, count = nodes_ - first_leaf_; first > 0;) {
+    const int64_t parents = count / kArity, parent_first = (first - 1) / kArity;
+    for (int64_t k = parent_first; k < parent_first + parents; ++k) {
+      const double* c = node_ + kArity * k + 1;
+      node_[k] = ((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]));
+    }
+    first = parent_first;
+    count = parents;
+  }
+}
+
 int64_t SumTree::Find(double u) const {
   int64_t k = 0;
   while (k < first_leaf_) {

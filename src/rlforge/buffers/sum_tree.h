@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 namespace rlforge::buffers {
 
@@ -17,6 +18,9 @@ class SumTree {
 
   int64_t size() const { return n_; }
   void Set(int64_t i, double weight);
+  // Every leaf at once (weights of leaves 0..w.size()-1, the rest 0), each inner node computed
+  // once bottom-up: O(n) instead of n Set calls; the same node values as those calls give.
+  void Build(std::span<const float> weights);
   double Get(int64_t i) const { return node_[first_leaf_ + i]; }
   double Total() const { return n_ == 0 ? 0.0 : node_[0]; }
   // The index whose cumulative-weight interval holds u, for u in [0, Total()).

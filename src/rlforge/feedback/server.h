@@ -56,12 +56,12 @@ class FeedbackServer {
   void Routes();
   bool Authorized(const std::string& header, const std::string& query_token) const;
 
-  FeedbackStore& store_;
-  ServerConfig config_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
-  int port_ = 0;
-  mutable std::mutex status_mutex_;
+  FeedbackStore& store_;                     // the pairs and answers served
+  ServerConfig config_;                      // with the generated token, if any
+  std::unique_ptr<httplib::Server> server_;  // routes set in the constructor
+  std::thread thread_;                       // runs the accept loop after Start()
+  int port_ = 0;                             // bound port (the chosen one for port 0)
+  mutable std::mutex status_mutex_;          // guards status_ (the trainer writes, HTTP reads)
   RunStatus status_;
 };
 

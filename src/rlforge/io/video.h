@@ -27,9 +27,9 @@ class VideoWriter {
 
  private:
   struct Codec;
-  std::unique_ptr<Codec> codec_;
-  std::string path_, temp_path_;
-  int frames_ = 0;
+  std::unique_ptr<Codec> codec_;  // FFmpeg's muxer, encoder, scaler and buffers
+  std::string path_, temp_path_;  // the final file and the one written until Close()
+  int frames_ = 0;                // frames written
   bool closed_ = false;
 };
 
