@@ -331,6 +331,22 @@ TEST(Pebble, BadConfigsAreClearErrors) {
             std::string::npos);
 }
 
+TEST(Pebble, TheRewardModelsOutputIsTanhBoundedOrLinear) {
+  torch::manual_seed(3);
+  const torch::Tensor far = 50 * torch::randn({64, 2}), act = torch::zeros({64, 1});
+  RewardModelConfig rc;
+  rc.hidden = {16};
+  RewardModel bounded(2, 1, rc);
+  EXPECT_LT(bounded.Reward(far, act).abs().max().item<float>(), 1.0f);
+  rc.output = "linear";
+  RewardModel linear(2, 1, rc);
+  EXPECT_GT(linear.Reward(far, act).abs().max().item<float>(), 1.5f);
+  EXPECT_NE(ErrorOf([] {
+              train::LoadConfig("", Smoke({"pebble.reward_model.output=relu"}));
+            }).find("pebble.reward_model.output"),
+            std::string::npos);
+}
+
 TEST(Pebble, SurfCropKeepsOneLengthPerPairInsideTheSegment) {
   Rng rng(3);
   const int64_t B = 400, H = 20;

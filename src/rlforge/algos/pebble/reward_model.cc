@@ -49,7 +49,7 @@ RewardModel::RewardModel(int64_t obs_dim, int64_t act_dim, const RewardModelConf
       width = h;
     }
     net->push_back(torch::nn::Linear(width, 1));
-    net->push_back(torch::nn::Tanh());
+    if (config.output == "tanh") net->push_back(torch::nn::Tanh());
     for (const auto& p : net->parameters()) params.push_back(p);
     members_.push_back(net);
   }

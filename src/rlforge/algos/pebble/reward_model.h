@@ -1,11 +1,13 @@
 // PEBBLE's reward model (Lee, Smith, Abbeel 2021; BPref reward_model.py): an ensemble of MLPs
-// r_m(s, a) in (-1, 1) on [obs, action], trained with the Bradley-Terry model on summed segment
-// rewards: P[segment 1 > segment 0] = softmax(sum r(seg 0), sum r(seg 1))[1]. The reward the
-// agent sees is the ensemble mean.
+// r_m(s, a) in (-1, 1) (a tanh output; `output: linear` leaves it unbounded, as RLHF-Gym) on
+// [obs, action], trained with the Bradley-Terry model on summed segment rewards: P[segment 1 >
+// segment 0] = softmax(sum r(seg 0), sum r(seg 1))[1]. The reward the agent sees is the ensemble
+// mean.
 #pragma once
 
 #include <torch/torch.h>
 
+#include <string>
 #include <vector>
 
 #include "rlforge/core/config.h"
@@ -45,9 +47,10 @@ struct SurfConfig {
 struct RewardModelConfig {
   int ensemble_size = 3;                          // members (BPref: 3)
   std::vector<int64_t> hidden = {256, 256, 256};  // hidden layers, LeakyReLU (BPref: 3 x 256)
-  double lr = 3e-4;                               // one Adam over all members (BPref: 3e-4)
-  int batch_size = 128;                           // pairs per gradient step (BPref: 128)
-  int max_epochs = 50;                            // passes per session (BPref reward_update: 50)
+  std::string output = "tanh";       // tanh: r in (-1, 1) (BPref); linear: unbounded (RLHF-Gym)
+  double lr = 3e-4;                  // one Adam over all members (BPref: 3e-4)
+  int batch_size = 128;              // pairs per gradient step (BPref: 128)
+  int max_epochs = 50;               // passes per session (BPref reward_update: 50)
   double stop_accuracy = 0.97;       // stop a session's training above this accuracy (BPref: 0.97)
   double l2 = 0.0;                   // Adam weight decay (BPref: 0; RLHF-Gym: 0.01)
   bool adaptive_l2 = false;          // RLHF-Gym: tune l2 from the validation/train loss ratio
@@ -59,7 +62,11 @@ struct RewardModelConfig {
     using config::Range;
     v("ensemble_size", ensemble_size, "reward model ensemble members (BPref: 3)",
       Range::Closed(1, 64));
-    v("hidden", hidden, "reward model hidden sizes, LeakyReLU, tanh output (BPref: [256]*3)");
+    v("hidden", hidden, "reward model hidden sizes, LeakyReLU (BPref: [256]*3)");
+    v("output", output,
+      "last activation: tanh bounds r to (-1, 1) (BPref), linear does not "
+      "(RLHF-Gym)",
+      config::Choices{{"tanh", "linear"}});
     v("lr", lr, "reward model Adam learning rate (BPref: 3e-4)", Range::Positive());
     v("batch_size", batch_size, "labelled pairs per reward model step (BPref: 128)",
       Range::Closed(1, 1e6));
