@@ -5,7 +5,8 @@ pebble_halfcheetah.sh).
 usage: learning_summary.py OUT NAME THRESHOLD RUN_DIR [RUN_DIR ...]
 For each run: env steps, wall-clock seconds and SPS (from metrics.csv wall times), the evaluation
 curve (eval/episodic_return by step), the mean of the last 10 training episode returns, and the
-first step where that 10-episode mean reached THRESHOLD (with its wall-clock seconds).
+first step where that 10-episode mean reached THRESHOLD (with its wall-clock seconds), and the first
+evaluation step at or above THRESHOLD.
 """
 import csv
 import json
@@ -36,6 +37,7 @@ for run in sys.argv[4:]:
         "last10_mean_return": round(sum(returns[-10:]) / max(1, len(returns[-10:])), 1),
         "eval_curve": curve,
         "threshold_reached_at": hit,
+        "eval_threshold_reached_at": next((s for s, v in curve if v >= threshold), None),
     })
 json.dump({"benchmark": name, "threshold": threshold, "runs": runs}, open(out, "w"), indent=1)
 print(f"wrote {out}")
