@@ -115,5 +115,26 @@ TEST(HumanTeacher, AStopMidSessionLosesNoAnswerAndResumeAsksTheSamePairs) {
   fs::remove_all(run);
 }
 
+TEST(HumanTeacher, WithATimeoutUnansweredPairsExpireAndTrainingGoesOn) {
+  const int port = 20000 + (::getpid() + 7) % 20000;
+  const fs::path run =
+      fs::temp_directory_path() / ("rlforge_human_timeout_" + std::to_string(::getpid()));
+  fs::remove_all(run);
+  std::vector<std::string> settings = HumanRun(port);
+  settings.push_back("pebble.human.timeout_s=1");
+  settings.push_back("checkpoint.save_replay_buffer=false");
+  const train::TrainResult result = train::Train(train::LoadConfig("", settings), run.string());
+  EXPECT_EQ(result.steps, 1300);  // nobody answered, twice; it went on after each timeout
+  feedback::FeedbackStore store((run / "feedback").string());
+  EXPECT_TRUE(store.Pending().empty());
+  EXPECT_EQ(store.answered(), 6u);  // all six expired
+  std::ifstream csv(run / "metrics.csv");
+  std::string text((std::istreambuf_iterator<char>(csv)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find(",feedback/queries_asked,6"), std::string::npos);
+  EXPECT_NE(text.find(",feedback/labels,0"), std::string::npos);
+  EXPECT_EQ(text.find("reward_model/epochs"), std::string::npos) << "no labels, no training";
+  fs::remove_all(run);
+}
+
 }  // namespace
 }  // namespace rlforge::algos::pebble
