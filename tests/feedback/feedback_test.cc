@@ -172,6 +172,12 @@ TEST(FeedbackServer, ATokenIsCheckedOnEveryRequest) {
   EXPECT_EQ(s.Label(R"({"id": "s1-q0", "label": "left"})")->status, 401);
   EXPECT_FALSE(s.store.AnswerOf("s1-q0"));
   EXPECT_EQ(s.client->Get("/api/pairs?token=sesame")->status, 200);
+  // the page links its script and style with the token, so they load too
+  const auto page = s.client->Get("/?token=sesame");
+  EXPECT_NE(page->body.find("\"app.js?token=sesame\""), std::string::npos);
+  EXPECT_NE(page->body.find("\"app.css?token=sesame\""), std::string::npos);
+  EXPECT_EQ(s.client->Get("/app.js?token=sesame")->status, 200);
+  EXPECT_EQ(s.client->Get("/app.js")->status, 401);
   EXPECT_EQ(
       s.Label(R"({"id": "s1-q0", "label": "left"})", {{"Authorization", "Bearer sesame"}})->status,
       200);

@@ -73,7 +73,19 @@ void FeedbackServer::Routes() {
       res.set_content(std::string(*WebAsset(name)), type);
     });
   };
-  asset("/", "index.html", "text/html; charset=utf-8");
+  // the page's script and style links carry the token too, since every request needs it
+  s.Get("/", [this](const httplib::Request&, httplib::Response& res) {
+    std::string page(*WebAsset("index.html"));
+    if (!config_.token.empty()) {
+      for (const std::string file : {"app.js", "app.css"}) {
+        const std::string link = "\"" + file + "\"";
+        const size_t at = page.find(link);
+        if (at != std::string::npos)
+          page.replace(at, link.size(), "\"" + file + "?token=" + config_.token + "\"");
+      }
+    }
+    res.set_content(page, "text/html; charset=utf-8");
+  });
   asset("/app.js", "app.js", "text/javascript; charset=utf-8");
   asset("/app.css", "app.css", "text/css; charset=utf-8");
 
