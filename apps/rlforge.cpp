@@ -301,6 +301,12 @@ int FeedbackServeCommand(const std::string& run_dir,
     throw rlforge::Error("feedback serve: " + dir +
                          " does not exist (a run with pebble.teacher."
                          "preset: human makes it)");
+  // SIGINT/SIGTERM wait for sigwait below, in this thread and the server's (it inherits the mask)
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   rlforge::feedback::FeedbackStore store(dir);
   rlforge::feedback::FeedbackServer server(store, config);
   server.Start();
@@ -309,11 +315,6 @@ int FeedbackServeCommand(const std::string& run_dir,
   if (!server.token().empty() && config.token.empty())
     std::printf("token (shown once): %s\n", server.token().c_str());
   std::fflush(stdout);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   int sig = 0;
   sigwait(&signals, &sig);
   server.Stop();

@@ -3,7 +3,18 @@
 # exits 0 with a summary.  Usage: feedback_serve.sh RLFORGE RUN_DIR
 set -euo pipefail
 mkdir -p "$2/feedback"
-out=$(timeout --preserve-status -s INT 3 "$1" feedback serve "$2" --port 0)
-echo "$out"
-grep -q 'labeling app: http://127.0.0.1:[0-9]*/' <<<"$out"
-grep -q 'stopped; 0 pairs answered, 0 pending' <<<"$out"
+log=$(mktemp)
+"$1" feedback serve "$2" --port 0 > "$log" 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do  # up to 30 s for it to start under load
+  grep -q 'labeling app: http://127.0.0.1:[0-9]*/' "$log" && break
+  sleep 0.1
+done
+kill -INT "$pid"
+status=0
+wait "$pid" || status=$?
+cat "$log"
+[[ $status -eq 0 ]]
+grep -q 'labeling app: http://127.0.0.1:[0-9]*/' "$log"
+grep -q 'stopped; 0 pairs answered, 0 pending' "$log"
+rm -f "$log"
