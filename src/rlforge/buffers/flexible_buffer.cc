@@ -17,25 +17,40 @@
 namespace rlforge::buffers {
 namespace {
 
-// Copies n rows of `width` bytes, packed in `src`, to rows `stride` bytes apart in `dst`; the
-// common widths get a fixed-size copy the compiler turns into one load and store.
-template <size_t W>
-void ScatterFixed(const uint8_t* src, int64_t n, uint8_t* dst, size_t stride) {
-  for (int64_t r = 0; r < n; ++r) std::memcpy(dst + r * stride, src + r * W, W);
+// Copies `count` items of `bytes` bytes from `src` (items src_stride apart) to `dst` (items
+// dst_stride apart): a field's column out of records, or into them. The common sizes get a
+// fixed-size copy the compiler turns into a few loads and stores.
+template <size_t kBytes>
+void CopyStrided(uint8_t* dst, size_t dst_stride, const uint8_t* src, size_t src_stride,
+                 size_t count) {
+  for (size_t k = 0; k < count; ++k)
+    std::memcpy(dst + k * dst_stride, src + k * src_stride, kBytes);
 }
 
-void ScatterRows(const uint8_t* src, size_t width, int64_t n, uint8_t* dst, size_t stride) {
-  switch (width) {
+void CopyStrided(uint8_t* dst, size_t dst_stride, const uint8_t* src, size_t src_stride,
+                 size_t count, size_t bytes) {
+  switch (bytes) {
     case 1:
-      return ScatterFixed<1>(src, n, dst, stride);
+      return CopyStrided<1>(dst, dst_stride, src, src_stride, count);
     case 4:
-      return ScatterFixed<4>(src, n, dst, stride);
+      return CopyStrided<4>(dst, dst_stride, src, src_stride, count);
     case 8:
-      return ScatterFixed<8>(src, n, dst, stride);
+      return CopyStrided<8>(dst, dst_stride, src, src_stride, count);
+    case 12:
+      return CopyStrided<12>(dst, dst_stride, src, src_stride, count);
     case 16:
-      return ScatterFixed<16>(src, n, dst, stride);
+      return CopyStrided<16>(dst, dst_stride, src, src_stride, count);
+    case 20:
+      return CopyStrided<20>(dst, dst_stride, src, src_stride, count);
+    case 32:
+      return CopyStrided<32>(dst, dst_stride, src, src_stride, count);
+    case 128:
+      return CopyStrided<128>(dst, dst_stride, src, src_stride, count);
+    case 256:
+      return CopyStrided<256>(dst, dst_stride, src, src_stride, count);
     default:
-      for (int64_t r = 0; r < n; ++r) std::memcpy(dst + r * stride, src + r * width, width);
+      for (size_t k = 0; k < count; ++k)
+        std::memcpy(dst + k * dst_stride, src + k * src_stride, bytes);
   }
 }
 
@@ -320,41 +335,7 @@ void FlexibleBuffer::PrepareBatch(int64_t rows, Batch* out) const {
   }
 }
 
-namespace {
-
-// dst[k] = src + k * stride, for k < count: one field of consecutive records (the compiler
-// unrolls the fixed small sizes).
-template <size_t kBytes>
-void CopyColumn(uint8_t* dst, const uint8_t* src, size_t count, size_t stride) {
-  for (size_t k = 0; k < count; ++k) std::memcpy(dst + k * kBytes, src + k * stride, kBytes);
-}
-
-void CopyColumn(uint8_t* dst, const uint8_t* src, size_t count, size_t stride, size_t bytes) {
-  switch (bytes) {
-    case 1:
-      return CopyColumn<1>(dst, src, count, stride);
-    case 4:
-      return CopyColumn<4>(dst, src, count, stride);
-    case 8:
-      return CopyColumn<8>(dst, src, count, stride);
-    case 12:
-      return CopyColumn<12>(dst, src, count, stride);
-    case 16:
-      return CopyColumn<16>(dst, src, count, stride);
-    case 20:
-      return CopyColumn<20>(dst, src, count, stride);
-    case 32:
-      return CopyColumn<32>(dst, src, count, stride);
-    case 128:
-      return CopyColumn<128>(dst, src, count, stride);
-    case 256:
-      return CopyColumn<256>(dst, src, count, stride);
-    default:
-      for (size_t k = 0; k < count; ++k) std::memcpy(dst + k * bytes, src + k * stride, bytes);
-  }
-}
-
-}  // namespace
+namespace {}  // namespace
 
 // Copies `rows` into batch positions [offset, offset + rows.size()) of a batch of batch_rows.
 // Each block of records is first copied whole into a small staging area (one sequential read
@@ -381,8 +362,8 @@ void FlexibleBuffer::Gather(std::span<const int64_t> rows, Batch* out, int64_t o
       uint8_t* dst = out->fields[i].data.data();
       const int agents = fields_[i].scope == Scope::kPerAgent ? n_agents_ : 1;
       for (int a = 0; a < agents; ++a) {
-        CopyColumn(dst + (static_cast<size_t>(a) * batch_rows + offset + begin) * rb,
-                   staging_.data() + offset_[i] + a * rb, end - begin, stride_, rb);
+        CopyStrided(dst + (static_cast<size_t>(a) * batch_rows + offset + begin) * rb, rb,
+                    staging_.data() + offset_[i] + a * rb, stride_, end - begin, rb);
       }
     }
   }
@@ -618,7 +599,7 @@ void FlexibleBuffer::ReadFields(const std::vector<std::unique_ptr<io::NpyReader>
         readers[i]->ReadAt((static_cast<size_t>(a) * capacity_ + begin) * rb, chunk.data(),
                            chunk.size());
         uint8_t* dst = records.data() + static_cast<size_t>(begin) * stride_ + offset_[i] + a * rb;
-        ScatterRows(chunk.data(), rb, n, dst, stride_);
+        CopyStrided(dst, stride_, chunk.data(), rb, static_cast<size_t>(n), rb);
       }
     }
   }
