@@ -14,6 +14,7 @@
 
 #include "rlforge/feedback/store.h"
 #include "rlforge/train/trainer.h"
+#include "test_util.h"
 
 namespace rlforge::algos::pebble {
 namespace {
@@ -56,8 +57,7 @@ std::vector<std::string> Pending(httplib::Client& c) {
 
 TEST(HumanTeacher, AStopMidSessionLosesNoAnswerAndResumeAsksTheSamePairs) {
   const int port = 20000 + ::getpid() % 20000;
-  const fs::path run = fs::temp_directory_path() / ("rlforge_human_" + std::to_string(::getpid()));
-  fs::remove_all(run);
+  const fs::path run = rlforge::testing::TempPath("run");
   httplib::Client client("127.0.0.1", port);
   std::string first_error;
   std::thread training([&] {
@@ -117,9 +117,7 @@ TEST(HumanTeacher, AStopMidSessionLosesNoAnswerAndResumeAsksTheSamePairs) {
 
 TEST(HumanTeacher, WithATimeoutUnansweredPairsExpireAndTrainingGoesOn) {
   const int port = 20000 + (::getpid() + 7) % 20000;
-  const fs::path run =
-      fs::temp_directory_path() / ("rlforge_human_timeout_" + std::to_string(::getpid()));
-  fs::remove_all(run);
+  const fs::path run = rlforge::testing::TempPath("run");
   std::vector<std::string> settings = HumanRun(port);
   settings.push_back("pebble.human.timeout_s=1");
   settings.push_back("checkpoint.save_replay_buffer=false");

@@ -19,6 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using rlforge::testing::ErrorOf;
+using rlforge::testing::TempPath;
 
 TEST(Pebble, KnnDistanceMatchesBruteForce) {
   torch::manual_seed(3);
@@ -201,13 +202,6 @@ TEST(Pebble, RewardModelLearnsAPreferenceAndStopsAtTheAccuracy) {
             model.Reward(low, torch::zeros({1, 1})).item<float>());
 }
 
-fs::path TempDir(const std::string& name) {
-  const fs::path p =
-      fs::temp_directory_path() / ("rlforge_pebble_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(p);
-  return p;
-}
-
 // Every phase on Pendulum in seconds: 200 random steps, pre-training to 600, then a session
 // every 500 steps of 20 queries until 60.
 std::vector<std::string> Smoke(std::vector<std::string> extra = {}) {
@@ -256,7 +250,7 @@ std::pair<double, int> LastMetric(const fs::path& run, const std::string& tag) {
 }
 
 TEST(Pebble, SmokeRunOfEveryPhase) {
-  const fs::path run = TempDir("smoke");
+  const fs::path run = TempPath("smoke");
   train::Train(train::LoadConfig("", Smoke()), run.string());
   // sessions at 600, 1100, 1600 with 20 queries each, then the budget is spent
   EXPECT_EQ(Metric(run, "feedback/queries_asked"),
@@ -272,7 +266,7 @@ TEST(Pebble, SmokeRunOfEveryPhase) {
 
 TEST(Pebble, SkippedQueriesCountAgainstTheBudget) {
   // Pendulum's returns are negative, so a skip threshold of 0.5 x margin skips many pairs
-  const fs::path run = TempDir("skip");
+  const fs::path run = TempPath("skip");
   train::Train(
       train::LoadConfig("", Smoke({"pebble.teacher.preset=custom", "pebble.teacher.eps_skip=0.5"})),
       run.string());
@@ -283,7 +277,7 @@ TEST(Pebble, SkippedQueriesCountAgainstTheBudget) {
 }
 
 TEST(Pebble, ResumeMidRunEqualsUninterrupted) {
-  const fs::path a = TempDir("a"), b = TempDir("b");
+  const fs::path a = TempPath("a"), b = TempPath("b");
   train::Train(train::LoadConfig("", Smoke()), a.string());
   train::Train(train::LoadConfig("", Smoke()), b.string(), false, 1300);  // after 2 sessions
   train::Train(train::TrainConfig{}, b.string(), /*resume=*/true);
@@ -438,7 +432,7 @@ TEST(Pebble, SurfAndAdaptiveL2RunAndResumeExactly) {
       "pebble.reward_model.surf.enabled=true", "pebble.reward_model.surf.unlabeled_ratio=3",
       "pebble.reward_model.surf.capacity=100", "pebble.reward_model.adaptive_l2=true",
       "pebble.reward_model.l2=0.01"};
-  const fs::path a = TempDir("surf_a"), b = TempDir("surf_b");
+  const fs::path a = TempPath("surf_a"), b = TempPath("surf_b");
   train::Train(train::LoadConfig("", Smoke(extra)), a.string());
   EXPECT_EQ(LastMetric(a, "reward_model/pseudo_labelled").second, 3);
   const auto l2 = Metric(a, "reward_model/l2");

@@ -21,13 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using rlforge::testing::ErrorOf;
-
-fs::path TempDir(const std::string& name) {
-  const fs::path p =
-      fs::temp_directory_path() / ("rlforge_feedback_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(p);
-  return p;
-}
+using rlforge::testing::TempPath;
 
 size_t Lines(const fs::path& file) {
   std::ifstream in(file);
@@ -44,7 +38,7 @@ void AskThree(FeedbackStore& store) {
 }
 
 TEST(FeedbackStore, AnswersSurviveARestartAndTheFirstAnswerStands) {
-  const fs::path dir = TempDir("store");
+  const fs::path dir = TempPath("store");
   {
     FeedbackStore store(dir.string());
     AskThree(store);
@@ -72,7 +66,7 @@ TEST(FeedbackStore, AnswersSurviveARestartAndTheFirstAnswerStands) {
 }
 
 TEST(FeedbackStore, AMalformedFileIsAnErrorNamingTheLine) {
-  const fs::path dir = TempDir("bad");
+  const fs::path dir = TempPath("bad");
   fs::create_directories(dir);
   std::ofstream(dir / "queries.jsonl") << "{\"id\": \"a\"}\n{not json\n";
   EXPECT_NE(ErrorOf([&] { FeedbackStore s(dir.string()); }).find("queries.jsonl:2"),
@@ -87,7 +81,9 @@ TEST(FeedbackStore, AMalformedFileIsAnErrorNamingTheLine) {
 // A served store with three pending pairs and one clip.
 struct Served {
   explicit Served(const std::string& name, std::string token = "")
-      : dir(TempDir(name)), store(dir.string()), server(store, {"127.0.0.1", 0, std::move(token)}) {
+      : dir(TempPath(name)),
+        store(dir.string()),
+        server(store, {"127.0.0.1", 0, std::move(token)}) {
     AskThree(store);
     std::ofstream(dir / "clips" / "s1-q0-0.mp4") << "not really a video";
     server.Start();
@@ -191,7 +187,7 @@ TEST(FeedbackServer, ATokenIsCheckedOnEveryRequest) {
 }
 
 TEST(FeedbackServer, ARestartMidSessionLosesNoAnswer) {
-  const fs::path dir = TempDir("restart");
+  const fs::path dir = TempPath("restart");
   {
     FeedbackStore store(dir.string());
     AskThree(store);
@@ -225,7 +221,7 @@ TEST(FeedbackClips, ASegmentReRendersFromItsStates) {
     const float a = 2.0f;
     env->Step(Action{{}, {&a, 1}}, obs);
   }
-  const fs::path path = TempDir("clip.mp4");
+  const fs::path path = TempPath("clip.mp4");
   RenderClip(*env, states, 12, path.string(), 30);
   const io::VideoInfo info = io::DecodeVideo(path.string());
   EXPECT_EQ(info.frames, 12);

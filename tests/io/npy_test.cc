@@ -14,13 +14,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using rlforge::testing::ErrorOf;
-
-fs::path Temp(const std::string& name) {
-  return fs::temp_directory_path() / ("rlforge_npy_" + std::to_string(::getpid()) + "_" + name);
-}
+using rlforge::testing::TempPath;
 
 TEST(Npy, RoundTripsEveryDtype) {
-  const fs::path p = Temp("rt.npy");
+  const fs::path p = TempPath("rt.npy");
   const std::vector<double> f64 = {1.5, -2.25, 3.0, 1e300, -0.0, 7.0};
   WriteNpy(p.string(), DType::kFloat64, {2, 3}, f64.data());
   NpyArray a = ReadNpy(p.string());
@@ -45,7 +42,7 @@ TEST(Npy, RoundTripsEveryDtype) {
 }
 
 TEST(Npy, RejectsBadFilesByName) {
-  const fs::path p = Temp("bad.npy");
+  const fs::path p = TempPath("bad.npy");
   std::ofstream(p, std::ios::binary) << "hello";
   EXPECT_NE(ErrorOf([&] { ReadNpy(p.string()); }).find("truncated file"), std::string::npos);
   std::ofstream(p, std::ios::binary) << "helloworld!!";
@@ -75,7 +72,7 @@ TEST(Npy, RejectsBadFilesByName) {
 }
 
 TEST(Npy, FailedWriteLeavesTheOldFile) {
-  const fs::path p = Temp("keep.npy");
+  const fs::path p = TempPath("keep.npy");
   const float v[2] = {1, 2};
   WriteNpy(p.string(), DType::kFloat32, {2}, v);
   EXPECT_THROW(WriteNpy("/nonexistent/dir/x.npy", DType::kFloat32, {2}, v), Error);

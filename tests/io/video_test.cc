@@ -14,10 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using rlforge::testing::ErrorOf;
-
-fs::path Temp(const std::string& name) {
-  return fs::temp_directory_path() / ("rlforge_video_" + std::to_string(::getpid()) + "_" + name);
-}
+using rlforge::testing::TempPath;
 
 // CartPole frames while it falls: they change from frame to frame.
 std::vector<env::Image> CartPoleFrames(int n) {
@@ -34,7 +31,7 @@ std::vector<env::Image> CartPoleFrames(int n) {
 }
 
 TEST(Video, Mp4IsH264WithEveryFrame) {
-  const fs::path path = Temp("a.mp4");
+  const fs::path path = TempPath("a.mp4");
   const auto frames = CartPoleFrames(40);
   {
     VideoWriter writer(path.string(), frames[0].width, frames[0].height, 25);
@@ -55,7 +52,7 @@ TEST(Video, Mp4IsH264WithEveryFrame) {
 }
 
 TEST(Video, WebmIsVp9AndOddSizesAreMadeEven) {
-  const fs::path path = Temp("b.webm");
+  const fs::path path = TempPath("b.webm");
   env::Image frame{75, 101, std::vector<uint8_t>(75 * 101 * 3)};
   {
     VideoWriter writer(path.string(), 101, 75);
@@ -73,17 +70,18 @@ TEST(Video, WebmIsVp9AndOddSizesAreMadeEven) {
 }
 
 TEST(Video, BadInputIsAClearError) {
-  EXPECT_NE(ErrorOf([] { VideoWriter w(Temp("c.avi").string(), 64, 64); }).find(".mp4 or .webm"),
+  EXPECT_NE(
+      ErrorOf([] { VideoWriter w(TempPath("c.avi").string(), 64, 64); }).find(".mp4 or .webm"),
+      std::string::npos);
+  EXPECT_NE(ErrorOf([] { VideoWriter w(TempPath("c.mp4").string(), 0, 64); }).find("positive"),
             std::string::npos);
-  EXPECT_NE(ErrorOf([] { VideoWriter w(Temp("c.mp4").string(), 0, 64); }).find("positive"),
-            std::string::npos);
-  const fs::path path = Temp("d.mp4");
+  const fs::path path = TempPath("d.mp4");
   VideoWriter writer(path.string(), 64, 48);
   const env::Image wrong{40, 64, std::vector<uint8_t>(40 * 64 * 3)};
   EXPECT_NE(ErrorOf([&] { writer.Write(wrong); }).find("expected 64x48"), std::string::npos);
   writer.Close();
   fs::remove(path);
-  EXPECT_NE(ErrorOf([] { DecodeVideo(Temp("missing.mp4").string()); }).find("opening"),
+  EXPECT_NE(ErrorOf([] { DecodeVideo(TempPath("missing.mp4").string()); }).find("opening"),
             std::string::npos);
 }
 

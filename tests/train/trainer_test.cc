@@ -17,15 +17,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using rlforge::testing::ErrorOf;
+using rlforge::testing::TempPath;
 
 const std::string kConfigs = RLFORGE_SOURCE_DIR "/configs";
-
-fs::path TempDir(const std::string& name) {
-  const fs::path p =
-      fs::temp_directory_path() / ("rlforge_train_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(p);
-  return p;
-}
 
 TEST(Config, DefaultsAreCleanRLs) {
   const TrainConfig c = LoadConfig("", {});
@@ -79,7 +73,7 @@ TEST(Config, ErrorsNameTheKeyPath) {
   EXPECT_NE(
       ErrorOf([] { LoadConfig("/nonexistent.yaml", {}); }).find("/nonexistent.yaml: cannot open"),
       std::string::npos);
-  const fs::path bad = TempDir("bad.yaml");
+  const fs::path bad = TempPath("bad.yaml");
   std::ofstream(bad) << "ppo:\n  clip_coef: [1, 2\n";
   EXPECT_NE(ErrorOf([&] { LoadConfig(bad.string(), {}); }).find("YAML syntax error at line"),
             std::string::npos);
@@ -89,7 +83,7 @@ TEST(Config, ErrorsNameTheKeyPath) {
 TEST(Config, ResolvedYamlRoundTrips) {
   const TrainConfig c =
       LoadConfig(kConfigs + "/ppo/cartpole_fast.yaml", {"env.kwargs.sutton_barto_reward=true"});
-  const fs::path p = TempDir("resolved.yaml");
+  const fs::path p = TempPath("resolved.yaml");
   std::ofstream(p) << ToYaml(c);
   EXPECT_EQ(ToYaml(LoadConfig(p.string(), {})), ToYaml(c));
   EXPECT_EQ(LoadConfig(p.string(), {}).env.kwargs.at("sutton_barto_reward"), "true");
@@ -117,7 +111,7 @@ uint64_t ReadVarint(const std::string& s, size_t& i) {
 }
 
 TEST(TensorBoard, EveryRecordParsesWithBothCrcs) {
-  const fs::path dir = TempDir("tb");
+  const fs::path dir = TempPath("tb");
   fs::create_directories(dir);
   std::string path;
   {
@@ -203,7 +197,7 @@ bool SameParameters(const std::string& a, const std::string& b) {
 }
 
 TEST(Train, PpoLearnsCartPoleWithin30kSteps) {
-  const fs::path dir = TempDir("smoke");
+  const fs::path dir = TempPath("smoke");
   const TrainResult r =
       Train(LoadConfig(kConfigs + "/ppo/cartpole_fast.yaml", {"progress=false"}), dir.string());
   EXPECT_LE(r.steps, 30000);
@@ -225,7 +219,7 @@ TEST(Train, PpoLearnsCartPoleWithin30kSteps) {
 }
 
 TEST(Train, EvaluationVideosWithAndWithoutOverlay) {
-  const fs::path dir = TempDir("video");
+  const fs::path dir = TempPath("video");
   Train(LoadConfig("", {"progress=false", "total_timesteps=1024", "eval.every_steps=512",
                         "eval.episodes=2", "eval.video=true", "eval.video_format=webm"}),
         dir.string());
@@ -251,7 +245,7 @@ TEST(Train, EvaluationVideosWithAndWithoutOverlay) {
 }
 
 TEST(Train, A2cImproves) {
-  const fs::path dir = TempDir("a2c");
+  const fs::path dir = TempPath("a2c");
   const TrainResult r = Train(
       LoadConfig(kConfigs + "/a2c/cartpole.yaml", {"progress=false", "total_timesteps=30000"}),
       dir.string());
@@ -290,7 +284,7 @@ TEST(Train, PpoLearnsMultiDiscreteActions) {
   env::Register({{"TwoHeads-v0", 8, std::nullopt}, "test bandit", {}, [](const env::KwargReader&) {
                    return std::unique_ptr<env::Env>(std::make_unique<TwoHeads>());
                  }});
-  const fs::path dir = TempDir("multidiscrete");
+  const fs::path dir = TempPath("multidiscrete");
   const TrainResult r =
       Train(LoadConfig("", {"env.id=TwoHeads-v0", "total_timesteps=12000", "progress=false",
                             "ppo.learning_rate=0.003", "eval.every_steps=0"}),
@@ -300,7 +294,7 @@ TEST(Train, PpoLearnsMultiDiscreteActions) {
 }
 
 TEST(Train, SameSeedSameWeightsAndResumeEqualsUninterrupted) {
-  const fs::path a = TempDir("det_a"), b = TempDir("det_b"), c = TempDir("det_c");
+  const fs::path a = TempPath("det_a"), b = TempPath("det_b"), c = TempPath("det_c");
   Train(Small(10240), a.string());
   Train(Small(10240), b.string());
   EXPECT_TRUE(SameParameters((a / "checkpoints/latest.pt").string(),
@@ -331,7 +325,7 @@ TEST(Train, DqnLearnsAndResumesExactlyWithItsReplayBuffer) {
         {"progress=false", "total_timesteps=" + std::to_string(steps), "dqn.learning_starts=1000",
          "dqn.exploration_fraction=0.2", "eval.every_steps=0", "checkpoint.every_steps=0"});
   };
-  const fs::path a = TempDir("dqn_a"), b = TempDir("dqn_b");
+  const fs::path a = TempPath("dqn_a"), b = TempPath("dqn_b");
   const TrainResult full = Train(dqn(30000), a.string());
   EXPECT_GE(full.last_mean_return, 100.0);  // a random policy averages about 22
   // stop at 12k, resume (replay buffer restored) to 30k: identical weights
@@ -352,7 +346,7 @@ TEST(Train, DqnLearnsAndResumesExactlyWithItsReplayBuffer) {
 }
 
 TEST(Train, SacLearnsPendulumAndResumesExactly) {
-  const fs::path a = TempDir("sac_a"), b = TempDir("sac_b"), c = TempDir("sac_c");
+  const fs::path a = TempPath("sac_a"), b = TempPath("sac_b"), c = TempPath("sac_c");
   const TrainResult r =
       Train(LoadConfig(kConfigs + "/sac/pendulum_fast.yaml",
                        {"progress=false", "total_timesteps=5000", "eval.every_steps=0"}),
@@ -379,7 +373,7 @@ TEST(Train, SacLearnsPendulumAndResumesExactly) {
 }
 
 TEST(Train, AResumeWithoutTheReplayBufferRefillsItBeforeLearning) {
-  const fs::path d = TempDir("refill");
+  const fs::path d = TempPath("refill");
   const TrainConfig config =
       LoadConfig(kConfigs + "/sac/pendulum_fast.yaml",
                  {"progress=false", "total_timesteps=2600", "sac.learning_starts=500",
@@ -403,7 +397,7 @@ TEST(Train, AResumeWithoutTheReplayBufferRefillsItBeforeLearning) {
 }
 
 TEST(Train, BadCheckpointsAreClearErrors) {
-  const fs::path dir = TempDir("ckpt");
+  const fs::path dir = TempPath("ckpt");
   Train(Small(2048), dir.string());
   const fs::path latest = dir / "checkpoints/latest.pt";
   // a crash mid-save leaves a temp file beside the checkpoint; the checkpoint still loads
