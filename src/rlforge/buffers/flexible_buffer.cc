@@ -403,18 +403,24 @@ void FlexibleBuffer::DrawWeighted(int64_t batch, std::vector<int64_t>& rows) {
   }
   // Draw proportional to the weights and reject rows already drawn: the same distribution as
   // removing each drawn row and renormalizing (NumPy's choice(replace=False, p=w)).
+  // The draws still missing are made together (the tree descended for all of them at once) and
+  // accepted in order: the same draws and rows as one at a time.
   int64_t rejected = 0;
-  while (static_cast<int64_t>(rows.size()) < batch && rejected <= 4 * batch + 64) {
-    const double total = tree_.Total();
-    if (!(total > 0.0)) break;
-    const int64_t r = tree_.Find(rng_.Random() * total);
-    if (tree_.Get(r) <= 0.0) continue;  // rounding at an interval edge
-    if (stamp_[r] == stamp_gen_) {
-      ++rejected;
-      continue;
+  const double total = tree_.Total();
+  while (total > 0.0 && static_cast<int64_t>(rows.size()) < batch && rejected <= 4 * batch + 64) {
+    draw_u_.resize(static_cast<size_t>(batch) - rows.size());
+    draw_rows_.resize(draw_u_.size());
+    for (double& u : draw_u_) u = rng_.Random() * total;
+    tree_.FindMany(draw_u_, draw_rows_);
+    for (const int64_t r : draw_rows_) {
+      if (tree_.Get(r) <= 0.0) continue;  // rounding at an interval edge
+      if (stamp_[r] == stamp_gen_) {
+        ++rejected;
+        continue;
+      }
+      stamp_[r] = stamp_gen_;
+      rows.push_back(r);
     }
-    stamp_[r] = stamp_gen_;
-    rows.push_back(r);
   }
   if (static_cast<int64_t>(rows.size()) == batch) return;
   // Heavily skewed weights: take the drawn rows out of the tree and draw the rest from what is
@@ -560,49 +566,71 @@ void FlexibleBuffer::UpdateWeights(std::span<const int64_t> rows, std::span<cons
 
 // ---- files -----------------------------------------------------------------------------------
 
-// A field's file is (N x T x shape) or (T x shape): one column of the records. Files and
-// records are moved in blocks of rows, every file at once, so each record is touched once per
-// block while it is in cache, and no second copy of the ring is ever made.
+// A field's file is (N x T x shape) or (T x shape): one column of the records. Records are moved
+// in blocks of rows, every field and agent at once, so each record is touched once per block while
+// it is in cache. Reads copy straight out of the mapped files; writes gather each column into a
+// staging buffer flushed in large writes (small writes, and writes through a mapping, cost ext4
+// far more per byte).
 constexpr int64_t kBlockRows = 512;
+constexpr size_t kStagingBytes = size_t{16} << 20;  // all columns' write buffers together
 
-void FlexibleBuffer::WriteFields(const std::string& dir) const {
-  std::vector<std::unique_ptr<io::NpyWriter>> writers;
-  for (const auto& f : fields_)
-    writers.push_back(
-        std::make_unique<io::NpyWriter>(dir + "/" + f.name + ".npy", f.dtype, StorageShape(f)));
-  std::vector<uint8_t> chunk;
+template <typename Fn>
+void FlexibleBuffer::ForEachColumnBlock(Fn&& copy) const {
   for (int64_t begin = 0; begin < capacity_; begin += kBlockRows) {
-    const int64_t n = std::min(kBlockRows, capacity_ - begin);
-    for (size_t i = 0; i < fields_.size(); ++i) {
+    const auto n = static_cast<size_t>(std::min(kBlockRows, capacity_ - begin));
+    for (size_t i = 0, column = 0; i < fields_.size(); ++i) {
       const size_t rb = fields_[i].row_bytes();
-      chunk.resize(static_cast<size_t>(n) * rb);
-      for (int a = 0; a < (fields_[i].scope == Scope::kPerAgent ? n_agents_ : 1); ++a) {
-        for (int64_t r = 0; r < n; ++r)
-          std::memcpy(chunk.data() + r * rb, At(static_cast<int>(i), a, begin + r), rb);
-        writers[i]->WriteAt((static_cast<size_t>(a) * capacity_ + begin) * rb, chunk.data(),
-                            chunk.size());
+      for (int a = 0; a < (fields_[i].scope == Scope::kPerAgent ? n_agents_ : 1); ++a, ++column) {
+        const size_t record_at = static_cast<size_t>(begin) * stride_ + offset_[i] + a * rb;
+        const size_t file_at = (static_cast<size_t>(a) * capacity_ + begin) * rb;
+        copy(i, column, record_at, file_at, n, rb);
       }
     }
   }
-  for (auto& w : writers) w->Commit(/*sync=*/false);
+}
+
+void FlexibleBuffer::WriteFields(const std::string& dir) const {
+  std::vector<std::unique_ptr<io::NpyWriter>> writers;
+  size_t columns = 0;
+  for (const auto& f : fields_) {
+    writers.push_back(
+        std::make_unique<io::NpyWriter>(dir + "/" + f.name + ".npy", f.dtype, StorageShape(f)));
+    columns += f.scope == Scope::kPerAgent ? static_cast<size_t>(n_agents_) : 1;
+  }
+  struct Column {
+    std::vector<uint8_t> staged;  // gathered rows not yet written   (bytes)
+    size_t file_at = 0;           // data offset of staged[0] in the file
+  };
+  std::vector<Column> staging(columns);
+  const auto flush = [&](size_t i, Column& c) {
+    writers[i]->WriteAt(c.file_at, c.staged.data(), c.staged.size());
+    c.file_at += c.staged.size();
+    c.staged.clear();
+  };
+  const size_t capacity = kStagingBytes / columns;
+  ForEachColumnBlock(
+      [&](size_t i, size_t column, size_t record_at, size_t file_at, size_t n, size_t rb) {
+        Column& c = staging[column];
+        if (c.staged.empty()) c.file_at = file_at;
+        const size_t used = c.staged.size();
+        c.staged.resize(used + n * rb);
+        CopyStrided(c.staged.data() + used, rb, rows_.data() + record_at, stride_, n, rb);
+        if (c.staged.size() >= capacity) flush(i, c);
+      });
+  for (size_t i = 0, column = 0; i < fields_.size(); ++i) {
+    for (int a = 0; a < (fields_[i].scope == Scope::kPerAgent ? n_agents_ : 1); ++a, ++column)
+      if (!staging[column].staged.empty()) flush(i, staging[column]);
+    writers[i]->Commit(/*sync=*/false);  // starts write-back; Save syncs them all after
+  }
 }
 
 void FlexibleBuffer::ReadFields(const std::vector<std::unique_ptr<io::NpyReader>>& readers,
                                 HugeArray& records) const {
-  std::vector<uint8_t> chunk;
-  for (int64_t begin = 0; begin < capacity_; begin += kBlockRows) {
-    const int64_t n = std::min(kBlockRows, capacity_ - begin);
-    for (size_t i = 0; i < fields_.size(); ++i) {
-      const size_t rb = fields_[i].row_bytes();
-      chunk.resize(static_cast<size_t>(n) * rb);
-      for (int a = 0; a < (fields_[i].scope == Scope::kPerAgent ? n_agents_ : 1); ++a) {
-        readers[i]->ReadAt((static_cast<size_t>(a) * capacity_ + begin) * rb, chunk.data(),
-                           chunk.size());
-        uint8_t* dst = records.data() + static_cast<size_t>(begin) * stride_ + offset_[i] + a * rb;
-        CopyStrided(dst, stride_, chunk.data(), rb, static_cast<size_t>(n), rb);
-      }
-    }
-  }
+  std::vector<const uint8_t*> files;
+  for (const auto& r : readers) files.push_back(r->MapData());
+  ForEachColumnBlock([&](size_t i, size_t, size_t record_at, size_t file_at, size_t n, size_t rb) {
+    CopyStrided(records.data() + record_at, stride_, files[i] + file_at, rb, n, rb);
+  });
 }
 
 void FlexibleBuffer::Save(const std::string& dir) const {
@@ -634,9 +662,14 @@ void FlexibleBuffer::Save(const std::string& dir) const {
   meta["fields"] = schema;
   WriteFields(tmp);
   // every file is written first and synced after, so the disk writes them back together
-  for (const auto& f : fields_) io::FsyncPath(tmp + "/" + f.name + ".npy");
-  WriteFileAtomic(tmp + "/" + kMetaFile, meta.dump(1));
-  FsyncDir(tmp);
+  {
+    std::ofstream out(tmp + "/" + kMetaFile, std::ios::binary);
+    out << meta.dump(1);
+    if (!out.flush()) throw Error(tmp + "/" + kMetaFile + ": write failed");
+  }
+  // one sync of the file system makes every file, and the folder, durable at once: a cache flush
+  // per file would cost more than the writes
+  io::SyncFileSystem(tmp);
   // swap the finished folder in; the old one (if any) is removed only after
   const std::string old = dir + ".old-" + std::to_string(::getpid());
   const bool had_old = fs::exists(dir);

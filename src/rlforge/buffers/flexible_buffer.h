@@ -157,6 +157,10 @@ class FlexibleBuffer {
     return reinterpret_cast<float*>(rows_.data() + static_cast<size_t>(row) * stride_ +
                                     offset_[weights_id_]);
   }
+  // Calls copy(field, column, record byte offset, file data byte offset, rows, row bytes) for
+  // every block of rows of every field and agent (column numbers the (field, agent) pairs).
+  template <typename Fn>
+  void ForEachColumnBlock(Fn&& copy) const;
   void WriteFields(const std::string& dir) const;
   void ReadFields(const std::vector<std::unique_ptr<io::NpyReader>>& readers,
                   HugeArray& records) const;
@@ -179,6 +183,8 @@ class FlexibleBuffer {
   mutable std::vector<uint8_t> staging_;  // records being split into fields   (block x stride)
   std::vector<Episode> picked_;           // episodes chosen by the last PickEpisodes
   std::vector<int64_t> episode_order_;    // reused episode permutation
+  std::vector<double> draw_u_;            // weighted draws in flight: uniforms   (draws)
+  std::vector<int64_t> draw_rows_;        // and the rows they fall on   (draws)
 };
 
 }  // namespace rlforge::buffers

@@ -51,21 +51,37 @@ void SumTree::Build(std::span<const float> weights) {
   }
 }
 
+int64_t SumTree::Child(int64_t k, double& u) const {
+  // j = the first child whose cumulative weight exceeds u: counted without branches
+  const double* c = node_ + kArity * k + 1;
+  double before[kArity];  // weight of the children left of each child
+  double sum = 0.0;
+  int j = 0;
+  for (int i = 0; i < kArity; ++i) {
+    before[i] = sum;
+    sum += c[i];
+    j += i < kArity - 1 && sum <= u;
+  }
+  u -= before[j];
+  // rounding can leave u past the last positive child: step back to one that has weight
+  while (j > 0 && c[j] <= 0.0) --j;
+  return kArity * k + 1 + j;
+}
+
 int64_t SumTree::Find(double u) const {
   int64_t k = 0;
-  while (k < first_leaf_) {
-    const double* c = node_ + kArity * k + 1;
-    int j = 0;
-    while (j < kArity - 1 && (u >= c[j] || c[j] <= 0.0)) {
-      // move right past child j unless the rest of the weight is to its right
-      if (c[j] > 0.0) u -= c[j];
-      ++j;
-    }
-    // rounding can leave u past the last positive child: step back to one that has weight
-    while (j > 0 && c[j] <= 0.0) --j;
-    k = kArity * k + 1 + j;
-  }
+  while (k < first_leaf_) k = Child(k, u);
   return std::min<int64_t>(k - first_leaf_, n_ - 1);
+}
+
+void SumTree::FindMany(std::span<double> u, std::span<int64_t> out) const {
+  std::fill(out.begin(), out.end(), 0);
+  // every leaf is at the same depth: one pass per level, its lines requested before use
+  for (int64_t level_first = 0; level_first < first_leaf_; level_first = kArity * level_first + 1) {
+    for (const int64_t k : out) __builtin_prefetch(node_ + kArity * k + 1);
+    for (size_t s = 0; s < out.size(); ++s) out[s] = Child(out[s], u[s]);
+  }
+  for (int64_t& k : out) k = std::min<int64_t>(k - first_leaf_, n_ - 1);
 }
 
 void SumTree::Clear() { std::fill(storage_.get(), storage_.get() + nodes_ + 7, 0.0); }

@@ -25,10 +25,14 @@ class SumTree {
   double Total() const { return n_ == 0 ? 0.0 : node_[0]; }
   // The index whose cumulative-weight interval holds u, for u in [0, Total()).
   int64_t Find(double u) const;
+  // Find for each u at once, level by level, so the cache misses of all draws overlap.
+  void FindMany(std::span<double> u, std::span<int64_t> out) const;
   void Clear();
 
  private:
   static constexpr int64_t kArity = 8;
+  // From node k, the child whose interval holds u (u becomes relative to that child).
+  int64_t Child(int64_t k, double& u) const;
   struct Free {
     void operator()(double* p) const;
   };

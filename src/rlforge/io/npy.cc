@@ -1,6 +1,7 @@
 #include "rlforge/io/npy.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -171,6 +172,15 @@ void FsyncPath(const std::string& path) {
   if (rc != 0) throw Error(path + ": fsync failed: " + std::strerror(errno));
 }
 
+void SyncFileSystem(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(path + ": cannot open for sync: " + std::strerror(errno));
+  const int rc = ::syncfs(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) throw Error(path + ": sync failed: " + std::strerror(err));
+}
+
 namespace {
 
 // An open .npy file with its parsed header.
@@ -290,7 +300,17 @@ void NpyReader::ReadAt(size_t data_offset, void* out, size_t bytes) const {
   }
 }
 
+const uint8_t* NpyReader::MapData() {
+  if (map_ == nullptr) {
+    void* p = ::mmap(nullptr, end_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd_, 0);
+    if (p == MAP_FAILED) throw Error(path_ + ": cannot map: " + std::strerror(errno));
+    map_ = static_cast<uint8_t*>(p);
+  }
+  return map_ + begin_;
+}
+
 NpyReader::~NpyReader() {
+  if (map_ != nullptr) ::munmap(map_, end_);
   if (fd_ >= 0) ::close(fd_);
 }
 

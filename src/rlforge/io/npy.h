@@ -48,11 +48,15 @@ class NpyReader {
   NpyReader& operator=(const NpyReader&) = delete;
   void Read(void* out, size_t bytes);  // the next bytes of the data, in order
   void ReadAt(size_t data_offset, void* out, size_t bytes) const;
+  // The whole data region, mapped read-only (no copy; valid while the reader lives; the file
+  // must not be truncated meanwhile).
+  const uint8_t* MapData();
 
  private:
   std::string path_;
   int fd_ = -1;
   size_t begin_ = 0, offset_ = 0, end_ = 0;
+  uint8_t* map_ = nullptr;  // the mapped file, header included   (end_ bytes)
 };
 
 // Writes an array durably: temp file in the same folder, fsync, rename.
@@ -64,6 +68,8 @@ void WriteNpyUnsynced(const std::string& path, DType dtype, const std::vector<in
                       const void* data);
 // fsyncs a file or folder.
 void FsyncPath(const std::string& path);
+// Makes everything written to the file system holding `path` durable (syncfs).
+void SyncFileSystem(const std::string& path);
 
 // Reads and validates an array; errors name the file and what is wrong with it.
 NpyArray ReadNpy(const std::string& path);
