@@ -451,5 +451,23 @@ TEST(Pebble, SurfAndAdaptiveL2RunAndResumeExactly) {
   fs::remove_all(b);
 }
 
+TEST(Pebble, NormalizedRewardIsScaledEachSessionAndResumesExactly) {
+  const std::vector<std::string> extra = {"pebble.normalize_reward=true"};
+  const fs::path a = TempPath("norm_a"), b = TempPath("norm_b");
+  train::Train(train::LoadConfig("", Smoke(extra)), a.string());
+  const auto scale = Metric(a, "reward_model/reward_scale");
+  ASSERT_EQ(scale.size(), 3u);  // one per session
+  for (const auto& [step, value] : scale) EXPECT_TRUE(value > 0 && value != 1.0) << step;
+  train::Train(train::LoadConfig("", Smoke(extra)), b.string(), false, 1300);
+  train::Train(train::TrainConfig{}, b.string(), /*resume=*/true);
+  const auto pa = train::CheckpointParameters((a / "checkpoints/latest.pt").string());
+  const auto pb = train::CheckpointParameters((b / "checkpoints/latest.pt").string());
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << i;
+  EXPECT_EQ(Metric(a, "reward_model/reward_scale"), Metric(b, "reward_model/reward_scale"));
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
 }  // namespace
 }  // namespace rlforge::algos::pebble

@@ -248,6 +248,46 @@ TEST(PreferenceBuffer, FifoLabelsSkipsAndSplits) {
 namespace rlforge::buffers {
 namespace {
 
+TEST(ReplayBuffer, ScaleRewardsMultipliesEveryStoredReward) {
+  ReplaySpec spec;
+  spec.capacity = 10;
+  spec.num_envs = 2;
+  spec.obs_dim = 1;
+  spec.num_continuous = 1;
+  ReplayBuffer buf(spec, 1);
+  for (int t = 0; t < 7; ++t) {  // reward = 10 t + env
+    const std::vector<float> obs{float(t), float(t)}, act{0, 0}, rew{10.0f * t, 10.0f * t + 1};
+    const std::vector<uint8_t> no(2, 0);
+    buf.Add(obs, obs, {}, act, rew, no, no);
+  }
+  buf.ScaleRewards(-0.5f);
+  Batch batch;
+  buf.Sample(100, &batch);
+  for (int64_t b = 0; b < 100; ++b) {
+    const float t = batch["obs"].as<float>()[b];
+    const float r = batch["rewards"].as<float>()[b];
+    EXPECT_TRUE(r == -5.0f * t || r == -5.0f * t - 0.5f) << t << " " << r;
+  }
+}
+
+TEST(SumTree, FindManyDescendsLikeFindOneAtATime) {
+  for (const int64_t n : {1, 9, 100, 5000}) {
+    SumTree tree(n);
+    Rng rng(static_cast<uint64_t>(n));
+    for (int64_t i = 0; i < n; ++i) tree.Set(i, i % 5 == 1 ? 0.0 : rng.Uniform(0, 2));
+    std::vector<double> u(301), copy;
+    for (double& x : u) x = rng.Random() * tree.Total();
+    u.back() = tree.Total() * (1 - 1e-16);  // the far edge
+    copy = u;
+    std::vector<int64_t> rows(u.size());
+    tree.FindMany(copy, rows);
+    for (size_t k = 0; k < u.size(); ++k) {
+      EXPECT_EQ(rows[k], tree.Find(u[k])) << n << " " << u[k];
+      EXPECT_GT(tree.Get(rows[k]), 0.0);
+    }
+  }
+}
+
 TEST(SumTree, FindsByCumulativeWeight) {
   SumTree tree(20);
   for (int i = 0; i < 20; ++i) tree.Set(i, i % 3 == 0 ? 0.0 : 1.0 + i);

@@ -84,6 +84,17 @@ void ReplayBuffer::Relabel(
   }
 }
 
+void ReplayBuffer::ScaleRewards(float factor) {
+  for (int64_t row = 0; row < storage_.size(); ++row) {
+    for (int env = 0; env < spec_.num_envs; ++env) {
+      float r;
+      std::memcpy(&r, storage_.At(reward_, env, row), sizeof r);
+      r *= factor;
+      std::memcpy(storage_.MutableAt(reward_, env, row), &r, sizeof r);
+    }
+  }
+}
+
 void ReplayBuffer::PrepareOutput(int64_t batch, Batch* out) const {
   // a batch already laid out for this buffer and size is reused as is (no allocation per sample)
   const size_t fields = 4 + (discrete_ >= 0 ? 1 : 0) + (continuous_ >= 0 ? 1 : 0);

@@ -41,6 +41,8 @@ class ReplayBuffer {
   // whole buffer with its learned reward this way.
   void Relabel(int64_t chunk, const std::function<void(const float* obs, const float* actions,
                                                        int64_t rows, float* rewards)>& fn);
+  // Multiplies every stored reward by `factor`.
+  void ScaleRewards(float factor);
 
   int64_t size() const { return storage_.size() * spec_.num_envs; }
   const ReplaySpec& spec() const { return spec_; }

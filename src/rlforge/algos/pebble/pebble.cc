@@ -80,7 +80,8 @@ void Pebble::ModelRewards(const float* obs, const float* actions, float* rewards
   const int64_t n = static_cast<int64_t>(model_returns_.size());
   const torch::Tensor r =
       reward_model_.Reward(Floats(obs, {n, obs_dim_}), Floats(actions, {n, act_dim_})).contiguous();
-  std::memcpy(rewards, r.data_ptr<float>(), sizeof(float) * n);
+  const float* raw = r.data_ptr<float>();
+  for (int64_t i = 0; i < n; ++i) rewards[i] = static_cast<float>(raw[i] * reward_scale_);
 }
 
 std::optional<double> Pebble::Record(int env, int64_t global_step, const float* obs,
@@ -228,6 +229,7 @@ std::map<std::string, double> Pebble::FeedbackSession(buffers::ReplayBuffer& rep
       m["reward_model/l2"] = stats.l2;
     }
     Relabel(replay);
+    if (config_.normalize_reward) m["reward_model/reward_scale"] = reward_scale_;
   }
   if (sessions_ == 0) {  // leaving pre-training: a fresh critic, then catch up
     sac_.ResetCritic();
@@ -271,6 +273,7 @@ PairBatch Pebble::LabelledPairs() {
 }
 
 void Pebble::Relabel(buffers::ReplayBuffer& replay) {
+  double sum = 0.0, sum_sq = 0.0;
   replay.Relabel(config_.relabel_batch, [&](const float* obs, const float* actions, int64_t rows,
                                             float* rewards) {
     c10::InferenceMode guard;
@@ -278,7 +281,13 @@ void Pebble::Relabel(buffers::ReplayBuffer& replay) {
         reward_model_.Reward(Floats(obs, {rows, obs_dim_}), Floats(actions, {rows, act_dim_}))
             .contiguous();
     std::memcpy(rewards, r.data_ptr<float>(), sizeof(float) * rows);
+    for (int64_t i = 0; i < rows; ++i) sum += rewards[i], sum_sq += rewards[i] * rewards[i];
   });
+  if (!config_.normalize_reward || replay.size() < 2) return;
+  const double n = static_cast<double>(replay.size()), mean = sum / n;
+  const double std = std::sqrt(std::max(0.0, sum_sq / n - mean * mean));
+  reward_scale_ = std > 1e-8 ? 1.0 / std : 1.0;
+  replay.ScaleRewards(static_cast<float>(reward_scale_));
 }
 
 void Pebble::Save(torch::serialize::OutputArchive& archive) const {
@@ -292,6 +301,8 @@ void Pebble::Save(torch::serialize::OutputArchive& archive) const {
   nn::WriteText(archive, "pebble_intrinsic_stats", stats.bytes());
   const std::vector<int64_t> counters = {asked_, labelled_, sessions_, next_session_};
   archive.write("pebble_counters", torch::tensor(counters), /*is_buffer=*/true);
+  archive.write("pebble_reward_scale", torch::tensor({reward_scale_}, torch::kFloat64),
+                /*is_buffer=*/true);
   archive.write("pebble_model_returns", torch::tensor(model_returns_, torch::kFloat64),
                 /*is_buffer=*/true);
   archive.write("pebble_reference_obs", torch::tensor(reference_obs_, torch::kFloat32),
@@ -344,6 +355,7 @@ void Pebble::Load(torch::serialize::InputArchive& archive) {
   labelled_ = counters[1].item<int64_t>();
   sessions_ = counters[2].item<int64_t>();
   next_session_ = counters[3].item<int64_t>();
+  reward_scale_ = read("pebble_reward_scale").item<double>();
   const torch::Tensor returns = read("pebble_model_returns");
   model_returns_.assign(returns.data_ptr<double>(), returns.data_ptr<double>() + returns.numel());
   const torch::Tensor reference = read("pebble_reference_obs");

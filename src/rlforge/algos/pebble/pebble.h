@@ -33,11 +33,12 @@ struct PebbleConfig {
   int64_t max_feedback = 1000;         // query budget, skipped queries included (BPref: 1000)
   int64_t segment_length = 50;         // steps per segment (BPref: 50)
   std::string query_scheme = "disagreement";  // after the first (uniform) session (BPref: 1)
-  int large_batch = 10;      // candidates per query for the scored schemes (BPref: 10)
-  int reset_update = 100;    // SAC updates after the critic reset (BPref: 100)
-  int knn_k = 5;             // k of the state-entropy k-NN (BPref topK: 5)
-  int max_episodes = 100;    // recent episodes queries come from (BPref: 100)
-  int relabel_batch = 1024;  // transitions per relabeling forward pass
+  int large_batch = 10;           // candidates per query for the scored schemes (BPref: 10)
+  int reset_update = 100;         // SAC updates after the critic reset (BPref: 100)
+  int knn_k = 5;                  // k of the state-entropy k-NN (BPref topK: 5)
+  int max_episodes = 100;         // recent episodes queries come from (BPref: 100)
+  int relabel_batch = 1024;       // transitions per relabeling forward pass
+  bool normalize_reward = false;  // divide the learned reward by its std over the replay buffer
   RewardModelConfig reward_model;
   TeacherConfig teacher;
   HumanConfig human;  // teacher.preset: human
@@ -68,6 +69,9 @@ struct PebbleConfig {
     v("max_episodes", max_episodes, "recent episodes queries are drawn from (BPref: 100)",
       Range::Closed(1, 1e6));
     v("relabel_batch", relabel_batch, "transitions per relabeling pass", Range::Closed(1, 1e7));
+    v("normalize_reward", normalize_reward,
+      "divide the learned reward by its std over the replay buffer at each relabeling (its scale "
+      "is arbitrary and SAC is sensitive to it; BPref: off)");
     v.Section("reward_model", reward_model, "the learned reward");
     v.Section("teacher", teacher, "who answers the queries");
     v.Section("human", human, "the labeling app, for teacher.preset: human");
@@ -131,8 +135,9 @@ class Pebble final : public Agent {
   PairBatch unlabeled_;                  // SURF's unlabeled pairs, newest last   (U x H x dim)
   std::vector<float> reference_obs_;     // every state seen before reward learning   (T x obs_dim)
   env::RunningMeanStd intrinsic_stats_;  // of r_int, for its running std
-  std::vector<double> model_returns_;    // learned-reward return of each env's episode   (N)
-  Rng rng_;                              // segment sampling, reward-model shuffles
+  double reward_scale_ = 1.0;  // the learned reward's multiplier: 1 / its std (normalize_reward)
+  std::vector<double> model_returns_;  // learned-reward return of each env's episode   (N)
+  Rng rng_;                            // segment sampling, reward-model shuffles
   int64_t asked_ = 0, labelled_ = 0, sessions_ = 0, next_session_ = 0;
   buffers::Batch batch_;  // SAC minibatch, reused
 };
