@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "rlforge/buffers/flexible_buffer.h"
@@ -37,12 +38,12 @@ struct Config {
   StandardFields fields;
 };
 
+// A has memory weights only for the weighted figure (a second buffer), as the issue defines it.
 Config ConfigA() {
   StandardFields s;
   s.obs_size = 4;
   s.discrete_action_cardinalities = {2};
   s.global_reward = true;
-  s.memory_weights = true;
   return {"A", 1, s};
 }
 
@@ -65,6 +66,7 @@ Config ConfigB() {
 struct Staged {
   std::vector<std::vector<uint8_t>> values;  // per field bytes
   std::vector<int> ids;                      // fields staged by the caller (not the flags)
+  std::vector<size_t> counts;                // values per field
   int weights = -1;
 };
 
@@ -73,6 +75,7 @@ Staged MakeStaged(const FlexibleBuffer& buf) {
   for (const auto& f : buf.fields()) {
     const size_t agents = f.scope == Scope::kPerAgent ? buf.n_agents() : 1;
     s.values.emplace_back(agents * f.row_bytes(), 0);
+    s.counts.push_back(agents * static_cast<size_t>(f.elements()));
     if (f.name != "terminated" && f.name != "truncated")
       s.ids.push_back(static_cast<int>(s.values.size() - 1));
     if (f.name == "memory_weights") s.weights = static_cast<int>(s.values.size() - 1);
@@ -88,7 +91,7 @@ void SaveOne(FlexibleBuffer& buf, Staged& staged, int64_t step) {
       reinterpret_cast<float*>(v.data())[0] =
           i == staged.weights ? 1.0f + static_cast<float>(step % 7) : step;
     }
-    buf.Set(i, v.data(), f.dtype, v.size() / DTypeSize(f.dtype));
+    buf.Set(i, v.data(), f.dtype, staged.counts[i]);
   }
   buf.SaveTransition((step + 1) % kEpisodeLength == 0);
 }
@@ -111,8 +114,19 @@ nlohmann::json Run(const Config& c, int repeat, const std::string& dir) {
       auto tensors = ToTensors(batch);
       (void)tensors;
     }));
+    std::optional<FlexibleBuffer> with_weights;
+    FlexibleBuffer* weighted_buf = &buf;
+    if (!c.fields.memory_weights) {
+      StandardFields f = c.fields;
+      f.memory_weights = true;
+      with_weights.emplace(kSteps, c.agents, f, static_cast<uint64_t>(r));
+      Staged w = MakeStaged(*with_weights);
+      for (int64_t i = 0; i < kSteps; ++i) SaveOne(*with_weights, w, i);
+      weighted_buf = &*with_weights;
+    }
     weighted.push_back(
-        CallsPerSecond(2000, [&](int64_t) { buf.SampleTransitions(256, true, &batch); }));
+        CallsPerSecond(2000, [&](int64_t) { weighted_buf->SampleTransitions(256, true, &batch); }));
+    with_weights.reset();
     Rng rng(r);
     std::vector<int64_t> rows(256);
     indexed.push_back(CallsPerSecond(20000, [&](int64_t) {

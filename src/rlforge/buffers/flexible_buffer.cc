@@ -201,10 +201,12 @@ FlexibleBuffer::FlexibleBuffer(int64_t num_steps, int n_agents, std::vector<Fiel
     return DTypeSize(fields_[a].dtype) > DTypeSize(fields_[b].dtype);
   });
   offset_.assign(fields_.size(), 0);
+  step_bytes_.assign(fields_.size(), 0);
   for (size_t i : order) {
     offset_[i] = stride_;
-    stride_ += static_cast<size_t>(fields_[i].scope == Scope::kPerAgent ? n_agents_ : 1) *
-               fields_[i].row_bytes();
+    step_bytes_[i] = static_cast<size_t>(fields_[i].scope == Scope::kPerAgent ? n_agents_ : 1) *
+                     fields_[i].row_bytes();
+    stride_ += step_bytes_[i];
   }
   stride_ = (stride_ + 7) / 8 * 8;
   if (allocate) rows_ = HugeArray(static_cast<size_t>(capacity_) * stride_);
@@ -247,16 +249,20 @@ void FlexibleBuffer::Set(int field, const void* data, DType dtype, size_t count)
     throw Error("field '" + f.name + "': expected " + DTypeName(f.dtype) + " values, got " +
                 DTypeName(dtype));
   }
-  const int64_t agents = f.scope == Scope::kPerAgent ? n_agents_ : 1;
-  const auto want = static_cast<size_t>(agents * f.elements());
-  if (count != want) {
+  if (count * DTypeSize(dtype) != step_bytes_[field]) {
+    const size_t want = step_bytes_[field] / DTypeSize(dtype);
     throw Error(
         "field '" + f.name + "': expected " + std::to_string(want) + " values (" +
         (f.scope == Scope::kPerAgent ? std::to_string(n_agents_) + " agents x " : std::string()) +
         ShapeText(f.shape) + "), got " + std::to_string(count));
   }
   if (data == nullptr) throw Error("field '" + f.name + "': no data");
-  staged_[field] = data;
+  Stage(field, data);
+}
+
+void FlexibleBuffer::ClearStaged() {
+  std::fill(staged_.begin(), staged_.end(), nullptr);
+  num_staged_ = 0;
 }
 
 template <typename T>
@@ -273,36 +279,35 @@ template void FlexibleBuffer::Set<bool>(int, std::span<const bool>);
 void FlexibleBuffer::SaveTransition(bool terminated, bool truncated) {
   const bool flags[2] = {terminated, truncated};
   const float unit_weight = 1.0f;
-  staged_[terminated_id_] = &flags[0];
-  staged_[truncated_id_] = &flags[1];
-  if (weights_id_ >= 0 && staged_[weights_id_] == nullptr) staged_[weights_id_] = &unit_weight;
-  for (size_t i = 0; i < fields_.size(); ++i) {
-    if (staged_[i] == nullptr) {
-      std::fill(staged_.begin(), staged_.end(), nullptr);
-      throw Error("save_transition: no value given for field '" + fields_[i].name + "'");
-    }
+  Stage(terminated_id_, &flags[0]);
+  Stage(truncated_id_, &flags[1]);
+  if (weights_id_ >= 0 && staged_[weights_id_] == nullptr) Stage(weights_id_, &unit_weight);
+  if (num_staged_ != fields_.size()) {
+    const size_t missing =
+        static_cast<size_t>(std::find(staged_.begin(), staged_.end(), nullptr) - staged_.begin());
+    ClearStaged();
+    throw Error("save_transition: no value given for field '" + fields_[missing].name + "'");
   }
   if (weights_id_ >= 0) {
     const float w = *static_cast<const float*>(staged_[weights_id_]);
     if (!(std::isfinite(w) && w >= 0.0f)) {
-      std::fill(staged_.begin(), staged_.end(), nullptr);
+      ClearStaged();
       throw Error("field 'memory_weights': expected a finite weight >= 0, got " +
                   std::to_string(w));
     }
   }
 
   // copy every field into the row's record (per-agent values are N x shape in both)
-  const int64_t row = total_ % capacity_;
+  const int64_t row = next_row_;
   uint8_t* record = rows_.data() + static_cast<size_t>(row) * stride_;
-  for (size_t i = 0; i < fields_.size(); ++i) {
-    const size_t agents = fields_[i].scope == Scope::kPerAgent ? n_agents_ : 1;
-    std::memcpy(record + offset_[i], staged_[i], agents * fields_[i].row_bytes());
-    staged_[i] = nullptr;
-  }
+  for (size_t i = 0; i < fields_.size(); ++i)
+    std::memcpy(record + offset_[i], staged_[i], step_bytes_[i]);
+  ClearStaged();
   if (weights_id_ >= 0) tree_.Set(row, *MutableWeight(row));
 
   // episode index: drop overwritten episodes, close the open one at a terminal step
   ++total_;
+  if (++next_row_ == capacity_) next_row_ = 0;
   const int64_t oldest = total_ - capacity_;
   while (!episodes_.empty() && episodes_.front().start < oldest) episodes_.pop_front();
   if (terminated || truncated) {
@@ -314,9 +319,10 @@ void FlexibleBuffer::SaveTransition(bool terminated, bool truncated) {
 
 void FlexibleBuffer::Reset() {
   total_ = 0;
+  next_row_ = 0;
   current_start_ = 0;
   episodes_.clear();
-  std::fill(staged_.begin(), staged_.end(), nullptr);
+  ClearStaged();
   if (weights_id_ >= 0) tree_.Clear();
 }
 
@@ -800,11 +806,12 @@ void FlexibleBuffer::LoadInto(const std::string& dir) {
     throw Error(std::string(e.what()) + " (the buffer was emptied)");
   }
   total_ = m.total;
+  next_row_ = total_ % capacity_;
   current_start_ = m.current_start;
   episodes_.clear();
   for (const auto& [start, len] : m.episodes) episodes_.push_back({start, len});
   rng_ = rng;
-  std::fill(staged_.begin(), staged_.end(), nullptr);
+  ClearStaged();
   if (weights_id_ >= 0) tree_.Build(std::span<const float>(w).first(static_cast<size_t>(size())));
 }
 

@@ -95,7 +95,7 @@ class FlexibleBuffer {
 
   // ---- state ----
   int64_t size() const { return total_ < capacity_ ? total_ : capacity_; }  // valid rows
-  int64_t next_index() const { return total_ % capacity_; }
+  int64_t next_index() const { return next_row_; }
   int64_t total_steps() const { return total_; }  // transitions ever saved
   int64_t num_episodes() const {
     return static_cast<int64_t>(episodes_.size());
@@ -161,19 +161,27 @@ class FlexibleBuffer {
   // every block of rows of every field and agent (column numbers the (field, agent) pairs).
   template <typename Fn>
   void ForEachColumnBlock(Fn&& copy) const;
+  void Stage(int field, const void* data) {
+    num_staged_ += staged_[static_cast<size_t>(field)] == nullptr;
+    staged_[static_cast<size_t>(field)] = data;
+  }
+  void ClearStaged();
   void WriteFields(const std::string& dir) const;
   void ReadFields(const std::vector<std::unique_ptr<io::NpyReader>>& readers,
                   HugeArray& records) const;
 
-  int64_t capacity_;               // T
-  int n_agents_;                   // N
-  std::vector<FieldSpec> fields_;  // schema
-  HugeArray rows_;                 // one record per ring row: every field of a step   (T x stride)
-  std::vector<size_t> offset_;     // byte offset of each field inside a record
-  size_t stride_ = 0;              // bytes per record
+  int64_t capacity_;                // T
+  int n_agents_;                    // N
+  std::vector<FieldSpec> fields_;   // schema
+  HugeArray rows_;                  // one record per ring row: every field of a step   (T x stride)
+  std::vector<size_t> offset_;      // byte offset of each field inside a record
+  size_t stride_ = 0;               // bytes per record
+  std::vector<size_t> step_bytes_;  // bytes of each field per step, all agents
   std::vector<const void*> staged_;  // per field: values of the next transition
+  size_t num_staged_ = 0;            // fields staged so far
   int terminated_id_, truncated_id_, weights_id_ = -1;
   int64_t total_ = 0;             // transitions saved since Reset
+  int64_t next_row_ = 0;          // ring row of the next transition: total_ mod T
   int64_t current_start_ = 0;     // logical step where the open episode began
   std::deque<Episode> episodes_;  // finished episodes still fully stored, oldest first
   SumTree tree_;                  // memory weights of valid rows (when weighted)
