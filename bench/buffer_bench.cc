@@ -97,7 +97,7 @@ void SaveOne(FlexibleBuffer& buf, Staged& staged, int64_t step) {
 }
 
 nlohmann::json Run(const Config& c, int repeat, const std::string& dir) {
-  std::vector<double> save_tr, sample, sample_t, weighted, indexed, episodes, episode_views,
+  std::vector<double> floor, save_tr, sample, sample_t, weighted, indexed, episodes, episode_views,
       save_ms, load_ms, load_new_ms;
   double megabytes = 0.0;
   for (int r = 0; r < repeat; ++r) {
@@ -133,6 +133,17 @@ nlohmann::json Run(const Config& c, int repeat, const std::string& dir) {
       for (auto& x : rows) x = rng.Integers(kSteps);
       buf.SampleTransitions(rows, &batch);
     }));
+    // the memory's floor for a sample: 256 random whole records copied out, nothing else
+    std::vector<uint8_t> copied(256 * buf.record_bytes());
+    const uint8_t* records = buf.At(0, 0, 0);  // row 0's record: its first field
+    for (size_t i = 0; i < buf.fields().size(); ++i)
+      records = std::min(records, buf.At(static_cast<int>(i), 0, 0));
+    floor.push_back(CallsPerSecond(20000, [&](int64_t) {
+      for (size_t k = 0; k < 256; ++k)
+        std::memcpy(copied.data() + k * buf.record_bytes(),
+                    records + static_cast<size_t>(rng.Integers(kSteps)) * buf.record_bytes(),
+                    buf.record_bytes());
+    }));
     episodes.push_back(CallsPerSecond(5000, [&](int64_t) { buf.SampleEpisodes(1024, 0, &eps); }));
     episode_views.push_back(
         CallsPerSecond(20000, [&](int64_t) { buf.SampleEpisodeViews(1024, 0, &views); }));
@@ -156,6 +167,7 @@ nlohmann::json Run(const Config& c, int repeat, const std::string& dir) {
           {"sample_transitions_256_as_tensors_per_s", Median(sample_t)},
           {"weighted_sample_transitions_256_per_s", Median(weighted)},
           {"sample_transitions_256_given_indices_per_s", Median(indexed)},
+          {"record_gather_256_per_s", Median(floor)},
           {"sample_episodes_1024_per_s", Median(episodes)},
           {"sample_episode_views_1024_per_s", Median(episode_views)},
           {"save_ms_fsync", Median(save_ms)},

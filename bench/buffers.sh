@@ -31,6 +31,7 @@ for r in d["results"]:
     for k in ref[r["config"]]:
         print(f"  {k:45s} {r[k]:14.1f}   Flexibuff {ref[r['config']][k]:10.1f}   x{r['speedup'][k]}")
     print(f"  {'sample_episode_views_1024_per_s (zero-copy)':45s} {r['sample_episode_views_1024_per_s']:14.1f}")
+    print(f"  {'record_gather_256_per_s (memory floor)':45s} {r['record_gather_256_per_s']:14.1f}")
 json.dump(d, open(sys.argv[1], "w"), indent=1)
 PY
 echo "wrote $OUT"
