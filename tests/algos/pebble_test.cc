@@ -276,15 +276,22 @@ TEST(Pebble, SkippedQueriesCountAgainstTheBudget) {
   fs::remove_all(run);
 }
 
-TEST(Pebble, ResumeMidRunEqualsUninterrupted) {
-  const fs::path a = TempPath("a"), b = TempPath("b");
-  train::Train(train::LoadConfig("", Smoke()), a.string());
-  train::Train(train::LoadConfig("", Smoke()), b.string(), false, 1300);  // after 2 sessions
+// Trains the smoke run with `extra` into `b`, stopping after 2 sessions (step 1300) and resuming,
+// and expects the same final weights as the uninterrupted run already in `a`.
+void ExpectResumeAfterTwoSessionsEquals(const fs::path& a, const fs::path& b,
+                                        const std::vector<std::string>& extra = {}) {
+  train::Train(train::LoadConfig("", Smoke(extra)), b.string(), false, 1300);
   train::Train(train::TrainConfig{}, b.string(), /*resume=*/true);
   const auto pa = train::CheckpointParameters((a / "checkpoints/latest.pt").string());
   const auto pb = train::CheckpointParameters((b / "checkpoints/latest.pt").string());
   ASSERT_EQ(pa.size(), pb.size());
   for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << i;
+}
+
+TEST(Pebble, ResumeMidRunEqualsUninterrupted) {
+  const fs::path a = TempPath("a"), b = TempPath("b");
+  train::Train(train::LoadConfig("", Smoke()), a.string());
+  ExpectResumeAfterTwoSessionsEquals(a, b);
   EXPECT_EQ(LastMetric(a, "feedback/labels").first, LastMetric(b, "feedback/labels").first);
   fs::remove_all(a);
   fs::remove_all(b);
@@ -440,12 +447,7 @@ TEST(Pebble, SurfAndAdaptiveL2RunAndResumeExactly) {
   for (const auto& [step, value] : l2) {
     EXPECT_TRUE(std::abs(value / 0.01 - 1) > 0.04) << "scaled each session, step " << step;
   }
-  train::Train(train::LoadConfig("", Smoke(extra)), b.string(), false, 1300);
-  train::Train(train::TrainConfig{}, b.string(), /*resume=*/true);
-  const auto pa = train::CheckpointParameters((a / "checkpoints/latest.pt").string());
-  const auto pb = train::CheckpointParameters((b / "checkpoints/latest.pt").string());
-  ASSERT_EQ(pa.size(), pb.size());
-  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << i;
+  ExpectResumeAfterTwoSessionsEquals(a, b, extra);
   EXPECT_EQ(Metric(a, "reward_model/l2"), Metric(b, "reward_model/l2"));
   fs::remove_all(a);
   fs::remove_all(b);
@@ -458,12 +460,7 @@ TEST(Pebble, NormalizedRewardIsScaledEachSessionAndResumesExactly) {
   const auto scale = Metric(a, "reward_model/reward_scale");
   ASSERT_EQ(scale.size(), 3u);  // one per session
   for (const auto& [step, value] : scale) EXPECT_TRUE(value > 0 && value != 1.0) << step;
-  train::Train(train::LoadConfig("", Smoke(extra)), b.string(), false, 1300);
-  train::Train(train::TrainConfig{}, b.string(), /*resume=*/true);
-  const auto pa = train::CheckpointParameters((a / "checkpoints/latest.pt").string());
-  const auto pb = train::CheckpointParameters((b / "checkpoints/latest.pt").string());
-  ASSERT_EQ(pa.size(), pb.size());
-  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << i;
+  ExpectResumeAfterTwoSessionsEquals(a, b, extra);
   EXPECT_EQ(Metric(a, "reward_model/reward_scale"), Metric(b, "reward_model/reward_scale"));
   fs::remove_all(a);
   fs::remove_all(b);
