@@ -164,14 +164,6 @@ void WriteNpyUnsynced(const std::string& path, DType dtype, const std::vector<in
   writer.Commit(false);
 }
 
-void FsyncPath(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(path + ": cannot open for fsync: " + std::strerror(errno));
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) throw Error(path + ": fsync failed: " + std::strerror(errno));
-}
-
 void SyncFileSystem(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(path + ": cannot open for sync: " + std::strerror(errno));

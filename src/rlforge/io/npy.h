@@ -66,8 +66,6 @@ void WriteNpy(const std::string& path, DType dtype, const std::vector<int64_t>& 
 // Writes an array without fsync (the caller syncs, e.g. a whole folder before renaming it).
 void WriteNpyUnsynced(const std::string& path, DType dtype, const std::vector<int64_t>& shape,
                       const void* data);
-// fsyncs a file or folder.
-void FsyncPath(const std::string& path);
 // Makes everything written to the file system holding `path` durable (syncfs).
 void SyncFileSystem(const std::string& path);
 
