@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 
+#include "rlforge/buffers/flexible_buffer.h"
 #include "rlforge/core/error.h"
 #include "rlforge/train/trainer.h"
 #include "test_util.h"
@@ -464,6 +465,39 @@ TEST(Pebble, NormalizedRewardIsScaledEachSessionAndResumesExactly) {
   EXPECT_EQ(Metric(a, "reward_model/reward_scale"), Metric(b, "reward_model/reward_scale"));
   fs::remove_all(a);
   fs::remove_all(b);
+}
+
+// Pendulum-v1's reward for an observation [cos th, sin th, thdot] and torque u.
+double PendulumReward(const float* obs, float u) {
+  const double th = std::atan2(obs[1], obs[0]);
+  return -(th * th + 0.1 * obs[2] * obs[2] + 0.001 * u * u);
+}
+
+TEST(Pebble, TrueRewardAblationStoresTheEnvsReward) {
+  // the saved replay buffer holds Pendulum's reward with the ablation, the learned one without
+  for (const bool ablation : {true, false}) {
+    const fs::path run = TempPath(ablation ? "ablation" : "learned");
+    train::Train(train::LoadConfig("", Smoke({"pebble.true_reward_ablation=" +
+                                              std::string(ablation ? "true" : "false")})),
+                 run.string());
+    const auto replay = buffers::FlexibleBuffer::Load((run / "checkpoints/replay").string());
+    const int obs = replay.FieldId("obs"), act = replay.FieldId("continuous_actions"),
+              rew = replay.FieldId("rewards");
+    int64_t matches = 0;
+    for (int64_t row = 0; row < replay.size(); ++row) {
+      const auto* o = reinterpret_cast<const float*>(replay.At(obs, 0, row));
+      const float u = *reinterpret_cast<const float*>(replay.At(act, 0, row));
+      const float r = *reinterpret_cast<const float*>(replay.At(rew, 0, row));
+      matches += std::abs(r - PendulumReward(o, u)) < 1e-3;
+    }
+    EXPECT_EQ(replay.size(), 2200);
+    if (ablation) {
+      EXPECT_EQ(matches, replay.size());
+    } else {
+      EXPECT_LT(matches, replay.size() / 10);
+    }
+    fs::remove_all(run);
+  }
 }
 
 }  // namespace

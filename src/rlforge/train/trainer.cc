@@ -461,7 +461,7 @@ TrainResult RunOffPolicy(const TrainConfig& config, const std::string& run_dir, 
             shown_returns.pop_front(), shown_model_returns.pop_front();
         }
       }
-      rewards = model_rewards;
+      if (!pebble_agent->learns_from_true_reward()) rewards = model_rewards;
       if (human && c.iteration % 50 == 0) {
         const double secs = std::chrono::duration<double>(Clock::now() - start).count();
         human->SetStatus({"training",

@@ -273,6 +273,7 @@ PairBatch Pebble::LabelledPairs() {
 }
 
 void Pebble::Relabel(buffers::ReplayBuffer& replay) {
+  if (config_.true_reward_ablation) return;  // the buffer keeps the env's reward
   double sum = 0.0, sum_sq = 0.0;
   replay.Relabel(config_.relabel_batch, [&](const float* obs, const float* actions, int64_t rows,
                                             float* rewards) {

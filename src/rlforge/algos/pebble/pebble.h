@@ -33,12 +33,13 @@ struct PebbleConfig {
   int64_t max_feedback = 1000;         // query budget, skipped queries included (BPref: 1000)
   int64_t segment_length = 50;         // steps per segment (BPref: 50)
   std::string query_scheme = "disagreement";  // after the first (uniform) session (BPref: 1)
-  int large_batch = 10;           // candidates per query for the scored schemes (BPref: 10)
-  int reset_update = 100;         // SAC updates after the critic reset (BPref: 100)
-  int knn_k = 5;                  // k of the state-entropy k-NN (BPref topK: 5)
-  int max_episodes = 100;         // recent episodes queries come from (BPref: 100)
-  int relabel_batch = 1024;       // transitions per relabeling forward pass
-  bool normalize_reward = false;  // divide the learned reward by its std over the replay buffer
+  int large_batch = 10;               // candidates per query for the scored schemes (BPref: 10)
+  int reset_update = 100;             // SAC updates after the critic reset (BPref: 100)
+  int knn_k = 5;                      // k of the state-entropy k-NN (BPref topK: 5)
+  int max_episodes = 100;             // recent episodes queries come from (BPref: 100)
+  int relabel_batch = 1024;           // transitions per relabeling forward pass
+  bool normalize_reward = false;      // divide the learned reward by its std over the replay buffer
+  bool true_reward_ablation = false;  // SAC learns from the env's reward; everything else runs
   RewardModelConfig reward_model;
   TeacherConfig teacher;
   HumanConfig human;  // teacher.preset: human
@@ -72,6 +73,10 @@ struct PebbleConfig {
     v("normalize_reward", normalize_reward,
       "divide the learned reward by its std over the replay buffer at each relabeling (its scale "
       "is arbitrary and SAC is sensitive to it; BPref: off)");
+    v("true_reward_ablation", true_reward_ablation,
+      "ablation: SAC trains on the environment's reward while every PEBBLE phase (pre-training, "
+      "critic reset, queries, reward model) still runs, which separates the schedule's cost from "
+      "the learned reward's");
     v.Section("reward_model", reward_model, "the learned reward");
     v.Section("teacher", teacher, "who answers the queries");
     v.Section("human", human, "the labeling app, for teacher.preset: human");
@@ -118,6 +123,7 @@ class Pebble final : public Agent {
   RewardModel& reward_model() { return reward_model_; }
   Teacher& teacher() { return *teacher_; }
   int64_t max_feedback() const { return config_.max_feedback; }
+  bool learns_from_true_reward() const { return config_.true_reward_ablation; }
 
  private:
   std::map<std::string, double> FeedbackSession(buffers::ReplayBuffer& replay, int64_t global_step);
