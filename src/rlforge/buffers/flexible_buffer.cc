@@ -605,11 +605,12 @@ void FlexibleBuffer::WriteFields(const std::string& dir) const {
   }
   struct Column {
     std::vector<uint8_t> staged;  // gathered rows not yet written   (bytes)
-    size_t file_at = 0;           // data offset of staged[0] in the file
+    size_t field = 0;             // whose file it goes to
+    size_t file_at = 0;           // data offset of staged[0] in that file
   };
   std::vector<Column> staging(columns);
-  const auto flush = [&](size_t i, Column& c) {
-    writers[i]->WriteAt(c.file_at, c.staged.data(), c.staged.size());
+  const auto flush = [&](Column& c) {
+    writers[c.field]->WriteAt(c.file_at, c.staged.data(), c.staged.size());
     c.file_at += c.staged.size();
     c.staged.clear();
   };
@@ -617,17 +618,15 @@ void FlexibleBuffer::WriteFields(const std::string& dir) const {
   ForEachColumnBlock(
       [&](size_t i, size_t column, size_t record_at, size_t file_at, size_t n, size_t rb) {
         Column& c = staging[column];
-        if (c.staged.empty()) c.file_at = file_at;
+        if (c.staged.empty()) c.field = i, c.file_at = file_at;
         const size_t used = c.staged.size();
         c.staged.resize(used + n * rb);
         CopyStrided(c.staged.data() + used, rb, rows_.data() + record_at, stride_, n, rb);
-        if (c.staged.size() >= capacity) flush(i, c);
+        if (c.staged.size() >= capacity) flush(c);
       });
-  for (size_t i = 0, column = 0; i < fields_.size(); ++i) {
-    for (int a = 0; a < (fields_[i].scope == Scope::kPerAgent ? n_agents_ : 1); ++a, ++column)
-      if (!staging[column].staged.empty()) flush(i, staging[column]);
-    writers[i]->Commit(/*sync=*/false);  // starts write-back; Save syncs them all after
-  }
+  for (Column& c : staging)
+    if (!c.staged.empty()) flush(c);
+  for (auto& w : writers) w->Commit(/*sync=*/false);  // starts write-back; Save syncs them all
 }
 
 void FlexibleBuffer::ReadFields(const std::vector<std::unique_ptr<io::NpyReader>>& readers,
@@ -667,7 +666,6 @@ void FlexibleBuffer::Save(const std::string& dir) const {
   }
   meta["fields"] = schema;
   WriteFields(tmp);
-  // every file is written first and synced after, so the disk writes them back together
   {
     std::ofstream out(tmp + "/" + kMetaFile, std::ios::binary);
     out << meta.dump(1);
