@@ -633,7 +633,7 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
 
   const torch::Tensor obs = env::ObservationTensor(*envs);
   const torch::Tensor final_obs = env::FinalObservationTensor(*envs);
-  std::vector<float> log_probs(n), values(n), rewards(n), final_values(n);
+  std::vector<float> log_probs(n), values(n), rewards(n), final_values(n), last_values(n);
   std::vector<uint8_t> term(n), trunc(n);
   std::vector<float> obs_copy(static_cast<size_t>(n * obs_space.size()));
   ProgressLine progress(config.progress);
@@ -672,9 +672,9 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
         }
       }
       if (any_truncated) {  // bootstrap time-limit cuts from V(final observation)
-        const torch::Tensor v = agent.Value(final_obs);
+        agent.Value(final_obs.data_ptr<float>(), n, final_values.data());
         for (int i = 0; i < n; ++i) {
-          if (trunc[i]) final_values[i] = v[i].item<float>();
+          if (!trunc[i]) final_values[i] = 0.0f;
         }
       }
       rollout.Add(obs_copy,
@@ -682,9 +682,8 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
                   {envs->continuous_actions(), static_cast<size_t>(n * act_space.num_continuous())},
                   log_probs, values, rewards, term, trunc, final_values);
     }
-    const torch::Tensor last = agent.Value(obs).contiguous();
-    rollout.ComputeReturnsAndAdvantages({last.data_ptr<float>(), static_cast<size_t>(n)},
-                                        static_cast<float>(config.ppo.gamma),
+    agent.Value(obs.data_ptr<float>(), n, last_values.data());
+    rollout.ComputeReturnsAndAdvantages(last_values, static_cast<float>(config.ppo.gamma),
                                         static_cast<float>(config.ppo.gae_lambda));
     const auto losses = agent.Update(rollout, lr);
     ++c.iteration;

@@ -1,8 +1,11 @@
 #include "rlforge/algos/ppo/ppo.h"
 
-#include <c10/core/InferenceMode.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/DistributionsHelper.h>
 
+#include <algorithm>
 #include <cmath>
+#include <mutex>
 
 #include "rlforge/core/error.h"
 #include "rlforge/nn/archive.h"
@@ -12,6 +15,37 @@ namespace rlforge::algos {
 namespace {
 
 constexpr double kLog2Pi = 1.8378770664093453;  // log(2 pi)
+
+// Draws from LibTorch's default CPU generator, so that the checkpointed torch RNG state covers
+// acting as well.
+class TorchRandom {
+ public:
+  TorchRandom()
+      : generator_(at::detail::getDefaultCPUGenerator()),
+        lock_(generator_.mutex()),
+        cpu_(at::check_generator<at::CPUGeneratorImpl>(generator_)) {}
+  double Uniform() { return at::uniform_real_distribution<double>(0.0, 1.0)(cpu_); }
+  double Normal() { return at::normal_distribution<double>(0.0, 1.0)(cpu_); }
+
+ private:
+  at::Generator generator_;
+  std::lock_guard<std::mutex> lock_;
+  at::CPUGeneratorImpl* cpu_;
+};
+
+// log softmax of one head's logits (n) into out (n)
+void LogSoftmax(const float* logits, int64_t n, double* out) {
+  double max = logits[0];
+  for (int64_t j = 1; j < n; ++j) max = std::max<double>(max, logits[j]);
+  double sum = 0.0;
+  for (int64_t j = 0; j < n; ++j) sum += std::exp(logits[j] - max);
+  const double log_sum = max + std::log(sum);
+  for (int64_t j = 0; j < n; ++j) out[j] = logits[j] - log_sum;
+}
+
+torch::Tensor Copy(const float* data, std::vector<int64_t> shape) {
+  return torch::from_blob(const_cast<float*>(data), shape, torch::kFloat32).clone();
+}
 
 }  // namespace
 
@@ -27,6 +61,7 @@ Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& a
     discrete_ = true;
     act_dim_ = 0;
     for (const int64_t n : action_space.nvec()) act_dim_ += n;
+    if (action_space.kind() == Space::Kind::kDiscrete) discrete_start_ = action_space.start();
   } else if (action_space.kind() == Space::Kind::kBox) {
     discrete_ = false;
     act_dim_ = action_space.num_continuous();
@@ -34,163 +69,233 @@ Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& a
     throw Error("ppo: action space " + action_space.ToString() +
                 " is not supported (expected Discrete, MultiDiscrete or Box)");
   }
-  const int64_t obs_dim = observation_space.size();
-  actor_ = nn::Mlp(obs_dim, config.hidden, act_dim_, config.activation, 0.01);
-  critic_ = nn::Mlp(obs_dim, config.hidden, 1, config.activation, 1.0);
-  std::vector<torch::Tensor> params = parameters();
+  obs_dim_ = observation_space.size();
+  const nn::Activation activation = nn::ParseActivation(config.activation);
+  std::vector<int64_t> sizes = {obs_dim_};
+  sizes.insert(sizes.end(), config.hidden.begin(), config.hidden.end());
+  sizes.push_back(act_dim_);
+  actor_ = nn::DenseMlp(sizes, activation, 0);
+  sizes.back() = 1;
+  critic_ = nn::DenseMlp(sizes, activation, actor_.num_parameters());
+  log_std_ = actor_.num_parameters() + critic_.num_parameters();
+  params_.assign(static_cast<size_t>(log_std_ + (discrete_ ? 0 : nn::PadTo8(act_dim_))), 0.0f);
+  grads_.assign(params_.size(), 0.0f);
+  // CleanRL's orthogonal initialization, drawn by LibTorch as before
+  auto init = [&](const nn::DenseMlp& net, int64_t out, double gain) {
+    const std::vector<torch::Tensor> p =
+        nn::Mlp(obs_dim_, config.hidden, out, config.activation, gain)->parameters();
+    for (size_t l = 0; l < net.layers().size(); ++l) {
+      net.Import(params_.data(), l, p[2 * l].data_ptr<float>(), p[2 * l + 1].data_ptr<float>());
+    }
+  };
+  init(actor_, act_dim_, 0.01);
+  init(critic_, 1, 1.0);
   if (!discrete_) {
-    log_std_ = torch::full({1, act_dim_}, config.init_log_std, torch::requires_grad());
-    params.push_back(log_std_);
+    std::fill_n(params_.begin() + log_std_, act_dim_, static_cast<float>(config.init_log_std));
   }
-  optimizer_ = std::make_unique<torch::optim::Adam>(
-      params, torch::optim::AdamOptions(config.learning_rate).eps(1e-5));
+  adam_ = nn::FlatAdam(static_cast<int64_t>(params_.size()), 1e-5);
+  dlogp_.resize(static_cast<size_t>(act_dim_));
+  dent_.resize(static_cast<size_t>(act_dim_));
+  dlogp_log_std_.resize(static_cast<size_t>(act_dim_));
+  log_pi_.resize(static_cast<size_t>(act_dim_));
 }
 
-std::vector<torch::Tensor> Ppo::parameters() const {
-  std::vector<torch::Tensor> params = actor_->parameters();
-  for (const auto& p : critic_->parameters()) params.push_back(p);
-  if (log_std_.defined()) params.push_back(log_std_);
-  return params;
+std::vector<torch::Tensor> Ppo::AsTensors(const std::vector<float>& flat) const {
+  std::vector<torch::Tensor> out;
+  for (const nn::DenseMlp* net : {&actor_, &critic_}) {
+    for (size_t l = 0; l < net->layers().size(); ++l) {
+      const auto& L = net->layers()[l];
+      torch::Tensor w = torch::empty({L.out, L.in}), b = torch::empty({L.out});
+      net->Export(flat.data(), l, w.data_ptr<float>(), b.data_ptr<float>());
+      out.push_back(w);
+      out.push_back(b);
+    }
+  }
+  if (!discrete_) out.push_back(Copy(flat.data() + log_std_, {1, act_dim_}));
+  return out;
 }
 
-torch::Tensor Ppo::Value(const torch::Tensor& obs) {
-  c10::InferenceMode guard;
-  return critic_->forward(obs).squeeze(-1);
+std::vector<torch::Tensor> Ppo::parameters() const { return AsTensors(params_); }
+std::vector<torch::Tensor> Ppo::gradients() const { return AsTensors(grads_); }
+
+void Ppo::Value(const float* obs, int64_t n, float* values) {
+  const float* v = critic_.Forward(params_.data(), obs, obs_dim_, n);
+  for (int64_t i = 0; i < n; ++i) values[i] = v[i * critic_.out_stride()];
 }
 
 void Ppo::Act(const torch::Tensor& obs, int64_t* discrete, float* continuous, float* log_probs,
               float* values, bool deterministic) {
-  c10::InferenceMode guard;
-  const int64_t n = obs.size(0);
-  const torch::Tensor out = actor_->forward(obs);
-  const torch::Tensor value = critic_->forward(obs).squeeze(-1);
-  torch::Tensor logp;
-  if (discrete_) {
-    // one categorical head per discrete component (MultiDiscrete); log-probs add up
-    const auto& nvec = action_space_.nvec();
-    const auto heads = static_cast<int64_t>(nvec.size());
-    const int64_t start =
-        action_space_.kind() == Space::Kind::kDiscrete ? action_space_.start() : 0;
-    logp = torch::zeros({n});
-    int64_t offset = 0;
-    for (int64_t h = 0; h < heads; ++h) {
-      const torch::Tensor log_pi = torch::log_softmax(out.narrow(1, offset, nvec[h]), -1);
-      const torch::Tensor action =
-          deterministic ? log_pi.argmax(-1)
-                        : torch::multinomial(log_pi.exp(), 1, /*replacement=*/true).squeeze(-1);
-      logp += log_pi.gather(-1, action.unsqueeze(-1)).squeeze(-1);
-      const auto a = action.contiguous();
-      for (int64_t i = 0; i < n; ++i) discrete[i * heads + h] = a.data_ptr<int64_t>()[i] + start;
-      offset += nvec[h];
-    }
-  } else {
-    const torch::Tensor std = log_std_.exp().expand_as(out);
-    const torch::Tensor action = deterministic ? out : out + std * torch::randn_like(out);
-    logp = (-0.5 * ((action - out) / std).pow(2) - log_std_ - 0.5 * kLog2Pi).sum(-1);
-    std::memcpy(continuous, action.contiguous().data_ptr<float>(), sizeof(float) * n * act_dim_);
+  if (obs.dim() != 2 || obs.size(1) != obs_dim_ || !obs.is_contiguous() ||
+      obs.scalar_type() != torch::kFloat32) {
+    throw Error("ppo: expected contiguous float32 observations (N x " + std::to_string(obs_dim_) +
+                ")");
   }
-  if (log_probs != nullptr)
-    std::memcpy(log_probs, logp.contiguous().data_ptr<float>(), sizeof(float) * n);
-  if (values != nullptr)
-    std::memcpy(values, value.contiguous().data_ptr<float>(), sizeof(float) * n);
+  const int64_t n = obs.size(0);
+  const float* out = actor_.Forward(params_.data(), obs.data_ptr<float>(), obs_dim_, n);
+  if (values != nullptr) Value(obs.data_ptr<float>(), n, values);
+  TorchRandom random;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = out + i * actor_.out_stride();
+    double logp = 0.0;
+    if (discrete_) {
+      // one categorical head per discrete component (MultiDiscrete); log-probs add up
+      const auto& nvec = action_space_.nvec();
+      const auto heads = static_cast<int64_t>(nvec.size());
+      for (int64_t h = 0, offset = 0; h < heads; offset += nvec[h++]) {
+        double* lp = log_pi_.data();
+        LogSoftmax(row + offset, nvec[h], lp);
+        int64_t a = 0;
+        if (deterministic) {
+          for (int64_t j = 1; j < nvec[h]; ++j) a = lp[j] > lp[a] ? j : a;
+        } else {  // inverse CDF of one uniform draw
+          double u = random.Uniform(), cdf = std::exp(lp[0]);
+          while (a + 1 < nvec[h] && u >= cdf) cdf += std::exp(lp[++a]);
+        }
+        logp += lp[a];
+        discrete[i * heads + h] = a + discrete_start_;
+      }
+    } else {
+      const float* log_std = params_.data() + log_std_;
+      for (int64_t j = 0; j < act_dim_; ++j) {
+        const double z = deterministic ? 0.0 : random.Normal();
+        continuous[i * act_dim_ + j] = static_cast<float>(row[j] + std::exp(log_std[j]) * z);
+        logp += -0.5 * z * z - log_std[j] - 0.5 * kLog2Pi;
+      }
+    }
+    if (log_probs != nullptr) log_probs[i] = static_cast<float>(logp);
+  }
 }
 
-std::pair<torch::Tensor, torch::Tensor> Ppo::Evaluate(const torch::Tensor& obs,
-                                                      const torch::Tensor& discrete,
-                                                      const torch::Tensor& continuous) {
-  const torch::Tensor out = actor_->forward(obs);
+void Ppo::LogProb(const float* out, const int64_t* discrete, const float* continuous, double* logp,
+                  double* entropy, float* dlogp, float* dentropy, float* dlogp_log_std) {
+  *logp = 0.0, *entropy = 0.0;
   if (discrete_) {
+    // per head: d logp / d z = onehot(a) - p, d H / d z = -p (log p + H)
+    double* lp = log_pi_.data();
     const auto& nvec = action_space_.nvec();
-    const int64_t start =
-        action_space_.kind() == Space::Kind::kDiscrete ? action_space_.start() : 0;
-    torch::Tensor logp, entropy;
-    int64_t offset = 0;
-    for (size_t h = 0; h < nvec.size(); ++h) {
-      const torch::Tensor log_pi = torch::log_softmax(out.narrow(1, offset, nvec[h]), -1);
-      const torch::Tensor index =
-          (discrete.select(1, static_cast<int64_t>(h)) - start).unsqueeze(-1);
-      const torch::Tensor lp = log_pi.gather(-1, index).squeeze(-1);
-      const torch::Tensor ent = -(log_pi.exp() * log_pi).sum(-1);
-      logp = logp.defined() ? logp + lp : lp;
-      entropy = entropy.defined() ? entropy + ent : ent;
-      offset += nvec[h];
+    for (size_t h = 0, offset = 0; h < nvec.size(); offset += nvec[h++]) {
+      const int64_t n = nvec[h], a = discrete[h] - discrete_start_;
+      LogSoftmax(out + offset, n, lp);
+      double head_entropy = 0.0;
+      for (int64_t j = 0; j < n; ++j) head_entropy -= std::exp(lp[j]) * lp[j];
+      for (int64_t j = 0; j < n; ++j) {
+        const double p = std::exp(lp[j]);
+        dlogp[offset + j] = static_cast<float>((j == a ? 1.0 : 0.0) - p);
+        dentropy[offset + j] = static_cast<float>(-p * (lp[j] + head_entropy));
+      }
+      *logp += lp[a];
+      *entropy += head_entropy;
     }
-    return {logp, entropy};
+    return;
   }
-  const torch::Tensor std = log_std_.exp();
-  const torch::Tensor logp =
-      (-0.5 * ((continuous - out) / std).pow(2) - log_std_ - 0.5 * kLog2Pi).sum(-1);
-  const torch::Tensor entropy = (0.5 + 0.5 * kLog2Pi + log_std_).sum(-1).expand({obs.size(0)});
-  return {logp, entropy};
+  // Gaussian with state-independent log std: z = (a - mu) / sigma,
+  // d logp / d mu = z / sigma, d logp / d log sigma = z^2 - 1, d H / d log sigma = 1
+  const float* log_std = params_.data() + log_std_;
+  for (int64_t j = 0; j < act_dim_; ++j) {
+    const double sigma = std::exp(static_cast<double>(log_std[j]));
+    const double z = (continuous[j] - out[j]) / sigma;
+    *logp += -0.5 * z * z - log_std[j] - 0.5 * kLog2Pi;
+    *entropy += 0.5 + 0.5 * kLog2Pi + log_std[j];
+    dlogp[j] = static_cast<float>(z / sigma);
+    dentropy[j] = 0.0f;
+    dlogp_log_std[j] = static_cast<float>(z * z - 1.0);
+  }
+}
+
+Ppo::Losses Ppo::Gradient(const Minibatch& mb) {
+  const PpoConfig& c = config_;
+  const int64_t B = mb.size;
+  const float* out = actor_.Forward(params_.data(), mb.obs, obs_dim_, B);
+  const float* value = critic_.Forward(params_.data(), mb.obs, obs_dim_, B);
+  const int64_t out_stride = actor_.out_stride(), value_stride = critic_.out_stride();
+  const auto heads = static_cast<int64_t>(action_space_.nvec().size());
+  // advantages normalized over the minibatch: (A - mean) / (unbiased std + 1e-8)
+  double adv_mean = 0.0, adv_scale = 1.0;
+  if (c.norm_adv && B > 1) {
+    for (int64_t i = 0; i < B; ++i) adv_mean += mb.advantages[i] / static_cast<double>(B);
+    double var = 0.0;
+    for (int64_t i = 0; i < B; ++i) var += std::pow(mb.advantages[i] - adv_mean, 2) / (B - 1);
+    adv_scale = 1.0 / (std::sqrt(var) + 1e-8);
+  }
+  d_out_.assign(static_cast<size_t>(B * out_stride), 0.0f);
+  d_value_.assign(static_cast<size_t>(B * value_stride), 0.0f);
+  std::fill(grads_.begin(), grads_.end(), 0.0f);
+  float* d_log_std = grads_.data() + log_std_;
+  const double inv_b = 1.0 / static_cast<double>(B);
+  const double d_entropy = -c.ent_coef * inv_b;  // d loss / d entropy of one sample
+  Losses l;
+  for (int64_t i = 0; i < B; ++i) {
+    double logp = 0.0, entropy = 0.0;
+    LogProb(out + i * out_stride, mb.discrete + i * heads, mb.continuous + i * act_dim_, &logp,
+            &entropy, dlogp_.data(), dent_.data(), dlogp_log_std_.data());
+    const double adv = (mb.advantages[i] - adv_mean) * adv_scale;
+    const double log_ratio = logp - mb.old_log_probs[i], ratio = std::exp(log_ratio);
+    l.old_approx_kl += -log_ratio * inv_b;
+    l.approx_kl += (ratio - 1.0 - log_ratio) * inv_b;
+    l.clipfrac += (std::abs(ratio - 1.0) > c.clip_coef ? 1.0 : 0.0) * inv_b;
+    double d_logp;  // d policy loss / d logp of this sample
+    if (c.a2c) {    // -A logp
+      l.policy += -adv * logp * inv_b;
+      d_logp = -adv * inv_b;
+    } else {  // max(-A r, -A clip(r)): no gradient where the clipped term wins and clips
+      const double clipped = std::clamp(ratio, 1.0 - c.clip_coef, 1.0 + c.clip_coef);
+      l.policy += std::max(-adv * ratio, -adv * clipped) * inv_b;
+      d_logp = -adv * clipped > -adv * ratio && clipped != ratio ? 0.0 : -adv * ratio * inv_b;
+    }
+    l.entropy += entropy * inv_b;
+    float* d = d_out_.data() + i * out_stride;
+    for (int64_t j = 0; j < act_dim_; ++j) {
+      d[j] = static_cast<float>(d_logp * dlogp_[j] + d_entropy * dent_[j]);
+    }
+    if (!discrete_) {
+      for (int64_t j = 0; j < act_dim_; ++j) {
+        d_log_std[j] += static_cast<float>(d_logp * dlogp_log_std_[j] + d_entropy);
+      }
+    }
+    // value loss 0.5 (V - R)^2, or with clip_vloss the larger of it and the clipped version
+    const double v = value[i * value_stride], ret = mb.returns[i], old = mb.old_values[i];
+    double v_loss = 0.5 * (v - ret) * (v - ret), d_v = v - ret;
+    if (c.clip_vloss && !c.a2c) {
+      const double change = std::clamp(v - old, -c.clip_coef, c.clip_coef);
+      const double clipped_loss = 0.5 * (old + change - ret) * (old + change - ret);
+      if (clipped_loss > v_loss) {
+        v_loss = clipped_loss;
+        d_v = change == v - old ? old + change - ret : 0.0;
+      }
+    }
+    l.value += v_loss * inv_b;
+    d_value_[i * value_stride] = static_cast<float>(c.vf_coef * d_v * inv_b);
+  }
+  actor_.Backward(params_.data(), d_out_.data(), grads_.data());
+  critic_.Backward(params_.data(), d_value_.data(), grads_.data());
+  return l;
 }
 
 std::map<std::string, double> Ppo::Update(buffers::RolloutBuffer& rollout, double learning_rate) {
   const PpoConfig& c = config_;
-  for (auto& group : optimizer_->param_groups()) {
-    static_cast<torch::optim::AdamOptions&>(group.options()).lr(learning_rate);
-  }
   const int64_t batch = rollout.num_steps() * rollout.num_envs();
   const int64_t minibatch = std::max<int64_t>(1, batch / c.num_minibatches);
-  std::vector<double> clipfracs;
-  double pg_loss_v = 0, v_loss_v = 0, entropy_v = 0, old_kl_v = 0, kl_v = 0, grad_norm = 0;
+  Losses last;
+  double clipfrac = 0.0, grad_norm = 0.0;
+  int64_t steps = 0;
   buffers::Batch mb;
   std::vector<int64_t> rows(static_cast<size_t>(minibatch));
-  bool stop = false;
-  for (int epoch = 0; epoch < c.update_epochs && !stop; ++epoch) {
+  for (int epoch = 0; epoch < c.update_epochs; ++epoch) {
     const torch::Tensor perm = torch::randperm(batch, torch::kLong);
     for (int64_t start = 0; start + minibatch <= batch; start += minibatch) {
       std::memcpy(rows.data(), perm.data_ptr<int64_t>() + start, sizeof(int64_t) * minibatch);
       rollout.Minibatch(rows, &mb);
-      auto view = [&](const char* name, torch::ScalarType type) {
-        auto& f = mb[name];
-        return torch::from_blob(f.data.data(), f.shape, type);
-      };
-      const torch::Tensor obs = view("obs", torch::kFloat32);
-      const torch::Tensor old_logp = view("log_probs", torch::kFloat32);
-      const torch::Tensor old_values = view("values", torch::kFloat32);
-      torch::Tensor adv = view("advantages", torch::kFloat32);
-      const torch::Tensor returns = view("returns", torch::kFloat32);
-      const auto [logp, entropy] = Evaluate(obs, view("discrete_actions", torch::kInt64),
-                                            view("continuous_actions", torch::kFloat32));
-      const torch::Tensor log_ratio = logp - old_logp;
-      const torch::Tensor ratio = log_ratio.exp();
-      {
-        torch::NoGradGuard no_grad;
-        old_kl_v = (-log_ratio).mean().item<double>();
-        kl_v = ((ratio - 1) - log_ratio).mean().item<double>();
-        clipfracs.push_back(
-            ((ratio - 1.0).abs() > c.clip_coef).to(torch::kFloat32).mean().item<double>());
-      }
-      if (c.norm_adv && minibatch > 1) adv = (adv - adv.mean()) / (adv.std() + 1e-8);
-      torch::Tensor pg_loss;
-      if (c.a2c) {
-        pg_loss = -(adv * logp).mean();
-      } else {
-        const torch::Tensor pg1 = -adv * ratio;
-        const torch::Tensor pg2 = -adv * torch::clamp(ratio, 1 - c.clip_coef, 1 + c.clip_coef);
-        pg_loss = torch::max(pg1, pg2).mean();
-      }
-      const torch::Tensor new_values = critic_->forward(obs).squeeze(-1);
-      torch::Tensor v_loss;
-      if (c.clip_vloss && !c.a2c) {
-        const torch::Tensor unclipped = (new_values - returns).pow(2);
-        const torch::Tensor clipped_v =
-            old_values + torch::clamp(new_values - old_values, -c.clip_coef, c.clip_coef);
-        v_loss = 0.5 * torch::max(unclipped, (clipped_v - returns).pow(2)).mean();
-      } else {
-        v_loss = 0.5 * (new_values - returns).pow(2).mean();
-      }
-      const torch::Tensor entropy_loss = entropy.mean();
-      const torch::Tensor loss = pg_loss - c.ent_coef * entropy_loss + v_loss * c.vf_coef;
-      optimizer_->zero_grad();
-      loss.backward();
-      grad_norm = nn::ClipGradNorm(parameters(), c.max_grad_norm);
-      optimizer_->step();
-      pg_loss_v = pg_loss.item<double>();
-      v_loss_v = v_loss.item<double>();
-      entropy_v = entropy_loss.item<double>();
+      last = Gradient({minibatch, mb["obs"].as<float>(), mb["discrete_actions"].as<int64_t>(),
+                       mb["continuous_actions"].as<float>(), mb["log_probs"].as<float>(),
+                       mb["values"].as<float>(), mb["advantages"].as<float>(),
+                       mb["returns"].as<float>()});
+      clipfrac += last.clipfrac;
+      ++steps;
+      grad_norm =
+          nn::ClipGradNorm(grads_.data(), static_cast<int64_t>(grads_.size()), c.max_grad_norm);
+      adam_.Step(params_.data(), grads_.data(), learning_rate);
     }
-    if (c.target_kl > 0.0 && kl_v > c.target_kl) stop = true;
+    if (c.target_kl > 0.0 && last.approx_kl > c.target_kl) break;
   }
   // explained variance of the values against the returns
   const auto& values = rollout.values();
@@ -205,36 +310,86 @@ std::map<std::string, double> Ppo::Update(buffers::RolloutBuffer& rollout, doubl
     var_r += (returns[i] - mean_r) * (returns[i] - mean_r) / batch;
     var_d += (returns[i] - values[i] - mean_d) * (returns[i] - values[i] - mean_d) / batch;
   }
-  double clipfrac = 0;
-  for (double f : clipfracs) clipfrac += f / static_cast<double>(clipfracs.size());
-  return {{"losses/value_loss", v_loss_v},
-          {"losses/policy_loss", pg_loss_v},
-          {"losses/entropy", entropy_v},
-          {"losses/old_approx_kl", old_kl_v},
-          {"losses/approx_kl", kl_v},
-          {"losses/clipfrac", clipfrac},
+  return {{"losses/value_loss", last.value},
+          {"losses/policy_loss", last.policy},
+          {"losses/entropy", last.entropy},
+          {"losses/old_approx_kl", last.old_approx_kl},
+          {"losses/approx_kl", last.approx_kl},
+          {"losses/clipfrac", clipfrac / static_cast<double>(std::max<int64_t>(steps, 1))},
           {"losses/explained_variance", var_r == 0 ? NAN : 1 - var_d / var_r},
           {"losses/grad_norm", grad_norm},
           {"charts/learning_rate", learning_rate}};
 }
 
+namespace {
+
+std::string LayerKey(size_t l, const char* what) {
+  return std::to_string(2 * l) + "." + what;  // torch::nn::Sequential(Linear, act, Linear, ...)
+}
+
+torch::Tensor ReadTensor(torch::serialize::InputArchive& archive, const std::string& name,
+                         const std::string& key, std::vector<int64_t> shape) {
+  torch::Tensor t;
+  if (!archive.try_read(key, t) || t.sizes() != c10::IntArrayRef(shape) ||
+      t.scalar_type() != torch::kFloat32) {
+    std::string dims;
+    for (const int64_t d : shape) dims += (dims.empty() ? "" : " x ") + std::to_string(d);
+    throw Error("checkpoint: " + name + (name.empty() ? "" : "/") + key +
+                ": expected a float32 tensor of shape (" + dims + ")");
+  }
+  return t.contiguous();
+}
+
+}  // namespace
+
 void Ppo::Save(torch::serialize::OutputArchive& archive) const {
-  nn::SaveTo(archive, "actor", actor_);
-  nn::SaveTo(archive, "critic", critic_);
-  nn::SaveTo(archive, "optimizer", *optimizer_);
-  if (log_std_.defined()) archive.write("log_std", log_std_, /*is_buffer=*/true);
+  const std::vector<torch::Tensor> params = parameters();
+  size_t k = 0;
+  for (const auto& [name, net] : {std::pair{"actor", &actor_}, std::pair{"critic", &critic_}}) {
+    torch::serialize::OutputArchive sub;
+    for (size_t l = 0; l < net->layers().size(); ++l) {
+      sub.write(LayerKey(l, "weight"), params[k++]);
+      sub.write(LayerKey(l, "bias"), params[k++]);
+    }
+    archive.write(name, sub);
+  }
+  if (!discrete_) archive.write("log_std", params[k], /*is_buffer=*/true);
+  torch::serialize::OutputArchive adam;
+  const auto size = static_cast<int64_t>(params_.size());
+  adam.write("exp_avg", Copy(adam_.exp_avg().data(), {size}), true);
+  adam.write("exp_avg_sq", Copy(adam_.exp_avg_sq().data(), {size}), true);
+  adam.write("step", torch::tensor(adam_.step()), true);
+  archive.write("optimizer", adam);
 }
 
 void Ppo::Load(torch::serialize::InputArchive& archive) {
-  nn::LoadFrom(archive, "actor", actor_);
-  nn::LoadFrom(archive, "critic", critic_);
-  if (log_std_.defined()) {
-    torch::Tensor saved;
-    archive.read("log_std", saved, /*is_buffer=*/true);
-    torch::NoGradGuard no_grad;
-    log_std_.copy_(saved);
+  for (const auto& [name, net] : {std::pair{"actor", &actor_}, std::pair{"critic", &critic_}}) {
+    torch::serialize::InputArchive sub;
+    archive.read(name, sub);
+    for (size_t l = 0; l < net->layers().size(); ++l) {
+      const auto& L = net->layers()[l];
+      const torch::Tensor w = ReadTensor(sub, name, LayerKey(l, "weight"), {L.out, L.in});
+      const torch::Tensor b = ReadTensor(sub, name, LayerKey(l, "bias"), {L.out});
+      net->Import(params_.data(), l, w.data_ptr<float>(), b.data_ptr<float>());
+    }
   }
-  nn::LoadFrom(archive, "optimizer", *optimizer_);
+  if (!discrete_) {
+    const torch::Tensor log_std = ReadTensor(archive, "", "log_std", {1, act_dim_});
+    std::memcpy(params_.data() + log_std_, log_std.data_ptr<float>(), sizeof(float) * act_dim_);
+  }
+  torch::serialize::InputArchive adam;
+  archive.read("optimizer", adam);
+  const auto size = static_cast<int64_t>(params_.size());
+  for (const auto& [key, flat] :
+       {std::pair{"exp_avg", &adam_.exp_avg()}, std::pair{"exp_avg_sq", &adam_.exp_avg_sq()}}) {
+    const torch::Tensor t = ReadTensor(adam, "optimizer", key, {size});
+    std::memcpy(flat->data(), t.data_ptr<float>(), sizeof(float) * size);
+  }
+  torch::Tensor step;
+  if (!adam.try_read("step", step) || step.numel() != 1) {
+    throw Error("checkpoint: optimizer/step is missing");
+  }
+  adam_.step() = step.item<int64_t>();
 }
 
 }  // namespace rlforge::algos

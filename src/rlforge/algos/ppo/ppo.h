@@ -12,6 +12,7 @@
 #include "rlforge/buffers/rollout_buffer.h"
 #include "rlforge/core/config.h"
 #include "rlforge/core/spaces.h"
+#include "rlforge/nn/dense.h"
 
 namespace rlforge::algos {
 
@@ -40,42 +41,74 @@ struct PpoConfig {
   void Visit(V& v);
 };
 
+// The networks are small MLPs computed by nn::DenseMlp on one flat parameter block (actor, critic,
+// log std), with the loss gradient written out by hand: at CartPole's sizes LibTorch's dispatch
+// overhead, not the math, would set the speed. Checkpoints keep LibTorch's Linear layout.
 class Ppo final : public Agent {
  public:
+  // One minibatch of the flattened rollout (B rows), as Update hands it to Gradient.
+  struct Minibatch {
+    int64_t size = 0;
+    const float* obs = nullptr;            // observations               (B x obs_dim)
+    const int64_t* discrete = nullptr;     // discrete actions           (B x D)
+    const float* continuous = nullptr;     // continuous actions         (B x C)
+    const float* old_log_probs = nullptr;  // log-prob when acting       (B)
+    const float* old_values = nullptr;     // V(obs) when acting         (B)
+    const float* advantages = nullptr;     // GAE advantages             (B)
+    const float* returns = nullptr;        // advantages + values        (B)
+  };
+  struct Losses {
+    double policy = 0, value = 0, entropy = 0;  // the three loss terms, minibatch means
+    double old_approx_kl = 0, approx_kl = 0, clipfrac = 0;
+  };
+
   Ppo(const PpoConfig& config, const Space& observation_space, const Space& action_space);
 
-  // Samples actions for a batch of observations (N x obs_dim), under c10::InferenceMode.
-  // Writes discrete actions (N x D) or continuous actions (N x C), log-probs and values (N).
+  // Samples actions for a batch of observations (N x obs_dim). Writes discrete actions (N x D)
+  // or continuous actions (N x C), and if given log-probs and values (N).
   void Act(const torch::Tensor& obs, int64_t* discrete, float* continuous, float* log_probs,
            float* values, bool deterministic = false);
   void Act(const torch::Tensor& obs, int64_t* discrete, float* continuous,
            bool deterministic) override {
     Act(obs, discrete, continuous, nullptr, nullptr, deterministic);
   }
-  // V(obs) for a batch (N), e.g. final observations to bootstrap truncated episodes.
-  torch::Tensor Value(const torch::Tensor& obs);
+  // values (n) = V(obs (n x obs_dim)), e.g. of final observations to bootstrap truncations.
+  void Value(const float* obs, int64_t n, float* values);
   // One PPO update over a full rollout; returns CleanRL's losses/* metrics.
   std::map<std::string, double> Update(buffers::RolloutBuffer& rollout, double learning_rate);
+  // gradients() = d loss / d parameters over one minibatch; returns the loss terms.
+  Losses Gradient(const Minibatch& mb);
 
   const PpoConfig& config() const { return config_; }
-  torch::optim::Adam& optimizer() { return *optimizer_; }
+  // Actor layers (weight, bias), critic layers, then log std, in LibTorch's layout (copies).
   std::vector<torch::Tensor> parameters() const override;
+  std::vector<torch::Tensor> gradients() const;  // the same for the last Gradient
   void Save(torch::serialize::OutputArchive& archive) const override;
   void Load(torch::serialize::InputArchive& archive) override;
 
  private:
-  // log-prob and entropy of `actions` under the current policy
-  std::pair<torch::Tensor, torch::Tensor> Evaluate(const torch::Tensor& obs,
-                                                   const torch::Tensor& discrete,
-                                                   const torch::Tensor& continuous);
+  std::vector<torch::Tensor> AsTensors(const std::vector<float>& flat) const;
+  // log pi(a) and entropy of one sample's policy head `out`; writes d logp / d out and
+  // d entropy / d out (act_dim each) and, for Gaussian policies, d / d log std (C each).
+  void LogProb(const float* out, const int64_t* discrete, const float* continuous, double* logp,
+               double* entropy, float* dlogp, float* dentropy, float* dlogp_log_std);
 
   PpoConfig config_;
   Space action_space_;
   bool discrete_;
-  int64_t act_dim_;                       // logits (sum of cardinalities) or continuous dims
-  torch::nn::Sequential actor_, critic_;  // policy head (logits or mean), state value
-  torch::Tensor log_std_;                 // continuous: state-independent log std   (1 x C)
-  std::unique_ptr<torch::optim::Adam> optimizer_;
+  int64_t obs_dim_;
+  int64_t act_dim_;                   // logits (sum of cardinalities) or continuous dims
+  int64_t discrete_start_ = 0;        // Discrete(n, start): the first action's value
+  nn::DenseMlp actor_, critic_;       // policy head (logits or mean), state value
+  int64_t log_std_ = 0;               // offset of the state-independent log std (C) in params_
+  std::vector<float> params_;         // actor, critic, log std                     (P)
+  std::vector<float> grads_;          // d loss / d params_ of the last minibatch   (P)
+  nn::FlatAdam adam_;                 // Adam moments over params_                  (2 x P)
+  std::vector<float> d_out_;          // d loss / d actor output                    (B x out_pad)
+  std::vector<float> d_value_;        // d loss / d critic output                   (B x 8)
+  std::vector<float> dlogp_, dent_;   // per-sample scratch of LogProb              (act_dim)
+  std::vector<float> dlogp_log_std_;  // per-sample scratch of LogProb              (C)
+  std::vector<double> log_pi_;        // log softmax of one head                    (act_dim)
 };
 
 template <class V>

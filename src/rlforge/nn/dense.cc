@@ -1,0 +1,290 @@
+#include "rlforge/nn/dense.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "rlforge/core/error.h"
+
+// The kernels are compiled twice, for AVX2 + FMA and for baseline x86-64; the loader picks one.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define RLFORGE_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define RLFORGE_SIMD_CLONES
+#endif
+
+namespace rlforge::nn {
+namespace {
+
+using v8 = float __attribute__((vector_size(32)));
+using v8u = float __attribute__((vector_size(32), aligned(4)));  // v8 at any float address
+
+inline v8 Load(const float* p) { return *reinterpret_cast<const v8u*>(p); }
+inline void Store(float* p, v8 v) { *reinterpret_cast<v8u*>(p) = v; }
+
+// One R x 8V block of C: the accumulators stay in registers over the whole K loop.
+template <int R, int V>
+__attribute__((always_inline)) inline void Block(int64_t K, const float* a, int64_t a_m,
+                                                 int64_t a_k, const float* b, int64_t ldb, float* c,
+                                                 int64_t ldc, const float* bias, bool accumulate) {
+  v8 acc[R][V];
+  for (int r = 0; r < R; ++r) {
+    for (int v = 0; v < V; ++v) {
+      acc[r][v] = accumulate ? Load(c + r * ldc + 8 * v) : bias ? Load(bias + 8 * v) : v8{};
+    }
+  }
+  for (int64_t k = 0; k < K; ++k) {
+    v8 bk[V];
+    for (int v = 0; v < V; ++v) bk[v] = Load(b + k * ldb + 8 * v);
+    for (int r = 0; r < R; ++r) {
+      const float s = a[r * a_m + k * a_k];
+      for (int v = 0; v < V; ++v) acc[r][v] += s * bk[v];
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int v = 0; v < V; ++v) Store(c + r * ldc + 8 * v, acc[r][v]);
+  }
+}
+
+template <int R>
+__attribute__((always_inline)) inline void Row(int64_t N, int64_t K, const float* a, int64_t a_m,
+                                               int64_t a_k, const float* b, int64_t ldb, float* c,
+                                               int64_t ldc, const float* bias, bool accumulate) {
+  int64_t n = 0;
+  for (; n + 16 <= N; n += 16) {
+    Block<R, 2>(K, a, a_m, a_k, b + n, ldb, c + n, ldc, bias ? bias + n : nullptr, accumulate);
+  }
+  if (n < N)
+    Block<R, 1>(K, a, a_m, a_k, b + n, ldb, c + n, ldc, bias ? bias + n : nullptr, accumulate);
+}
+
+inline v8 TanhOf(v8 x) {
+  // Eigen's generic_fast_tanh_float: odd 13th-degree over even 6th-degree polynomial in x,
+  // clamped where it reaches exactly +-1, and tanh(x) = x near 0.
+  const v8 t = x < -7.99881172180175781f  ? -7.99881172180175781f + v8{}
+               : x > 7.99881172180175781f ? 7.99881172180175781f + v8{}
+                                          : x;
+  const v8 t2 = t * t;
+  v8 p = t2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
+  p = t2 * p + -8.60467152213735e-11f;
+  p = t2 * p + 5.12229709037114e-08f;
+  p = t2 * p + 1.48572235717979e-05f;
+  p = t2 * p + 6.37261928875436e-04f;
+  p = t2 * p + 4.89352455891786e-03f;
+  p = t * p;
+  v8 q = t2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
+  q = t2 * q + 2.26843463243900e-03f;
+  q = t2 * q + 4.89352518554385e-03f;
+  const v8 ax = x < 0.0f ? -x : x;
+  return ax < 0.0004f ? x : p / q;
+}
+
+RLFORGE_SIMD_CLONES
+void Relu(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = std::max(x[i], 0.0f);
+}
+
+// da = dh * f'(pre-activation), written in terms of the activation's output h
+RLFORGE_SIMD_CLONES
+void ActivationGrad(Activation f, const float* h, const float* dh, float* da, int64_t n) {
+  if (f == Activation::kTanh) {
+    for (int64_t i = 0; i < n; ++i) da[i] = dh[i] * (1.0f - h[i] * h[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) da[i] = h[i] > 0.0f ? dh[i] : 0.0f;
+  }
+}
+
+// out (cols) += sum over the rows of a (rows x cols)
+RLFORGE_SIMD_CLONES
+void AddColumnSums(const float* a, int64_t rows, int64_t cols, float* out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) out[c] += a[r * cols + c];
+  }
+}
+
+RLFORGE_SIMD_CLONES
+void AdamUpdate(float* p, const float* g, float* m, float* v, int64_t n, float b1, float b2,
+                float step_size, float bias2_sqrt, float eps) {
+  for (int64_t i = 0; i < n; ++i) {
+    m[i] = m[i] * b1 + g[i] * (1.0f - b1);
+    v[i] = v[i] * b2 + g[i] * g[i] * (1.0f - b2);
+    p[i] -= step_size * m[i] / (std::sqrt(v[i]) / bias2_sqrt + eps);
+  }
+}
+
+// sum of squares in double, eight independent partial sums (vectorizable, fixed order)
+RLFORGE_SIMD_CLONES
+double SumSquares(const float* g, int64_t n) {
+  double part[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int j = 0; j < 8; ++j) part[j] += static_cast<double>(g[i + j]) * g[i + j];
+  }
+  for (; i < n; ++i) part[0] += static_cast<double>(g[i]) * g[i];
+  double sum = 0.0;
+  for (const double s : part) sum += s;
+  return sum;
+}
+
+RLFORGE_SIMD_CLONES
+void ScaleBy(float* g, int64_t n, float c) {
+  for (int64_t i = 0; i < n; ++i) g[i] *= c;
+}
+
+}  // namespace
+
+RLFORGE_SIMD_CLONES
+void Gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t a_m, int64_t a_k, const float* b,
+          int64_t ldb, float* c, int64_t ldc, const float* bias, bool accumulate) {
+  int64_t m = 0;
+  for (; m + 4 <= M; m += 4)
+    Row<4>(N, K, a + m * a_m, a_m, a_k, b, ldb, c + m * ldc, ldc, bias, accumulate);
+  const float* am = a + m * a_m;
+  float* cm = c + m * ldc;
+  switch (M - m) {
+    case 3:
+      Row<3>(N, K, am, a_m, a_k, b, ldb, cm, ldc, bias, accumulate);
+      break;
+    case 2:
+      Row<2>(N, K, am, a_m, a_k, b, ldb, cm, ldc, bias, accumulate);
+      break;
+    case 1:
+      Row<1>(N, K, am, a_m, a_k, b, ldb, cm, ldc, bias, accumulate);
+      break;
+    default:
+      break;
+  }
+}
+
+RLFORGE_SIMD_CLONES
+void Tanh(float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) Store(x + i, TanhOf(Load(x + i)));
+  if (i < n) {
+    float tail[8] = {};
+    std::memcpy(tail, x + i, sizeof(float) * (n - i));
+    Store(tail, TanhOf(Load(tail)));
+    std::memcpy(x + i, tail, sizeof(float) * (n - i));
+  }
+}
+
+Activation ParseActivation(const std::string& name) {
+  if (name == "tanh") return Activation::kTanh;
+  if (name == "relu") return Activation::kRelu;
+  throw Error("activation: expected tanh or relu, got \"" + name + "\"");
+}
+
+DenseMlp::DenseMlp(const std::vector<int64_t>& sizes, Activation activation, int64_t offset)
+    : activation_(activation) {
+  for (size_t l = 0; l + 1 < sizes.size(); ++l) {
+    Layer layer{sizes[l], sizes[l + 1], PadTo8(sizes[l + 1]), 0, 0};
+    layer.wt = offset + size_;
+    layer.b = layer.wt + layer.in * layer.out_pad;
+    size_ += layer.in * layer.out_pad + layer.out_pad;
+    layers_.push_back(layer);
+  }
+  h_.resize(layers_.size());
+}
+
+void DenseMlp::Import(float* params, size_t l, const float* w, const float* b) const {
+  const Layer& L = layers_[l];
+  std::fill(params + L.wt, params + L.b + L.out_pad, 0.0f);
+  for (int64_t o = 0; o < L.out; ++o) {
+    for (int64_t i = 0; i < L.in; ++i) params[L.wt + i * L.out_pad + o] = w[o * L.in + i];
+    params[L.b + o] = b[o];
+  }
+}
+
+void DenseMlp::Export(const float* params, size_t l, float* w, float* b) const {
+  const Layer& L = layers_[l];
+  for (int64_t o = 0; o < L.out; ++o) {
+    for (int64_t i = 0; i < L.in; ++i) w[o * L.in + i] = params[L.wt + i * L.out_pad + o];
+    b[o] = params[L.b + o];
+  }
+}
+
+void DenseMlp::Reserve(int64_t batch) {
+  if (batch <= capacity_) return;
+  int64_t widest = 0;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    h_[l].assign(static_cast<size_t>(batch * layers_[l].out_pad), 0.0f);
+    widest = std::max(widest, layers_[l].out_pad);
+  }
+  dh_.assign(static_cast<size_t>(batch * widest), 0.0f);
+  da_.assign(static_cast<size_t>(batch * widest), 0.0f);
+  capacity_ = batch;
+}
+
+const float* DenseMlp::Forward(const float* params, const float* x, int64_t x_stride,
+                               int64_t batch) {
+  Reserve(batch);
+  x_ = x, x_stride_ = x_stride, batch_ = batch;
+  const float* in = x;
+  int64_t in_stride = x_stride;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& L = layers_[l];
+    float* h = h_[l].data();
+    // h = in Wt + b, then the activation between layers
+    Gemm(batch, L.out_pad, L.in, in, in_stride, 1, params + L.wt, L.out_pad, h, L.out_pad,
+         params + L.b, false);
+    if (l + 1 < layers_.size()) {
+      if (activation_ == Activation::kTanh) {
+        Tanh(h, batch * L.out_pad);
+      } else {
+        Relu(h, batch * L.out_pad);
+      }
+    }
+    in = h, in_stride = L.out_pad;
+  }
+  return h_.back().data();
+}
+
+void DenseMlp::Backward(const float* params, const float* dy, float* grads) {
+  const int64_t B = batch_;
+  const float* da = dy;  // d loss / d pre-activation of layer l   (B x out_pad)
+  for (size_t l = layers_.size(); l-- > 0;) {
+    const Layer& L = layers_[l];
+    const float* in = l == 0 ? x_ : h_[l - 1].data();
+    const int64_t in_stride = l == 0 ? x_stride_ : layers_[l - 1].out_pad;
+    // dWt += in^T da ; db += column sums of da
+    Gemm(L.in, L.out_pad, B, in, 1, in_stride, da, L.out_pad, grads + L.wt, L.out_pad, nullptr,
+         true);
+    AddColumnSums(da, B, L.out_pad, grads + L.b);
+    if (l == 0) break;
+    // d loss / d input = da W, with W (out x in_pad) the transpose of Wt
+    const int64_t in_pad = layers_[l - 1].out_pad;
+    w_.assign(static_cast<size_t>(L.out * in_pad), 0.0f);
+    for (int64_t i = 0; i < L.in; ++i) {
+      for (int64_t o = 0; o < L.out; ++o) w_[o * in_pad + i] = params[L.wt + i * L.out_pad + o];
+    }
+    Gemm(B, in_pad, L.out, da, L.out_pad, 1, w_.data(), in_pad, dh_.data(), in_pad, nullptr, false);
+    // through the activation, from its output h: tanh' = 1 - h^2, relu' = [h > 0]
+    ActivationGrad(activation_, h_[l - 1].data(), dh_.data(), da_.data(), B * in_pad);
+    da = da_.data();
+  }
+}
+
+FlatAdam::FlatAdam(int64_t size, double eps, double beta1, double beta2)
+    : m_(static_cast<size_t>(size), 0.0f),
+      v_(static_cast<size_t>(size), 0.0f),
+      eps_(eps),
+      beta1_(beta1),
+      beta2_(beta2) {}
+
+void FlatAdam::Step(float* params, const float* grads, double lr) {
+  ++step_;
+  const double bias1 = 1.0 - std::pow(beta1_, static_cast<double>(step_));
+  const double bias2 = 1.0 - std::pow(beta2_, static_cast<double>(step_));
+  AdamUpdate(params, grads, m_.data(), v_.data(), static_cast<int64_t>(m_.size()),
+             static_cast<float>(beta1_), static_cast<float>(beta2_), static_cast<float>(lr / bias1),
+             static_cast<float>(std::sqrt(bias2)), static_cast<float>(eps_));
+}
+
+double ClipGradNorm(float* grads, int64_t n, double max_norm) {
+  const double norm = std::sqrt(SumSquares(grads, n));
+  const double coef = max_norm / (norm + 1e-6);
+  if (coef < 1.0) ScaleBy(grads, n, static_cast<float>(coef));
+  return norm;
+}
+
+}  // namespace rlforge::nn

@@ -1,0 +1,95 @@
+// Small fully connected networks on plain float arrays, with their gradients and Adam, without
+// LibTorch. The policies of classic control are a few 64-wide layers: LibTorch spends ~5 us
+// dispatching each operation, more than the math of a 128-row minibatch, so PPO computes them
+// here. Every activation row is padded to a multiple of 8 floats (one AVX register); padded
+// columns hold zeros, and so do the weights and gradients that map to them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rlforge::nn {
+
+constexpr int64_t PadTo8(int64_t n) { return (n + 7) / 8 * 8; }
+
+// C (M x N) = start + sum_k A(m, k) B(k, n), where A(m, k) = a[m * a_m + k * a_k] (so A can be a
+// transposed view), B is row-major with ldb floats per row, N is a multiple of 8, and start is C
+// itself if `accumulate`, else the row `bias` (N) if given, else 0.
+void Gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t a_m, int64_t a_k, const float* b,
+          int64_t ldb, float* c, int64_t ldc, const float* bias, bool accumulate);
+
+// x <- tanh(x) elementwise: Eigen's 13/6 rational approximation (a few ulp from std::tanh).
+void Tanh(float* x, int64_t n);
+
+enum class Activation { kTanh, kRelu };
+Activation ParseActivation(const std::string& name);  // "tanh" | "relu"
+
+// An MLP in -> hidden... -> out whose parameters live in a flat array owned by the caller, so
+// several nets share one gradient buffer and one Adam step. Layer l holds, at its offsets,
+// Wt (in x out_pad: the transpose of torch's Linear weight, padded columns 0) and b (out_pad).
+class DenseMlp {
+ public:
+  struct Layer {
+    int64_t in, out, out_pad;  // sizes; out_pad = PadTo8(out)
+    int64_t wt, b;             // offsets of Wt and b in the flat parameters
+  };
+
+  DenseMlp() = default;
+  // Lays the layers out from `offset` on; num_parameters() floats follow.
+  DenseMlp(const std::vector<int64_t>& sizes, Activation activation, int64_t offset);
+
+  int64_t num_parameters() const { return size_; }
+  const std::vector<Layer>& layers() const { return layers_; }
+  int64_t out_stride() const { return layers_.back().out_pad; }
+
+  // Copies layer l between the flat parameters and torch's layout: w (out x in), b (out).
+  void Import(float* params, size_t l, const float* w, const float* b) const;
+  void Export(const float* params, size_t l, float* w, float* b) const;
+
+  // y (batch x out_stride) = net(x), x being batch rows of `in` floats, x_stride apart. Keeps the
+  // activations (and x) for Backward; the result lives until the next Forward.
+  const float* Forward(const float* params, const float* x, int64_t x_stride, int64_t batch);
+  // grads += d loss / d params given dy = d loss / d y (batch x out_stride) of the last Forward.
+  void Backward(const float* params, const float* dy, float* grads);
+
+ private:
+  void Reserve(int64_t batch);
+
+  std::vector<Layer> layers_;
+  Activation activation_ = Activation::kTanh;
+  int64_t size_ = 0;
+  int64_t capacity_ = 0;               // rows the scratch below holds
+  std::vector<std::vector<float>> h_;  // output of layer l, last Forward   (batch x out_pad)
+  std::vector<float> w_;               // W of one layer, torch layout      (out x in_pad)
+  std::vector<float> dh_, da_;         // d loss / d layer output, pre-act  (batch x width_pad)
+  const float* x_ = nullptr;           // input of the last Forward         (batch x x_stride)
+  int64_t x_stride_ = 0, batch_ = 0;
+};
+
+// Adam exactly as torch.optim.Adam (no weight decay, no amsgrad) over a flat parameter array.
+class FlatAdam {
+ public:
+  FlatAdam() = default;
+  FlatAdam(int64_t size, double eps, double beta1 = 0.9, double beta2 = 0.999);
+  void Step(float* params, const float* grads, double lr);
+
+  std::vector<float>& exp_avg() { return m_; }
+  std::vector<float>& exp_avg_sq() { return v_; }
+  int64_t& step() { return step_; }
+  const std::vector<float>& exp_avg() const { return m_; }
+  const std::vector<float>& exp_avg_sq() const { return v_; }
+  int64_t step() const { return step_; }
+
+ private:
+  std::vector<float> m_;  // first moment    (P)
+  std::vector<float> v_;  // second moment   (P)
+  int64_t step_ = 0;
+  double eps_ = 1e-8, beta1_ = 0.9, beta2_ = 0.999;
+};
+
+// Clips the gradient to global L2 norm `max_norm` (torch.nn.utils.clip_grad_norm_'s formula);
+// returns the norm before clipping.
+double ClipGradNorm(float* grads, int64_t n, double max_norm);
+
+}  // namespace rlforge::nn

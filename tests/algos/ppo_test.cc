@@ -1,0 +1,209 @@
+// PPO's hand-written loss gradient and Adam against LibTorch autograd on CleanRL's loss, written
+// here in LibTorch ops as the reference.
+#include "rlforge/algos/ppo/ppo.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+namespace rlforge::algos {
+namespace {
+
+constexpr double kLog2Pi = 1.8378770664093453;
+
+struct Reference {
+  std::vector<torch::Tensor> grads;  // in the order of Ppo::parameters()
+  torch::Tensor logp, ratio;         // per sample   (B)
+  double policy, value, entropy;     // loss terms
+};
+
+// CleanRL's ppo.py / ppo_continuous_action.py loss on copies of the agent's parameters.
+Reference CleanRlLoss(const Ppo& agent, const Space& act, const Ppo::Minibatch& mb,
+                      int64_t obs_dim) {
+  const PpoConfig& c = agent.config();
+  std::vector<torch::Tensor> p = agent.parameters();
+  for (auto& t : p) t.requires_grad_(true);
+  const int64_t B = mb.size;
+  auto rows = [&](const float* d, int64_t width) {
+    return torch::from_blob(const_cast<float*>(d), {B, width}).clone();
+  };
+  const torch::Tensor x = rows(mb.obs, obs_dim);
+  const size_t layers = c.hidden.size() + 1;
+  auto mlp = [&](size_t first) {
+    torch::Tensor h = x;
+    for (size_t l = 0; l < layers; ++l) {
+      h = torch::nn::functional::linear(h, p[first + 2 * l], p[first + 2 * l + 1]);
+      if (l + 1 < layers) h = c.activation == "tanh" ? torch::tanh(h) : torch::relu(h);
+    }
+    return h;
+  };
+  const torch::Tensor out = mlp(0), value = mlp(2 * layers).squeeze(-1);
+  torch::Tensor logp = torch::zeros({B}), entropy = torch::zeros({B});
+  if (act.kind() == Space::Kind::kBox) {
+    const torch::Tensor log_std = p.back();
+    const torch::Tensor a = rows(mb.continuous, out.size(1));
+    logp = (-0.5 * ((a - out) / log_std.exp()).pow(2) - log_std - 0.5 * kLog2Pi).sum(-1);
+    entropy = (0.5 + 0.5 * kLog2Pi + log_std).sum(-1).expand({B});
+  } else {
+    const auto& nvec = act.nvec();
+    const auto heads = static_cast<int64_t>(nvec.size());
+    const int64_t start = act.kind() == Space::Kind::kDiscrete ? act.start() : 0;
+    const torch::Tensor actions =
+        torch::from_blob(const_cast<int64_t*>(mb.discrete), {B, heads}, torch::kInt64) - start;
+    for (int64_t h = 0, offset = 0; h < heads; offset += nvec[h++]) {
+      const torch::Tensor lp = torch::log_softmax(out.narrow(1, offset, nvec[h]), -1);
+      logp = logp + lp.gather(-1, actions.select(1, h).unsqueeze(-1)).squeeze(-1);
+      entropy = entropy - (lp.exp() * lp).sum(-1);
+    }
+  }
+  auto vec = [&](const float* d) { return rows(d, 1).squeeze(-1); };
+  torch::Tensor adv = vec(mb.advantages);
+  if (c.norm_adv) adv = (adv - adv.mean()) / (adv.std() + 1e-8);
+  const torch::Tensor ratio = (logp - vec(mb.old_log_probs)).exp();
+  const torch::Tensor pg =
+      c.a2c ? -(adv * logp).mean()
+            : torch::max(-adv * ratio, -adv * torch::clamp(ratio, 1 - c.clip_coef, 1 + c.clip_coef))
+                  .mean();
+  const torch::Tensor ret = vec(mb.returns), old_v = vec(mb.old_values);
+  torch::Tensor v_loss = (value - ret).pow(2);
+  if (c.clip_vloss && !c.a2c) {
+    v_loss = torch::max(
+        v_loss, (old_v + torch::clamp(value - old_v, -c.clip_coef, c.clip_coef) - ret).pow(2));
+  }
+  v_loss = 0.5 * v_loss.mean();
+  (pg - c.ent_coef * entropy.mean() + c.vf_coef * v_loss).backward();
+  Reference r{{},
+              logp.detach(),
+              ratio.detach(),
+              pg.item<double>(),
+              v_loss.item<double>(),
+              entropy.mean().item<double>()};
+  for (const auto& t : p) r.grads.push_back(t.grad());
+  return r;
+}
+
+// Random minibatch data; old log-probs and values are the current ones plus noise, so that some
+// ratios and value changes fall outside the clip range and some inside.
+struct Data {
+  std::vector<float> obs, continuous, old_logp, old_values, advantages, returns;
+  std::vector<int64_t> discrete;
+  Ppo::Minibatch View(int64_t B) const {
+    return {B,
+            obs.data(),
+            discrete.data(),
+            continuous.data(),
+            old_logp.data(),
+            old_values.data(),
+            advantages.data(),
+            returns.data()};
+  }
+};
+
+void ExpectGradientMatchesAutograd(const Space& act, PpoConfig config, bool expect_clipping) {
+  const int64_t B = 37, obs_dim = 6;
+  torch::manual_seed(7);
+  Ppo agent(config, Space::Box(-10, 10, {obs_dim}), act);
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  auto random = [&](size_t n, float scale) {
+    std::vector<float> v(n);
+    for (float& f : v) f = scale * normal(rng);
+    return v;
+  };
+  Data d;
+  d.obs = random(B * obs_dim, 1.0f);
+  d.advantages = random(B, 1.0f);
+  d.returns = random(B, 1.0f);
+  if (act.kind() == Space::Kind::kBox) {
+    d.continuous = random(B * act.num_continuous(), 1.0f);
+  } else {
+    const int64_t start = act.kind() == Space::Kind::kDiscrete ? act.start() : 0;
+    for (int64_t i = 0; i < B; ++i) {
+      for (const int64_t n : act.nvec()) {
+        d.discrete.push_back(start + std::uniform_int_distribution<int64_t>(0, n - 1)(rng));
+      }
+    }
+  }
+  d.old_logp.assign(B, 0.0f);
+  d.old_values.assign(B, 0.0f);
+  const Reference current = CleanRlLoss(agent, act, d.View(B), obs_dim);
+  d.old_logp = random(B, 0.3f);
+  d.old_values = random(B, 0.5f);
+  for (int64_t i = 0; i < B; ++i) d.old_logp[i] += current.logp[i].item<float>();
+
+  const Reference expected = CleanRlLoss(agent, act, d.View(B), obs_dim);
+  const Ppo::Losses losses = agent.Gradient(d.View(B));
+  if (expect_clipping) {
+    const double clipped = ((expected.ratio - 1).abs() > config.clip_coef).sum().item<double>();
+    EXPECT_GT(clipped, 3);
+    EXPECT_LT(clipped, B - 3);
+    EXPECT_NEAR(losses.clipfrac, clipped / B, 1e-9);
+  }
+  EXPECT_NEAR(losses.policy, expected.policy, 1e-5);
+  EXPECT_NEAR(losses.value, expected.value, 1e-5);
+  EXPECT_NEAR(losses.entropy, expected.entropy, 1e-5);
+  const std::vector<torch::Tensor> grads = agent.gradients();
+  ASSERT_EQ(grads.size(), expected.grads.size());
+  for (size_t i = 0; i < grads.size(); ++i) {
+    ASSERT_EQ(grads[i].sizes(), expected.grads[i].sizes()) << "parameter " << i;
+    const double scale = expected.grads[i].abs().max().item<double>();
+    EXPECT_GT(scale, 0.0) << "parameter " << i;
+    const double error = (grads[i] - expected.grads[i]).abs().max().item<double>();
+    EXPECT_LE(error, 1e-4 * std::max(scale, 1e-3)) << "parameter " << i;
+  }
+}
+
+TEST(Ppo, GradientMatchesAutogradDiscrete) {
+  ExpectGradientMatchesAutograd(Space::Discrete(2), PpoConfig{}, true);
+}
+
+TEST(Ppo, GradientMatchesAutogradDiscreteWithStartRelu) {
+  PpoConfig c;
+  c.activation = "relu";
+  c.hidden = {13, 7};
+  ExpectGradientMatchesAutograd(Space::Discrete(5, -2), c, true);
+}
+
+TEST(Ppo, GradientMatchesAutogradMultiDiscreteWithoutClippedValueOrNormalization) {
+  PpoConfig c;
+  c.clip_vloss = false;
+  c.norm_adv = false;
+  c.hidden = {16};
+  ExpectGradientMatchesAutograd(Space::MultiDiscrete({3, 4}), c, true);
+}
+
+TEST(Ppo, GradientMatchesAutogradGaussian) {
+  PpoConfig c;
+  c.init_log_std = -0.5;
+  c.hidden = {32, 24};
+  ExpectGradientMatchesAutograd(Space::Box(-1, 1, {3}), c, true);
+}
+
+TEST(Ppo, GradientMatchesAutogradA2c) {
+  PpoConfig c;
+  c.a2c = true;
+  c.norm_adv = false;
+  ExpectGradientMatchesAutograd(Space::Discrete(3), c, false);
+}
+
+TEST(Ppo, FlatAdamMatchesTorchAdam) {
+  torch::manual_seed(3);
+  const torch::Tensor start = torch::randn({50});
+  torch::Tensor p = start.clone().requires_grad_(true);
+  torch::optim::Adam torch_adam({p}, torch::optim::AdamOptions(3e-3).eps(1e-5));
+  std::vector<float> flat(start.data_ptr<float>(), start.data_ptr<float>() + 50);
+  nn::FlatAdam adam(50, 1e-5);
+  for (int step = 0; step < 20; ++step) {
+    const torch::Tensor g = torch::randn({50}) * (step % 3 == 0 ? 10.0 : 0.1);
+    p.mutable_grad() = g.clone();
+    torch_adam.step();
+    adam.Step(flat.data(), g.data_ptr<float>(), 3e-3);
+  }
+  EXPECT_EQ(adam.step(), 20);
+  for (int i = 0; i < 50; ++i) EXPECT_NEAR(flat[i], p[i].item<float>(), 1e-6) << i;
+  EXPECT_GT((p - start).abs().max().item<float>(), 1e-2);
+}
+
+}  // namespace
+}  // namespace rlforge::algos
