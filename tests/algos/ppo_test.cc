@@ -7,6 +7,8 @@
 #include <cmath>
 #include <random>
 
+#include "rlforge/nn/mlp.h"
+
 namespace rlforge::algos {
 namespace {
 
@@ -185,6 +187,16 @@ TEST(Ppo, GradientMatchesAutogradA2c) {
   c.a2c = true;
   c.norm_adv = false;
   ExpectGradientMatchesAutograd(Space::Discrete(3), c, false);
+}
+
+// Two training threads split the minibatch rows into two lanes whose sums are added in order.
+TEST(Ppo, GradientMatchesAutogradWithTwoThreads) {
+  nn::SetTrainingThreads(2);
+  PpoConfig c;
+  c.hidden = {24, 16};
+  ExpectGradientMatchesAutograd(Space::Discrete(3), c, true);
+  ExpectGradientMatchesAutograd(Space::Box(-1, 1, {2}), c, true);
+  nn::SetTrainingThreads(1);
 }
 
 TEST(Ppo, FlatAdamMatchesTorchAdam) {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace rlforge {
@@ -21,8 +22,10 @@ class ThreadPool {
   // Calls fn(begin, end) over [0, n) split into num_threads() contiguous chunks; returns when done.
   template <typename Fn>
   void ParallelFor(int n, Fn&& fn) {
+    using F = std::remove_reference_t<Fn>;
     Run(
-        n, [](void* ctx, int begin, int end) { (*static_cast<Fn*>(ctx))(begin, end); }, &fn);
+        n, [](void* ctx, int begin, int end) { (*static_cast<F*>(ctx))(begin, end); },
+        const_cast<void*>(static_cast<const void*>(&fn)));
   }
 
  private:

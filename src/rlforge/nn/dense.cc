@@ -137,11 +137,22 @@ RLFORGE_SIMD_CLONES
 void Gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t a_m, int64_t a_k, const float* b,
           int64_t ldb, float* c, int64_t ldc, const float* bias, bool accumulate) {
   int64_t m = 0;
-  for (; m + 4 <= M; m += 4)
-    Row<4>(N, K, a + m * a_m, a_m, a_k, b, ldb, c + m * ldc, ldc, bias, accumulate);
+  if (N == 8) {  // one column of vectors (an output layer): 8 rows keep 8 FMAs in flight
+    for (; m + 8 <= M; m += 8) {
+      Block<8, 1>(K, a + m * a_m, a_m, a_k, b, ldb, c + m * ldc, ldc, bias, accumulate);
+    }
+  }
+  for (; m + 6 <= M; m += 6)
+    Row<6>(N, K, a + m * a_m, a_m, a_k, b, ldb, c + m * ldc, ldc, bias, accumulate);
   const float* am = a + m * a_m;
   float* cm = c + m * ldc;
   switch (M - m) {
+    case 5:
+      Row<5>(N, K, am, a_m, a_k, b, ldb, cm, ldc, bias, accumulate);
+      break;
+    case 4:
+      Row<4>(N, K, am, a_m, a_k, b, ldb, cm, ldc, bias, accumulate);
+      break;
     case 3:
       Row<3>(N, K, am, a_m, a_k, b, ldb, cm, ldc, bias, accumulate);
       break;

@@ -17,6 +17,8 @@ void SetTrainingThreads(int n) {
   g_training_threads = n;
 }
 
+int TrainingThreads() { return g_training_threads; }
+
 void UseTrainingThreads() {
   torch::set_num_threads(g_training_threads);
   if (openblas_set_num_threads != nullptr) openblas_set_num_threads(g_training_threads);

@@ -18,6 +18,7 @@ torch::nn::Sequential Mlp(int64_t in, const std::vector<int64_t>& hidden, int64_
 // process started with OMP_WAIT_POLICY=PASSIVE (`rlforge train --threads` sees to it) and may
 // change the last bits of results.
 void SetTrainingThreads(int n);
+int TrainingThreads();
 // Applies that setting; safe to call more than once.
 void UseTrainingThreads();
 

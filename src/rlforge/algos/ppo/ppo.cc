@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "rlforge/core/error.h"
+#include "rlforge/core/thread_pool.h"
 #include "rlforge/nn/archive.h"
 #include "rlforge/nn/mlp.h"
 
@@ -79,7 +80,6 @@ Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& a
   critic_ = nn::DenseMlp(sizes, activation, actor_.num_parameters());
   log_std_ = actor_.num_parameters() + critic_.num_parameters();
   params_.assign(static_cast<size_t>(log_std_ + (discrete_ ? 0 : nn::PadTo8(act_dim_))), 0.0f);
-  grads_.assign(params_.size(), 0.0f);
   // CleanRL's orthogonal initialization, drawn by LibTorch as before
   auto init = [&](const nn::DenseMlp& net, int64_t out, double gain) {
     const std::vector<torch::Tensor> p =
@@ -94,10 +94,16 @@ Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& a
     std::fill_n(params_.begin() + log_std_, act_dim_, static_cast<float>(config.init_log_std));
   }
   adam_ = nn::FlatAdam(static_cast<int64_t>(params_.size()), 1e-5);
-  dlogp_.resize(static_cast<size_t>(act_dim_));
-  dent_.resize(static_cast<size_t>(act_dim_));
-  dlogp_log_std_.resize(static_cast<size_t>(act_dim_));
-  log_pi_.resize(static_cast<size_t>(act_dim_));
+  // one lane per training thread, each with its own activations and gradient
+  const int threads = nn::TrainingThreads();
+  if (threads > 1) pool_ = std::make_unique<ThreadPool>(threads);
+  for (int k = 0; k < threads; ++k) {
+    Lane& lane = lanes_.emplace_back();
+    lane.actor = actor_, lane.critic = critic_;
+    lane.grads.assign(params_.size(), 0.0f);
+    for (auto* v : {&lane.dlogp, &lane.dentropy, &lane.dlogp_log_std}) v->resize(act_dim_);
+    lane.log_pi.resize(static_cast<size_t>(act_dim_));
+  }
 }
 
 std::vector<torch::Tensor> Ppo::AsTensors(const std::vector<float>& flat) const {
@@ -116,7 +122,7 @@ std::vector<torch::Tensor> Ppo::AsTensors(const std::vector<float>& flat) const 
 }
 
 std::vector<torch::Tensor> Ppo::parameters() const { return AsTensors(params_); }
-std::vector<torch::Tensor> Ppo::gradients() const { return AsTensors(grads_); }
+std::vector<torch::Tensor> Ppo::gradients() const { return AsTensors(lanes_[0].grads); }
 
 void Ppo::Value(const float* obs, int64_t n, float* values) {
   const float* v = critic_.Forward(params_.data(), obs, obs_dim_, n);
@@ -142,7 +148,7 @@ void Ppo::Act(const torch::Tensor& obs, int64_t* discrete, float* continuous, fl
       const auto& nvec = action_space_.nvec();
       const auto heads = static_cast<int64_t>(nvec.size());
       for (int64_t h = 0, offset = 0; h < heads; offset += nvec[h++]) {
-        double* lp = log_pi_.data();
+        double* lp = lanes_[0].log_pi.data();
         LogSoftmax(row + offset, nvec[h], lp);
         int64_t a = 0;
         if (deterministic) {
@@ -166,12 +172,14 @@ void Ppo::Act(const torch::Tensor& obs, int64_t* discrete, float* continuous, fl
   }
 }
 
-void Ppo::LogProb(const float* out, const int64_t* discrete, const float* continuous, double* logp,
-                  double* entropy, float* dlogp, float* dentropy, float* dlogp_log_std) {
+void Ppo::LogProb(Lane& lane, const float* out, const int64_t* discrete, const float* continuous,
+                  double* logp, double* entropy) const {
   *logp = 0.0, *entropy = 0.0;
+  float* dlogp = lane.dlogp.data();
+  float* dentropy = lane.dentropy.data();
   if (discrete_) {
     // per head: d logp / d z = onehot(a) - p, d H / d z = -p (log p + H)
-    double* lp = log_pi_.data();
+    double* lp = lane.log_pi.data();
     const auto& nvec = action_space_.nvec();
     for (size_t h = 0, offset = 0; h < nvec.size(); offset += nvec[h++]) {
       const int64_t n = nvec[h], a = discrete[h] - discrete_start_;
@@ -198,36 +206,68 @@ void Ppo::LogProb(const float* out, const int64_t* discrete, const float* contin
     *entropy += 0.5 + 0.5 * kLog2Pi + log_std[j];
     dlogp[j] = static_cast<float>(z / sigma);
     dentropy[j] = 0.0f;
-    dlogp_log_std[j] = static_cast<float>(z * z - 1.0);
+    lane.dlogp_log_std[j] = static_cast<float>(z * z - 1.0);
   }
 }
 
 Ppo::Losses Ppo::Gradient(const Minibatch& mb) {
-  const PpoConfig& c = config_;
   const int64_t B = mb.size;
-  const float* out = actor_.Forward(params_.data(), mb.obs, obs_dim_, B);
-  const float* value = critic_.Forward(params_.data(), mb.obs, obs_dim_, B);
-  const int64_t out_stride = actor_.out_stride(), value_stride = critic_.out_stride();
-  const auto heads = static_cast<int64_t>(action_space_.nvec().size());
-  // advantages normalized over the minibatch: (A - mean) / (unbiased std + 1e-8)
+  // advantages normalized over the whole minibatch: (A - mean) / (unbiased std + 1e-8)
   double adv_mean = 0.0, adv_scale = 1.0;
-  if (c.norm_adv && B > 1) {
+  if (config_.norm_adv && B > 1) {
     for (int64_t i = 0; i < B; ++i) adv_mean += mb.advantages[i] / static_cast<double>(B);
     double var = 0.0;
     for (int64_t i = 0; i < B; ++i) var += std::pow(mb.advantages[i] - adv_mean, 2) / (B - 1);
     adv_scale = 1.0 / (std::sqrt(var) + 1e-8);
   }
-  d_out_.assign(static_cast<size_t>(B * out_stride), 0.0f);
-  d_value_.assign(static_cast<size_t>(B * value_stride), 0.0f);
-  std::fill(grads_.begin(), grads_.end(), 0.0f);
-  float* d_log_std = grads_.data() + log_std_;
-  const double inv_b = 1.0 / static_cast<double>(B);
+  // each lane takes a contiguous share of the rows; the sums are then taken in lane order
+  const auto lanes = static_cast<int64_t>(lanes_.size());
+  auto run = [&](int begin, int end) {
+    for (int k = begin; k < end; ++k) {
+      LaneGradient(lanes_[k], mb, B * k / lanes, B * (k + 1) / lanes, adv_mean, adv_scale);
+    }
+  };
+  if (pool_ != nullptr) {
+    pool_->ParallelFor(static_cast<int>(lanes), run);
+  } else {
+    run(0, static_cast<int>(lanes));
+  }
+  Lane& first = lanes_[0];
+  for (int64_t k = 1; k < lanes; ++k) {
+    const Lane& lane = lanes_[k];
+    for (size_t i = 0; i < first.grads.size(); ++i) first.grads[i] += lane.grads[i];
+    first.losses.policy += lane.losses.policy;
+    first.losses.value += lane.losses.value;
+    first.losses.entropy += lane.losses.entropy;
+    first.losses.old_approx_kl += lane.losses.old_approx_kl;
+    first.losses.approx_kl += lane.losses.approx_kl;
+    first.losses.clipfrac += lane.losses.clipfrac;
+  }
+  return first.losses;
+}
+
+void Ppo::LaneGradient(Lane& lane, const Minibatch& mb, int64_t begin, int64_t end, double adv_mean,
+                       double adv_scale) {
+  const PpoConfig& c = config_;
+  const int64_t rows = end - begin;
+  const float* obs = mb.obs + begin * obs_dim_;
+  const float* out = lane.actor.Forward(params_.data(), obs, obs_dim_, rows);
+  const float* value = lane.critic.Forward(params_.data(), obs, obs_dim_, rows);
+  const int64_t out_stride = lane.actor.out_stride(), value_stride = lane.critic.out_stride();
+  const auto heads = static_cast<int64_t>(action_space_.nvec().size());
+  lane.d_out.assign(static_cast<size_t>(rows * out_stride), 0.0f);
+  lane.d_value.assign(static_cast<size_t>(rows * value_stride), 0.0f);
+  std::fill(lane.grads.begin(), lane.grads.end(), 0.0f);
+  float* d_log_std = lane.grads.data() + log_std_;
+  const double inv_b = 1.0 / static_cast<double>(mb.size);
   const double d_entropy = -c.ent_coef * inv_b;  // d loss / d entropy of one sample
-  Losses l;
-  for (int64_t i = 0; i < B; ++i) {
+  Losses& l = lane.losses;
+  l = Losses{};
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t i = begin + r;  // row in the minibatch
     double logp = 0.0, entropy = 0.0;
-    LogProb(out + i * out_stride, mb.discrete + i * heads, mb.continuous + i * act_dim_, &logp,
-            &entropy, dlogp_.data(), dent_.data(), dlogp_log_std_.data());
+    LogProb(lane, out + r * out_stride, mb.discrete + i * heads, mb.continuous + i * act_dim_,
+            &logp, &entropy);
     const double adv = (mb.advantages[i] - adv_mean) * adv_scale;
     const double log_ratio = logp - mb.old_log_probs[i], ratio = std::exp(log_ratio);
     l.old_approx_kl += -log_ratio * inv_b;
@@ -243,17 +283,17 @@ Ppo::Losses Ppo::Gradient(const Minibatch& mb) {
       d_logp = -adv * clipped > -adv * ratio && clipped != ratio ? 0.0 : -adv * ratio * inv_b;
     }
     l.entropy += entropy * inv_b;
-    float* d = d_out_.data() + i * out_stride;
+    float* d = lane.d_out.data() + r * out_stride;
     for (int64_t j = 0; j < act_dim_; ++j) {
-      d[j] = static_cast<float>(d_logp * dlogp_[j] + d_entropy * dent_[j]);
+      d[j] = static_cast<float>(d_logp * lane.dlogp[j] + d_entropy * lane.dentropy[j]);
     }
     if (!discrete_) {
       for (int64_t j = 0; j < act_dim_; ++j) {
-        d_log_std[j] += static_cast<float>(d_logp * dlogp_log_std_[j] + d_entropy);
+        d_log_std[j] += static_cast<float>(d_logp * lane.dlogp_log_std[j] + d_entropy);
       }
     }
     // value loss 0.5 (V - R)^2, or with clip_vloss the larger of it and the clipped version
-    const double v = value[i * value_stride], ret = mb.returns[i], old = mb.old_values[i];
+    const double v = value[r * value_stride], ret = mb.returns[i], old = mb.old_values[i];
     double v_loss = 0.5 * (v - ret) * (v - ret), d_v = v - ret;
     if (c.clip_vloss && !c.a2c) {
       const double change = std::clamp(v - old, -c.clip_coef, c.clip_coef);
@@ -264,17 +304,17 @@ Ppo::Losses Ppo::Gradient(const Minibatch& mb) {
       }
     }
     l.value += v_loss * inv_b;
-    d_value_[i * value_stride] = static_cast<float>(c.vf_coef * d_v * inv_b);
+    lane.d_value[r * value_stride] = static_cast<float>(c.vf_coef * d_v * inv_b);
   }
-  actor_.Backward(params_.data(), d_out_.data(), grads_.data());
-  critic_.Backward(params_.data(), d_value_.data(), grads_.data());
-  return l;
+  lane.actor.Backward(params_.data(), lane.d_out.data(), lane.grads.data());
+  lane.critic.Backward(params_.data(), lane.d_value.data(), lane.grads.data());
 }
 
 std::map<std::string, double> Ppo::Update(buffers::RolloutBuffer& rollout, double learning_rate) {
   const PpoConfig& c = config_;
   const int64_t batch = rollout.num_steps() * rollout.num_envs();
   const int64_t minibatch = std::max<int64_t>(1, batch / c.num_minibatches);
+  std::vector<float>& grads = lanes_[0].grads;  // the minibatch's gradient after Gradient
   Losses last;
   double clipfrac = 0.0, grad_norm = 0.0;
   int64_t steps = 0;
@@ -292,8 +332,8 @@ std::map<std::string, double> Ppo::Update(buffers::RolloutBuffer& rollout, doubl
       clipfrac += last.clipfrac;
       ++steps;
       grad_norm =
-          nn::ClipGradNorm(grads_.data(), static_cast<int64_t>(grads_.size()), c.max_grad_norm);
-      adam_.Step(params_.data(), grads_.data(), learning_rate);
+          nn::ClipGradNorm(grads.data(), static_cast<int64_t>(grads.size()), c.max_grad_norm);
+      adam_.Step(params_.data(), grads.data(), learning_rate);
     }
     if (c.target_kl > 0.0 && last.approx_kl > c.target_kl) break;
   }

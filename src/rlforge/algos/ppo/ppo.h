@@ -12,6 +12,7 @@
 #include "rlforge/buffers/rollout_buffer.h"
 #include "rlforge/core/config.h"
 #include "rlforge/core/spaces.h"
+#include "rlforge/core/thread_pool.h"
 #include "rlforge/nn/dense.h"
 
 namespace rlforge::algos {
@@ -87,11 +88,26 @@ class Ppo final : public Agent {
   void Load(torch::serialize::InputArchive& archive) override;
 
  private:
+  // What one thread of Gradient works with: its share of the minibatch rows.
+  struct Lane {
+    nn::DenseMlp actor, critic;          // the nets, with this lane's activations
+    std::vector<float> grads;            // d loss / d params over the lane's rows  (P)
+    std::vector<float> d_out;            // d loss / d actor output                 (rows x out_pad)
+    std::vector<float> d_value;          // d loss / d critic output                (rows x 8)
+    std::vector<float> dlogp, dentropy;  // d logp, d entropy / d actor output     (act_dim)
+    std::vector<float> dlogp_log_std;    // d logp / d log std                      (C)
+    std::vector<double> log_pi;          // log softmax of one head                 (act_dim)
+    Losses losses;                       // loss terms summed over the lane's rows
+  };
+
   std::vector<torch::Tensor> AsTensors(const std::vector<float>& flat) const;
-  // log pi(a) and entropy of one sample's policy head `out`; writes d logp / d out and
-  // d entropy / d out (act_dim each) and, for Gaussian policies, d / d log std (C each).
-  void LogProb(const float* out, const int64_t* discrete, const float* continuous, double* logp,
-               double* entropy, float* dlogp, float* dentropy, float* dlogp_log_std);
+  // Rows [begin, end) of the minibatch into lane.grads and lane.losses.
+  void LaneGradient(Lane& lane, const Minibatch& mb, int64_t begin, int64_t end, double adv_mean,
+                    double adv_scale);
+  // log pi(a) and entropy of one sample's policy head `out`, with their gradients w.r.t. `out`
+  // (and the log std) in the lane's scratch.
+  void LogProb(Lane& lane, const float* out, const int64_t* discrete, const float* continuous,
+               double* logp, double* entropy) const;
 
   PpoConfig config_;
   Space action_space_;
@@ -99,16 +115,12 @@ class Ppo final : public Agent {
   int64_t obs_dim_;
   int64_t act_dim_;                   // logits (sum of cardinalities) or continuous dims
   int64_t discrete_start_ = 0;        // Discrete(n, start): the first action's value
-  nn::DenseMlp actor_, critic_;       // policy head (logits or mean), state value
+  nn::DenseMlp actor_, critic_;       // policy head (logits or mean), state value: for acting
   int64_t log_std_ = 0;               // offset of the state-independent log std (C) in params_
-  std::vector<float> params_;         // actor, critic, log std                     (P)
-  std::vector<float> grads_;          // d loss / d params_ of the last minibatch   (P)
-  nn::FlatAdam adam_;                 // Adam moments over params_                  (2 x P)
-  std::vector<float> d_out_;          // d loss / d actor output                    (B x out_pad)
-  std::vector<float> d_value_;        // d loss / d critic output                   (B x 8)
-  std::vector<float> dlogp_, dent_;   // per-sample scratch of LogProb              (act_dim)
-  std::vector<float> dlogp_log_std_;  // per-sample scratch of LogProb              (C)
-  std::vector<double> log_pi_;        // log softmax of one head                    (act_dim)
+  std::vector<float> params_;         // actor, critic, log std                    (P)
+  nn::FlatAdam adam_;                 // Adam moments over params_                 (2 x P)
+  std::vector<Lane> lanes_;           // one per training thread; lanes_[0].grads is the sum
+  std::unique_ptr<ThreadPool> pool_;  // runs the lanes; null with one thread
 };
 
 template <class V>
