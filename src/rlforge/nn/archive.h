@@ -5,6 +5,9 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <vector>
+
+#include "rlforge/nn/dense.h"
 
 namespace rlforge::nn {
 
@@ -30,6 +33,19 @@ void LoadFrom(torch::serialize::InputArchive& archive, const char* name, T& item
     item.load(sub);
   }
 }
+
+// Reads a float32 tensor of exactly `shape`, or throws an Error naming `what`/`key`.
+torch::Tensor ReadFloats(torch::serialize::InputArchive& archive, const std::string& what,
+                         const std::string& key, const std::vector<int64_t>& shape);
+// A float block (copied) as a 1-D tensor, and back into `out` (its size checked).
+void WriteFloats(torch::serialize::OutputArchive& archive, const std::string& key,
+                 const std::vector<float>& data);
+void ReadFloats(torch::serialize::InputArchive& archive, const std::string& what,
+                const std::string& key, std::vector<float>& out);
+
+// FlatAdam's moments and step count as the sub-archive `name`.
+void SaveAdam(torch::serialize::OutputArchive& archive, const char* name, const FlatAdam& adam);
+void LoadAdam(torch::serialize::InputArchive& archive, const char* name, FlatAdam& adam);
 
 void WriteText(torch::serialize::OutputArchive& archive, const char* name, const std::string& text);
 std::string ReadText(torch::serialize::InputArchive& archive, const char* name);

@@ -250,25 +250,28 @@ const float* DenseMlp::Forward(const float* params, const float* x, int64_t x_st
   return h_.back().data();
 }
 
-void DenseMlp::Backward(const float* params, const float* dy, float* grads) {
+void DenseMlp::Backward(const float* params, const float* dy, float* grads, float* dx) {
   const int64_t B = batch_;
   const float* da = dy;  // d loss / d pre-activation of layer l   (B x out_pad)
   for (size_t l = layers_.size(); l-- > 0;) {
     const Layer& L = layers_[l];
-    const float* in = l == 0 ? x_ : h_[l - 1].data();
-    const int64_t in_stride = l == 0 ? x_stride_ : layers_[l - 1].out_pad;
-    // dWt += in^T da ; db += column sums of da
-    Gemm(L.in, L.out_pad, B, in, 1, in_stride, da, L.out_pad, grads + L.wt, L.out_pad, nullptr,
-         true);
-    AddColumnSums(da, B, L.out_pad, grads + L.b);
-    if (l == 0) break;
+    if (grads != nullptr) {  // dWt += in^T da ; db += column sums of da
+      const float* in = l == 0 ? x_ : h_[l - 1].data();
+      const int64_t in_stride = l == 0 ? x_stride_ : layers_[l - 1].out_pad;
+      Gemm(L.in, L.out_pad, B, in, 1, in_stride, da, L.out_pad, grads + L.wt, L.out_pad, nullptr,
+           true);
+      AddColumnSums(da, B, L.out_pad, grads + L.b);
+    }
+    if (l == 0 && dx == nullptr) break;
     // d loss / d input = da W, with W (out x in_pad) the transpose of Wt
-    const int64_t in_pad = layers_[l - 1].out_pad;
+    const int64_t in_pad = PadTo8(L.in);
     w_.assign(static_cast<size_t>(L.out * in_pad), 0.0f);
     for (int64_t i = 0; i < L.in; ++i) {
       for (int64_t o = 0; o < L.out; ++o) w_[o * in_pad + i] = params[L.wt + i * L.out_pad + o];
     }
-    Gemm(B, in_pad, L.out, da, L.out_pad, 1, w_.data(), in_pad, dh_.data(), in_pad, nullptr, false);
+    float* d_in = l == 0 ? dx : dh_.data();
+    Gemm(B, in_pad, L.out, da, L.out_pad, 1, w_.data(), in_pad, d_in, in_pad, nullptr, false);
+    if (l == 0) break;
     // through the activation, from its output h: tanh' = 1 - h^2, relu' = [h > 0]
     ActivationGrad(activation_, h_[l - 1].data(), dh_.data(), da_.data(), B * in_pad);
     da = da_.data();

@@ -50,8 +50,9 @@ class DenseMlp {
   // y (batch x out_stride) = net(x), x being batch rows of `in` floats, x_stride apart. Keeps the
   // activations (and x) for Backward; the result lives until the next Forward.
   const float* Forward(const float* params, const float* x, int64_t x_stride, int64_t batch);
-  // grads += d loss / d params given dy = d loss / d y (batch x out_stride) of the last Forward.
-  void Backward(const float* params, const float* dy, float* grads);
+  // grads += d loss / d params given dy = d loss / d y (batch x out_stride) of the last Forward;
+  // with dx, also d loss / d x into dx (batch x PadTo8(in)). Either may be null.
+  void Backward(const float* params, const float* dy, float* grads, float* dx = nullptr);
 
  private:
   void Reserve(int64_t batch);

@@ -1,38 +1,18 @@
 #include "rlforge/algos/ppo/ppo.h"
 
-#include <ATen/CPUGeneratorImpl.h>
-#include <ATen/core/DistributionsHelper.h>
-
 #include <algorithm>
 #include <cmath>
-#include <mutex>
 
 #include "rlforge/core/error.h"
 #include "rlforge/core/thread_pool.h"
 #include "rlforge/nn/archive.h"
 #include "rlforge/nn/mlp.h"
+#include "rlforge/nn/torch_random.h"
 
 namespace rlforge::algos {
 namespace {
 
 constexpr double kLog2Pi = 1.8378770664093453;  // log(2 pi)
-
-// Draws from LibTorch's default CPU generator, so that the checkpointed torch RNG state covers
-// acting as well.
-class TorchRandom {
- public:
-  TorchRandom()
-      : generator_(at::detail::getDefaultCPUGenerator()),
-        lock_(generator_.mutex()),
-        cpu_(at::check_generator<at::CPUGeneratorImpl>(generator_)) {}
-  double Uniform() { return at::uniform_real_distribution<double>(0.0, 1.0)(cpu_); }
-  double Normal() { return at::normal_distribution<double>(0.0, 1.0)(cpu_); }
-
- private:
-  at::Generator generator_;
-  std::lock_guard<std::mutex> lock_;
-  at::CPUGeneratorImpl* cpu_;
-};
 
 // log softmax of one head's logits (n) into out (n)
 void LogSoftmax(const float* logits, int64_t n, double* out) {
@@ -139,7 +119,7 @@ void Ppo::Act(const torch::Tensor& obs, int64_t* discrete, float* continuous, fl
   const int64_t n = obs.size(0);
   const float* out = actor_.Forward(params_.data(), obs.data_ptr<float>(), obs_dim_, n);
   if (values != nullptr) Value(obs.data_ptr<float>(), n, values);
-  TorchRandom random;
+  nn::TorchRandom random;
   for (int64_t i = 0; i < n; ++i) {
     const float* row = out + i * actor_.out_stride();
     double logp = 0.0;
@@ -367,19 +347,6 @@ std::string LayerKey(size_t l, const char* what) {
   return std::to_string(2 * l) + "." + what;  // torch::nn::Sequential(Linear, act, Linear, ...)
 }
 
-torch::Tensor ReadTensor(torch::serialize::InputArchive& archive, const std::string& name,
-                         const std::string& key, std::vector<int64_t> shape) {
-  torch::Tensor t;
-  if (!archive.try_read(key, t) || t.sizes() != c10::IntArrayRef(shape) ||
-      t.scalar_type() != torch::kFloat32) {
-    std::string dims;
-    for (const int64_t d : shape) dims += (dims.empty() ? "" : " x ") + std::to_string(d);
-    throw Error("checkpoint: " + name + (name.empty() ? "" : "/") + key +
-                ": expected a float32 tensor of shape (" + dims + ")");
-  }
-  return t.contiguous();
-}
-
 }  // namespace
 
 void Ppo::Save(torch::serialize::OutputArchive& archive) const {
@@ -394,12 +361,7 @@ void Ppo::Save(torch::serialize::OutputArchive& archive) const {
     archive.write(name, sub);
   }
   if (!discrete_) archive.write("log_std", params[k], /*is_buffer=*/true);
-  torch::serialize::OutputArchive adam;
-  const auto size = static_cast<int64_t>(params_.size());
-  adam.write("exp_avg", Copy(adam_.exp_avg().data(), {size}), true);
-  adam.write("exp_avg_sq", Copy(adam_.exp_avg_sq().data(), {size}), true);
-  adam.write("step", torch::tensor(adam_.step()), true);
-  archive.write("optimizer", adam);
+  nn::SaveAdam(archive, "optimizer", adam_);
 }
 
 void Ppo::Load(torch::serialize::InputArchive& archive) {
@@ -408,28 +370,16 @@ void Ppo::Load(torch::serialize::InputArchive& archive) {
     archive.read(name, sub);
     for (size_t l = 0; l < net->layers().size(); ++l) {
       const auto& L = net->layers()[l];
-      const torch::Tensor w = ReadTensor(sub, name, LayerKey(l, "weight"), {L.out, L.in});
-      const torch::Tensor b = ReadTensor(sub, name, LayerKey(l, "bias"), {L.out});
+      const torch::Tensor w = nn::ReadFloats(sub, name, LayerKey(l, "weight"), {L.out, L.in});
+      const torch::Tensor b = nn::ReadFloats(sub, name, LayerKey(l, "bias"), {L.out});
       net->Import(params_.data(), l, w.data_ptr<float>(), b.data_ptr<float>());
     }
   }
   if (!discrete_) {
-    const torch::Tensor log_std = ReadTensor(archive, "", "log_std", {1, act_dim_});
+    const torch::Tensor log_std = nn::ReadFloats(archive, "", "log_std", {1, act_dim_});
     std::memcpy(params_.data() + log_std_, log_std.data_ptr<float>(), sizeof(float) * act_dim_);
   }
-  torch::serialize::InputArchive adam;
-  archive.read("optimizer", adam);
-  const auto size = static_cast<int64_t>(params_.size());
-  for (const auto& [key, flat] :
-       {std::pair{"exp_avg", &adam_.exp_avg()}, std::pair{"exp_avg_sq", &adam_.exp_avg_sq()}}) {
-    const torch::Tensor t = ReadTensor(adam, "optimizer", key, {size});
-    std::memcpy(flat->data(), t.data_ptr<float>(), sizeof(float) * size);
-  }
-  torch::Tensor step;
-  if (!adam.try_read("step", step) || step.numel() != 1) {
-    throw Error("checkpoint: optimizer/step is missing");
-  }
-  adam_.step() = step.item<int64_t>();
+  nn::LoadAdam(archive, "optimizer", adam_);
 }
 
 }  // namespace rlforge::algos

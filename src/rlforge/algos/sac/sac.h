@@ -11,6 +11,7 @@
 #include "rlforge/core/config.h"
 #include "rlforge/core/rng.h"
 #include "rlforge/core/spaces.h"
+#include "rlforge/nn/dense.h"
 
 namespace rlforge::algos {
 
@@ -50,6 +51,8 @@ struct SacConfig {
   }
 };
 
+// The networks are nn::DenseMlp on flat parameter blocks (actor; q1 and q2 together; their
+// Polyak target), with the gradients written out by hand (tested against LibTorch autograd).
 class Sac final : public Agent {
  public:
   Sac(const SacConfig& config, const Space& observation_space, const Space& action_space,
@@ -68,28 +71,56 @@ class Sac final : public Agent {
   // One critic step, and every policy_frequency steps that many actor (and alpha) steps.
   std::map<std::string, double> Update(buffers::Batch& batch, int64_t global_step);
 
+  // The loss gradients of one step, without stepping (Update's parts; tests compare them with
+  // autograd). Critic: mean squared TD error of q1 and q2 against the target. Actor:
+  // mean(alpha log pi - min Q). Both sample from the policy; noise() is the last sample's.
+  std::map<std::string, double> CriticGradient(buffers::Batch& batch);
+  double ActorGradient(const float* obs, int64_t n);
+  const std::vector<float>& noise() const { return noise_; }
+  // Actor (trunk layers, mean head, log std head), q1, q2 gradients in parameters()' layout.
+  std::vector<torch::Tensor> gradients() const;
+
   void Save(torch::serialize::OutputArchive& archive) const override;
   void Load(torch::serialize::InputArchive& archive) override;
+  // Actor trunk layers, mean head, log std head, q1, q2 (weight, bias each), log alpha.
   std::vector<torch::Tensor> parameters() const override;
 
  private:
-  // squashed sample, its log-prob and the squashed mean, for a batch of observations
-  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> Policy(const torch::Tensor& obs);
-  torch::Tensor Q(torch::nn::Sequential& net, const torch::Tensor& obs,
-                  const torch::Tensor& action);
+  std::vector<torch::Tensor> AsTensors(const std::vector<float>& actor,
+                                       const std::vector<float>& q) const;
+  void InitCritic();
+  // a = tanh(mean + std eps) * scale + bias for the n rows of the last actor Forward `out`, and
+  // log pi(a) with the tanh correction; keeps eps, std, tanh values for ActorGradient.
+  void Sample(const float* out, int64_t n, bool deterministic, float* actions, float* log_probs);
+  // x_ = [obs, action] rows for the Q nets
+  void QInput(const float* obs, const float* actions, int64_t n);
 
   SacConfig config_;
   Space action_space_;
-  int64_t act_dim_;
-  torch::nn::Sequential actor_;                         // obs -> hidden (trunk of mean and log std)
-  torch::nn::Linear mean_{nullptr}, log_std_{nullptr};  // policy heads   (hidden -> |A|)
-  torch::nn::Sequential q1_, q2_, q1_target_, q2_target_;  // [obs, action] -> Q
-  torch::Tensor action_scale_, action_bias_;  // (high - low) / 2, (high + low) / 2   (1 x |A|)
-  torch::Tensor log_alpha_;                   // learned entropy coefficient (log)   (1)
+  int64_t obs_dim_, act_dim_;
+  nn::DenseMlp actor_;                // obs -> [mean, pre-squash log std]         (2|A|)
+  nn::DenseMlp q1_, q2_;              // [obs, action] -> Q, one block: q1 then q2
+  std::vector<float> actor_params_;   // actor parameters                           (Pa)
+  std::vector<float> actor_grads_;    // d actor loss / d actor parameters          (Pa)
+  std::vector<float> q_params_;       // q1 and q2 parameters                       (Pq)
+  std::vector<float> q_grads_;        // d critic loss / d q parameters             (Pq)
+  std::vector<float> q_target_;       // Polyak average of q_params_                (Pq)
+  nn::FlatAdam actor_adam_, q_adam_;  // their optimizers
+  std::vector<float> log_alpha_;      // learned entropy coefficient, log           (1)
+  nn::FlatAdam alpha_adam_;           // its optimizer
+  std::vector<float> scale_, bias_;   // (high - low) / 2, (high + low) / 2         (|A|)
   double alpha_;
   double target_entropy_;
-  std::unique_ptr<torch::optim::Adam> actor_opt_, q_opt_, alpha_opt_;
   Rng rng_;  // random actions before learning_starts
+  // scratch, B = batch rows
+  std::vector<float> x_;                // [obs, action] per row                      (B x obs+|A|)
+  std::vector<float> pi_, log_pi_;      // policy sample and its log-prob             (B x |A|), (B)
+  std::vector<float> noise_;            // eps of the last Sample                     (B x |A|)
+  std::vector<float> std_, y_, t_;      // its std, tanh(x), tanh(raw log std)        (B x |A|)
+  std::vector<float> q1_out_, target_;  // a Q output, TD targets                     (B)
+  std::vector<float> dq1_, dq2_;        // d loss / d Q output                        (B x 8)
+  std::vector<float> dx1_, dx2_;        // d loss / d Q input                         (B x pad)
+  std::vector<float> d_out_;            // d loss / d actor output                    (B x pad)
 };
 
 }  // namespace rlforge::algos
