@@ -1,6 +1,7 @@
 #include "rlforge/algos/dqn/dqn.h"
 
-#include <c10/core/InferenceMode.h>
+#include <cmath>
+#include <cstring>
 
 #include "rlforge/core/error.h"
 #include "rlforge/nn/archive.h"
@@ -20,24 +21,52 @@ Dqn::Dqn(const DqnConfig& config, const Space& observation_space, const Space& a
     throw Error("dqn: expected a float32 Box observation space, got " +
                 observation_space.ToString());
   }
-  q_ = nn::Mlp(observation_space.size(), config.hidden, action_space.n(), "relu", std::sqrt(2.0));
-  target_ =
-      nn::Mlp(observation_space.size(), config.hidden, action_space.n(), "relu", std::sqrt(2.0));
-  {
-    torch::NoGradGuard no_grad;
-    const auto src = q_->parameters();
-    auto dst = target_->parameters();
-    for (size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]);
+  obs_dim_ = observation_space.size();
+  std::vector<int64_t> sizes = {obs_dim_};
+  sizes.insert(sizes.end(), config.hidden.begin(), config.hidden.end());
+  sizes.push_back(action_space.n());
+  q_ = nn::DenseMlp(sizes, nn::Activation::kRelu, 0);
+  params_.assign(static_cast<size_t>(q_.num_parameters()), 0.0f);
+  // CleanRL-style orthogonal initialization, drawn by LibTorch
+  const std::vector<torch::Tensor> init =
+      nn::Mlp(obs_dim_, config.hidden, action_space.n(), "relu", std::sqrt(2.0))->parameters();
+  for (size_t l = 0; l < q_.layers().size(); ++l) {
+    q_.Import(params_.data(), l, init[2 * l].data_ptr<float>(), init[2 * l + 1].data_ptr<float>());
   }
-  optimizer_ = std::make_unique<torch::optim::Adam>(
-      q_->parameters(), torch::optim::AdamOptions(config.learning_rate));
+  target_ = params_;
+  grads_.assign(params_.size(), 0.0f);
+  adam_ = nn::FlatAdam(q_.num_parameters(), 1e-8);
+}
+
+std::vector<torch::Tensor> Dqn::parameters() const { return AsTensors(params_); }
+std::vector<torch::Tensor> Dqn::gradients() const { return AsTensors(grads_); }
+
+std::vector<torch::Tensor> Dqn::AsTensors(const std::vector<float>& flat) const {
+  std::vector<torch::Tensor> out;
+  for (size_t l = 0; l < q_.layers().size(); ++l) {
+    const auto& L = q_.layers()[l];
+    torch::Tensor w = torch::empty({L.out, L.in}), b = torch::empty({L.out});
+    q_.Export(flat.data(), l, w.data_ptr<float>(), b.data_ptr<float>());
+    out.push_back(w);
+    out.push_back(b);
+  }
+  return out;
 }
 
 void Dqn::Act(const torch::Tensor& obs, int64_t* discrete, float*, bool) {
-  c10::InferenceMode guard;
-  const torch::Tensor a = q_->forward(obs).argmax(-1).contiguous();
-  for (int64_t i = 0; i < a.size(0); ++i)
-    discrete[i] = a.data_ptr<int64_t>()[i] + action_space_.start();
+  if (obs.dim() != 2 || obs.size(1) != obs_dim_ || !obs.is_contiguous() ||
+      obs.scalar_type() != torch::kFloat32) {
+    throw Error("dqn: expected contiguous float32 observations (N x " + std::to_string(obs_dim_) +
+                ")");
+  }
+  const int64_t n = obs.size(0), actions = action_space_.n(), stride = q_.out_stride();
+  const float* q = q_.Forward(params_.data(), obs.data_ptr<float>(), obs_dim_, n);
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = q + i * stride;
+    int64_t best = 0;
+    for (int64_t a = 1; a < actions; ++a) best = row[a] > row[best] ? a : best;
+    discrete[i] = best + action_space_.start();
+  }
 }
 
 void Dqn::Explore(const torch::Tensor& obs, double epsilon, int64_t* discrete) {
@@ -49,53 +78,73 @@ void Dqn::Explore(const torch::Tensor& obs, double epsilon, int64_t* discrete) {
 }
 
 std::map<std::string, double> Dqn::Update(buffers::Batch& batch) {
-  auto view = [&](const char* name, torch::ScalarType type) {
-    auto& f = batch[name];
-    return torch::from_blob(f.data.data(), f.shape, type);
+  const float* obs = batch["obs"].as<float>();
+  const float* next_obs = batch["next_obs"].as<float>();
+  const int64_t* actions = batch["discrete_actions"].as<int64_t>();
+  const float* rewards = batch["rewards"].as<float>();
+  const float* discounts = batch["discounts"].as<float>();
+  const int64_t B = batch["obs"].shape[0], n = action_space_.n(), stride = q_.out_stride();
+  auto argmax = [n](const float* row) {
+    int64_t best = 0;
+    for (int64_t a = 1; a < n; ++a) best = row[a] > row[best] ? a : best;
+    return best;
   };
-  const torch::Tensor obs = view("obs", torch::kFloat32),
-                      next_obs = view("next_obs", torch::kFloat32);
-  const torch::Tensor actions =
-      view("discrete_actions", torch::kInt64).select(1, 0) - action_space_.start();
-  const torch::Tensor rewards = view("rewards", torch::kFloat32),
-                      discounts = view("discounts", torch::kFloat32);
-  torch::Tensor target;
-  {
-    torch::NoGradGuard no_grad;
-    const torch::Tensor next_q = target_->forward(next_obs);
-    const torch::Tensor next_value =
-        config_.double_dqn ? next_q.gather(1, q_->forward(next_obs).argmax(-1, true)).squeeze(1)
-                           : std::get<0>(next_q.max(-1));
-    target = rewards + discounts * next_value;  // discounts = gamma^n, 0 after a terminal
+  // y = r + discount * max_a target Q(s', a) (Double DQN: the online net picks a); discount is
+  // gamma^n, 0 after a terminal
+  const float* target_q = q_.Forward(target_.data(), next_obs, obs_dim_, B);
+  next_q_.assign(target_q, target_q + B * stride);
+  const float* online_next =
+      config_.double_dqn ? q_.Forward(params_.data(), next_obs, obs_dim_, B) : next_q_.data();
+  td_target_.resize(static_cast<size_t>(B));
+  for (int64_t i = 0; i < B; ++i) {
+    const float next_value = next_q_[i * stride + argmax(online_next + i * stride)];
+    td_target_[i] = rewards[i] + discounts[i] * next_value;
   }
-  const torch::Tensor q = q_->forward(obs).gather(1, actions.unsqueeze(1)).squeeze(1);
-  const torch::Tensor loss =
-      config_.huber ? torch::smooth_l1_loss(q, target) : torch::mse_loss(q, target);
-  optimizer_->zero_grad();
-  loss.backward();
-  if (config_.max_grad_norm > 0) nn::ClipGradNorm(q_->parameters(), config_.max_grad_norm);
-  optimizer_->step();
-  return {{"losses/td_loss", loss.item<double>()}, {"losses/q_values", q.mean().item<double>()}};
+  // loss = mean of (q - y)^2, or of Huber(q - y) (smooth L1, beta 1)
+  const float* q = q_.Forward(params_.data(), obs, obs_dim_, B);
+  d_q_.assign(static_cast<size_t>(B * stride), 0.0f);
+  double loss = 0.0, q_mean = 0.0;
+  for (int64_t i = 0; i < B; ++i) {
+    const int64_t k = i * stride + actions[i] - action_space_.start();
+    const double e = q[k] - td_target_[i];
+    q_mean += q[k] / static_cast<double>(B);
+    double d = 2.0 * e;
+    if (!config_.huber) {
+      loss += e * e / B;
+    } else if (std::abs(e) < 1.0) {
+      loss += 0.5 * e * e / B, d = e;
+    } else {
+      loss += (std::abs(e) - 0.5) / B, d = e > 0 ? 1.0 : -1.0;
+    }
+    d_q_[k] = static_cast<float>(d / B);
+  }
+  std::fill(grads_.begin(), grads_.end(), 0.0f);
+  q_.Backward(params_.data(), d_q_.data(), grads_.data());
+  if (config_.max_grad_norm > 0) {
+    nn::ClipGradNorm(grads_.data(), static_cast<int64_t>(grads_.size()), config_.max_grad_norm);
+  }
+  adam_.Step(params_.data(), grads_.data(), config_.learning_rate);
+  return {{"losses/td_loss", loss}, {"losses/q_values", q_mean}};
 }
 
-void Dqn::UpdateTarget() {
-  torch::NoGradGuard no_grad;
-  const auto src = q_->parameters();
-  auto dst = target_->parameters();
-  for (size_t i = 0; i < src.size(); ++i) dst[i].mul_(1.0 - config_.tau).add_(src[i], config_.tau);
+void Dqn::UpdateTarget() {  // target <- tau * online + (1 - tau) * target
+  const auto tau = static_cast<float>(config_.tau);
+  for (size_t i = 0; i < target_.size(); ++i) {
+    target_[i] = target_[i] * (1.0f - tau) + params_[i] * tau;
+  }
 }
 
 void Dqn::Save(torch::serialize::OutputArchive& archive) const {
-  nn::SaveTo(archive, "q", q_);
-  nn::SaveTo(archive, "target", target_);
-  nn::SaveTo(archive, "optimizer", *optimizer_);
+  nn::WriteFloats(archive, "q", params_);
+  nn::WriteFloats(archive, "target", target_);
+  nn::SaveAdam(archive, "optimizer", adam_);
   nn::WriteText(archive, "dqn_rng", rng_.Serialize());
 }
 
 void Dqn::Load(torch::serialize::InputArchive& archive) {
-  nn::LoadFrom(archive, "q", q_);
-  nn::LoadFrom(archive, "target", target_);
-  nn::LoadFrom(archive, "optimizer", *optimizer_);
+  nn::ReadFloats(archive, "", "q", params_);
+  nn::ReadFloats(archive, "", "target", target_);
+  nn::LoadAdam(archive, "optimizer", adam_);
   rng_.Deserialize(nn::ReadText(archive, "dqn_rng"));
 }
 

@@ -9,6 +9,7 @@
 #include "rlforge/core/config.h"
 #include "rlforge/core/rng.h"
 #include "rlforge/core/spaces.h"
+#include "rlforge/nn/dense.h"
 
 namespace rlforge::algos {
 
@@ -72,14 +73,25 @@ class Dqn final : public Agent {
 
   void Save(torch::serialize::OutputArchive& archive) const override;
   void Load(torch::serialize::InputArchive& archive) override;
-  std::vector<torch::Tensor> parameters() const override { return q_->parameters(); }
+  // The online network's layers (weight, bias each), in LibTorch's Linear layout.
+  std::vector<torch::Tensor> parameters() const override;
+  std::vector<torch::Tensor> gradients() const;  // of the last Update, in the same layout
 
  private:
+  std::vector<torch::Tensor> AsTensors(const std::vector<float>& flat) const;
+
   DqnConfig config_;
   Space action_space_;
-  torch::nn::Sequential q_, target_;  // online and target Q networks   (obs -> n actions)
-  std::unique_ptr<torch::optim::Adam> optimizer_;
-  Rng rng_;  // exploration draws
+  int64_t obs_dim_;
+  nn::DenseMlp q_;                // obs -> Q of each action (n), on the dense kernels
+  std::vector<float> params_;     // online Q network                  (P)
+  std::vector<float> target_;     // target Q network                  (P)
+  std::vector<float> grads_;      // d TD loss / d params_             (P)
+  nn::FlatAdam adam_;             // Adam moments over params_         (2 x P)
+  std::vector<float> next_q_;     // target Q(s', .) of a batch        (B x n_pad)
+  std::vector<float> d_q_;        // d loss / d online Q(s, .)         (B x n_pad)
+  std::vector<float> td_target_;  // r + discount * next value         (B)
+  Rng rng_;                       // exploration draws
 };
 
 }  // namespace rlforge::algos
