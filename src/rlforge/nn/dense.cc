@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "rlforge/core/error.h"
 
@@ -137,34 +138,20 @@ RLFORGE_SIMD_CLONES
 void Gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t a_m, int64_t a_k, const float* b,
           int64_t ldb, float* c, int64_t ldc, const float* bias, bool accumulate) {
   int64_t m = 0;
-  if (N == 8) {  // one column of vectors (an output layer): 8 rows keep 8 FMAs in flight
-    for (; m + 8 <= M; m += 8) {
+  auto rows = [&](auto r) {  // r rows of C from row m on
+    constexpr int R = decltype(r)::value;
+    if constexpr (R == 8) {  // one column of vectors (an output layer): 8 FMAs in flight
       Block<8, 1>(K, a + m * a_m, a_m, a_k, b, ldb, c + m * ldc, ldc, bias, accumulate);
+    } else {
+      Row<R>(N, K, a + m * a_m, a_m, a_k, b, ldb, c + m * ldc, ldc, bias, accumulate);
     }
-  }
-  for (; m + 6 <= M; m += 6)
-    Row<6>(N, K, a + m * a_m, a_m, a_k, b, ldb, c + m * ldc, ldc, bias, accumulate);
-  const float* am = a + m * a_m;
-  float* cm = c + m * ldc;
-  switch (M - m) {
-    case 5:
-      Row<5>(N, K, am, a_m, a_k, b, ldb, cm, ldc, bias, accumulate);
-      break;
-    case 4:
-      Row<4>(N, K, am, a_m, a_k, b, ldb, cm, ldc, bias, accumulate);
-      break;
-    case 3:
-      Row<3>(N, K, am, a_m, a_k, b, ldb, cm, ldc, bias, accumulate);
-      break;
-    case 2:
-      Row<2>(N, K, am, a_m, a_k, b, ldb, cm, ldc, bias, accumulate);
-      break;
-    case 1:
-      Row<1>(N, K, am, a_m, a_k, b, ldb, cm, ldc, bias, accumulate);
-      break;
-    default:
-      break;
-  }
+    m += R;
+  };
+  while (N == 8 && M - m >= 8) rows(std::integral_constant<int, 8>{});
+  while (M - m >= 6) rows(std::integral_constant<int, 6>{});
+  if (M - m >= 3) rows(std::integral_constant<int, 3>{});
+  if (M - m == 2) rows(std::integral_constant<int, 2>{});
+  if (M - m == 1) rows(std::integral_constant<int, 1>{});
 }
 
 RLFORGE_SIMD_CLONES

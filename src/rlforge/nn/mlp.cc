@@ -50,6 +50,15 @@ torch::nn::Sequential Mlp(int64_t in, const std::vector<int64_t>& hidden, int64_
   return net;
 }
 
+const float* ObservationRows(const torch::Tensor& obs, int64_t width, const char* who) {
+  if (obs.dim() != 2 || obs.size(1) != width || !obs.is_contiguous() ||
+      obs.scalar_type() != torch::kFloat32) {
+    throw Error(std::string(who) + ": expected contiguous float32 observations (N x " +
+                std::to_string(width) + ")");
+  }
+  return obs.data_ptr<float>();
+}
+
 double ClipGradNorm(const std::vector<torch::Tensor>& params, double max_norm) {
   return torch::nn::utils::clip_grad_norm_(params, max_norm);
 }

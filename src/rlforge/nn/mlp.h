@@ -22,6 +22,9 @@ int TrainingThreads();
 // Applies that setting; safe to call more than once.
 void UseTrainingThreads();
 
+// The rows of a batch of observations (N x width, contiguous float32), or an Error naming `who`.
+const float* ObservationRows(const torch::Tensor& obs, int64_t width, const char* who);
+
 // Gradient clipping by global L2 norm; returns the norm before clipping.
 double ClipGradNorm(const std::vector<torch::Tensor>& params, double max_norm);
 

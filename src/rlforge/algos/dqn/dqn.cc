@@ -54,13 +54,9 @@ std::vector<torch::Tensor> Dqn::AsTensors(const std::vector<float>& flat) const 
 }
 
 void Dqn::Act(const torch::Tensor& obs, int64_t* discrete, float*, bool) {
-  if (obs.dim() != 2 || obs.size(1) != obs_dim_ || !obs.is_contiguous() ||
-      obs.scalar_type() != torch::kFloat32) {
-    throw Error("dqn: expected contiguous float32 observations (N x " + std::to_string(obs_dim_) +
-                ")");
-  }
+  const float* x = nn::ObservationRows(obs, obs_dim_, "dqn");
   const int64_t n = obs.size(0), actions = action_space_.n(), stride = q_.out_stride();
-  const float* q = q_.Forward(params_.data(), obs.data_ptr<float>(), obs_dim_, n);
+  const float* q = q_.Forward(params_.data(), x, obs_dim_, n);
   for (int64_t i = 0; i < n; ++i) {
     const float* row = q + i * stride;
     int64_t best = 0;

@@ -53,8 +53,9 @@ Segments EpisodeStore::Sample(int64_t count, int64_t length, Rng& rng) const {
     starts_before.push_back(total);
   }
   if (done_.empty()) {
-    throw Error("pebble: no episode has ended before this feedback session; start feedback "
-                "later (pebble.unsupervised_steps) or run fewer envs (env.num_envs)");
+    throw Error(
+        "pebble: no episode has ended before this feedback session; start feedback "
+        "later (pebble.unsupervised_steps) or run fewer envs (env.num_envs)");
   }
   if (total == 0) {
     throw Error("pebble.segment_length: " + std::to_string(length) +

@@ -111,14 +111,10 @@ void Ppo::Value(const float* obs, int64_t n, float* values) {
 
 void Ppo::Act(const torch::Tensor& obs, int64_t* discrete, float* continuous, float* log_probs,
               float* values, bool deterministic) {
-  if (obs.dim() != 2 || obs.size(1) != obs_dim_ || !obs.is_contiguous() ||
-      obs.scalar_type() != torch::kFloat32) {
-    throw Error("ppo: expected contiguous float32 observations (N x " + std::to_string(obs_dim_) +
-                ")");
-  }
+  const float* x = nn::ObservationRows(obs, obs_dim_, "ppo");
   const int64_t n = obs.size(0);
-  const float* out = actor_.Forward(params_.data(), obs.data_ptr<float>(), obs_dim_, n);
-  if (values != nullptr) Value(obs.data_ptr<float>(), n, values);
+  const float* out = actor_.Forward(params_.data(), x, obs_dim_, n);
+  if (values != nullptr) Value(x, n, values);
   nn::TorchRandom random;
   for (int64_t i = 0; i < n; ++i) {
     const float* row = out + i * actor_.out_stride();

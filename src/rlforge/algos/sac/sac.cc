@@ -6,6 +6,7 @@
 
 #include "rlforge/core/error.h"
 #include "rlforge/nn/archive.h"
+#include "rlforge/nn/mlp.h"
 #include "rlforge/nn/torch_random.h"
 
 namespace rlforge::algos {
@@ -165,13 +166,9 @@ void Sac::QInput(const float* obs, const float* actions, int64_t n) {
 }
 
 void Sac::Act(const torch::Tensor& obs, int64_t*, float* continuous, bool deterministic) {
-  if (obs.dim() != 2 || obs.size(1) != obs_dim_ || !obs.is_contiguous() ||
-      obs.scalar_type() != torch::kFloat32) {
-    throw Error("sac: expected contiguous float32 observations (N x " + std::to_string(obs_dim_) +
-                ")");
-  }
+  const float* x = nn::ObservationRows(obs, obs_dim_, "sac");
   const int64_t n = obs.size(0);
-  const float* out = actor_.Forward(actor_params_.data(), obs.data_ptr<float>(), obs_dim_, n);
+  const float* out = actor_.Forward(actor_params_.data(), x, obs_dim_, n);
   Sample(out, n, deterministic, continuous, nullptr);
 }
 
