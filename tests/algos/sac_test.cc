@@ -7,6 +7,8 @@
 #include <cmath>
 #include <random>
 
+#include "rlforge/nn/mlp.h"
+
 namespace rlforge::algos {
 namespace {
 
@@ -61,7 +63,7 @@ void ExpectClose(const std::vector<torch::Tensor>& got, const std::vector<torch:
   }
 }
 
-TEST(Sac, CriticAndActorGradientsMatchAutograd) {
+void ExpectGradientsMatchAutograd() {
   const int64_t B = 29, obs_dim = 5, A = 2;
   SacConfig config;
   config.hidden = {24, 17};
@@ -125,6 +127,15 @@ TEST(Sac, CriticAndActorGradientsMatchAutograd) {
   loss.backward();
   EXPECT_NEAR(actor_loss, loss.item<double>(), 1e-4);
   ExpectClose(got, nets.p, 0, actor_end);
+}
+
+TEST(Sac, CriticAndActorGradientsMatchAutograd) { ExpectGradientsMatchAutograd(); }
+
+// Two training threads split the batch rows into two lanes whose sums are added in order.
+TEST(Sac, CriticAndActorGradientsMatchAutogradWithTwoThreads) {
+  nn::SetTrainingThreads(2);
+  ExpectGradientsMatchAutograd();
+  nn::SetTrainingThreads(1);
 }
 
 }  // namespace

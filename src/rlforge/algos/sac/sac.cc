@@ -57,29 +57,36 @@ Sac::Sac(const SacConfig& config, const Space& observation_space, const Space& a
     throw Error("sac: the action space must be bounded, got " + action_space.ToString());
   act_dim_ = action_space.num_continuous();
   obs_dim_ = observation_space.size();
-  const int64_t width = config.hidden.empty() ? obs_dim_ : config.hidden.back();
-  // the actor's two heads (mean, log std) are one output layer of 2|A| rows
-  actor_ = nn::DenseMlp(Sizes(obs_dim_, config.hidden, 2 * act_dim_), nn::Activation::kRelu, 0);
-  actor_params_.assign(static_cast<size_t>(actor_.num_parameters()), 0.0f);
+  // one lane per training thread; the actor's two heads (mean, log std) are one output layer
+  const int threads = nn::TrainingThreads();
+  if (threads > 1) pool_ = std::make_unique<ThreadPool>(threads);
+  lanes_.resize(static_cast<size_t>(threads));
+  const std::vector<int64_t> q_sizes = Sizes(obs_dim_ + act_dim_, config.hidden, 1);
+  for (Lane& lane : lanes_) {
+    lane.actor =
+        nn::DenseMlp(Sizes(obs_dim_, config.hidden, 2 * act_dim_), nn::Activation::kRelu, 0);
+    lane.q1 = nn::DenseMlp(q_sizes, nn::Activation::kRelu, 0);
+    lane.q2 = nn::DenseMlp(q_sizes, nn::Activation::kRelu, lane.q1.num_parameters());
+  }
+  const nn::DenseMlp& actor = lanes_[0].actor;
+  actor_params_.assign(static_cast<size_t>(actor.num_parameters()), 0.0f);
   {
+    const int64_t width = config.hidden.empty() ? obs_dim_ : config.hidden.back();
     const torch::nn::Sequential trunk = Relu(obs_dim_, config.hidden, 0);
     const torch::nn::Linear mean(width, act_dim_), log_std(width, act_dim_);
     const std::vector<torch::Tensor> p = trunk->parameters();
-    for (size_t l = 0; l + 1 < actor_.layers().size(); ++l) {
-      actor_.Import(actor_params_.data(), l, p[2 * l].data_ptr<float>(),
-                    p[2 * l + 1].data_ptr<float>());
+    for (size_t l = 0; l + 1 < actor.layers().size(); ++l) {
+      actor.Import(actor_params_.data(), l, p[2 * l].data_ptr<float>(),
+                   p[2 * l + 1].data_ptr<float>());
     }
     const torch::Tensor w = torch::cat({mean->weight, log_std->weight}).contiguous();
     const torch::Tensor b = torch::cat({mean->bias, log_std->bias}).contiguous();
-    actor_.Import(actor_params_.data(), actor_.layers().size() - 1, w.data_ptr<float>(),
-                  b.data_ptr<float>());
+    actor.Import(actor_params_.data(), actor.layers().size() - 1, w.data_ptr<float>(),
+                 b.data_ptr<float>());
   }
-  actor_grads_.assign(actor_params_.size(), 0.0f);
-  actor_adam_ = nn::FlatAdam(actor_.num_parameters(), 1e-8);
-  const std::vector<int64_t> q_sizes = Sizes(obs_dim_ + act_dim_, config.hidden, 1);
-  q1_ = nn::DenseMlp(q_sizes, nn::Activation::kRelu, 0);
-  q2_ = nn::DenseMlp(q_sizes, nn::Activation::kRelu, q1_.num_parameters());
+  actor_adam_ = nn::FlatAdam(actor.num_parameters(), 1e-8);
   InitCritic();
+  for (Lane& lane : lanes_) lane.actor_grads.assign(actor_params_.size(), 0.0f);
   for (int64_t i = 0; i < act_dim_; ++i) {
     scale_.push_back(static_cast<float>((action_space.high()[i] - action_space.low()[i]) / 2.0));
     bias_.push_back(static_cast<float>((action_space.high()[i] + action_space.low()[i]) / 2.0));
@@ -91,11 +98,13 @@ Sac::Sac(const SacConfig& config, const Space& observation_space, const Space& a
 }
 
 void Sac::InitCritic() {
-  q_params_.assign(static_cast<size_t>(q1_.num_parameters() + q2_.num_parameters()), 0.0f);
-  ImportAll(q1_, q_params_.data(), Relu(obs_dim_ + act_dim_, config_.hidden, 1));
-  ImportAll(q2_, q_params_.data(), Relu(obs_dim_ + act_dim_, config_.hidden, 1));
+  const Lane& first = lanes_[0];
+  q_params_.assign(static_cast<size_t>(first.q1.num_parameters() + first.q2.num_parameters()),
+                   0.0f);
+  ImportAll(first.q1, q_params_.data(), Relu(obs_dim_ + act_dim_, config_.hidden, 1));
+  ImportAll(first.q2, q_params_.data(), Relu(obs_dim_ + act_dim_, config_.hidden, 1));
   q_target_ = q_params_;
-  q_grads_.assign(q_params_.size(), 0.0f);
+  for (Lane& lane : lanes_) lane.q_grads.assign(q_params_.size(), 0.0f);
   q_adam_ = nn::FlatAdam(static_cast<int64_t>(q_params_.size()), 1e-8);
 }
 
@@ -112,13 +121,16 @@ std::vector<torch::Tensor> Sac::AsTensors(const std::vector<float>& actor,
     out.push_back(w.narrow(0, row, rows).contiguous());
     out.push_back(b.narrow(0, row, rows).contiguous());
   };
-  const size_t last = actor_.layers().size() - 1;
-  for (size_t l = 0; l < last; ++l) add(actor_, actor.data(), l, 0, actor_.layers()[l].out);
-  add(actor_, actor.data(), last, 0, act_dim_);         // mean head
-  add(actor_, actor.data(), last, act_dim_, act_dim_);  // log std head
-  for (const nn::DenseMlp* net : {&q1_, &q2_}) {
-    for (size_t l = 0; l < net->layers().size(); ++l)
+  const Lane& first = lanes_[0];
+  const size_t last = first.actor.layers().size() - 1;
+  for (size_t l = 0; l < last; ++l)
+    add(first.actor, actor.data(), l, 0, first.actor.layers()[l].out);
+  add(first.actor, actor.data(), last, 0, act_dim_);         // mean head
+  add(first.actor, actor.data(), last, act_dim_, act_dim_);  // log std head
+  for (const nn::DenseMlp* net : {&first.q1, &first.q2}) {
+    for (size_t l = 0; l < net->layers().size(); ++l) {
       add(*net, q.data(), l, 0, net->layers()[l].out);
+    }
   }
   return out;
 }
@@ -129,47 +141,71 @@ std::vector<torch::Tensor> Sac::parameters() const {
   return p;
 }
 
-std::vector<torch::Tensor> Sac::gradients() const { return AsTensors(actor_grads_, q_grads_); }
+std::vector<torch::Tensor> Sac::gradients() const {
+  return AsTensors(lanes_[0].actor_grads, lanes_[0].q_grads);
+}
 
-void Sac::Sample(const float* out, int64_t n, bool deterministic, float* actions,
-                 float* log_probs) {
-  const int64_t A = act_dim_, stride = actor_.out_stride();
-  for (auto* v : {&noise_, &std_, &y_, &t_}) v->resize(static_cast<size_t>(n * A));
+void Sac::DrawNoise(int64_t n, bool deterministic) {
+  noise_.assign(static_cast<size_t>(n * act_dim_), 0.0f);
+  if (deterministic) return;
   nn::TorchRandom random;
-  for (int64_t i = 0; i < n; ++i) {
-    double logp = 0.0;
-    for (int64_t j = 0; j < A; ++j) {
-      const size_t k = static_cast<size_t>(i * A + j);
-      const double mean = out[i * stride + j];
-      const double t = std::tanh(static_cast<double>(out[i * stride + A + j]));
-      const double log_std = kLogStdMin + 0.5 * (kLogStdMax - kLogStdMin) * (t + 1.0);
-      const double std = std::exp(log_std);
-      const double eps = deterministic ? 0.0 : random.Normal();
-      const double y = std::tanh(mean + std * eps);  // squashed sample
-      actions[k] = static_cast<float>(y * scale_[j] + bias_[j]);
-      // Normal log-density of the sample, minus the log-Jacobian of the squashing
-      logp += -0.5 * eps * eps - log_std - 0.5 * kLog2Pi - std::log(scale_[j] * (1 - y * y) + 1e-6);
-      noise_[k] = static_cast<float>(eps), std_[k] = static_cast<float>(std);
-      y_[k] = static_cast<float>(y), t_[k] = static_cast<float>(t);
-    }
-    if (log_probs != nullptr) log_probs[i] = static_cast<float>(logp);
+  for (float& eps : noise_) eps = static_cast<float>(random.Normal());
+}
+
+template <class Fn>
+void Sac::ForLanes(int64_t B, Fn&& fn) {
+  const auto lanes = static_cast<int64_t>(lanes_.size());
+  auto run = [&](int first, int last) {
+    for (int k = first; k < last; ++k) fn(lanes_[k], B * k / lanes, B * (k + 1) / lanes);
+  };
+  if (pool_ != nullptr) {
+    pool_->ParallelFor(static_cast<int>(lanes), run);
+  } else {
+    run(0, static_cast<int>(lanes));
   }
 }
 
-void Sac::QInput(const float* obs, const float* actions, int64_t n) {
+void Sac::Sample(Lane& lane, const float* out, int64_t begin, int64_t end) {
+  const int64_t A = act_dim_, stride = lane.actor.out_stride(), rows = end - begin;
+  for (auto* v : {&lane.pi, &lane.std, &lane.y, &lane.t}) v->resize(static_cast<size_t>(rows * A));
+  lane.log_pi.resize(static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    double logp = 0.0;
+    for (int64_t j = 0; j < A; ++j) {
+      const size_t k = static_cast<size_t>(r * A + j);
+      const double mean = out[r * stride + j];
+      const double t = std::tanh(static_cast<double>(out[r * stride + A + j]));
+      const double log_std = kLogStdMin + 0.5 * (kLogStdMax - kLogStdMin) * (t + 1.0);
+      const double std = std::exp(log_std);
+      const double eps = noise_[(begin + r) * A + j];
+      const double y = std::tanh(mean + std * eps);  // squashed sample
+      lane.pi[k] = static_cast<float>(y * scale_[j] + bias_[j]);
+      // Normal log-density of the sample, minus the log-Jacobian of the squashing
+      logp += -0.5 * eps * eps - log_std - 0.5 * kLog2Pi - std::log(scale_[j] * (1 - y * y) + 1e-6);
+      lane.std[k] = static_cast<float>(std);
+      lane.y[k] = static_cast<float>(y), lane.t[k] = static_cast<float>(t);
+    }
+    lane.log_pi[r] = static_cast<float>(logp);
+  }
+}
+
+void Sac::QInput(Lane& lane, const float* obs, const float* actions, int64_t rows) {
   const int64_t in = obs_dim_ + act_dim_;
-  x_.resize(static_cast<size_t>(n * in));
-  for (int64_t i = 0; i < n; ++i) {
-    std::memcpy(x_.data() + i * in, obs + i * obs_dim_, sizeof(float) * obs_dim_);
-    std::memcpy(x_.data() + i * in + obs_dim_, actions + i * act_dim_, sizeof(float) * act_dim_);
+  lane.x.resize(static_cast<size_t>(rows * in));
+  for (int64_t i = 0; i < rows; ++i) {
+    std::memcpy(lane.x.data() + i * in, obs + i * obs_dim_, sizeof(float) * obs_dim_);
+    std::memcpy(lane.x.data() + i * in + obs_dim_, actions + i * act_dim_,
+                sizeof(float) * act_dim_);
   }
 }
 
 void Sac::Act(const torch::Tensor& obs, int64_t*, float* continuous, bool deterministic) {
   const float* x = nn::ObservationRows(obs, obs_dim_, "sac");
   const int64_t n = obs.size(0);
-  const float* out = actor_.Forward(actor_params_.data(), x, obs_dim_, n);
-  Sample(out, n, deterministic, continuous, nullptr);
+  Lane& lane = lanes_[0];
+  DrawNoise(n, deterministic);
+  Sample(lane, lane.actor.Forward(actor_params_.data(), x, obs_dim_, n), 0, n);
+  std::memcpy(continuous, lane.pi.data(), sizeof(float) * n * act_dim_);
 }
 
 void Sac::SampleRandom(int64_t n, float* continuous) {
@@ -187,110 +223,138 @@ void Sac::Collect(const torch::Tensor& obs, int64_t global_step, float* continuo
   Act(obs, nullptr, continuous, false);
 }
 
-std::map<std::string, double> Sac::CriticGradient(buffers::Batch& batch) {
-  const float* obs = batch["obs"].as<float>();
-  const float* next_obs = batch["next_obs"].as<float>();
-  const float* actions = batch["continuous_actions"].as<float>();
-  const float* rewards = batch["rewards"].as<float>();
-  const float* discounts = batch["discounts"].as<float>();
-  const int64_t B = batch["obs"].shape[0], in = obs_dim_ + act_dim_;
-  const int64_t q_stride = q1_.out_stride();
-  pi_.resize(static_cast<size_t>(B * act_dim_));
-  log_pi_.resize(static_cast<size_t>(B));
+void Sac::CriticRows(Lane& lane, buffers::Batch& batch, int64_t begin, int64_t end) {
+  const int64_t rows = end - begin, in = obs_dim_ + act_dim_, q_stride = lane.q1.out_stride();
+  const int64_t B = batch["obs"].shape[0];
+  const float* obs = batch["obs"].as<float>() + begin * obs_dim_;
+  const float* next_obs = batch["next_obs"].as<float>() + begin * obs_dim_;
+  const float* actions = batch["continuous_actions"].as<float>() + begin * act_dim_;
+  const float* rewards = batch["rewards"].as<float>() + begin;
+  const float* discounts = batch["discounts"].as<float>() + begin;
   // y = r + discount * (min target Q(s', a') - alpha log pi(a'|s')), a' ~ pi(s')
-  Sample(actor_.Forward(actor_params_.data(), next_obs, obs_dim_, B), B, false, pi_.data(),
-         log_pi_.data());
-  QInput(next_obs, pi_.data(), B);
-  const float* t1 = q1_.Forward(q_target_.data(), x_.data(), in, B);
-  const float* t2 = q2_.Forward(q_target_.data(), x_.data(), in, B);
-  target_.resize(static_cast<size_t>(B));
-  for (int64_t i = 0; i < B; ++i) {
+  Sample(lane, lane.actor.Forward(actor_params_.data(), next_obs, obs_dim_, rows), begin, end);
+  QInput(lane, next_obs, lane.pi.data(), rows);
+  const float* t1 = lane.q1.Forward(q_target_.data(), lane.x.data(), in, rows);
+  const float* t2 = lane.q2.Forward(q_target_.data(), lane.x.data(), in, rows);
+  std::vector<float>& target = lane.pi;  // reused: one target per row
+  target.resize(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < rows; ++i) {
     const double min_q = std::min(t1[i * q_stride], t2[i * q_stride]);
-    target_[i] = static_cast<float>(rewards[i] + discounts[i] * (min_q - alpha_ * log_pi_[i]));
+    target[i] = static_cast<float>(rewards[i] + discounts[i] * (min_q - alpha_ * lane.log_pi[i]));
   }
   // loss = mean (q1 - y)^2 + mean (q2 - y)^2
-  QInput(obs, actions, B);
-  const float* q1 = q1_.Forward(q_params_.data(), x_.data(), in, B);
-  const float* q2 = q2_.Forward(q_params_.data(), x_.data(), in, B);
-  dq1_.assign(static_cast<size_t>(B * q_stride), 0.0f);
-  dq2_.assign(static_cast<size_t>(B * q_stride), 0.0f);
-  double q1_loss = 0, q2_loss = 0, q1_mean = 0;
-  for (int64_t i = 0; i < B; ++i) {
-    const double e1 = q1[i * q_stride] - target_[i], e2 = q2[i * q_stride] - target_[i];
-    q1_loss += e1 * e1 / B, q2_loss += e2 * e2 / B, q1_mean += q1[i * q_stride] / B;
-    dq1_[i * q_stride] = static_cast<float>(2.0 * e1 / B);
-    dq2_[i * q_stride] = static_cast<float>(2.0 * e2 / B);
+  QInput(lane, obs, actions, rows);
+  const float* q1 = lane.q1.Forward(q_params_.data(), lane.x.data(), in, rows);
+  const float* q2 = lane.q2.Forward(q_params_.data(), lane.x.data(), in, rows);
+  lane.dq1.assign(static_cast<size_t>(rows * q_stride), 0.0f);
+  lane.dq2.assign(static_cast<size_t>(rows * q_stride), 0.0f);
+  double* sums = lane.sums;  // q1 loss, q2 loss, mean q1
+  std::fill(sums, sums + 4, 0.0);
+  for (int64_t i = 0; i < rows; ++i) {
+    const double e1 = q1[i * q_stride] - target[i], e2 = q2[i * q_stride] - target[i];
+    sums[0] += e1 * e1 / B, sums[1] += e2 * e2 / B, sums[2] += q1[i * q_stride] / B;
+    lane.dq1[i * q_stride] = static_cast<float>(2.0 * e1 / B);
+    lane.dq2[i * q_stride] = static_cast<float>(2.0 * e2 / B);
   }
-  std::fill(q_grads_.begin(), q_grads_.end(), 0.0f);
-  q1_.Backward(q_params_.data(), dq1_.data(), q_grads_.data());
-  q2_.Backward(q_params_.data(), dq2_.data(), q_grads_.data());
-  return {{"losses/qf1_values", q1_mean},
-          {"losses/qf1_loss", q1_loss},
-          {"losses/qf2_loss", q2_loss},
-          {"losses/qf_loss", (q1_loss + q2_loss) / 2.0}};
+  std::fill(lane.q_grads.begin(), lane.q_grads.end(), 0.0f);
+  lane.q1.Backward(q_params_.data(), lane.dq1.data(), lane.q_grads.data());
+  lane.q2.Backward(q_params_.data(), lane.dq2.data(), lane.q_grads.data());
 }
 
-double Sac::ActorGradient(const float* obs, int64_t B) {
-  const int64_t A = act_dim_, in = obs_dim_ + A, in_pad = nn::PadTo8(in);
-  const int64_t q_stride = q1_.out_stride(), out_stride = actor_.out_stride();
-  pi_.resize(static_cast<size_t>(B * A));
-  log_pi_.resize(static_cast<size_t>(B));
-  Sample(actor_.Forward(actor_params_.data(), obs, obs_dim_, B), B, false, pi_.data(),
-         log_pi_.data());
-  QInput(obs, pi_.data(), B);
-  const float* q1 = q1_.Forward(q_params_.data(), x_.data(), in, B);
-  const float* q2 = q2_.Forward(q_params_.data(), x_.data(), in, B);
-  // loss = mean(alpha log pi - min(q1, q2)): the smaller Q takes the gradient (ties split it)
-  dq1_.assign(static_cast<size_t>(B * q_stride), 0.0f);
-  dq2_.assign(static_cast<size_t>(B * q_stride), 0.0f);
-  double loss = 0.0;
-  for (int64_t i = 0; i < B; ++i) {
-    const float a = q1[i * q_stride], b = q2[i * q_stride];
-    loss += (alpha_ * log_pi_[i] - std::min(a, b)) / B;
-    dq1_[i * q_stride] = static_cast<float>((a < b ? -1.0 : a == b ? -0.5 : 0.0) / B);
-    dq2_[i * q_stride] = static_cast<float>((b < a ? -1.0 : a == b ? -0.5 : 0.0) / B);
+std::map<std::string, double> Sac::CriticGradient(buffers::Batch& batch) {
+  const int64_t B = batch["obs"].shape[0];
+  DrawNoise(B, false);
+  ForLanes(B, [&](Lane& lane, int64_t begin, int64_t end) { CriticRows(lane, batch, begin, end); });
+  Lane& first = lanes_[0];
+  for (size_t k = 1; k < lanes_.size(); ++k) {
+    for (size_t i = 0; i < first.q_grads.size(); ++i) first.q_grads[i] += lanes_[k].q_grads[i];
+    for (int j = 0; j < 3; ++j) first.sums[j] += lanes_[k].sums[j];
   }
-  dx1_.resize(static_cast<size_t>(B * in_pad));
-  dx2_.resize(static_cast<size_t>(B * in_pad));
-  q1_.Backward(q_params_.data(), dq1_.data(), nullptr, dx1_.data());
-  q2_.Backward(q_params_.data(), dq2_.data(), nullptr, dx2_.data());
+  return {{"losses/qf1_values", first.sums[2]},
+          {"losses/qf1_loss", first.sums[0]},
+          {"losses/qf2_loss", first.sums[1]},
+          {"losses/qf_loss", (first.sums[0] + first.sums[1]) / 2.0}};
+}
+
+void Sac::ActorRows(Lane& lane, const float* obs_all, int64_t begin, int64_t end) {
+  const int64_t A = act_dim_, in = obs_dim_ + A, in_pad = nn::PadTo8(in);
+  const int64_t rows = end - begin, B = static_cast<int64_t>(noise_.size()) / A;
+  const int64_t q_stride = lane.q1.out_stride(), out_stride = lane.actor.out_stride();
+  const float* obs = obs_all + begin * obs_dim_;
+  Sample(lane, lane.actor.Forward(actor_params_.data(), obs, obs_dim_, rows), begin, end);
+  QInput(lane, obs, lane.pi.data(), rows);
+  const float* q1 = lane.q1.Forward(q_params_.data(), lane.x.data(), in, rows);
+  const float* q2 = lane.q2.Forward(q_params_.data(), lane.x.data(), in, rows);
+  // loss = mean(alpha log pi - min(q1, q2)): the smaller Q takes the gradient (ties split it)
+  lane.dq1.assign(static_cast<size_t>(rows * q_stride), 0.0f);
+  lane.dq2.assign(static_cast<size_t>(rows * q_stride), 0.0f);
+  lane.sums[0] = 0.0;
+  for (int64_t i = 0; i < rows; ++i) {
+    const float a = q1[i * q_stride], b = q2[i * q_stride];
+    lane.sums[0] += (alpha_ * lane.log_pi[i] - std::min(a, b)) / B;
+    lane.dq1[i * q_stride] = static_cast<float>((a < b ? -1.0 : a == b ? -0.5 : 0.0) / B);
+    lane.dq2[i * q_stride] = static_cast<float>((b < a ? -1.0 : a == b ? -0.5 : 0.0) / B);
+  }
+  lane.dx1.resize(static_cast<size_t>(rows * in_pad));
+  lane.dx2.resize(static_cast<size_t>(rows * in_pad));
+  lane.q1.Backward(q_params_.data(), lane.dq1.data(), nullptr, lane.dx1.data());
+  lane.q2.Backward(q_params_.data(), lane.dq2.data(), nullptr, lane.dx2.data());
   // back through a = tanh(x) scale + bias, x = mean + std eps, log std = squash(raw), and
   // log pi = sum(-eps^2/2 - log std - log(2 pi)/2 - log(scale (1 - y^2) + 1e-6))
   const double d_logp = alpha_ / B;
-  d_out_.assign(static_cast<size_t>(B * out_stride), 0.0f);
-  for (int64_t i = 0; i < B; ++i) {
+  lane.d_out.assign(static_cast<size_t>(rows * out_stride), 0.0f);
+  for (int64_t i = 0; i < rows; ++i) {
     for (int64_t j = 0; j < A; ++j) {
       const size_t k = static_cast<size_t>(i * A + j);
-      const double y = y_[k], s = scale_[j],
-                   d_pi = dx1_[i * in_pad + obs_dim_ + j] + dx2_[i * in_pad + obs_dim_ + j];
+      const double y = lane.y[k], s = scale_[j];
+      const double d_pi = lane.dx1[i * in_pad + obs_dim_ + j] + lane.dx2[i * in_pad + obs_dim_ + j];
       const double d_jacobian = 2.0 * y * (1 - y * y) * s / (s * (1 - y * y) + 1e-6);
       const double d_x = d_pi * s * (1 - y * y) + d_logp * d_jacobian;
-      const double d_log_std = -d_logp + d_x * std_[k] * noise_[k];
-      d_out_[i * out_stride + j] = static_cast<float>(d_x);
-      d_out_[i * out_stride + A + j] =
-          static_cast<float>(d_log_std * 0.5 * (kLogStdMax - kLogStdMin) * (1 - t_[k] * t_[k]));
+      const double d_log_std = -d_logp + d_x * lane.std[k] * noise_[(begin + i) * A + j];
+      lane.d_out[i * out_stride + j] = static_cast<float>(d_x);
+      lane.d_out[i * out_stride + A + j] = static_cast<float>(
+          d_log_std * 0.5 * (kLogStdMax - kLogStdMin) * (1 - lane.t[k] * lane.t[k]));
     }
   }
-  std::fill(actor_grads_.begin(), actor_grads_.end(), 0.0f);
-  actor_.Backward(actor_params_.data(), d_out_.data(), actor_grads_.data());
-  return loss;
+  std::fill(lane.actor_grads.begin(), lane.actor_grads.end(), 0.0f);
+  lane.actor.Backward(actor_params_.data(), lane.d_out.data(), lane.actor_grads.data());
+}
+
+double Sac::ActorGradient(const float* obs, int64_t B) {
+  DrawNoise(B, false);
+  ForLanes(B, [&](Lane& lane, int64_t begin, int64_t end) { ActorRows(lane, obs, begin, end); });
+  Lane& first = lanes_[0];
+  for (size_t k = 1; k < lanes_.size(); ++k) {
+    for (size_t i = 0; i < first.actor_grads.size(); ++i) {
+      first.actor_grads[i] += lanes_[k].actor_grads[i];
+    }
+    first.sums[0] += lanes_[k].sums[0];
+  }
+  return first.sums[0];
 }
 
 std::map<std::string, double> Sac::Update(buffers::Batch& batch, int64_t global_step) {
   std::map<std::string, double> m = CriticGradient(batch);
-  q_adam_.Step(q_params_.data(), q_grads_.data(), config_.q_lr);
+  q_adam_.Step(q_params_.data(), lanes_[0].q_grads.data(), config_.q_lr);
   // delayed policy updates, compensated by doing policy_frequency of them at once
   if (global_step % config_.policy_frequency == 0) {
     const float* obs = batch["obs"].as<float>();
     const int64_t B = batch["obs"].shape[0];
     for (int k = 0; k < config_.policy_frequency; ++k) {
       m["losses/actor_loss"] = ActorGradient(obs, B);
-      actor_adam_.Step(actor_params_.data(), actor_grads_.data(), config_.policy_lr);
+      actor_adam_.Step(actor_params_.data(), lanes_[0].actor_grads.data(), config_.policy_lr);
       if (config_.autotune) {  // alpha loss = mean(-alpha (log pi + target entropy)), fresh pi
-        Sample(actor_.Forward(actor_params_.data(), obs, obs_dim_, B), B, false, pi_.data(),
-               log_pi_.data());
+        DrawNoise(B, false);
+        ForLanes(B, [&](Lane& lane, int64_t begin, int64_t end) {
+          const int64_t rows = end - begin;
+          Sample(lane,
+                 lane.actor.Forward(actor_params_.data(), obs + begin * obs_dim_, obs_dim_, rows),
+                 begin, end);
+          lane.sums[3] = 0.0;
+          for (int64_t i = 0; i < rows; ++i) lane.sums[3] += (lane.log_pi[i] + target_entropy_) / B;
+        });
         double mean = 0.0;
-        for (int64_t i = 0; i < B; ++i) mean += (log_pi_[i] + target_entropy_) / B;
+        for (const Lane& lane : lanes_) mean += lane.sums[3];
         const float grad = static_cast<float>(-std::exp(log_alpha_[0]) * mean);
         m["losses/alpha_loss"] = grad;
         alpha_adam_.Step(log_alpha_.data(), &grad, config_.q_lr);

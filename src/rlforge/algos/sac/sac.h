@@ -11,6 +11,7 @@
 #include "rlforge/core/config.h"
 #include "rlforge/core/rng.h"
 #include "rlforge/core/spaces.h"
+#include "rlforge/core/thread_pool.h"
 #include "rlforge/nn/dense.h"
 
 namespace rlforge::algos {
@@ -86,41 +87,52 @@ class Sac final : public Agent {
   std::vector<torch::Tensor> parameters() const override;
 
  private:
+  // What one thread works with: its share of the batch rows, with its own activations.
+  struct Lane {
+    nn::DenseMlp actor, q1, q2;      // the nets, with this lane's activations
+    std::vector<float> actor_grads;  // d actor loss / d actor params, its rows  (Pa)
+    std::vector<float> q_grads;      // d critic loss / d q params, its rows     (Pq)
+    std::vector<float> x;            // [obs, action] per row                    (rows x obs+|A|)
+    std::vector<float> pi, log_pi;  // policy sample and its log-prob           (rows x |A|), (rows)
+    std::vector<float> std, y, t;   // its std, tanh(x), tanh(raw log std)      (rows x |A|)
+    std::vector<float> dq1, dq2;    // d loss / d Q output                      (rows x 8)
+    std::vector<float> dx1, dx2;    // d loss / d Q input                       (rows x pad)
+    std::vector<float> d_out;       // d loss / d actor output                  (rows x pad)
+    double sums[4] = {};            // the lane's share of the reported losses
+  };
+
   std::vector<torch::Tensor> AsTensors(const std::vector<float>& actor,
                                        const std::vector<float>& q) const;
   void InitCritic();
-  // a = tanh(mean + std eps) * scale + bias for the n rows of the last actor Forward `out`, and
-  // log pi(a) with the tanh correction; keeps eps, std, tanh values for ActorGradient.
-  void Sample(const float* out, int64_t n, bool deterministic, float* actions, float* log_probs);
-  // x_ = [obs, action] rows for the Q nets
-  void QInput(const float* obs, const float* actions, int64_t n);
+  // noise_ = n x |A| standard normal draws (zeros when deterministic), in row order
+  void DrawNoise(int64_t n, bool deterministic);
+  // Runs fn(lane, begin, end) over B rows split between the lanes, in parallel.
+  template <class Fn>
+  void ForLanes(int64_t B, Fn&& fn);
+  // a = tanh(mean + std eps) * scale + bias for rows [begin, end) of noise_, given the lane's
+  // actor output `out` for those rows, and log pi(a) with the tanh correction.
+  void Sample(Lane& lane, const float* out, int64_t begin, int64_t end);
+  // lane.x = [obs, action] for its rows
+  void QInput(Lane& lane, const float* obs, const float* actions, int64_t rows);
+  void CriticRows(Lane& lane, buffers::Batch& batch, int64_t begin, int64_t end);
+  void ActorRows(Lane& lane, const float* obs, int64_t begin, int64_t end);
 
   SacConfig config_;
   Space action_space_;
   int64_t obs_dim_, act_dim_;
-  nn::DenseMlp actor_;                // obs -> [mean, pre-squash log std]         (2|A|)
-  nn::DenseMlp q1_, q2_;              // [obs, action] -> Q, one block: q1 then q2
-  std::vector<float> actor_params_;   // actor parameters                           (Pa)
-  std::vector<float> actor_grads_;    // d actor loss / d actor parameters          (Pa)
-  std::vector<float> q_params_;       // q1 and q2 parameters                       (Pq)
-  std::vector<float> q_grads_;        // d critic loss / d q parameters             (Pq)
-  std::vector<float> q_target_;       // Polyak average of q_params_                (Pq)
+  std::vector<float> actor_params_;   // actor: obs -> [mean, pre-squash log std]  (Pa)
+  std::vector<float> q_params_;       // q1 then q2: [obs, action] -> Q            (Pq)
+  std::vector<float> q_target_;       // Polyak average of q_params_               (Pq)
   nn::FlatAdam actor_adam_, q_adam_;  // their optimizers
-  std::vector<float> log_alpha_;      // learned entropy coefficient, log           (1)
+  std::vector<float> log_alpha_;      // learned entropy coefficient, log          (1)
   nn::FlatAdam alpha_adam_;           // its optimizer
-  std::vector<float> scale_, bias_;   // (high - low) / 2, (high + low) / 2         (|A|)
+  std::vector<float> scale_, bias_;   // (high - low) / 2, (high + low) / 2        (|A|)
   double alpha_;
   double target_entropy_;
-  Rng rng_;  // random actions before learning_starts
-  // scratch, B = batch rows
-  std::vector<float> x_;                // [obs, action] per row                      (B x obs+|A|)
-  std::vector<float> pi_, log_pi_;      // policy sample and its log-prob             (B x |A|), (B)
-  std::vector<float> noise_;            // eps of the last Sample                     (B x |A|)
-  std::vector<float> std_, y_, t_;      // its std, tanh(x), tanh(raw log std)        (B x |A|)
-  std::vector<float> q1_out_, target_;  // a Q output, TD targets                     (B)
-  std::vector<float> dq1_, dq2_;        // d loss / d Q output                        (B x 8)
-  std::vector<float> dx1_, dx2_;        // d loss / d Q input                         (B x pad)
-  std::vector<float> d_out_;            // d loss / d actor output                    (B x pad)
+  Rng rng_;                           // random actions before learning_starts
+  std::vector<float> noise_;          // eps of the last policy sample             (B x |A|)
+  std::vector<Lane> lanes_;           // one per training thread; lanes_[0] sums the gradients
+  std::unique_ptr<ThreadPool> pool_;  // runs the lanes; null with one thread
 };
 
 }  // namespace rlforge::algos
