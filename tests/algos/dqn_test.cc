@@ -45,7 +45,9 @@ void ExpectGradientMatchesAutograd(DqnConfig config) {
     torch::NoGradGuard no_grad;
     const torch::Tensor next_q = q_net(target_p, next_obs);
     const torch::Tensor online_pick = q_net(p, next_obs).argmax(-1, true);
-    if (config.double_dqn) EXPECT_TRUE((online_pick != next_q.argmax(-1, true)).any().item<bool>());
+    if (config.double_dqn) {
+      EXPECT_TRUE((online_pick != next_q.argmax(-1, true)).any().item<bool>());
+    }
     const torch::Tensor next_value =
         config.double_dqn ? next_q.gather(1, online_pick).squeeze(1) : std::get<0>(next_q.max(-1));
     target = rewards + discounts * next_value;
