@@ -94,7 +94,7 @@ class Ppo final : public Agent {
     std::vector<float> grads;            // d loss / d params over the lane's rows  (P)
     std::vector<float> d_out;            // d loss / d actor output                 (rows x out_pad)
     std::vector<float> d_value;          // d loss / d critic output                (rows x 8)
-    std::vector<float> dlogp, dentropy;  // d logp, d entropy / d actor output     (act_dim)
+    std::vector<float> dlogp, dentropy;  // d logp, d entropy / d actor output      (act_dim)
     std::vector<float> dlogp_log_std;    // d logp / d log std                      (C)
     std::vector<double> log_pi;          // log softmax of one head                 (act_dim)
     Losses losses;                       // loss terms summed over the lane's rows

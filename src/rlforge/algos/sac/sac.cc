@@ -236,7 +236,7 @@ void Sac::CriticRows(Lane& lane, buffers::Batch& batch, int64_t begin, int64_t e
   QInput(lane, next_obs, lane.pi.data(), rows);
   const float* t1 = lane.q1.Forward(q_target_.data(), lane.x.data(), in, rows);
   const float* t2 = lane.q2.Forward(q_target_.data(), lane.x.data(), in, rows);
-  std::vector<float>& target = lane.pi;  // reused: one target per row
+  std::vector<float>& target = lane.target;
   target.resize(static_cast<size_t>(rows));
   for (int64_t i = 0; i < rows; ++i) {
     const double min_q = std::min(t1[i * q_stride], t2[i * q_stride]);

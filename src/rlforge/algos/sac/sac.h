@@ -90,15 +90,16 @@ class Sac final : public Agent {
   // What one thread works with: its share of the batch rows, with its own activations.
   struct Lane {
     nn::DenseMlp actor, q1, q2;      // the nets, with this lane's activations
-    std::vector<float> actor_grads;  // d actor loss / d actor params, its rows  (Pa)
-    std::vector<float> q_grads;      // d critic loss / d q params, its rows     (Pq)
-    std::vector<float> x;            // [obs, action] per row                    (rows x obs+|A|)
-    std::vector<float> pi, log_pi;  // policy sample and its log-prob           (rows x |A|), (rows)
-    std::vector<float> std, y, t;   // its std, tanh(x), tanh(raw log std)      (rows x |A|)
-    std::vector<float> dq1, dq2;    // d loss / d Q output                      (rows x 8)
-    std::vector<float> dx1, dx2;    // d loss / d Q input                       (rows x pad)
-    std::vector<float> d_out;       // d loss / d actor output                  (rows x pad)
-    double sums[4] = {};            // the lane's share of the reported losses
+    std::vector<float> actor_grads;  // d actor loss / d actor params   (Pa)
+    std::vector<float> q_grads;      // d critic loss / d q params      (Pq)
+    std::vector<float> x;            // [obs, action] per row           (rows x obs+|A|)
+    std::vector<float> pi, log_pi;   // policy sample, its log-prob     (rows x |A|), (rows)
+    std::vector<float> target;       // r + discount (min Q' - a logp') (rows)
+    std::vector<float> std, y, t;    // std, tanh(x), tanh(raw log std) (rows x |A|)
+    std::vector<float> dq1, dq2;     // d loss / d Q output             (rows x 8)
+    std::vector<float> dx1, dx2;     // d loss / d Q input              (rows x pad)
+    std::vector<float> d_out;        // d loss / d actor output         (rows x pad)
+    double sums[4] = {};             // the lane's share of the reported losses
   };
 
   std::vector<torch::Tensor> AsTensors(const std::vector<float>& actor,
