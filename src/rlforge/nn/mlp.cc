@@ -59,8 +59,23 @@ const float* ObservationRows(const torch::Tensor& obs, int64_t width, const char
   return obs.data_ptr<float>();
 }
 
-double ClipGradNorm(const std::vector<torch::Tensor>& params, double max_norm) {
-  return torch::nn::utils::clip_grad_norm_(params, max_norm);
+void ImportLayers(const DenseMlp& net, float* params, const std::vector<torch::Tensor>& layers) {
+  for (size_t l = 0; l < net.layers().size(); ++l) {
+    const torch::Tensor w = layers[2 * l].contiguous(), b = layers[2 * l + 1].contiguous();
+    net.Import(params, l, w.data_ptr<float>(), b.data_ptr<float>());
+  }
+}
+
+std::vector<torch::Tensor> LayerTensors(const DenseMlp& net, const float* params) {
+  std::vector<torch::Tensor> out;
+  for (size_t l = 0; l < net.layers().size(); ++l) {
+    const auto& L = net.layers()[l];
+    torch::Tensor w = torch::empty({L.out, L.in}), b = torch::empty({L.out});
+    net.Export(params, l, w.data_ptr<float>(), b.data_ptr<float>());
+    out.push_back(w);
+    out.push_back(b);
+  }
+  return out;
 }
 
 }  // namespace rlforge::nn

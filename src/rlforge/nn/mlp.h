@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "rlforge/nn/dense.h"
+
 namespace rlforge::nn {
 
 // in -> hidden[0] -> ... -> out, `activation` ("tanh" or "relu") between layers. Weights are
@@ -25,7 +27,9 @@ void UseTrainingThreads();
 // The rows of a batch of observations (N x width, contiguous float32), or an Error naming `who`.
 const float* ObservationRows(const torch::Tensor& obs, int64_t width, const char* who);
 
-// Gradient clipping by global L2 norm; returns the norm before clipping.
-double ClipGradNorm(const std::vector<torch::Tensor>& params, double max_norm);
+// Loads (weight, bias) pairs, e.g. a Sequential's parameters(), into a DenseMlp's parameters.
+void ImportLayers(const DenseMlp& net, float* params, const std::vector<torch::Tensor>& layers);
+// Each layer's weight and bias in LibTorch's Linear layout, copied out of a DenseMlp's parameters.
+std::vector<torch::Tensor> LayerTensors(const DenseMlp& net, const float* params);
 
 }  // namespace rlforge::nn

@@ -1,7 +1,6 @@
 #include "rlforge/train/trainer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <c10/core/InferenceMode.h>
 #include <fcntl.h>
 #include <unistd.h>
 

@@ -28,30 +28,16 @@ Dqn::Dqn(const DqnConfig& config, const Space& observation_space, const Space& a
   q_ = nn::DenseMlp(sizes, nn::Activation::kRelu, 0);
   params_.assign(static_cast<size_t>(q_.num_parameters()), 0.0f);
   // CleanRL-style orthogonal initialization, drawn by LibTorch
-  const std::vector<torch::Tensor> init =
-      nn::Mlp(obs_dim_, config.hidden, action_space.n(), "relu", std::sqrt(2.0))->parameters();
-  for (size_t l = 0; l < q_.layers().size(); ++l) {
-    q_.Import(params_.data(), l, init[2 * l].data_ptr<float>(), init[2 * l + 1].data_ptr<float>());
-  }
+  nn::ImportLayers(
+      q_, params_.data(),
+      nn::Mlp(obs_dim_, config.hidden, action_space.n(), "relu", std::sqrt(2.0))->parameters());
   target_ = params_;
   grads_.assign(params_.size(), 0.0f);
   adam_ = nn::FlatAdam(q_.num_parameters(), 1e-8);
 }
 
-std::vector<torch::Tensor> Dqn::parameters() const { return AsTensors(params_); }
-std::vector<torch::Tensor> Dqn::gradients() const { return AsTensors(grads_); }
-
-std::vector<torch::Tensor> Dqn::AsTensors(const std::vector<float>& flat) const {
-  std::vector<torch::Tensor> out;
-  for (size_t l = 0; l < q_.layers().size(); ++l) {
-    const auto& L = q_.layers()[l];
-    torch::Tensor w = torch::empty({L.out, L.in}), b = torch::empty({L.out});
-    q_.Export(flat.data(), l, w.data_ptr<float>(), b.data_ptr<float>());
-    out.push_back(w);
-    out.push_back(b);
-  }
-  return out;
-}
+std::vector<torch::Tensor> Dqn::parameters() const { return nn::LayerTensors(q_, params_.data()); }
+std::vector<torch::Tensor> Dqn::gradients() const { return nn::LayerTensors(q_, grads_.data()); }
 
 void Dqn::Act(const torch::Tensor& obs, int64_t* discrete, float*, bool) {
   const float* x = nn::ObservationRows(obs, obs_dim_, "dqn");

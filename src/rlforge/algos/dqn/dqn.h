@@ -78,8 +78,6 @@ class Dqn final : public Agent {
   std::vector<torch::Tensor> gradients() const;  // of the last Update, in the same layout
 
  private:
-  std::vector<torch::Tensor> AsTensors(const std::vector<float>& flat) const;
-
   DqnConfig config_;
   Space action_space_;
   int64_t obs_dim_;

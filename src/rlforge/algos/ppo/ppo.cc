@@ -62,11 +62,8 @@ Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& a
   params_.assign(static_cast<size_t>(log_std_ + (discrete_ ? 0 : nn::PadTo8(act_dim_))), 0.0f);
   // CleanRL's orthogonal initialization, drawn by LibTorch as before
   auto init = [&](const nn::DenseMlp& net, int64_t out, double gain) {
-    const std::vector<torch::Tensor> p =
-        nn::Mlp(obs_dim_, config.hidden, out, config.activation, gain)->parameters();
-    for (size_t l = 0; l < net.layers().size(); ++l) {
-      net.Import(params_.data(), l, p[2 * l].data_ptr<float>(), p[2 * l + 1].data_ptr<float>());
-    }
+    nn::ImportLayers(net, params_.data(),
+                     nn::Mlp(obs_dim_, config.hidden, out, config.activation, gain)->parameters());
   };
   init(actor_, act_dim_, 0.01);
   init(critic_, 1, 1.0);
@@ -87,16 +84,8 @@ Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& a
 }
 
 std::vector<torch::Tensor> Ppo::AsTensors(const std::vector<float>& flat) const {
-  std::vector<torch::Tensor> out;
-  for (const nn::DenseMlp* net : {&actor_, &critic_}) {
-    for (size_t l = 0; l < net->layers().size(); ++l) {
-      const auto& L = net->layers()[l];
-      torch::Tensor w = torch::empty({L.out, L.in}), b = torch::empty({L.out});
-      net->Export(flat.data(), l, w.data_ptr<float>(), b.data_ptr<float>());
-      out.push_back(w);
-      out.push_back(b);
-    }
-  }
+  std::vector<torch::Tensor> out = nn::LayerTensors(actor_, flat.data());
+  for (const auto& t : nn::LayerTensors(critic_, flat.data())) out.push_back(t);
   if (!discrete_) out.push_back(Copy(flat.data() + log_std_, {1, act_dim_}));
   return out;
 }

@@ -30,13 +30,6 @@ torch::nn::Sequential Relu(int64_t in, const std::vector<int64_t>& hidden, int64
   return net;
 }
 
-void ImportAll(const nn::DenseMlp& net, float* params, const torch::nn::Sequential& module) {
-  const std::vector<torch::Tensor> p = module->parameters();
-  for (size_t l = 0; l < net.layers().size(); ++l) {
-    net.Import(params, l, p[2 * l].data_ptr<float>(), p[2 * l + 1].data_ptr<float>());
-  }
-}
-
 std::vector<int64_t> Sizes(int64_t in, const std::vector<int64_t>& hidden, int64_t out) {
   std::vector<int64_t> sizes = {in};
   sizes.insert(sizes.end(), hidden.begin(), hidden.end());
@@ -70,22 +63,16 @@ Sac::Sac(const SacConfig& config, const Space& observation_space, const Space& a
   }
   const nn::DenseMlp& actor = lanes_[0].actor;
   actor_params_.assign(static_cast<size_t>(actor.num_parameters()), 0.0f);
-  {
+  {  // CleanRL's trunk and two heads; the heads become one output layer of 2|A| rows
     const int64_t width = config.hidden.empty() ? obs_dim_ : config.hidden.back();
-    const torch::nn::Sequential trunk = Relu(obs_dim_, config.hidden, 0);
     const torch::nn::Linear mean(width, act_dim_), log_std(width, act_dim_);
-    const std::vector<torch::Tensor> p = trunk->parameters();
-    for (size_t l = 0; l + 1 < actor.layers().size(); ++l) {
-      actor.Import(actor_params_.data(), l, p[2 * l].data_ptr<float>(),
-                   p[2 * l + 1].data_ptr<float>());
-    }
-    const torch::Tensor w = torch::cat({mean->weight, log_std->weight}).contiguous();
-    const torch::Tensor b = torch::cat({mean->bias, log_std->bias}).contiguous();
-    actor.Import(actor_params_.data(), actor.layers().size() - 1, w.data_ptr<float>(),
-                 b.data_ptr<float>());
+    std::vector<torch::Tensor> p = Relu(obs_dim_, config.hidden, 0)->parameters();
+    p.push_back(torch::cat({mean->weight, log_std->weight}));
+    p.push_back(torch::cat({mean->bias, log_std->bias}));
+    nn::ImportLayers(actor, actor_params_.data(), p);
   }
   actor_adam_ = nn::FlatAdam(actor.num_parameters(), 1e-8);
-  InitCritic();
+  ResetCritic();
   for (Lane& lane : lanes_) lane.actor_grads.assign(actor_params_.size(), 0.0f);
   for (int64_t i = 0; i < act_dim_; ++i) {
     scale_.push_back(static_cast<float>((action_space.high()[i] - action_space.low()[i]) / 2.0));
@@ -97,40 +84,32 @@ Sac::Sac(const SacConfig& config, const Space& observation_space, const Space& a
   alpha_ = config.autotune ? 1.0 : config.alpha;
 }
 
-void Sac::InitCritic() {
+void Sac::ResetCritic() {
   const Lane& first = lanes_[0];
   q_params_.assign(static_cast<size_t>(first.q1.num_parameters() + first.q2.num_parameters()),
                    0.0f);
-  ImportAll(first.q1, q_params_.data(), Relu(obs_dim_ + act_dim_, config_.hidden, 1));
-  ImportAll(first.q2, q_params_.data(), Relu(obs_dim_ + act_dim_, config_.hidden, 1));
+  for (const nn::DenseMlp* q : {&first.q1, &first.q2}) {
+    nn::ImportLayers(*q, q_params_.data(),
+                     Relu(obs_dim_ + act_dim_, config_.hidden, 1)->parameters());
+  }
   q_target_ = q_params_;
   for (Lane& lane : lanes_) lane.q_grads.assign(q_params_.size(), 0.0f);
   q_adam_ = nn::FlatAdam(static_cast<int64_t>(q_params_.size()), 1e-8);
 }
 
-void Sac::ResetCritic() { InitCritic(); }
-
 std::vector<torch::Tensor> Sac::AsTensors(const std::vector<float>& actor,
                                           const std::vector<float>& q) const {
-  std::vector<torch::Tensor> out;
-  auto add = [&](const nn::DenseMlp& net, const float* params, size_t l, int64_t row,
-                 int64_t rows) {
-    const auto& L = net.layers()[l];
-    torch::Tensor w = torch::empty({L.out, L.in}), b = torch::empty({L.out});
-    net.Export(params, l, w.data_ptr<float>(), b.data_ptr<float>());
-    out.push_back(w.narrow(0, row, rows).contiguous());
-    out.push_back(b.narrow(0, row, rows).contiguous());
-  };
   const Lane& first = lanes_[0];
-  const size_t last = first.actor.layers().size() - 1;
-  for (size_t l = 0; l < last; ++l)
-    add(first.actor, actor.data(), l, 0, first.actor.layers()[l].out);
-  add(first.actor, actor.data(), last, 0, act_dim_);         // mean head
-  add(first.actor, actor.data(), last, act_dim_, act_dim_);  // log std head
+  std::vector<torch::Tensor> out = nn::LayerTensors(first.actor, actor.data());
+  // the output layer holds both heads: rows [0, |A|) the mean, [|A|, 2|A|) the log std
+  const torch::Tensor w = out[out.size() - 2], b = out.back();
+  out.resize(out.size() - 2);
+  for (const int64_t row : {int64_t{0}, act_dim_}) {
+    out.push_back(w.narrow(0, row, act_dim_).contiguous());
+    out.push_back(b.narrow(0, row, act_dim_).contiguous());
+  }
   for (const nn::DenseMlp* net : {&first.q1, &first.q2}) {
-    for (size_t l = 0; l < net->layers().size(); ++l) {
-      add(*net, q.data(), l, 0, net->layers()[l].out);
-    }
+    for (const auto& t : nn::LayerTensors(*net, q.data())) out.push_back(t);
   }
   return out;
 }

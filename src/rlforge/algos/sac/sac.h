@@ -104,7 +104,6 @@ class Sac final : public Agent {
 
   std::vector<torch::Tensor> AsTensors(const std::vector<float>& actor,
                                        const std::vector<float>& q) const;
-  void InitCritic();
   // noise_ = n x |A| standard normal draws (zeros when deterministic), in row order
   void DrawNoise(int64_t n, bool deterministic);
   // Runs fn(lane, begin, end) over B rows split between the lanes, in parallel.
