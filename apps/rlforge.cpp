@@ -222,15 +222,48 @@ std::string DefaultRunDir(const rlforge::train::TrainConfig& c) {
   return "runs/" + c.algo + "_" + c.env.id + "_s" + std::to_string(c.seed) + "_" + stamp;
 }
 
+// LibTorch's OpenMP threads spin while idle unless OMP_WAIT_POLICY=PASSIVE was set when the
+// process started. With --threads > 1, an algorithm whose math runs in LibTorch (PEBBLE's reward
+// model) restarts once with it set; the dense kernels' lanes run on rlforge's own ThreadPool.
+void RestartForOpenMP(const std::string& algo, char** argv) {
+  if (!rlforge::train::UsesLibTorchThreads(algo) || rlforge::nn::TrainingThreads() == 1 ||
+      std::getenv("OMP_WAIT_POLICY") != nullptr) {
+    return;
+  }
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  execv("/proc/self/exe", argv);
+  throw Error("--threads: could not restart with OMP_WAIT_POLICY=PASSIVE");
+}
+
+// ", N threads" when training uses more than one, with LibTorch's OpenMP wait policy if it
+// computes.
+std::string ThreadsNote(const std::string& algo) {
+  const int threads = rlforge::nn::TrainingThreads();
+  if (threads == 1) return "";
+  std::string note = ", " + std::to_string(threads) + " threads";
+  if (rlforge::train::UsesLibTorchThreads(algo)) {
+    const char* policy = std::getenv("OMP_WAIT_POLICY");
+    note += std::string("; LibTorch's with OMP_WAIT_POLICY=") + (policy ? policy : "unset");
+  }
+  return note;
+}
+
 int TrainCommand(const std::string& config_file, std::vector<std::string> overrides,
                  const std::string& run_dir_arg, std::optional<int64_t> seed,
-                 const std::string& resume, int64_t stop_after) {
+                 const std::string& resume, int64_t stop_after, char** argv) {
   if (stop_after < 0) throw Error("--stop-after: expected a non-negative number of steps");
   namespace train = rlforge::train;
   if (!resume.empty()) {
     if (!config_file.empty() || !overrides.empty() || seed) {
       throw Error("--resume: the run's saved config is used; drop --config, --set and --seed");
     }
+    std::string algo = "pebble";  // restart when the saved config cannot tell
+    try {
+      algo = train::LoadConfig(resume + "/config.yaml", {}).algo;
+    } catch (const Error&) {
+      // Train reports a broken run directory from its checkpoint
+    }
+    RestartForOpenMP(algo, argv);
     const auto r = train::Train(train::TrainConfig{}, resume, /*resume=*/true, stop_after);
     std::printf("resumed %s: %lld steps, last-20 mean return %.2f\n", resume.c_str(),
                 static_cast<long long>(r.steps), r.last_mean_return);
@@ -238,9 +271,11 @@ int TrainCommand(const std::string& config_file, std::vector<std::string> overri
   }
   if (seed) overrides.push_back("seed=" + std::to_string(*seed));
   const train::TrainConfig config = train::LoadConfig(config_file, overrides);
+  RestartForOpenMP(config.algo, argv);
   const std::string run_dir = run_dir_arg.empty() ? DefaultRunDir(config) : run_dir_arg;
-  std::printf("training %s on %s (seed %lld) -> %s\n", config.algo.c_str(), config.env.id.c_str(),
-              static_cast<long long>(config.seed), run_dir.c_str());
+  std::printf("training %s on %s (seed %lld%s) -> %s\n", config.algo.c_str(), config.env.id.c_str(),
+              static_cast<long long>(config.seed), ThreadsNote(config.algo).c_str(),
+              run_dir.c_str());
   std::fflush(stdout);  // before the progress line on stderr
   const auto r = train::Train(config, run_dir, /*resume=*/false, stop_after);
   std::printf("%s: %lld steps in %.1f s (%.0f SPS), last-20 mean return %.2f%s\n", run_dir.c_str(),
@@ -457,16 +492,10 @@ int main(int argc, char** argv) {
     if (envs_cmd->parsed()) return ListEnvs(envs_json);
     if (serve_cmd->parsed()) return FeedbackServeCommand(feedback_run, serve_config);
     if (train_cmd->parsed()) {
-      if (train_threads > 1 && std::getenv("OMP_WAIT_POLICY") == nullptr) {
-        // OpenMP reads it at start-up: run again with it set, or idle threads spin
-        setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-        execv("/proc/self/exe", argv);
-        throw Error("--threads: could not restart with OMP_WAIT_POLICY=PASSIVE");
-      }
       rlforge::nn::SetTrainingThreads(train_threads);
       return TrainCommand(config_file, overrides, run_dir,
                           seed_opt->count() ? std::optional<int64_t>(train_seed) : std::nullopt,
-                          resume, stop_after);
+                          resume, stop_after, argv);
     }
     if (eval_cmd->parsed()) {
       const rlforge::train::Recording recording{eval_video, eval_video_episodes, eval_overlay,

@@ -19,9 +19,10 @@ void SetTrainingThreads(int n) {
 
 int TrainingThreads() { return g_training_threads; }
 
-void UseTrainingThreads() {
-  torch::set_num_threads(g_training_threads);
-  if (openblas_set_num_threads != nullptr) openblas_set_num_threads(g_training_threads);
+void UseTrainingThreads(bool libtorch_math) {
+  const int threads = libtorch_math ? g_training_threads : 1;
+  torch::set_num_threads(threads);
+  if (openblas_set_num_threads != nullptr) openblas_set_num_threads(threads);
 }
 
 torch::nn::Sequential Mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out,

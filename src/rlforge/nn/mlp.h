@@ -15,14 +15,16 @@ namespace rlforge::nn {
 torch::nn::Sequential Mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out,
                           const std::string& activation, double out_gain);
 
-// The compute threads training uses, for LibTorch and for OpenBLAS: 1 by default (idle OpenBLAS
-// pthreads spin on sched_yield and take the second core from the envs). More threads need a
-// process started with OMP_WAIT_POLICY=PASSIVE (`rlforge train --threads` sees to it) and may
-// change the last bits of results.
+// The compute threads training uses: the dense kernels' row lanes and, for math done in LibTorch,
+// LibTorch's and OpenBLAS's threads. 1 by default (idle OpenBLAS pthreads spin on sched_yield and
+// take the second core from the envs). More LibTorch threads need a process started with
+// OMP_WAIT_POLICY=PASSIVE (`rlforge train --threads` sees to it). A given count is deterministic;
+// another count may change the last bits of results.
 void SetTrainingThreads(int n);
 int TrainingThreads();
-// Applies that setting; safe to call more than once.
-void UseTrainingThreads();
+// Applies that setting to LibTorch and OpenBLAS when `libtorch_math`, else keeps them at one
+// thread; safe to call more than once.
+void UseTrainingThreads(bool libtorch_math);
 
 // The rows of a batch of observations (N x width, contiguous float32), or an Error naming `who`.
 const float* ObservationRows(const torch::Tensor& obs, int64_t width, const char* who);

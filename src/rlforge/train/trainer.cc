@@ -589,6 +589,8 @@ std::string ToYaml(const TrainConfig& config) {
   return std::string(out.c_str()) + "\n";
 }
 
+bool UsesLibTorchThreads(const std::string& algo) { return algo == "pebble"; }
+
 TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool resume,
                   int64_t stop_after) {
   TrainConfig config = config_in;
@@ -606,7 +608,7 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
   const std::string config_yaml = ToYaml(config);
   WriteFileAtomic(run_dir + "/config.yaml", config_yaml);
 
-  nn::UseTrainingThreads();
+  nn::UseTrainingThreads(UsesLibTorchThreads(config.algo));
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   auto envs = MakeVectorEnv(config.env, GammaOf(config));
   envs->Reset(static_cast<uint64_t>(config.seed));
@@ -728,7 +730,7 @@ Restored Restore(const std::string& path) {
     throw Error(path + ": its saved config is invalid: " + e.what());
   }
   fs::remove(tmp);
-  nn::UseTrainingThreads();
+  nn::UseTrainingThreads(UsesLibTorchThreads(r.config.algo));
   r.envs = MakeVectorEnv(r.config.env, GammaOf(r.config));
   r.agent = MakeAgent(r.config, r.envs->single_observation_space(),
                       r.envs->env(0).Unwrapped()->action_space());

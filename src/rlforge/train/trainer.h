@@ -118,6 +118,10 @@ struct TrainConfig {
 TrainConfig LoadConfig(const std::string& file, const std::vector<std::string>& overrides);
 std::string ToYaml(const TrainConfig& config);
 
+// Whether `algo` does its math in LibTorch (PEBBLE's reward model), so that --threads also sets
+// LibTorch's OpenMP threads; PPO, A2C, DQN and SAC split their batches on rlforge's ThreadPool.
+bool UsesLibTorchThreads(const std::string& algo);
+
 struct TrainResult {
   int64_t steps = 0;
   double seconds = 0.0;
