@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Learning-curve summary of run directories (used by bench/mujoco_learning.sh, box2d_learning.sh,
-pebble_halfcheetah.sh).
+pebble.sh).
 
 usage: learning_summary.py OUT NAME THRESHOLD RUN_DIR [RUN_DIR ...]
 For each run: env steps, wall-clock seconds and SPS (from metrics.csv wall times), the evaluation
