@@ -131,6 +131,17 @@ void Sac::DrawNoise(int64_t n, bool deterministic) {
   for (float& eps : noise_) eps = static_cast<float>(random.Normal());
 }
 
+const Sac::Lane& Sac::SumLanes(std::vector<float> Lane::*grads, int n_sums) {
+  Lane& first = lanes_[0];
+  std::vector<float>& sum = first.*grads;
+  for (size_t k = 1; k < lanes_.size(); ++k) {
+    const std::vector<float>& g = lanes_[k].*grads;
+    for (size_t i = 0; i < sum.size(); ++i) sum[i] += g[i];
+    for (int j = 0; j < n_sums; ++j) first.sums[j] += lanes_[k].sums[j];
+  }
+  return first;
+}
+
 template <class Fn>
 void Sac::ForLanes(int64_t B, Fn&& fn) {
   const auto lanes = static_cast<int64_t>(lanes_.size());
@@ -244,11 +255,7 @@ std::map<std::string, double> Sac::CriticGradient(buffers::Batch& batch) {
   const int64_t B = batch["obs"].shape[0];
   DrawNoise(B, false);
   ForLanes(B, [&](Lane& lane, int64_t begin, int64_t end) { CriticRows(lane, batch, begin, end); });
-  Lane& first = lanes_[0];
-  for (size_t k = 1; k < lanes_.size(); ++k) {
-    for (size_t i = 0; i < first.q_grads.size(); ++i) first.q_grads[i] += lanes_[k].q_grads[i];
-    for (int j = 0; j < 3; ++j) first.sums[j] += lanes_[k].sums[j];
-  }
+  const Lane& first = SumLanes(&Lane::q_grads, 3);
   return {{"losses/qf1_values", first.sums[2]},
           {"losses/qf1_loss", first.sums[0]},
           {"losses/qf2_loss", first.sums[1]},
@@ -302,14 +309,7 @@ void Sac::ActorRows(Lane& lane, const float* obs_all, int64_t begin, int64_t end
 double Sac::ActorGradient(const float* obs, int64_t B) {
   DrawNoise(B, false);
   ForLanes(B, [&](Lane& lane, int64_t begin, int64_t end) { ActorRows(lane, obs, begin, end); });
-  Lane& first = lanes_[0];
-  for (size_t k = 1; k < lanes_.size(); ++k) {
-    for (size_t i = 0; i < first.actor_grads.size(); ++i) {
-      first.actor_grads[i] += lanes_[k].actor_grads[i];
-    }
-    first.sums[0] += lanes_[k].sums[0];
-  }
-  return first.sums[0];
+  return SumLanes(&Lane::actor_grads, 1).sums[0];
 }
 
 std::map<std::string, double> Sac::Update(buffers::Batch& batch, int64_t global_step) {

@@ -99,7 +99,7 @@ class Sac final : public Agent {
     std::vector<float> dq1, dq2;     // d loss / d Q output             (rows x 8)
     std::vector<float> dx1, dx2;     // d loss / d Q input              (rows x pad)
     std::vector<float> d_out;        // d loss / d actor output         (rows x pad)
-    double sums[4] = {};             // the lane's share of the reported losses
+    double sums[4] = {};             // its share of: q1 loss, q2 loss, mean q1, mean(logp + H)
   };
 
   std::vector<torch::Tensor> AsTensors(const std::vector<float>& actor,
@@ -109,6 +109,9 @@ class Sac final : public Agent {
   // Runs fn(lane, begin, end) over B rows split between the lanes, in parallel.
   template <class Fn>
   void ForLanes(int64_t B, Fn&& fn);
+  // Adds every other lane's `grads` and first n_sums sums into lanes_[0]'s, in lane order (so a
+  // given thread count is deterministic); returns lanes_[0].
+  const Lane& SumLanes(std::vector<float> Lane::*grads, int n_sums);
   // a = tanh(mean + std eps) * scale + bias for rows [begin, end) of noise_, given the lane's
   // actor output `out` for those rows, and log pi(a) with the tanh correction.
   void Sample(Lane& lane, const float* out, int64_t begin, int64_t end);
