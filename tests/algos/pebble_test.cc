@@ -250,6 +250,19 @@ std::pair<double, int> LastMetric(const fs::path& run, const std::string& tag) {
   return {values.empty() ? NAN : values.rbegin()->second, static_cast<int>(values.size())};
 }
 
+TEST(Pebble, CorrelationIsPearsonsAndNaNForAConstantSeries) {
+  Correlation c;
+  for (const auto& [x, y] : {std::pair{1.0, 2.0}, {2.0, 1.0}, {3.0, 4.0}, {4.0, 3.0}}) c.Add(x, y);
+  EXPECT_NEAR(c.Value(), 0.6, 1e-12);  // cov 0.75 / (var 1.25 x var 1.25)^0.5
+  Correlation flip;
+  for (double x : {1.0, 2.0, 5.0}) flip.Add(x, 3 - 2 * x);
+  EXPECT_NEAR(flip.Value(), -1.0, 1e-12);
+  Correlation constant;
+  for (double x : {1.0, 2.0}) constant.Add(x, 7.0);
+  EXPECT_TRUE(std::isnan(constant.Value()));
+  EXPECT_TRUE(std::isnan(Correlation{}.Value()));
+}
+
 TEST(Pebble, SmokeRunOfEveryPhase) {
   const fs::path run = TempPath("smoke");
   train::Train(train::LoadConfig("", Smoke()), run.string());
@@ -261,6 +274,8 @@ TEST(Pebble, SmokeRunOfEveryPhase) {
   EXPECT_GT(LastMetric(run, "intrinsic/running_std").second, 0);  // pre-training ran
   EXPECT_EQ(LastMetric(run, "reward_model/epochs").second, 3);    // trained each session
   EXPECT_GT(LastMetric(run, "charts/episodic_model_return").second, 0);
+  EXPECT_EQ(Metric(run, "charts/episodic_reward_correlation").size(),
+            Metric(run, "charts/episodic_model_return").size());  // one per episode
   EXPECT_GT(LastMetric(run, "losses/qf1_loss").second, 0);
   fs::remove_all(run);
 }

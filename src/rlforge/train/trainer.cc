@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <deque>
@@ -448,14 +449,18 @@ TrainResult RunOffPolicy(const TrainConfig& config, const std::string& run_dir, 
       const float* actions = envs.continuous_actions();
       pebble_agent->ModelRewards(obs_copy.data(), actions, model_rewards.data());
       for (int i = 0; i < n; ++i) {
-        const auto model_return =
-            pebble_agent->Record(i, c.global_step, obs_copy.data() + i * obs_dim,
-                                 actions + i * act_space.num_continuous(), rewards[i],
-                                 model_rewards[i], states[i], envs.has_final()[i]);
-        if (model_return) metrics.Log(c.global_step, "charts/episodic_model_return", *model_return);
-        if (human && model_return) {
+        const auto fit = pebble_agent->Record(i, c.global_step, obs_copy.data() + i * obs_dim,
+                                              actions + i * act_space.num_continuous(), rewards[i],
+                                              model_rewards[i], states[i], envs.has_final()[i]);
+        if (fit) {
+          metrics.Log(c.global_step, "charts/episodic_model_return", fit->model_return);
+          if (!std::isnan(fit->reward_correlation))
+            metrics.Log(c.global_step, "charts/episodic_reward_correlation",
+                        fit->reward_correlation);
+        }
+        if (human && fit) {
           shown_returns.push_back(envs.final_returns()[i]);
-          shown_model_returns.push_back(*model_return);
+          shown_model_returns.push_back(fit->model_return);
           if (shown_returns.size() > 100)
             shown_returns.pop_front(), shown_model_returns.pop_front();
         }

@@ -2,7 +2,9 @@
 
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "rlforge/core/error.h"
 #include "rlforge/nn/archive.h"
@@ -58,7 +60,7 @@ Pebble::Pebble(const PebbleConfig& config, const SacConfig& sac, const Space& ob
       teacher_(teacher ? std::move(teacher)
                        : std::make_unique<ScriptedTeacher>(config.teacher, seed + 1)),
       episodes_(num_envs, config.max_episodes, obs_dim_, act_dim_),
-      model_returns_(static_cast<size_t>(num_envs), 0.0),
+      reward_fit_(static_cast<size_t>(num_envs)),
       rng_(seed + 2),
       next_session_(config.unsupervised_steps) {
   ParseScheme(config.query_scheme);
@@ -77,25 +79,37 @@ void Pebble::Collect(const torch::Tensor& obs, int64_t global_step, float* conti
 
 void Pebble::ModelRewards(const float* obs, const float* actions, float* rewards) {
   c10::InferenceMode guard;
-  const int64_t n = static_cast<int64_t>(model_returns_.size());
+  const int64_t n = static_cast<int64_t>(reward_fit_.size());
   const torch::Tensor r =
       reward_model_.Reward(Floats(obs, {n, obs_dim_}), Floats(actions, {n, act_dim_})).contiguous();
   const float* raw = r.data_ptr<float>();
   for (int64_t i = 0; i < n; ++i) rewards[i] = static_cast<float>(raw[i] * reward_scale_);
 }
 
-std::optional<double> Pebble::Record(int env, int64_t global_step, const float* obs,
-                                     const float* action, float true_reward, float model_reward,
-                                     std::span<const double> state, bool episode_end) {
+void Correlation::Add(double x, double y) {
+  const std::array<double, 6> terms = {x, y, x * x, y * y, x * y, 1.0};
+  for (size_t k = 0; k < sums.size(); ++k) sums[k] += terms[k];
+}
+
+double Correlation::Value() const {
+  const auto [sx, sy, sxx, syy, sxy, n] = sums;
+  const double var_x = sxx / n - (sx / n) * (sx / n), var_y = syy / n - (sy / n) * (sy / n);
+  if (!(var_x > 0 && var_y > 0)) return std::nan("");
+  return std::clamp((sxy / n - (sx / n) * (sy / n)) / std::sqrt(var_x * var_y), -1.0, 1.0);
+}
+
+std::optional<Pebble::EpisodeFit> Pebble::Record(int env, int64_t global_step, const float* obs,
+                                                 const float* action, float true_reward,
+                                                 float model_reward, std::span<const double> state,
+                                                 bool episode_end) {
   episodes_.Add(env, obs, action, true_reward, state);
   if (global_step <= config_.unsupervised_steps)
     reference_obs_.insert(reference_obs_.end(), obs, obs + obs_dim_);
-  model_returns_[env] += model_reward;
+  reward_fit_[env].Add(true_reward, model_reward);
   if (!episode_end) return std::nullopt;
   episodes_.EndEpisode(env);
-  const double model_return = model_returns_[env];
-  model_returns_[env] = 0.0;
-  return model_return;
+  const Correlation fit = std::exchange(reward_fit_[env], {});
+  return EpisodeFit{fit.sums[1], fit.Value()};
 }
 
 std::map<std::string, double> Pebble::Train(buffers::ReplayBuffer& replay, int64_t global_step,
@@ -304,8 +318,9 @@ void Pebble::Save(torch::serialize::OutputArchive& archive) const {
   archive.write("pebble_counters", torch::tensor(counters), /*is_buffer=*/true);
   archive.write("pebble_reward_scale", torch::tensor({reward_scale_}, torch::kFloat64),
                 /*is_buffer=*/true);
-  archive.write("pebble_model_returns", torch::tensor(model_returns_, torch::kFloat64),
-                /*is_buffer=*/true);
+  std::vector<double> sums;
+  for (const auto& fit : reward_fit_) sums.insert(sums.end(), fit.sums.begin(), fit.sums.end());
+  archive.write("pebble_episode_sums", torch::tensor(sums, torch::kFloat64), /*is_buffer=*/true);
   archive.write("pebble_reference_obs", torch::tensor(reference_obs_, torch::kFloat32),
                 /*is_buffer=*/true);
   // labelled pairs, with their simulator states
@@ -357,8 +372,12 @@ void Pebble::Load(torch::serialize::InputArchive& archive) {
   sessions_ = counters[2].item<int64_t>();
   next_session_ = counters[3].item<int64_t>();
   reward_scale_ = read("pebble_reward_scale").item<double>();
-  const torch::Tensor returns = read("pebble_model_returns");
-  model_returns_.assign(returns.data_ptr<double>(), returns.data_ptr<double>() + returns.numel());
+  const torch::Tensor sums = read("pebble_episode_sums");
+  if (sums.numel() != static_cast<int64_t>(6 * reward_fit_.size()))
+    throw Error("checkpoint: pebble_episode_sums holds " + std::to_string(sums.numel()) +
+                " values, expected 6 per env (" + std::to_string(reward_fit_.size()) + " envs)");
+  for (size_t i = 0; i < reward_fit_.size(); ++i)
+    std::copy_n(sums.data_ptr<double>() + 6 * i, 6, reward_fit_[i].sums.begin());
   const torch::Tensor reference = read("pebble_reference_obs");
   reference_obs_.assign(reference.data_ptr<float>(),
                         reference.data_ptr<float>() + reference.numel());

@@ -9,6 +9,7 @@
 //      critic and run reset_update SAC updates. SAC trains on the learned reward throughout.
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
@@ -90,6 +91,13 @@ struct PebbleConfig {
 // `reference` (T x d), not counting itself when it is one of them (the (k+1)-th smallest).
 torch::Tensor KnnDistance(const torch::Tensor& obs, const torch::Tensor& reference, int k);
 
+// The Pearson correlation of two series, from running sums.
+struct Correlation {
+  std::array<double, 6> sums{};  // x, y, x^2, y^2, x y, count
+  void Add(double x, double y);
+  double Value() const;  // NaN while either series is constant (or empty)
+};
+
 class Pebble final : public Agent {
  public:
   Pebble(const PebbleConfig& config, const SacConfig& sac, const Space& observation_space,
@@ -104,11 +112,16 @@ class Pebble final : public Agent {
   void Collect(const torch::Tensor& obs, int64_t global_step, float* continuous);
   // The learned reward of each env's transition (N x obs_dim, N x act_dim) -> (N).
   void ModelRewards(const float* obs, const float* actions, float* rewards);
+  // An ended episode's learned-reward return, and the Pearson correlation over its steps of the
+  // learned with the true reward (NaN where either is constant).
+  struct EpisodeFit {
+    double model_return, reward_correlation;
+  };
   // Records env i's step (the state its observation was taken in) for queries and the k-NN
-  // reference; returns the episode's model return when `episode_end`.
-  std::optional<double> Record(int env, int64_t global_step, const float* obs, const float* action,
-                               float true_reward, float model_reward, std::span<const double> state,
-                               bool episode_end);
+  // reference; returns how the learned reward fit the episode when `episode_end`.
+  std::optional<EpisodeFit> Record(int env, int64_t global_step, const float* obs,
+                                   const float* action, float true_reward, float model_reward,
+                                   std::span<const double> state, bool episode_end);
   // After each env step: a feedback session when one is due, then one SAC update (intrinsic
   // reward during pre-training). Returns metrics to log (empty most steps).
   std::map<std::string, double> Train(buffers::ReplayBuffer& replay, int64_t global_step,
@@ -142,8 +155,8 @@ class Pebble final : public Agent {
   std::vector<float> reference_obs_;     // every state seen before reward learning   (T x obs_dim)
   env::RunningMeanStd intrinsic_stats_;  // of r_int, for its running std
   double reward_scale_ = 1.0;  // the learned reward's multiplier: 1 / its std (normalize_reward)
-  std::vector<double> model_returns_;  // learned-reward return of each env's episode   (N)
-  Rng rng_;                            // segment sampling, reward-model shuffles
+  std::vector<Correlation> reward_fit_;  // per env, its episode so far: (true, learned) reward (N)
+  Rng rng_;                              // segment sampling, reward-model shuffles
   int64_t asked_ = 0, labelled_ = 0, sessions_ = 0, next_session_ = 0;
   buffers::Batch batch_;  // SAC minibatch, reused
 };
