@@ -364,6 +364,20 @@ TEST(Pebble, TheRewardModelsOutputIsTanhBoundedOrLinear) {
             std::string::npos);
 }
 
+TEST(Pebble, TheRewardModelSeesTheActionUnlessTurnedOff) {
+  torch::manual_seed(4);
+  const torch::Tensor obs = torch::randn({8, 3}), a = torch::randn({8, 2}),
+                      b = torch::randn({8, 2});
+  RewardModelConfig rc;
+  rc.hidden = {16};
+  RewardModel with_actions(3, 2, rc);
+  EXPECT_FALSE(torch::allclose(with_actions.Reward(obs, a), with_actions.Reward(obs, b)));
+  rc.actions = false;
+  RewardModel obs_only(3, 2, rc);
+  EXPECT_TRUE(torch::equal(obs_only.Reward(obs, a), obs_only.Reward(obs, b)));
+  EXPECT_FALSE(torch::allclose(obs_only.Reward(obs, a), obs_only.Reward(-obs, a)));
+}
+
 TEST(Pebble, SurfCropKeepsOneLengthPerPairInsideTheSegment) {
   Rng rng(3);
   const int64_t B = 400, H = 20;

@@ -42,7 +42,7 @@ RewardModel::RewardModel(int64_t obs_dim, int64_t act_dim, const RewardModelConf
   std::vector<torch::Tensor> params;
   for (int m = 0; m < config.ensemble_size; ++m) {
     torch::nn::Sequential net;
-    int64_t width = obs_dim + act_dim;
+    int64_t width = obs_dim + (config.actions ? act_dim : 0);
     for (const int64_t h : config.hidden) {
       net->push_back(torch::nn::Linear(width, h));
       net->push_back(torch::nn::LeakyReLU());  // slope 0.01, PyTorch's default as BPref
@@ -64,7 +64,8 @@ void RewardModel::SetL2(double l2) {
 }
 
 torch::Tensor RewardModel::MemberReward(int m, const torch::Tensor& obs, const torch::Tensor& act) {
-  return members_[m]->forward(torch::cat({obs, act}, -1)).squeeze(-1);
+  const torch::Tensor input = config_.actions ? torch::cat({obs, act}, -1) : obs;
+  return members_[m]->forward(input).squeeze(-1);
 }
 
 torch::Tensor RewardModel::Reward(const torch::Tensor& obs, const torch::Tensor& act) {

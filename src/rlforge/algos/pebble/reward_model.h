@@ -1,8 +1,8 @@
 // PEBBLE's reward model (Lee, Smith, Abbeel 2021; BPref reward_model.py): an ensemble of MLPs
 // r_m(s, a) in (-1, 1) (a tanh output; `output: linear` leaves it unbounded, as RLHF-Gym) on
-// [obs, action], trained with the Bradley-Terry model on summed segment rewards: P[segment 1 >
-// segment 0] = softmax(sum r(seg 0), sum r(seg 1))[1]. The reward the agent sees is the ensemble
-// mean.
+// [obs, action] (`actions: false`: obs only), trained with the Bradley-Terry model on summed
+// segment rewards: P[segment 1 > segment 0] = softmax(sum r(seg 0), sum r(seg 1))[1]. The reward
+// the agent sees is the ensemble mean.
 #pragma once
 
 #include <torch/torch.h>
@@ -48,6 +48,7 @@ struct RewardModelConfig {
   int ensemble_size = 3;                          // members (BPref: 3)
   std::vector<int64_t> hidden = {256, 256, 256};  // hidden layers, LeakyReLU (BPref: 3 x 256)
   std::string output = "tanh";       // tanh: r in (-1, 1) (BPref); linear: unbounded (RLHF-Gym)
+  bool actions = true;               // the nets see [obs, action] (BPref); false: obs only
   double lr = 3e-4;                  // one Adam over all members (BPref: 3e-4)
   int batch_size = 128;              // pairs per gradient step (BPref: 128)
   int max_epochs = 50;               // passes per session (BPref reward_update: 50)
@@ -67,6 +68,9 @@ struct RewardModelConfig {
       "last activation: tanh bounds r to (-1, 1) (BPref), linear does not "
       "(RLHF-Gym)",
       config::Choices{{"tanh", "linear"}});
+    v("actions", actions,
+      "the reward nets see [obs, action] (BPref); false: obs only, so the actor cannot raise the "
+      "learned reward through the action alone");
     v("lr", lr, "reward model Adam learning rate (BPref: 3e-4)", Range::Positive());
     v("batch_size", batch_size, "labelled pairs per reward model step (BPref: 128)",
       Range::Closed(1, 1e6));
