@@ -147,7 +147,7 @@ class RewardModel {
   void SetL2(double l2);
 
   RewardModelConfig config_;
-  std::vector<torch::nn::Sequential> members_;     // [obs, act] -> r in (-1, 1)   (M)
+  std::vector<torch::nn::Sequential> members_;     // [obs, act] (or obs) -> r   (M)
   std::unique_ptr<torch::optim::Adam> optimizer_;  // over every member's parameters
   double l2_;                                      // its weight decay now
 };
