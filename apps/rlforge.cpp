@@ -466,7 +466,7 @@ int main(int argc, char** argv) {
   std::string show_algo;
   auto* show_cmd =
       config_cmd->add_subcommand("show", "print every knob with its default and description");
-  show_cmd->add_option("ALGO", show_algo, "ppo or a2c")->required();
+  show_cmd->add_option("ALGO", show_algo, "ppo, a2c, dqn, sac or pebble")->required();
 
   auto* feedback_cmd = app.add_subcommand("feedback", "human preference feedback");
   feedback_cmd->require_subcommand(1);
