@@ -408,6 +408,35 @@ PairBatch ObsZeroPairs(int64_t P, double scale) {
   return b;
 }
 
+TEST(Pebble, NormalizedInputsMakeTheModelBlindToEachInputsScaleAndOffset) {
+  // the same preferences with obs[0] (the reward) shrunk and shifted and obs[1] (noise) blown up
+  const auto affine = [](const torch::Tensor& obs) {
+    return torch::stack({0.01 * obs.select(-1, 0) + 3, 1000 * obs.select(-1, 1) - 50}, -1);
+  };
+  torch::manual_seed(5);
+  const PairBatch pairs = ObsZeroPairs(100, 1.0);
+  PairBatch moved = pairs;
+  moved.obs0 = affine(pairs.obs0);
+  moved.obs1 = affine(pairs.obs1);
+  const torch::Tensor test_obs = torch::randn({50, 2}), test_act = torch::zeros({50, 1});
+  const auto trained_reward = [&](bool normalize, const PairBatch& p, const torch::Tensor& obs) {
+    torch::manual_seed(6);
+    RewardModelConfig rc;
+    rc.hidden = {32, 32};
+    rc.max_epochs = 20;
+    rc.lr = 1e-3;
+    rc.normalize_inputs = normalize;
+    RewardModel model(2, 1, rc);
+    Rng rng(7);
+    model.Train(p, rng);
+    return model.Reward(obs, test_act);
+  };
+  EXPECT_TRUE(torch::allclose(trained_reward(true, pairs, test_obs),
+                              trained_reward(true, moved, affine(test_obs)), 1e-3, 1e-4));
+  EXPECT_FALSE(torch::allclose(trained_reward(false, pairs, test_obs),
+                               trained_reward(false, moved, affine(test_obs)), 1e-2, 1e-2));
+}
+
 TEST(Pebble, SurfPseudoLabelsOnlyPairsTheModelIsSureOf) {
   torch::manual_seed(0);
   const PairBatch labelled = ObsZeroPairs(200, 1.0);
@@ -464,11 +493,11 @@ TEST(Pebble, AdaptiveL2FollowsTheValidationToTrainLossRatio) {
   EXPECT_DOUBLE_EQ(memorizes, 0.01 * 1.05);
 }
 
-TEST(Pebble, SurfAndAdaptiveL2RunAndResumeExactly) {
+TEST(Pebble, SurfAdaptiveL2AndNormalizedInputsRunAndResumeExactly) {
   const std::vector<std::string> extra = {
       "pebble.reward_model.surf.enabled=true", "pebble.reward_model.surf.unlabeled_ratio=3",
       "pebble.reward_model.surf.capacity=100", "pebble.reward_model.adaptive_l2=true",
-      "pebble.reward_model.l2=0.01"};
+      "pebble.reward_model.l2=0.01",           "pebble.reward_model.normalize_inputs=true"};
   const fs::path a = TempPath("surf_a"), b = TempPath("surf_b");
   train::Train(train::LoadConfig("", Smoke(extra)), a.string());
   EXPECT_EQ(LastMetric(a, "reward_model/pseudo_labelled").second, 3);

@@ -38,11 +38,14 @@ std::pair<torch::Tensor, torch::Tensor> CropMasks(int64_t B, int64_t H, int crop
 }
 
 RewardModel::RewardModel(int64_t obs_dim, int64_t act_dim, const RewardModelConfig& config)
-    : config_(config), l2_(config.l2) {
+    : config_(config),
+      input_mean_(torch::zeros({obs_dim + (config.actions ? act_dim : 0)})),
+      input_std_(torch::ones_like(input_mean_)),
+      l2_(config.l2) {
   std::vector<torch::Tensor> params;
   for (int m = 0; m < config.ensemble_size; ++m) {
     torch::nn::Sequential net;
-    int64_t width = obs_dim + (config.actions ? act_dim : 0);
+    int64_t width = input_mean_.size(0);
     for (const int64_t h : config.hidden) {
       net->push_back(torch::nn::Linear(width, h));
       net->push_back(torch::nn::LeakyReLU());  // slope 0.01, PyTorch's default as BPref
@@ -65,7 +68,20 @@ void RewardModel::SetL2(double l2) {
 
 torch::Tensor RewardModel::MemberReward(int m, const torch::Tensor& obs, const torch::Tensor& act) {
   const torch::Tensor input = config_.actions ? torch::cat({obs, act}, -1) : obs;
-  return members_[m]->forward(input).squeeze(-1);
+  if (!config_.normalize_inputs) return members_[m]->forward(input).squeeze(-1);
+  return members_[m]->forward((input - input_mean_) / input_std_).squeeze(-1);
+}
+
+void RewardModel::SetInputStatistics(const PairBatch& pairs) {
+  if (!config_.normalize_inputs) return;
+  const auto rows = [&](const torch::Tensor& obs, const torch::Tensor& act) {
+    const torch::Tensor input = config_.actions ? torch::cat({obs, act}, -1) : obs;
+    return input.reshape({-1, input.size(-1)});
+  };
+  const torch::Tensor all =
+      torch::cat({rows(pairs.obs0, pairs.act0), rows(pairs.obs1, pairs.act1)});
+  input_mean_ = all.mean(0);
+  input_std_ = all.std(0, /*unbiased=*/false).clamp_min(1e-3);  // a constant input stays finite
 }
 
 torch::Tensor RewardModel::Reward(const torch::Tensor& obs, const torch::Tensor& act) {
@@ -152,6 +168,7 @@ RewardModel::TrainStats RewardModel::Train(const PairBatch& pairs, const PairBat
                                            Rng& rng) {
   const int64_t total = pairs.labels.size(0);
   if (total == 0) throw Error("pebble: no labelled pairs to train the reward model on");
+  SetInputStatistics(pairs);
   // adaptive L2 holds out the newest pairs (the last rows) for a validation loss
   const int64_t held_out =
       config_.adaptive_l2 && total >= 2
@@ -225,6 +242,8 @@ void RewardModel::Save(torch::serialize::OutputArchive& archive) const {
     nn::SaveTo(archive, ("reward_member_" + std::to_string(m)).c_str(), members_[m]);
   nn::SaveTo(archive, "reward_opt", *optimizer_);
   archive.write("reward_l2", torch::tensor(l2_, torch::kFloat64), /*is_buffer=*/true);
+  archive.write("reward_input_mean", input_mean_, /*is_buffer=*/true);
+  archive.write("reward_input_std", input_std_, /*is_buffer=*/true);
 }
 
 void RewardModel::Load(torch::serialize::InputArchive& archive) {
@@ -234,6 +253,8 @@ void RewardModel::Load(torch::serialize::InputArchive& archive) {
   torch::Tensor l2;
   archive.read("reward_l2", l2, /*is_buffer=*/true);
   SetL2(l2.item<double>());  // LibTorch's optimizer state does not carry its options
+  archive.read("reward_input_mean", input_mean_, /*is_buffer=*/true);
+  archive.read("reward_input_std", input_std_, /*is_buffer=*/true);
 }
 
 }  // namespace rlforge::algos::pebble

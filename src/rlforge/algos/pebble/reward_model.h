@@ -49,6 +49,7 @@ struct RewardModelConfig {
   std::vector<int64_t> hidden = {256, 256, 256};  // hidden layers, LeakyReLU (BPref: 3 x 256)
   std::string output = "tanh";       // tanh: r in (-1, 1) (BPref); linear: unbounded (RLHF-Gym)
   bool actions = true;               // the nets see [obs, action] (BPref); false: obs only
+  bool normalize_inputs = false;     // standardize inputs by the labelled segments' statistics
   double lr = 3e-4;                  // one Adam over all members (BPref: 3e-4)
   int batch_size = 128;              // pairs per gradient step (BPref: 128)
   int max_epochs = 50;               // passes per session (BPref reward_update: 50)
@@ -71,6 +72,10 @@ struct RewardModelConfig {
     v("actions", actions,
       "the reward nets see [obs, action] (BPref); false: obs only, so the actor cannot raise the "
       "learned reward through the action alone");
+    v("normalize_inputs", normalize_inputs,
+      "standardize each input by the mean and std over every step of the labelled segments, "
+      "recomputed each session (as imitation's RunningNorm), so large-scale inputs such as joint "
+      "velocities do not drown the small ones the reward depends on");
     v("lr", lr, "reward model Adam learning rate (BPref: 3e-4)", Range::Positive());
     v("batch_size", batch_size, "labelled pairs per reward model step (BPref: 128)",
       Range::Closed(1, 1e6));
@@ -146,8 +151,12 @@ class RewardModel {
   double MeanLoss(const PairBatch& pairs, const torch::Tensor& idx);  // no crop, no grad
   void SetL2(double l2);
 
+  // Per-input mean and std of every step of `pairs` (normalize_inputs), else 0 and 1.
+  void SetInputStatistics(const PairBatch& pairs);
+
   RewardModelConfig config_;
   std::vector<torch::nn::Sequential> members_;     // [obs, act] (or obs) -> r   (M)
+  torch::Tensor input_mean_, input_std_;           // standardization of the nets' input  (in)
   std::unique_ptr<torch::optim::Adam> optimizer_;  // over every member's parameters
   double l2_;                                      // its weight decay now
 };
