@@ -313,6 +313,27 @@ TEST(Pebble, ResumeMidRunEqualsUninterrupted) {
   fs::remove_all(b);
 }
 
+TEST(Pebble, ACheckpointForAnotherEnvCountIsAClearError) {
+  const auto make = [](int num_envs) {
+    return std::make_unique<Pebble>(PebbleConfig{}, SacConfig{}, Space::Box(-1, 1, {3}),
+                                    Space::Box(-1, 1, {2}), num_envs, 1);
+  };
+  torch::serialize::OutputArchive out;
+  make(1)->Save(out);
+  std::stringstream bytes;
+  out.save_to(bytes);
+  const auto load_into = [&](int num_envs) {
+    torch::serialize::InputArchive in;
+    bytes.seekg(0);
+    in.load_from(bytes);
+    make(num_envs)->Load(in);
+  };
+  EXPECT_NO_THROW(load_into(1));
+  const std::string error = ErrorOf([&] { load_into(2); });
+  EXPECT_NE(error.find("made with 1 envs, this run has 2 (env.num_envs)"), std::string::npos)
+      << error;
+}
+
 TEST(Pebble, BadConfigsAreClearErrors) {
   EXPECT_NE(ErrorOf([] { train::LoadConfig("", Smoke({"pebble.segment_length=300"})); })
                 .find("pebble.segment_length: 300 steps is longer than the env's episodes "

@@ -151,7 +151,9 @@ void EpisodeStore::Load(torch::serialize::InputArchive& archive) {
   load_all("episodes_done", done_);
   const size_t envs = current_.size();
   load_all("episodes_current", current_);
-  if (current_.size() != envs) throw Error("pebble checkpoint: num_envs changed");
+  if (current_.size() != envs)
+    throw Error("pebble checkpoint: made with " + std::to_string(current_.size()) +
+                " envs, this run has " + std::to_string(envs) + " (env.num_envs)");
 }
 
 Scheme ParseScheme(const std::string& name) {
