@@ -1,8 +1,9 @@
 // PEBBLE's reward model (Lee, Smith, Abbeel 2021; BPref reward_model.py): an ensemble of MLPs
 // r_m(s, a) in (-1, 1) (a tanh output; `output: linear` leaves it unbounded, as RLHF-Gym) on
-// [obs, action] (`actions: false`: obs only), trained with the Bradley-Terry model on summed
-// segment rewards: P[segment 1 > segment 0] = softmax(sum r(seg 0), sum r(seg 1))[1]. The reward
-// the agent sees is the ensemble mean.
+// [obs, action] (`actions: false`: obs only; `normalize_inputs`: standardized by the labelled
+// steps' mean and std), trained with the Bradley-Terry model on summed segment rewards:
+// P[segment 1 > segment 0] = softmax(sum r(seg 0), sum r(seg 1))[1]. The reward the agent sees is
+// the ensemble mean.
 #pragma once
 
 #include <torch/torch.h>
