@@ -458,6 +458,24 @@ TEST(Pebble, NormalizedInputsMakeTheModelBlindToEachInputsScaleAndOffset) {
                                trained_reward(false, moved, affine(test_obs)), 1e-2, 1e-2));
 }
 
+TEST(Pebble, InputStatisticsOfAnotherShapeInACheckpointAreAClearError) {
+  RewardModelConfig rc;
+  rc.hidden = {8};
+  rc.normalize_inputs = true;
+  RewardModel model(2, 1, rc);
+  torch::serialize::OutputArchive out;
+  model.Save(out);
+  out.write("reward_input_std", torch::ones({4}), /*is_buffer=*/true);  // a damaged file
+  std::stringstream bytes;
+  out.save_to(bytes);
+  torch::serialize::InputArchive in;
+  in.load_from(bytes);
+  const std::string error = ErrorOf([&] { model.Load(in); });
+  EXPECT_NE(error.find("reward_input_std has shape [4], expected [3]"), std::string::npos) << error;
+  EXPECT_NO_THROW(model.Reward(torch::zeros({1, 2}), torch::zeros({1, 1})))
+      << "the refused statistics were not taken";
+}
+
 TEST(Pebble, SurfPseudoLabelsOnlyPairsTheModelIsSureOf) {
   torch::manual_seed(0);
   const PairBatch labelled = ObsZeroPairs(200, 1.0);

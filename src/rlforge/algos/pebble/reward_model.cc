@@ -150,6 +150,12 @@ double RewardModel::MeanLoss(const PairBatch& pairs, const torch::Tensor& idx) {
 
 namespace {
 
+std::string ShapeOf(const torch::Tensor& t) {
+  std::string s = "[";
+  for (const int64_t d : t.sizes()) s += (s.size() > 1 ? ", " : "") + std::to_string(d);
+  return s + "]";
+}
+
 // Fisher-Yates over 0..n-1 with the run's RNG.
 std::vector<int64_t> Shuffled(int64_t n, Rng& rng) {
   std::vector<int64_t> o(static_cast<size_t>(n));
@@ -253,8 +259,15 @@ void RewardModel::Load(torch::serialize::InputArchive& archive) {
   torch::Tensor l2;
   archive.read("reward_l2", l2, /*is_buffer=*/true);
   SetL2(l2.item<double>());  // LibTorch's optimizer state does not carry its options
-  archive.read("reward_input_mean", input_mean_, /*is_buffer=*/true);
-  archive.read("reward_input_std", input_std_, /*is_buffer=*/true);
+  for (auto [name, stat] :
+       {std::pair{"reward_input_mean", &input_mean_}, std::pair{"reward_input_std", &input_std_}}) {
+    torch::Tensor t;
+    archive.read(name, t, /*is_buffer=*/true);
+    if (!t.sizes().equals(stat->sizes()))
+      throw Error(std::string("checkpoint: ") + name + " has shape " + ShapeOf(t) + ", expected " +
+                  ShapeOf(*stat) + " (one value per reward-model input)");
+    *stat = t;
+  }
 }
 
 }  // namespace rlforge::algos::pebble
