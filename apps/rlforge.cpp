@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "rlforge/algos/registry.h"
 #include "rlforge/core/error.h"
 #include "rlforge/env/checker.h"
 #include "rlforge/env/registry.h"
@@ -225,8 +226,16 @@ std::string DefaultRunDir(const rlforge::train::TrainConfig& c) {
 // LibTorch's OpenMP threads spin while idle unless OMP_WAIT_POLICY=PASSIVE was set when the
 // process started. With --threads > 1, an algorithm whose math runs in LibTorch (PEBBLE's reward
 // model) restarts once with it set; the dense kernels' lanes run on rlforge's own ThreadPool.
+// Whether `algo` runs in a LibTorch plugin (so that --threads also sets LibTorch's threads).
+bool UsesLibTorch(const std::string& algo) {
+  for (const auto& info : rlforge::algos::Algorithms()) {
+    if (info.name == algo) return !info.plugin.empty();
+  }
+  return false;
+}
+
 void RestartForOpenMP(const std::string& algo, char** argv) {
-  if (!rlforge::train::UsesLibTorchThreads(algo) || rlforge::nn::TrainingThreads() == 1 ||
+  if (!UsesLibTorch(algo) || rlforge::nn::TrainingThreads() == 1 ||
       std::getenv("OMP_WAIT_POLICY") != nullptr) {
     return;
   }
@@ -241,7 +250,7 @@ std::string ThreadsNote(const std::string& algo) {
   const int threads = rlforge::nn::TrainingThreads();
   if (threads == 1) return "";
   std::string note = ", " + std::to_string(threads) + " threads";
-  if (rlforge::train::UsesLibTorchThreads(algo)) {
+  if (UsesLibTorch(algo)) {
     const char* policy = std::getenv("OMP_WAIT_POLICY");
     note += std::string("; LibTorch's with OMP_WAIT_POLICY=") + (policy ? policy : "unset");
   }
@@ -265,8 +274,17 @@ int TrainCommand(const std::string& config_file, std::vector<std::string> overri
     }
     RestartForOpenMP(algo, argv);
     const auto r = train::Train(train::TrainConfig{}, resume, /*resume=*/true, stop_after);
-    std::printf("resumed %s: %lld steps, last-20 mean return %.2f\n", resume.c_str(),
-                static_cast<long long>(r.steps), r.last_mean_return);
+    const std::string mean =
+        r.has_returns ? std::to_string(r.last_mean_return) : std::string("n/a (no episode ended)");
+    if (r.already_complete) {
+      std::printf(
+          "%s: the run is complete at %lld steps; nothing to resume. last-20 mean return %s\n",
+          resume.c_str(), static_cast<long long>(r.steps), mean.c_str());
+    } else {
+      std::printf("resumed %s: %lld steps, last-20 mean return %s%s\n", resume.c_str(),
+                  static_cast<long long>(r.steps), mean.c_str(),
+                  r.interrupted ? " (interrupted)" : "");
+    }
     return 0;
   }
   if (seed) overrides.push_back("seed=" + std::to_string(*seed));
@@ -286,16 +304,20 @@ int TrainCommand(const std::string& config_file, std::vector<std::string> overri
 }
 
 int ConfigShowCommand(const std::string& algo) {
-  const std::set<std::string> algos = {"ppo", "a2c", "dqn", "sac", "pebble"};
-  if (!algos.count(algo))
-    throw Error("config show: unknown algorithm \"" + algo + "\" (ppo, a2c, dqn, sac, pebble)");
-  // continuous-action algorithms are shown with a continuous env (the default is CartPole)
-  const bool continuous = algo == "sac" || algo == "pebble";
-  const auto config = rlforge::train::LoadConfig(
-      "", continuous ? std::vector<std::string>{"algo=" + algo, "env.id=Pendulum-v1"}
-                     : std::vector<std::string>{"algo=" + algo});
+  try {
+    rlforge::algos::Find(algo);
+  } catch (const Error& e) {
+    throw Error(std::string("config show: ") + e.what());
+  }
+  // an algorithm for continuous actions is shown with a continuous env (the default is CartPole)
+  rlforge::train::TrainConfig config;
+  try {
+    config = rlforge::train::LoadConfig("", {"algo=" + algo});
+  } catch (const Error&) {
+    config = rlforge::train::LoadConfig("", {"algo=" + algo, "env.id=Pendulum-v1"});
+  }
   rlforge::config::Describer d;
-  const_cast<rlforge::train::TrainConfig&>(config).Visit(d);
+  config.Visit(d);
   for (const auto& l : d.lines) {
     std::printf("%-28s = %-14s %-12s %s\n", l.path.c_str(), l.value.c_str(), l.allowed.c_str(),
                 l.description.c_str());
@@ -432,7 +454,7 @@ int main(int argc, char** argv) {
   int train_threads = 1;
   train_cmd
       ->add_option("--threads", train_threads,
-                   "LibTorch/OpenBLAS compute threads (results may differ in the last bits)")
+                   "compute threads (results may differ in the last bits)")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   train_cmd->add_option("--stop-after", stop_after,
@@ -443,7 +465,7 @@ int main(int argc, char** argv) {
   bool eval_deterministic = false;
   auto* eval_cmd =
       app.add_subcommand("eval", "evaluate a saved agent (run dir or checkpoint file)");
-  eval_cmd->add_option("RUN", eval_target, "run directory or checkpoint .pt")->required();
+  eval_cmd->add_option("RUN", eval_target, "run directory or checkpoint .safetensors")->required();
   eval_cmd->add_option("--episodes", eval_episodes, "episodes")->capture_default_str();
   eval_cmd->add_flag("--deterministic", eval_deterministic, "greedy / mean actions");
   eval_cmd->add_option("--seed", seed, "reset seed of the first episode")->capture_default_str();

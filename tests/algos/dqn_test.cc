@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "torch_util.h"
+
 namespace rlforge::algos {
 namespace {
 
@@ -29,9 +31,9 @@ void ExpectGradientMatchesAutograd(DqnConfig config) {
   const torch::Tensor discounts =
       field("discounts", DType::kFloat32, {B}, 0.99 * (torch::rand({B}) > 0.2).to(torch::kFloat32));
   // the target network keeps the initial weights; one update moves the online one away
-  const std::vector<torch::Tensor> target_p = agent.parameters();
+  const std::vector<torch::Tensor> target_p = testing::Torch(agent.parameters());
   agent.Update(batch);
-  std::vector<torch::Tensor> p = agent.parameters();
+  std::vector<torch::Tensor> p = testing::Torch(agent.parameters());
   for (auto& t : p) t.requires_grad_(true);
   auto q_net = [&](const std::vector<torch::Tensor>& w, torch::Tensor h) {
     for (size_t l = 0; l < 3; ++l) {
@@ -60,7 +62,7 @@ void ExpectGradientMatchesAutograd(DqnConfig config) {
   const auto losses = agent.Update(batch);
   EXPECT_NEAR(losses.at("losses/td_loss"), loss.item<double>(), 1e-4);
   EXPECT_NEAR(losses.at("losses/q_values"), q.mean().item<double>(), 1e-5);
-  const std::vector<torch::Tensor> grads = agent.gradients();
+  const std::vector<torch::Tensor> grads = testing::Torch(agent.gradients());
   ASSERT_EQ(grads.size(), p.size());
   for (size_t i = 0; i < p.size(); ++i) {
     const double scale = p[i].grad().abs().max().item<double>();
@@ -69,7 +71,8 @@ void ExpectGradientMatchesAutograd(DqnConfig config) {
         << "parameter " << i;
   }
   // and the Adam step moved the online network
-  EXPECT_GT((agent.parameters()[0] - p[0].detach()).abs().max().item<double>(), 1e-5);
+  EXPECT_GT((testing::Torch(agent.parameters())[0] - p[0].detach()).abs().max().item<double>(),
+            1e-5);
 }
 
 TEST(Dqn, GradientMatchesAutogradMse) { ExpectGradientMatchesAutograd(DqnConfig{}); }

@@ -298,10 +298,11 @@ void ExpectResumeAfterTwoSessionsEquals(const fs::path& a, const fs::path& b,
                                         const std::vector<std::string>& extra = {}) {
   train::Train(train::LoadConfig("", Smoke(extra)), b.string(), false, 1300);
   train::Train(train::TrainConfig{}, b.string(), /*resume=*/true);
-  const auto pa = train::CheckpointParameters((a / "checkpoints/latest.pt").string());
-  const auto pb = train::CheckpointParameters((b / "checkpoints/latest.pt").string());
-  ASSERT_EQ(pa.size(), pb.size());
-  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << i;
+  const auto pa = train::CheckpointParameters((a / "checkpoints/latest.safetensors").string());
+  const auto pb = train::CheckpointParameters((b / "checkpoints/latest.safetensors").string());
+  ASSERT_EQ(pa.tensors().size(), pb.tensors().size());
+  ASSERT_FALSE(pa.tensors().empty());
+  for (const auto& [name, t] : pa.tensors()) EXPECT_EQ(t.bytes, pb.Get(name).bytes) << name;
 }
 
 TEST(Pebble, ResumeMidRunEqualsUninterrupted) {
@@ -318,15 +319,11 @@ TEST(Pebble, ACheckpointForAnotherEnvCountIsAClearError) {
     return std::make_unique<Pebble>(PebbleConfig{}, SacConfig{}, Space::Box(-1, 1, {3}),
                                     Space::Box(-1, 1, {2}), num_envs, 1);
   };
-  torch::serialize::OutputArchive out;
+  io::TensorDict out;
   make(1)->Save(out);
-  std::stringstream bytes;
-  out.save_to(bytes);
+  const std::string bytes = io::EncodeSafetensors(out);
   const auto load_into = [&](int num_envs) {
-    torch::serialize::InputArchive in;
-    bytes.seekg(0);
-    in.load_from(bytes);
-    make(num_envs)->Load(in);
+    make(num_envs)->Load(io::DecodeSafetensors(bytes, "checkpoint"));
   };
   EXPECT_NO_THROW(load_into(1));
   const std::string error = ErrorOf([&] { load_into(2); });
@@ -585,7 +582,11 @@ TEST(Pebble, TrueRewardAblationStoresTheEnvsReward) {
     train::Train(train::LoadConfig("", Smoke({"pebble.true_reward_ablation=" +
                                               std::string(ablation ? "true" : "false")})),
                  run.string());
-    const auto replay = buffers::FlexibleBuffer::Load((run / "checkpoints/replay").string());
+    std::string files;  // the folder the latest checkpoint names
+    for (const auto& e : fs::directory_iterator(run / "checkpoints"))
+      if (e.path().filename().string().rfind("files_", 0) == 0) files = e.path();
+    ASSERT_FALSE(files.empty());
+    const auto replay = buffers::FlexibleBuffer::Load(files + "/replay");
     const int obs = replay.FieldId("obs"), act = replay.FieldId("continuous_actions"),
               rew = replay.FieldId("rewards");
     int64_t matches = 0;

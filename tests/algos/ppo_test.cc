@@ -8,6 +8,7 @@
 #include <random>
 
 #include "rlforge/nn/mlp.h"
+#include "torch_util.h"
 
 namespace rlforge::algos {
 namespace {
@@ -24,7 +25,7 @@ struct Reference {
 Reference CleanRlLoss(const Ppo& agent, const Space& act, const Ppo::Minibatch& mb,
                       int64_t obs_dim) {
   const PpoConfig& c = agent.config();
-  std::vector<torch::Tensor> p = agent.parameters();
+  std::vector<torch::Tensor> p = testing::Torch(agent.parameters());
   for (auto& t : p) t.requires_grad_(true);
   const int64_t B = mb.size;
   auto rows = [&](const float* d, int64_t width) {
@@ -105,7 +106,7 @@ struct Data {
 void ExpectGradientMatchesAutograd(const Space& act, PpoConfig config, bool expect_clipping) {
   const int64_t B = 37, obs_dim = 6;
   torch::manual_seed(7);
-  Ppo agent(config, Space::Box(-10, 10, {obs_dim}), act);
+  Ppo agent(config, Space::Box(-10, 10, {obs_dim}), act, 1);
   std::mt19937 rng(11);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   auto random = [&](size_t n, float scale) {
@@ -145,7 +146,7 @@ void ExpectGradientMatchesAutograd(const Space& act, PpoConfig config, bool expe
   EXPECT_NEAR(losses.policy, expected.policy, 1e-5);
   EXPECT_NEAR(losses.value, expected.value, 1e-5);
   EXPECT_NEAR(losses.entropy, expected.entropy, 1e-5);
-  const std::vector<torch::Tensor> grads = agent.gradients();
+  const std::vector<torch::Tensor> grads = testing::Torch(agent.gradients());
   ASSERT_EQ(grads.size(), expected.grads.size());
   for (size_t i = 0; i < grads.size(); ++i) {
     ASSERT_EQ(grads[i].sizes(), expected.grads[i].sizes()) << "parameter " << i;

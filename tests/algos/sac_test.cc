@@ -8,6 +8,7 @@
 #include <random>
 
 #include "rlforge/nn/mlp.h"
+#include "torch_util.h"
 
 namespace rlforge::algos {
 namespace {
@@ -95,9 +96,9 @@ void ExpectGradientsMatchAutograd() {
   const torch::Tensor next_eps = torch::tensor(agent.noise()).view({B, A}).clone();
   const double actor_loss = agent.ActorGradient(obs.data_ptr<float>(), B);
   const torch::Tensor eps = torch::tensor(agent.noise()).view({B, A}).clone();
-  const std::vector<torch::Tensor> got = agent.gradients();
+  const std::vector<torch::Tensor> got = testing::Torch(agent.gradients());
 
-  Nets nets{agent.parameters(), config.hidden.size()};
+  Nets nets{testing::Torch(agent.parameters()), config.hidden.size()};
   nets.p.pop_back();  // log alpha
   for (auto& t : nets.p) t.requires_grad_(true);
   const size_t q_layers = config.hidden.size() + 1, actor_end = 2 * nets.trunk_layers + 4;

@@ -14,7 +14,7 @@ wait "$pid"; status=$?
 cat "$dir.log" | tail -n 3
 [[ $status -eq 0 ]] || { echo "sigint.sh: exit status $status, expected 0"; exit 1; }
 grep -q "stopped by signal 2" "$dir.log" || { echo "sigint.sh: no stop message"; exit 1; }
-[[ -f "$dir/checkpoints/latest.pt" ]] || { echo "sigint.sh: no checkpoint"; exit 1; }
+[[ -f "$dir/checkpoints/latest.safetensors" ]] || { echo "sigint.sh: no checkpoint"; exit 1; }
 "$bin" train --resume "$dir" --stop-after 1 > "$dir.resume.log" 2>&1 || { cat "$dir.resume.log"; echo "sigint.sh: resume failed"; exit 1; }
 grep -q "resumed" "$dir.resume.log" || { echo "sigint.sh: resume did not report"; exit 1; }
 echo "sigint.sh: ok"

@@ -189,9 +189,10 @@ TrainConfig Small(int64_t steps) {
 
 bool SameParameters(const std::string& a, const std::string& b) {
   const auto pa = CheckpointParameters(a), pb = CheckpointParameters(b);
-  if (pa.size() != pb.size()) return false;
-  for (size_t i = 0; i < pa.size(); ++i) {
-    if (!torch::equal(pa[i], pb[i])) return false;
+  if (pa.tensors().size() != pb.tensors().size() || pa.tensors().empty()) return false;
+  for (const auto& [name, t] : pa.tensors()) {
+    if (!pb.Has(name) || pb.Get(name).bytes != t.bytes || pb.Get(name).shape != t.shape)
+      return false;
   }
   return true;
 }
@@ -202,8 +203,8 @@ TEST(Train, PpoLearnsCartPoleWithin30kSteps) {
       Train(LoadConfig(kConfigs + "/ppo/cartpole_fast.yaml", {"progress=false"}), dir.string());
   EXPECT_LE(r.steps, 30000);
   EXPECT_GE(r.last_mean_return, 195.0);
-  for (const char* f :
-       {"config.yaml", "metrics.csv", "checkpoints/latest.pt", "checkpoints/best.pt"}) {
+  for (const char* f : {"config.yaml", "metrics.csv", "checkpoints/latest.safetensors",
+                        "checkpoints/best.safetensors"}) {
     EXPECT_TRUE(fs::exists(dir / f)) << f;
   }
   std::ifstream csv(dir / "metrics.csv");
@@ -297,24 +298,24 @@ TEST(Train, SameSeedSameWeightsAndResumeEqualsUninterrupted) {
   const fs::path a = TempPath("det_a"), b = TempPath("det_b"), c = TempPath("det_c");
   Train(Small(10240), a.string());
   Train(Small(10240), b.string());
-  EXPECT_TRUE(SameParameters((a / "checkpoints/latest.pt").string(),
-                             (b / "checkpoints/latest.pt").string()));
+  EXPECT_TRUE(SameParameters((a / "checkpoints/latest.safetensors").string(),
+                             (b / "checkpoints/latest.safetensors").string()));
   // 5k, stop, resume to 10k: the same weights bit for bit
   const TrainResult first = Train(Small(10240), c.string(), false, 5120);
   EXPECT_TRUE(first.interrupted);
   EXPECT_EQ(first.steps, 5120);
-  EXPECT_FALSE(SameParameters((a / "checkpoints/latest.pt").string(),
-                              (c / "checkpoints/latest.pt").string()));
+  EXPECT_FALSE(SameParameters((a / "checkpoints/latest.safetensors").string(),
+                              (c / "checkpoints/latest.safetensors").string()));
   const TrainResult second = Train(TrainConfig{}, c.string(), /*resume=*/true);
   EXPECT_EQ(second.steps, 10240);
-  EXPECT_TRUE(SameParameters((a / "checkpoints/latest.pt").string(),
-                             (c / "checkpoints/latest.pt").string()));
+  EXPECT_TRUE(SameParameters((a / "checkpoints/latest.safetensors").string(),
+                             (c / "checkpoints/latest.safetensors").string()));
   // a different seed gives different weights
   TrainConfig other = Small(10240);
   other.seed = 2;
   Train(other, b.string());
-  EXPECT_FALSE(SameParameters((a / "checkpoints/latest.pt").string(),
-                              (b / "checkpoints/latest.pt").string()));
+  EXPECT_FALSE(SameParameters((a / "checkpoints/latest.safetensors").string(),
+                              (b / "checkpoints/latest.safetensors").string()));
   for (const auto& d : {a, b, c}) fs::remove_all(d);
 }
 
@@ -331,10 +332,10 @@ TEST(Train, DqnLearnsAndResumesExactlyWithItsReplayBuffer) {
   // stop at 12k, resume (replay buffer restored) to 30k: identical weights
   const TrainResult first = Train(dqn(30000), b.string(), false, 12000);
   EXPECT_TRUE(first.interrupted);
-  EXPECT_TRUE(fs::exists(b / "checkpoints/replay/buffer.json"));
+  EXPECT_TRUE(fs::exists(b / "checkpoints/files_12000/replay/buffer.json"));
   Train(TrainConfig{}, b.string(), /*resume=*/true);
-  EXPECT_TRUE(SameParameters((a / "checkpoints/latest.pt").string(),
-                             (b / "checkpoints/latest.pt").string()));
+  EXPECT_TRUE(SameParameters((a / "checkpoints/latest.safetensors").string(),
+                             (b / "checkpoints/latest.safetensors").string()));
   // DQN needs discrete actions
   EXPECT_NE(ErrorOf([] {
               LoadConfig("", {"algo=dqn", "env.id=Pendulum-v1"});
@@ -362,8 +363,8 @@ TEST(Train, SacLearnsPendulumAndResumesExactly) {
   Train(small(), b.string());
   Train(small(), c.string(), false, 1300);
   Train(TrainConfig{}, c.string(), /*resume=*/true);
-  EXPECT_TRUE(SameParameters((b / "checkpoints/latest.pt").string(),
-                             (c / "checkpoints/latest.pt").string()));
+  EXPECT_TRUE(SameParameters((b / "checkpoints/latest.safetensors").string(),
+                             (c / "checkpoints/latest.safetensors").string()));
   EXPECT_NE(
       ErrorOf([] {
         LoadConfig("", {"algo=sac"});
@@ -399,32 +400,66 @@ TEST(Train, AResumeWithoutTheReplayBufferRefillsItBeforeLearning) {
 TEST(Train, BadCheckpointsAreClearErrors) {
   const fs::path dir = TempPath("ckpt");
   Train(Small(2048), dir.string());
-  const fs::path latest = dir / "checkpoints/latest.pt";
+  const fs::path latest = dir / "checkpoints/latest.safetensors";
   // a crash mid-save leaves a temp file beside the checkpoint; the checkpoint still loads
   std::ofstream(latest.string() + ".tmp.99999") << "partial";
   EXPECT_NO_THROW(CheckpointParameters(latest.string()));
-  // truncated and corrupt files
-  const fs::path cut = dir / "cut.pt";
+  // truncated, bit-flipped and foreign files
+  const fs::path cut = dir / "cut.safetensors";
   fs::copy_file(latest, cut);
-  fs::resize_file(cut, fs::file_size(cut) / 2);
-  EXPECT_NE(ErrorOf([&] {
-              CheckpointParameters(cut.string());
-            }).find("cut.pt: not a readable rlforge checkpoint"),
+  fs::resize_file(cut, fs::file_size(cut) - 100);
+  EXPECT_NE(ErrorOf([&] { CheckpointParameters(cut.string()); }).find("cut.safetensors: tensor"),
             std::string::npos);
-  std::ofstream(dir / "junk.pt") << "this is not a checkpoint";
-  EXPECT_NE(ErrorOf([&] {
-              CheckpointParameters((dir / "junk.pt").string());
-            }).find("junk.pt: not a readable"),
-            std::string::npos);
+  const fs::path flipped = dir / "flipped.safetensors";
+  fs::copy_file(latest, flipped);
+  {
+    std::fstream f(flipped, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(fs::file_size(flipped) - 50));
+    f.put('\x7f');
+  }
   EXPECT_NE(
-      ErrorOf([&] { CheckpointParameters((dir / "none.pt").string()); }).find("no such checkpoint"),
+      ErrorOf([&] { CheckpointParameters(flipped.string()); }).find("do not match their checksum"),
       std::string::npos);
+  std::ofstream(dir / "junk.safetensors") << "this is not a checkpoint";
+  EXPECT_NE(ErrorOf([&] {
+              CheckpointParameters((dir / "junk.safetensors").string());
+            }).find("junk.safetensors: not a safetensors file"),
+            std::string::npos);
+  // a LibTorch archive from an older rlforge (a zip) is named as such
+  std::ofstream(dir / "old.pt") << "PK\x03\x04" << std::string(200, '\0');
+  EXPECT_NE(ErrorOf([&] {
+              CheckpointParameters((dir / "old.pt").string());
+            }).find("a LibTorch archive (.pt) from an older rlforge"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([&] {
+              CheckpointParameters((dir / "none.safetensors").string());
+            }).find("no such checkpoint"),
+            std::string::npos);
   EXPECT_NE(ErrorOf([&] {
               Train(TrainConfig{}, (dir / "empty").string(), true);
             }).find("no such checkpoint"),
             std::string::npos);
   EXPECT_NE(ErrorOf([&] { Evaluate(dir.string(), 0, true, 0); }).find("--episodes"),
             std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(Train, ResumingAFinishedRunSaysSoAndTouchesNothing) {
+  const fs::path dir = TempPath("finished");
+  const TrainResult done = Train(Small(2048), dir.string());
+  ASSERT_TRUE(done.has_returns);
+  const auto files = [&] {
+    std::vector<std::string> names;
+    for (const auto& e : fs::recursive_directory_iterator(dir)) names.push_back(e.path());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  const auto before = files();
+  const TrainResult again = Train(TrainConfig{}, dir.string(), /*resume=*/true);
+  EXPECT_TRUE(again.already_complete);
+  EXPECT_EQ(again.steps, done.steps);
+  EXPECT_EQ(again.last_mean_return, done.last_mean_return);  // the real figure, not 0
+  EXPECT_EQ(files(), before);                                // no new event file
   fs::remove_all(dir);
 }
 

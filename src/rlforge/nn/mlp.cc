@@ -4,8 +4,6 @@
 
 #include "rlforge/core/error.h"
 
-extern "C" void openblas_set_num_threads(int num_threads) __attribute__((weak));
-
 namespace rlforge::nn {
 
 namespace {
@@ -19,64 +17,153 @@ void SetTrainingThreads(int n) {
 
 int TrainingThreads() { return g_training_threads; }
 
-void UseTrainingThreads(bool libtorch_math) {
-  const int threads = libtorch_math ? g_training_threads : 1;
-  torch::set_num_threads(threads);
-  if (openblas_set_num_threads != nullptr) openblas_set_num_threads(threads);
+Rng StreamRng(uint64_t seed, uint32_t stream) {
+  const uint32_t words[3] = {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
+                             0x5eed0000u + stream};
+  return Rng(SeedSequence(std::span<const uint32_t>(words)));
 }
 
-torch::nn::Sequential Mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out,
-                          const std::string& activation, double out_gain) {
-  if (activation != "tanh" && activation != "relu") {
-    throw Error("activation: expected tanh or relu, got \"" + activation + "\"");
-  }
-  torch::nn::Sequential net;
-  int64_t width = in;
-  auto linear = [&](int64_t from, int64_t to, double gain) {
-    torch::nn::Linear layer(from, to);
-    torch::nn::init::orthogonal_(layer->weight, gain);
-    torch::nn::init::constant_(layer->bias, 0.0);
-    net->push_back(layer);
-  };
-  for (const int64_t h : hidden) {
-    linear(width, h, std::sqrt(2.0));
-    if (activation == "tanh") {
-      net->push_back(torch::nn::Tanh());
-    } else {
-      net->push_back(torch::nn::ReLU());
+std::vector<float> Orthogonal(int64_t rows, int64_t cols, double gain, Rng& rng) {
+  // a Gaussian (rows x cols); QR of it, or of its transpose when it is wide: A = Q R, m >= n
+  const bool wide = rows < cols;
+  const int64_t m = wide ? cols : rows, n = wide ? rows : cols;
+  std::vector<double> a(static_cast<size_t>(m * n));  // A, column-major  (m x n)
+  std::vector<double> gauss(a.size());
+  for (double& g : gauss) g = rng.Normal(0.0, 1.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      const double g = gauss[r * cols + c];
+      if (wide)
+        a[r * m + c] = g;  // A = G^T: column r is row r of G
+      else
+        a[c * m + r] = g;
     }
-    width = h;
   }
-  linear(width, out, out_gain);
-  return net;
-}
-
-const float* ObservationRows(const torch::Tensor& obs, int64_t width, const char* who) {
-  if (obs.dim() != 2 || obs.size(1) != width || !obs.is_contiguous() ||
-      obs.scalar_type() != torch::kFloat32) {
-    throw Error(std::string(who) + ": expected contiguous float32 observations (N x " +
-                std::to_string(width) + ")");
+  const auto at = [&](std::vector<double>& x, int64_t i, int64_t j) -> double& {
+    return x[j * m + i];
+  };
+  // Householder: H_k = I - 2 v_k v_k^T zeroes column k below the diagonal; R_kk = alpha_k
+  std::vector<double> v(static_cast<size_t>(m * n), 0.0), r_diag(n);
+  for (int64_t k = 0; k < n; ++k) {
+    double norm = 0.0;
+    for (int64_t i = k; i < m; ++i) norm += at(a, i, k) * at(a, i, k);
+    norm = std::sqrt(norm);
+    const double alpha = at(a, k, k) > 0 ? -norm : norm;
+    double* vk = v.data() + k * m;
+    for (int64_t i = k; i < m; ++i) vk[i] = at(a, i, k);
+    vk[k] -= alpha;
+    double vnorm = 0.0;
+    for (int64_t i = k; i < m; ++i) vnorm += vk[i] * vk[i];
+    vnorm = std::sqrt(vnorm);
+    if (vnorm > 0) {
+      for (int64_t i = k; i < m; ++i) vk[i] /= vnorm;
+    }
+    for (int64_t j = k; j < n; ++j) {  // A <- H_k A
+      double dot = 0.0;
+      for (int64_t i = k; i < m; ++i) dot += vk[i] * at(a, i, j);
+      for (int64_t i = k; i < m; ++i) at(a, i, j) -= 2.0 * vk[i] * dot;
+    }
+    r_diag[k] = at(a, k, k);
   }
-  return obs.data_ptr<float>();
-}
-
-void ImportLayers(const DenseMlp& net, float* params, const std::vector<torch::Tensor>& layers) {
-  for (size_t l = 0; l < net.layers().size(); ++l) {
-    const torch::Tensor w = layers[2 * l].contiguous(), b = layers[2 * l + 1].contiguous();
-    net.Import(params, l, w.data_ptr<float>(), b.data_ptr<float>());
+  // thin Q = H_0 ... H_{n-1} [I; 0], then each column times sign(R_kk)
+  std::vector<double> q(static_cast<size_t>(m * n), 0.0);
+  for (int64_t j = 0; j < n; ++j) at(q, j, j) = 1.0;
+  for (int64_t k = n - 1; k >= 0; --k) {
+    const double* vk = v.data() + k * m;
+    for (int64_t j = 0; j < n; ++j) {
+      double dot = 0.0;
+      for (int64_t i = k; i < m; ++i) dot += vk[i] * at(q, i, j);
+      for (int64_t i = k; i < m; ++i) at(q, i, j) -= 2.0 * vk[i] * dot;
+    }
   }
-}
-
-std::vector<torch::Tensor> LayerTensors(const DenseMlp& net, const float* params) {
-  std::vector<torch::Tensor> out;
-  for (size_t l = 0; l < net.layers().size(); ++l) {
-    const auto& L = net.layers()[l];
-    torch::Tensor w = torch::empty({L.out, L.in}), b = torch::empty({L.out});
-    net.Export(params, l, w.data_ptr<float>(), b.data_ptr<float>());
-    out.push_back(w);
-    out.push_back(b);
+  std::vector<float> out(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      const int64_t i = wide ? c : r, j = wide ? r : c;  // out = Q, or Q^T when wide
+      const double sign = r_diag[j] < 0 ? -1.0 : 1.0;
+      out[r * cols + c] = static_cast<float>(gain * sign * at(q, i, j));
+    }
   }
   return out;
+}
+
+void InitOrthogonal(const DenseMlp& net, float* params, double hidden_gain, double out_gain,
+                    Rng& rng) {
+  for (size_t l = 0; l < net.layers().size(); ++l) {
+    const auto& L = net.layers()[l];
+    const double gain = l + 1 == net.layers().size() ? out_gain : hidden_gain;
+    const std::vector<float> w = Orthogonal(L.out, L.in, gain, rng);
+    const std::vector<float> b(static_cast<size_t>(L.out), 0.0f);
+    net.Import(params, l, w.data(), b.data());
+  }
+}
+
+void InitLinearDefault(const DenseMlp& net, float* params, size_t l, Rng& rng) {
+  const auto& L = net.layers()[l];
+  const double bound = 1.0 / std::sqrt(static_cast<double>(L.in));
+  std::vector<float> w(static_cast<size_t>(L.out * L.in)), b(static_cast<size_t>(L.out));
+  for (float& x : w) x = static_cast<float>(rng.Uniform(-bound, bound));
+  for (float& x : b) x = static_cast<float>(rng.Uniform(-bound, bound));
+  net.Import(params, l, w.data(), b.data());
+}
+
+void InitLinearDefault(const DenseMlp& net, float* params, Rng& rng) {
+  for (size_t l = 0; l < net.layers().size(); ++l) InitLinearDefault(net, params, l, rng);
+}
+
+void ExportLayers(const DenseMlp& net, const float* params, const std::string& prefix,
+                  NamedTensors* out) {
+  for (size_t l = 0; l < net.layers().size(); ++l) {
+    const auto& L = net.layers()[l];
+    const std::string name = prefix + "." + std::to_string(2 * l);
+    NamedTensor w{name + ".weight", {L.out, L.in}, std::vector<float>(L.out * L.in)};
+    NamedTensor b{name + ".bias", {L.out}, std::vector<float>(L.out)};
+    net.Export(params, l, w.values.data(), b.values.data());
+    out->push_back(std::move(w));
+    out->push_back(std::move(b));
+  }
+}
+
+void ImportLayers(const DenseMlp& net, float* params, const std::string& prefix,
+                  const io::TensorDict& in) {
+  for (size_t l = 0; l < net.layers().size(); ++l) {
+    const auto& L = net.layers()[l];
+    const std::string name = prefix + "." + std::to_string(2 * l);
+    std::vector<float> w(static_cast<size_t>(L.out * L.in)), b(static_cast<size_t>(L.out));
+    in.Read(name + ".weight", w, {L.out, L.in});
+    in.Read(name + ".bias", b, {L.out});
+    net.Import(params, l, w.data(), b.data());
+  }
+}
+
+void Put(io::TensorDict& out, const NamedTensors& tensors) {
+  for (const auto& t : tensors) out.Put(t.name, t.values, t.shape);
+}
+
+void PutAdam(io::TensorDict& out, const std::string& prefix, const FlatAdam& adam) {
+  out.Put(prefix + ".exp_avg", adam.exp_avg());
+  out.Put(prefix + ".exp_avg_sq", adam.exp_avg_sq());
+  out.Put(prefix + ".step", std::vector<int64_t>{adam.step()}, {});
+}
+
+void GetAdam(const io::TensorDict& in, const std::string& prefix, FlatAdam& adam) {
+  in.Read(prefix + ".exp_avg", adam.exp_avg());
+  in.Read(prefix + ".exp_avg_sq", adam.exp_avg_sq());
+  adam.step() = in.Scalar<int64_t>(prefix + ".step");
+}
+
+void PutRng(io::TensorDict& out, const std::string& name, const Rng& rng) {
+  out.PutText(name, rng.Serialize());
+}
+
+void GetRng(const io::TensorDict& in, const std::string& name, Rng& rng) {
+  try {
+    rng.Deserialize(in.Text(name));
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception&) {
+    throw Error(in.source() + ": " + name + ": not a generator state (corrupt)");
+  }
 }
 
 }  // namespace rlforge::nn

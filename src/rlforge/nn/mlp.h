@@ -1,37 +1,63 @@
-// Multi-layer perceptrons with CleanRL's orthogonal initialization.
+// What the learners share around the dense kernels: initial weights (CleanRL's orthogonal and
+// PyTorch's Linear default, drawn from the project's own generators), PyTorch-named copies of the
+// layers for checkpoints and tests, Adam and RNG state in checkpoints, and the training threads.
 #pragma once
 
-#include <torch/torch.h>
-
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "rlforge/core/rng.h"
+#include "rlforge/io/safetensors.h"
 #include "rlforge/nn/dense.h"
 
 namespace rlforge::nn {
 
-// in -> hidden[0] -> ... -> out, `activation` ("tanh" or "relu") between layers. Weights are
-// orthogonal with gain sqrt(2), the last layer's with `out_gain`; biases are 0.
-torch::nn::Sequential Mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out,
-                          const std::string& activation, double out_gain);
-
-// The compute threads training uses: the dense kernels' row lanes and, for math done in LibTorch,
-// LibTorch's and OpenBLAS's threads. 1 by default (idle OpenBLAS pthreads spin on sched_yield and
-// take the second core from the envs). More LibTorch threads need a process started with
-// OMP_WAIT_POLICY=PASSIVE (`rlforge train --threads` sees to it). A given count is deterministic;
-// another count may change the last bits of results.
+// The compute threads training uses: the dense kernels' row lanes (and LibTorch's, for a plugin
+// whose math runs there). 1 by default. A given count is deterministic; another count may change
+// the last bits of results.
 void SetTrainingThreads(int n);
 int TrainingThreads();
-// Applies that setting to LibTorch and OpenBLAS when `libtorch_math`, else keeps them at one
-// thread; safe to call more than once.
-void UseTrainingThreads(bool libtorch_math);
 
-// The rows of a batch of observations (N x width, contiguous float32), or an Error naming `who`.
-const float* ObservationRows(const torch::Tensor& obs, int64_t width, const char* who);
+// A generator for one purpose of a run (initial weights, action noise, ...): `stream` keeps it
+// apart from the envs' generators, which are seeded with seed + i.
+Rng StreamRng(uint64_t seed, uint32_t stream);
 
-// Loads (weight, bias) pairs, e.g. a Sequential's parameters(), into a DenseMlp's parameters.
-void ImportLayers(const DenseMlp& net, float* params, const std::vector<torch::Tensor>& layers);
-// Each layer's weight and bias in LibTorch's Linear layout, copied out of a DenseMlp's parameters.
-std::vector<torch::Tensor> LayerTensors(const DenseMlp& net, const float* params);
+// A (rows x cols) matrix, row-major, with orthonormal rows or columns (whichever are fewer),
+// times `gain`: torch.nn.init.orthogonal_'s definition (QR of a Gaussian matrix, signs fixed so
+// that R has a positive diagonal), by Householder reflections in double precision.
+std::vector<float> Orthogonal(int64_t rows, int64_t cols, double gain, Rng& rng);
+
+// CleanRL's layer_init: orthogonal weights with `hidden_gain` (the last layer with `out_gain`),
+// zero biases.
+void InitOrthogonal(const DenseMlp& net, float* params, double hidden_gain, double out_gain,
+                    Rng& rng);
+// PyTorch's nn.Linear default: weight and bias uniform in +-1/sqrt(in).
+void InitLinearDefault(const DenseMlp& net, float* params, Rng& rng);
+// PyTorch's default for layer l only.
+void InitLinearDefault(const DenseMlp& net, float* params, size_t l, Rng& rng);
+
+// A float tensor by name, as PyTorch would name it.
+struct NamedTensor {
+  std::string name;            // "actor.0.weight"
+  std::vector<int64_t> shape;  // PyTorch's: weight (out x in), bias (out)
+  std::vector<float> values;   // row-major
+};
+using NamedTensors = std::vector<NamedTensor>;
+
+// Layer l of `net` as `prefix.{2l}.weight` and `prefix.{2l}.bias`: the names of a
+// torch.nn.Sequential(Linear, activation, Linear, ...).
+void ExportLayers(const DenseMlp& net, const float* params, const std::string& prefix,
+                  NamedTensors* out);
+void ImportLayers(const DenseMlp& net, float* params, const std::string& prefix,
+                  const io::TensorDict& in);
+void Put(io::TensorDict& out, const NamedTensors& tensors);
+
+// FlatAdam's moments and step as `prefix.exp_avg`, `prefix.exp_avg_sq`, `prefix.step`.
+void PutAdam(io::TensorDict& out, const std::string& prefix, const FlatAdam& adam);
+void GetAdam(const io::TensorDict& in, const std::string& prefix, FlatAdam& adam);
+// A generator's exact state as a U8 tensor `name`.
+void PutRng(io::TensorDict& out, const std::string& name, const Rng& rng);
+void GetRng(const io::TensorDict& in, const std::string& name, Rng& rng);
 
 }  // namespace rlforge::nn

@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "rlforge/core/error.h"
-#include "rlforge/nn/archive.h"
 #include "rlforge/nn/mlp.h"
 
 namespace rlforge::algos {
@@ -27,21 +26,28 @@ Dqn::Dqn(const DqnConfig& config, const Space& observation_space, const Space& a
   sizes.push_back(action_space.n());
   q_ = nn::DenseMlp(sizes, nn::Activation::kRelu, 0);
   params_.assign(static_cast<size_t>(q_.num_parameters()), 0.0f);
-  // CleanRL-style orthogonal initialization, drawn by LibTorch
-  nn::ImportLayers(
-      q_, params_.data(),
-      nn::Mlp(obs_dim_, config.hidden, action_space.n(), "relu", std::sqrt(2.0))->parameters());
+  // orthogonal initialization with gain sqrt(2) (CleanRL's layer_init), from its own generator
+  Rng init = nn::StreamRng(seed, 0);
+  nn::InitOrthogonal(q_, params_.data(), std::sqrt(2.0), std::sqrt(2.0), init);
   target_ = params_;
   grads_.assign(params_.size(), 0.0f);
   adam_ = nn::FlatAdam(q_.num_parameters(), 1e-8);
 }
 
-std::vector<torch::Tensor> Dqn::parameters() const { return nn::LayerTensors(q_, params_.data()); }
-std::vector<torch::Tensor> Dqn::gradients() const { return nn::LayerTensors(q_, grads_.data()); }
+nn::NamedTensors Dqn::parameters() const {
+  nn::NamedTensors out;
+  nn::ExportLayers(q_, params_.data(), "q", &out);
+  return out;
+}
 
-void Dqn::Act(const torch::Tensor& obs, int64_t* discrete, float*, bool) {
-  const float* x = nn::ObservationRows(obs, obs_dim_, "dqn");
-  const int64_t n = obs.size(0), actions = action_space_.n(), stride = q_.out_stride();
+nn::NamedTensors Dqn::gradients() const {
+  nn::NamedTensors out;
+  nn::ExportLayers(q_, grads_.data(), "q", &out);
+  return out;
+}
+
+void Dqn::Act(const float* x, int64_t n, int64_t* discrete) {
+  const int64_t actions = action_space_.n(), stride = q_.out_stride();
   const float* q = q_.Forward(params_.data(), x, obs_dim_, n);
   for (int64_t i = 0; i < n; ++i) {
     const float* row = q + i * stride;
@@ -51,9 +57,9 @@ void Dqn::Act(const torch::Tensor& obs, int64_t* discrete, float*, bool) {
   }
 }
 
-void Dqn::Explore(const torch::Tensor& obs, double epsilon, int64_t* discrete) {
-  Act(obs, discrete, nullptr, true);
-  for (int64_t i = 0; i < obs.size(0); ++i) {
+void Dqn::Explore(const float* obs, int64_t n, double epsilon, int64_t* discrete) {
+  Act(obs, n, discrete);
+  for (int64_t i = 0; i < n; ++i) {
     if (rng_.Random() < epsilon)
       discrete[i] = action_space_.start() + rng_.Integers(action_space_.n());
   }
@@ -116,18 +122,20 @@ void Dqn::UpdateTarget() {  // target <- tau * online + (1 - tau) * target
   }
 }
 
-void Dqn::Save(torch::serialize::OutputArchive& archive) const {
-  nn::WriteFloats(archive, "q", params_);
-  nn::WriteFloats(archive, "target", target_);
-  nn::SaveAdam(archive, "optimizer", adam_);
-  nn::WriteText(archive, "dqn_rng", rng_.Serialize());
+void Dqn::Save(io::TensorDict& out) const {
+  nn::Put(out, parameters());
+  nn::NamedTensors target;
+  nn::ExportLayers(q_, target_.data(), "q_target", &target);
+  nn::Put(out, target);
+  nn::PutAdam(out, "optimizer", adam_);
+  nn::PutRng(out, "rng.dqn", rng_);
 }
 
-void Dqn::Load(torch::serialize::InputArchive& archive) {
-  nn::ReadFloats(archive, "", "q", params_);
-  nn::ReadFloats(archive, "", "target", target_);
-  nn::LoadAdam(archive, "optimizer", adam_);
-  rng_.Deserialize(nn::ReadText(archive, "dqn_rng"));
+void Dqn::Load(const io::TensorDict& in) {
+  nn::ImportLayers(q_, params_.data(), "q", in);
+  nn::ImportLayers(q_, target_.data(), "q_target", in);
+  nn::GetAdam(in, "optimizer", adam_);
+  nn::GetRng(in, "rng.dqn", rng_);
 }
 
 }  // namespace rlforge::algos

@@ -4,12 +4,13 @@
 #include <map>
 #include <string>
 
-#include "rlforge/algos/agent.h"
 #include "rlforge/buffers/batch.h"
 #include "rlforge/core/config.h"
 #include "rlforge/core/rng.h"
 #include "rlforge/core/spaces.h"
+#include "rlforge/io/safetensors.h"
 #include "rlforge/nn/dense.h"
+#include "rlforge/nn/mlp.h"
 
 namespace rlforge::algos {
 
@@ -58,24 +59,26 @@ struct DqnConfig {
   }
 };
 
-class Dqn final : public Agent {
+// Checkpoints name the online network `q.{0,2,4}.*` (a torch.nn.Sequential) and the target
+// `q_target.*`.
+class Dqn {
  public:
   Dqn(const DqnConfig& config, const Space& observation_space, const Space& action_space,
       uint64_t seed);
 
-  void Act(const torch::Tensor& obs, int64_t* discrete, float* continuous,
-           bool deterministic) override;
-  // Epsilon-greedy actions for N observations; random actions come from this agent's RNG.
-  void Explore(const torch::Tensor& obs, double epsilon, int64_t* discrete);
+  // Greedy actions for n observations (n x obs_dim).
+  void Act(const float* obs, int64_t n, int64_t* discrete);
+  // Epsilon-greedy actions for n observations; random actions come from this agent's RNG.
+  void Explore(const float* obs, int64_t n, double epsilon, int64_t* discrete);
   // One gradient step on a replay batch (obs, next_obs, discrete_actions, rewards, discounts).
   std::map<std::string, double> Update(buffers::Batch& batch);
   void UpdateTarget();  // target <- tau * online + (1 - tau) * target
 
-  void Save(torch::serialize::OutputArchive& archive) const override;
-  void Load(torch::serialize::InputArchive& archive) override;
-  // The online network's layers (weight, bias each), in LibTorch's Linear layout.
-  std::vector<torch::Tensor> parameters() const override;
-  std::vector<torch::Tensor> gradients() const;  // of the last Update, in the same layout
+  void Save(io::TensorDict& out) const;
+  void Load(const io::TensorDict& in);
+  // The online network's layers (weight, bias each), in PyTorch's Linear layout.
+  nn::NamedTensors parameters() const;
+  nn::NamedTensors gradients() const;  // of the last Update, in the same layout
 
  private:
   DqnConfig config_;

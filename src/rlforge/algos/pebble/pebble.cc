@@ -1,9 +1,11 @@
 #include "rlforge/algos/pebble/pebble.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <utility>
 
 #include "rlforge/core/error.h"
@@ -17,32 +19,6 @@ torch::Tensor Floats(const float* data, std::vector<int64_t> shape) {
 }
 
 }  // namespace
-
-void PebbleConfig::Validate(int64_t max_episode_steps) const {
-  if (max_feedback < queries_per_session) {
-    throw Error("pebble.max_feedback: the budget (" + std::to_string(max_feedback) +
-                ") is smaller than one session's queries_per_session (" +
-                std::to_string(queries_per_session) + ")");
-  }
-  if (max_episode_steps > 0 && segment_length > max_episode_steps) {
-    throw Error("pebble.segment_length: " + std::to_string(segment_length) +
-                " steps is longer than the env's episodes (max_episode_steps " +
-                std::to_string(max_episode_steps) + ")");
-  }
-  if (unsupervised_steps < random_exploration_steps) {
-    throw Error("pebble.unsupervised_steps: expected at least random_exploration_steps (" +
-                std::to_string(random_exploration_steps) + "), got " +
-                std::to_string(unsupervised_steps));
-  }
-  if (reward_model.adaptive_l2 && reward_model.l2 <= 0) {
-    throw Error(
-        "pebble.reward_model.l2: adaptive_l2 scales it, so it must start above 0 "
-        "(RLHF-Gym: 0.01), got " +
-        std::to_string(reward_model.l2));
-  }
-  ParseScheme(query_scheme);
-  teacher.Resolved();
-}
 
 torch::Tensor KnnDistance(const torch::Tensor& obs, const torch::Tensor& reference, int k) {
   const int64_t kth = std::min<int64_t>(k + 1, reference.size(0));
@@ -69,11 +45,11 @@ Pebble::Pebble(const PebbleConfig& config, const SacConfig& sac, const Space& ob
                 torch::zeros({0, H, obs_dim_}), torch::zeros({0, H, act_dim_}), torch::zeros({0})};
 }
 
-void Pebble::Collect(const torch::Tensor& obs, int64_t global_step, float* continuous) {
+void Pebble::Collect(const float* obs, int64_t n, int64_t global_step, float* continuous) {
   if (global_step < config_.random_exploration_steps) {
-    sac_.SampleRandom(obs.size(0), continuous);
+    sac_.SampleRandom(n, continuous);
   } else {
-    sac_.Act(obs, nullptr, continuous, /*deterministic=*/false);
+    sac_.Act(obs, n, continuous, /*deterministic=*/false);
   }
 }
 
@@ -305,8 +281,33 @@ void Pebble::Relabel(buffers::ReplayBuffer& replay) {
   replay.ScaleRewards(static_cast<float>(reward_scale_));
 }
 
-void Pebble::Save(torch::serialize::OutputArchive& archive) const {
-  sac_.Save(archive);
+void Pebble::Save(io::TensorDict& out) const {
+  sac_.Save(out);
+  // the rest is LibTorch's until the reward model moves to the dense kernels: one archive
+  torch::serialize::OutputArchive archive;
+  SaveArchive(archive);
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  out.PutText("pebble.state", bytes.str());
+}
+
+void Pebble::Load(const io::TensorDict& in) {
+  sac_.Load(in);
+  std::istringstream bytes(in.Text("pebble.state"));
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(bytes);
+    LoadArchive(archive);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(in.source() + ": pebble.state: not a readable PEBBLE state (" +
+                std::string(e.what()).substr(0, 160) + ")");
+  }
+}
+
+void Pebble::SaveArchive(torch::serialize::OutputArchive& archive) const {
+  archive.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state(), /*is_buffer=*/true);
   reward_model_.Save(archive);
   episodes_.Save(archive);
   nn::WriteText(archive, "pebble_teacher", teacher_->SaveState());
@@ -352,13 +353,14 @@ void Pebble::Save(torch::serialize::OutputArchive& archive) const {
   }
 }
 
-void Pebble::Load(torch::serialize::InputArchive& archive) {
+void Pebble::LoadArchive(torch::serialize::InputArchive& archive) {
   const auto read = [&](const char* name) {
     torch::Tensor t;
     archive.read(name, t, /*is_buffer=*/true);
     return t.contiguous();
   };
-  sac_.Load(archive);
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  generator.set_state(read("torch_rng"));
   reward_model_.Load(archive);
   episodes_.Load(archive);
   teacher_->LoadState(nn::ReadText(archive, "pebble_teacher"));

@@ -11,90 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "rlforge/core/config.h"
+#include "rlforge/algos/pebble/config.h"
 #include "rlforge/core/rng.h"
 
 namespace rlforge::algos::pebble {
-
-// SURF (Park et al. 2022; alinlab/SURF): unlabeled segment pairs the model is confident about
-// (>= threshold) train it with their predicted label, and segments are cropped in time.
-struct SurfConfig {
-  bool enabled = false;
-  double threshold = 0.99;   // pseudo-label confidence (SURF threshold_u: 0.99)
-  int unlabeled_ratio = 10;  // unlabeled pairs drawn per query asked (SURF inv_label_ratio)
-  int mu = 4;                // unlabeled pairs per labelled pair in a batch (SURF mu: 4)
-  double loss_weight = 1.0;  // weight of the pseudo-label loss (SURF lambda_u: 1)
-  int crop = 5;              // temporal crop range in steps, 0 = off (SURF crop_range: 5)
-  int64_t capacity = 10000;  // unlabeled pairs kept, oldest dropped first
-
-  template <class V>
-  void Visit(V& v) {
-    using config::Range;
-    v("enabled", enabled, "train on confident pseudo-labels and cropped segments (SURF)");
-    v("threshold", threshold, "pseudo-label confidence threshold (SURF: 0.99)",
-      Range::OpenClosed(0.5, 1));
-    v("unlabeled_ratio", unlabeled_ratio,
-      "unlabeled pairs drawn per query asked (SURF inv_label_ratio: 10 Meta-World, 100 walker)",
-      Range::Closed(1, 1e4));
-    v("mu", mu, "unlabeled pairs per labelled pair in a batch (SURF: 4)", Range::Closed(1, 1e3));
-    v("loss_weight", loss_weight, "weight of the pseudo-label loss (SURF lambda_u: 1)",
-      Range::NonNegative());
-    v("crop", crop, "temporal crop: segments shortened by up to this many steps (SURF: 5)",
-      Range::Closed(0, 1e6));
-    v("capacity", capacity, "unlabeled pairs kept, oldest dropped first", Range::Closed(1, 1e8));
-  }
-};
-
-struct RewardModelConfig {
-  int ensemble_size = 3;                          // members (BPref: 3)
-  std::vector<int64_t> hidden = {256, 256, 256};  // hidden layers, LeakyReLU (BPref: 3 x 256)
-  std::string output = "tanh";       // tanh: r in (-1, 1) (BPref); linear: unbounded (RLHF-Gym)
-  bool actions = true;               // the nets see [obs, action] (BPref); false: obs only
-  bool normalize_inputs = false;     // standardize inputs by the labelled segments' statistics
-  double lr = 3e-4;                  // one Adam over all members (BPref: 3e-4)
-  int batch_size = 128;              // pairs per gradient step (BPref: 128)
-  int max_epochs = 50;               // passes per session (BPref reward_update: 50)
-  double stop_accuracy = 0.97;       // stop a session's training above this accuracy (BPref: 0.97)
-  double l2 = 0.0;                   // Adam weight decay (BPref: 0; RLHF-Gym: 0.01)
-  bool adaptive_l2 = false;          // RLHF-Gym: tune l2 from the validation/train loss ratio
-  double validation_fraction = 0.2;  // newest labelled pairs held out when adaptive_l2
-  SurfConfig surf;
-
-  template <class V>
-  void Visit(V& v) {
-    using config::Range;
-    v("ensemble_size", ensemble_size, "reward model ensemble members (BPref: 3)",
-      Range::Closed(1, 64));
-    v("hidden", hidden, "reward model hidden sizes, LeakyReLU (BPref: [256]*3)");
-    v("output", output,
-      "last activation: tanh bounds r to (-1, 1) (BPref), linear does not "
-      "(RLHF-Gym)",
-      config::Choices{{"tanh", "linear"}});
-    v("actions", actions,
-      "the reward nets see [obs, action] (BPref); false: obs only, so the actor cannot raise the "
-      "learned reward through the action alone");
-    v("normalize_inputs", normalize_inputs,
-      "standardize each input by the mean and std over every step of the labelled segments, "
-      "recomputed each session (as imitation's RunningNorm), so large-scale inputs such as joint "
-      "velocities do not drown the small ones the reward depends on");
-    v("lr", lr, "reward model Adam learning rate (BPref: 3e-4)", Range::Positive());
-    v("batch_size", batch_size, "labelled pairs per reward model step (BPref: 128)",
-      Range::Closed(1, 1e6));
-    v("max_epochs", max_epochs, "passes over the labels per feedback session (BPref: 50)",
-      Range::Closed(1, 1e6));
-    v("stop_accuracy", stop_accuracy, "stop training above this mean accuracy (BPref: 0.97)",
-      Range::OpenClosed(0, 1));
-    v("l2", l2, "Adam weight decay on the members (BPref: 0; RLHF-Gym: 0.01)",
-      Range::NonNegative());
-    v("adaptive_l2", adaptive_l2,
-      "after each session scale l2 by 0.95 if validation/train loss < 1.1, by 1.05 if > 1.5 "
-      "(RLHF-Gym)");
-    v("validation_fraction", validation_fraction,
-      "newest labelled pairs held out of training for adaptive_l2's validation loss",
-      Range{0, 1, true, true});
-    v.Section("surf", surf, "SURF: pseudo-labels and temporal cropping");
-  }
-};
 
 // Bradley-Terry cross-entropy with soft targets y = P[segment 1 preferred] (0, 0.5 or 1), from
 // segment returns (B) of each side: mean over pairs of -[(1 - y) log p0 + y log p1].

@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "rlforge/core/error.h"
 #include "rlforge/core/thread_pool.h"
-#include "rlforge/nn/archive.h"
 #include "rlforge/nn/mlp.h"
-#include "rlforge/nn/torch_random.h"
 
 namespace rlforge::algos {
 namespace {
@@ -24,14 +23,11 @@ void LogSoftmax(const float* logits, int64_t n, double* out) {
   for (int64_t j = 0; j < n; ++j) out[j] = logits[j] - log_sum;
 }
 
-torch::Tensor Copy(const float* data, std::vector<int64_t> shape) {
-  return torch::from_blob(const_cast<float*>(data), shape, torch::kFloat32).clone();
-}
-
 }  // namespace
 
-Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& action_space)
-    : config_(config), action_space_(action_space) {
+Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& action_space,
+         uint64_t seed)
+    : config_(config), action_space_(action_space), rng_(nn::StreamRng(seed, 0)) {
   if (observation_space.kind() != Space::Kind::kBox ||
       observation_space.dtype() != DType::kFloat32) {
     throw Error("ppo: expected a float32 Box observation space, got " +
@@ -60,13 +56,9 @@ Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& a
   critic_ = nn::DenseMlp(sizes, activation, actor_.num_parameters());
   log_std_ = actor_.num_parameters() + critic_.num_parameters();
   params_.assign(static_cast<size_t>(log_std_ + (discrete_ ? 0 : nn::PadTo8(act_dim_))), 0.0f);
-  // CleanRL's orthogonal initialization, drawn by LibTorch as before
-  auto init = [&](const nn::DenseMlp& net, int64_t out, double gain) {
-    nn::ImportLayers(net, params_.data(),
-                     nn::Mlp(obs_dim_, config.hidden, out, config.activation, gain)->parameters());
-  };
-  init(actor_, act_dim_, 0.01);
-  init(critic_, 1, 1.0);
+  // CleanRL's layer_init: orthogonal, gain sqrt(2), the actor's head 0.01 and the critic's 1
+  nn::InitOrthogonal(actor_, params_.data(), std::sqrt(2.0), 0.01, rng_);
+  nn::InitOrthogonal(critic_, params_.data(), std::sqrt(2.0), 1.0, rng_);
   if (!discrete_) {
     std::fill_n(params_.begin() + log_std_, act_dim_, static_cast<float>(config.init_log_std));
   }
@@ -83,28 +75,29 @@ Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& a
   }
 }
 
-std::vector<torch::Tensor> Ppo::AsTensors(const std::vector<float>& flat) const {
-  std::vector<torch::Tensor> out = nn::LayerTensors(actor_, flat.data());
-  for (const auto& t : nn::LayerTensors(critic_, flat.data())) out.push_back(t);
-  if (!discrete_) out.push_back(Copy(flat.data() + log_std_, {1, act_dim_}));
+nn::NamedTensors Ppo::AsTensors(const std::vector<float>& flat) const {
+  nn::NamedTensors out;
+  nn::ExportLayers(actor_, flat.data(), discrete_ ? "actor" : "actor_mean", &out);
+  nn::ExportLayers(critic_, flat.data(), "critic", &out);
+  if (!discrete_) {
+    const float* log_std = flat.data() + log_std_;
+    out.push_back({"actor_logstd", {1, act_dim_}, {log_std, log_std + act_dim_}});
+  }
   return out;
 }
 
-std::vector<torch::Tensor> Ppo::parameters() const { return AsTensors(params_); }
-std::vector<torch::Tensor> Ppo::gradients() const { return AsTensors(lanes_[0].grads); }
+nn::NamedTensors Ppo::parameters() const { return AsTensors(params_); }
+nn::NamedTensors Ppo::gradients() const { return AsTensors(lanes_[0].grads); }
 
 void Ppo::Value(const float* obs, int64_t n, float* values) {
   const float* v = critic_.Forward(params_.data(), obs, obs_dim_, n);
   for (int64_t i = 0; i < n; ++i) values[i] = v[i * critic_.out_stride()];
 }
 
-void Ppo::Act(const torch::Tensor& obs, int64_t* discrete, float* continuous, float* log_probs,
+void Ppo::Act(const float* x, int64_t n, int64_t* discrete, float* continuous, float* log_probs,
               float* values, bool deterministic) {
-  const float* x = nn::ObservationRows(obs, obs_dim_, "ppo");
-  const int64_t n = obs.size(0);
   const float* out = actor_.Forward(params_.data(), x, obs_dim_, n);
   if (values != nullptr) Value(x, n, values);
-  nn::TorchRandom random;
   for (int64_t i = 0; i < n; ++i) {
     const float* row = out + i * actor_.out_stride();
     double logp = 0.0;
@@ -119,7 +112,7 @@ void Ppo::Act(const torch::Tensor& obs, int64_t* discrete, float* continuous, fl
         if (deterministic) {
           for (int64_t j = 1; j < nvec[h]; ++j) a = lp[j] > lp[a] ? j : a;
         } else {  // inverse CDF of one uniform draw
-          double u = random.Uniform(), cdf = std::exp(lp[0]);
+          double u = rng_.Random(), cdf = std::exp(lp[0]);
           while (a + 1 < nvec[h] && u >= cdf) cdf += std::exp(lp[++a]);
         }
         logp += lp[a];
@@ -128,7 +121,7 @@ void Ppo::Act(const torch::Tensor& obs, int64_t* discrete, float* continuous, fl
     } else {
       const float* log_std = params_.data() + log_std_;
       for (int64_t j = 0; j < act_dim_; ++j) {
-        const double z = deterministic ? 0.0 : random.Normal();
+        const double z = deterministic ? 0.0 : rng_.Normal(0.0, 1.0);
         continuous[i * act_dim_ + j] = static_cast<float>(row[j] + std::exp(log_std[j]) * z);
         logp += -0.5 * z * z - log_std[j] - 0.5 * kLog2Pi;
       }
@@ -285,10 +278,13 @@ std::map<std::string, double> Ppo::Update(buffers::RolloutBuffer& rollout, doubl
   int64_t steps = 0;
   buffers::Batch mb;
   std::vector<int64_t> rows(static_cast<size_t>(minibatch));
+  perm_.resize(static_cast<size_t>(batch));
   for (int epoch = 0; epoch < c.update_epochs; ++epoch) {
-    const torch::Tensor perm = torch::randperm(batch, torch::kLong);
+    // a uniform permutation of the rollout's rows (Fisher-Yates)
+    std::iota(perm_.begin(), perm_.end(), 0);
+    for (int64_t i = batch - 1; i > 0; --i) std::swap(perm_[i], perm_[rng_.Integers(i + 1)]);
     for (int64_t start = 0; start + minibatch <= batch; start += minibatch) {
-      std::memcpy(rows.data(), perm.data_ptr<int64_t>() + start, sizeof(int64_t) * minibatch);
+      std::memcpy(rows.data(), perm_.data() + start, sizeof(int64_t) * minibatch);
       rollout.Minibatch(rows, &mb);
       last = Gradient({minibatch, mb["obs"].as<float>(), mb["discrete_actions"].as<int64_t>(),
                        mb["continuous_actions"].as<float>(), mb["log_probs"].as<float>(),
@@ -326,45 +322,20 @@ std::map<std::string, double> Ppo::Update(buffers::RolloutBuffer& rollout, doubl
           {"charts/learning_rate", learning_rate}};
 }
 
-namespace {
-
-std::string LayerKey(size_t l, const char* what) {
-  return std::to_string(2 * l) + "." + what;  // torch::nn::Sequential(Linear, act, Linear, ...)
+void Ppo::Save(io::TensorDict& out) const {
+  nn::Put(out, parameters());
+  nn::PutAdam(out, "optimizer", adam_);
+  nn::PutRng(out, "rng.ppo", rng_);
 }
 
-}  // namespace
-
-void Ppo::Save(torch::serialize::OutputArchive& archive) const {
-  const std::vector<torch::Tensor> params = parameters();
-  size_t k = 0;
-  for (const auto& [name, net] : {std::pair{"actor", &actor_}, std::pair{"critic", &critic_}}) {
-    torch::serialize::OutputArchive sub;
-    for (size_t l = 0; l < net->layers().size(); ++l) {
-      sub.write(LayerKey(l, "weight"), params[k++]);
-      sub.write(LayerKey(l, "bias"), params[k++]);
-    }
-    archive.write(name, sub);
-  }
-  if (!discrete_) archive.write("log_std", params[k], /*is_buffer=*/true);
-  nn::SaveAdam(archive, "optimizer", adam_);
-}
-
-void Ppo::Load(torch::serialize::InputArchive& archive) {
-  for (const auto& [name, net] : {std::pair{"actor", &actor_}, std::pair{"critic", &critic_}}) {
-    torch::serialize::InputArchive sub;
-    archive.read(name, sub);
-    for (size_t l = 0; l < net->layers().size(); ++l) {
-      const auto& L = net->layers()[l];
-      const torch::Tensor w = nn::ReadFloats(sub, name, LayerKey(l, "weight"), {L.out, L.in});
-      const torch::Tensor b = nn::ReadFloats(sub, name, LayerKey(l, "bias"), {L.out});
-      net->Import(params_.data(), l, w.data_ptr<float>(), b.data_ptr<float>());
-    }
-  }
+void Ppo::Load(const io::TensorDict& in) {
+  nn::ImportLayers(actor_, params_.data(), discrete_ ? "actor" : "actor_mean", in);
+  nn::ImportLayers(critic_, params_.data(), "critic", in);
   if (!discrete_) {
-    const torch::Tensor log_std = nn::ReadFloats(archive, "", "log_std", {1, act_dim_});
-    std::memcpy(params_.data() + log_std_, log_std.data_ptr<float>(), sizeof(float) * act_dim_);
+    in.Read("actor_logstd", std::span<float>(params_.data() + log_std_, act_dim_), {1, act_dim_});
   }
-  nn::LoadAdam(archive, "optimizer", adam_);
+  nn::GetAdam(in, "optimizer", adam_);
+  nn::GetRng(in, "rng.ppo", rng_);
 }
 
 }  // namespace rlforge::algos

@@ -2,18 +2,18 @@
 // special case of one epoch, one minibatch, no clipping (see A2cDefaults).
 #pragma once
 
-#include <torch/torch.h>
-
 #include <map>
 #include <string>
 #include <vector>
 
-#include "rlforge/algos/agent.h"
 #include "rlforge/buffers/rollout_buffer.h"
 #include "rlforge/core/config.h"
+#include "rlforge/core/rng.h"
 #include "rlforge/core/spaces.h"
 #include "rlforge/core/thread_pool.h"
+#include "rlforge/io/safetensors.h"
 #include "rlforge/nn/dense.h"
+#include "rlforge/nn/mlp.h"
 
 namespace rlforge::algos {
 
@@ -44,8 +44,9 @@ struct PpoConfig {
 
 // The networks are small MLPs computed by nn::DenseMlp on one flat parameter block (actor, critic,
 // log std), with the loss gradient written out by hand: at CartPole's sizes LibTorch's dispatch
-// overhead, not the math, would set the speed. Checkpoints keep LibTorch's Linear layout.
-class Ppo final : public Agent {
+// overhead, not the math, would set the speed. Checkpoints name the layers as CleanRL's Agent
+// (`actor.0.weight`, `critic.4.bias`, `actor_mean.*` and `actor_logstd` for Box actions).
+class Ppo {
  public:
   // One minibatch of the flattened rollout (B rows), as Update hands it to Gradient.
   struct Minibatch {
@@ -63,16 +64,14 @@ class Ppo final : public Agent {
     double old_approx_kl = 0, approx_kl = 0, clipfrac = 0;
   };
 
-  Ppo(const PpoConfig& config, const Space& observation_space, const Space& action_space);
+  // Initial weights and every later draw (actions, minibatch order) come from `seed`.
+  Ppo(const PpoConfig& config, const Space& observation_space, const Space& action_space,
+      uint64_t seed);
 
-  // Samples actions for a batch of observations (N x obs_dim). Writes discrete actions (N x D)
-  // or continuous actions (N x C), and if given log-probs and values (N).
-  void Act(const torch::Tensor& obs, int64_t* discrete, float* continuous, float* log_probs,
+  // Samples actions for n observations (n x obs_dim). Writes discrete actions (n x D) or
+  // continuous actions (n x C), and if given log-probs and values (n).
+  void Act(const float* obs, int64_t n, int64_t* discrete, float* continuous, float* log_probs,
            float* values, bool deterministic = false);
-  void Act(const torch::Tensor& obs, int64_t* discrete, float* continuous,
-           bool deterministic) override {
-    Act(obs, discrete, continuous, nullptr, nullptr, deterministic);
-  }
   // values (n) = V(obs (n x obs_dim)), e.g. of final observations to bootstrap truncations.
   void Value(const float* obs, int64_t n, float* values);
   // One PPO update over a full rollout; returns CleanRL's losses/* metrics.
@@ -81,11 +80,13 @@ class Ppo final : public Agent {
   Losses Gradient(const Minibatch& mb);
 
   const PpoConfig& config() const { return config_; }
-  // Actor layers (weight, bias), critic layers, then log std, in LibTorch's layout (copies).
-  std::vector<torch::Tensor> parameters() const override;
-  std::vector<torch::Tensor> gradients() const;  // the same for the last Gradient
-  void Save(torch::serialize::OutputArchive& archive) const override;
-  void Load(torch::serialize::InputArchive& archive) override;
+  // Actor layers (weight, bias), critic layers, then log std, named and laid out as CleanRL's
+  // Agent (copies).
+  nn::NamedTensors parameters() const;
+  nn::NamedTensors gradients() const;  // the same for the last Gradient
+  // The networks, optimizer and generator.
+  void Save(io::TensorDict& out) const;
+  void Load(const io::TensorDict& in);
 
  private:
   // What one thread of Gradient works with: its share of the minibatch rows.
@@ -100,7 +101,7 @@ class Ppo final : public Agent {
     Losses losses;                       // loss terms summed over the lane's rows
   };
 
-  std::vector<torch::Tensor> AsTensors(const std::vector<float>& flat) const;
+  nn::NamedTensors AsTensors(const std::vector<float>& flat) const;
   // Rows [begin, end) of the minibatch into lane.grads and lane.losses.
   void LaneGradient(Lane& lane, const Minibatch& mb, int64_t begin, int64_t end, double adv_mean,
                     double adv_scale);
@@ -121,6 +122,8 @@ class Ppo final : public Agent {
   nn::FlatAdam adam_;                 // Adam moments over params_                 (2 x P)
   std::vector<Lane> lanes_;           // one per training thread; lanes_[0].grads is the sum
   std::unique_ptr<ThreadPool> pool_;  // runs the lanes; null with one thread
+  Rng rng_;                           // action samples and minibatch order
+  std::vector<int64_t> perm_;         // this epoch's row order                    (T x N)
 };
 
 template <class V>

@@ -5,9 +5,7 @@
 #include <cstring>
 
 #include "rlforge/core/error.h"
-#include "rlforge/nn/archive.h"
 #include "rlforge/nn/mlp.h"
-#include "rlforge/nn/torch_random.h"
 
 namespace rlforge::algos {
 namespace {
@@ -15,20 +13,6 @@ namespace {
 constexpr double kLogStdMin = -5.0;
 constexpr double kLogStdMax = 2.0;
 constexpr double kLog2Pi = 1.8378770664093453;
-
-// Linear layers with ReLU between (PyTorch's default initialization, as CleanRL), as torch
-// modules: they draw the initial weights, which then move into the flat blocks.
-torch::nn::Sequential Relu(int64_t in, const std::vector<int64_t>& hidden, int64_t out) {
-  torch::nn::Sequential net;
-  int64_t width = in;
-  for (const int64_t h : hidden) {
-    net->push_back(torch::nn::Linear(width, h));
-    net->push_back(torch::nn::ReLU());
-    width = h;
-  }
-  if (out > 0) net->push_back(torch::nn::Linear(width, out));
-  return net;
-}
 
 std::vector<int64_t> Sizes(int64_t in, const std::vector<int64_t>& hidden, int64_t out) {
   std::vector<int64_t> sizes = {in};
@@ -41,7 +25,7 @@ std::vector<int64_t> Sizes(int64_t in, const std::vector<int64_t>& hidden, int64
 
 Sac::Sac(const SacConfig& config, const Space& observation_space, const Space& action_space,
          uint64_t seed)
-    : config_(config), action_space_(action_space), rng_(seed) {
+    : config_(config), action_space_(action_space), rng_(seed), net_rng_(nn::StreamRng(seed, 1)) {
   if (action_space.kind() != Space::Kind::kBox) {
     throw Error("sac: needs a Box action space, got " + action_space.ToString() +
                 " (use dqn or ppo)");
@@ -63,14 +47,8 @@ Sac::Sac(const SacConfig& config, const Space& observation_space, const Space& a
   }
   const nn::DenseMlp& actor = lanes_[0].actor;
   actor_params_.assign(static_cast<size_t>(actor.num_parameters()), 0.0f);
-  {  // CleanRL's trunk and two heads; the heads become one output layer of 2|A| rows
-    const int64_t width = config.hidden.empty() ? obs_dim_ : config.hidden.back();
-    const torch::nn::Linear mean(width, act_dim_), log_std(width, act_dim_);
-    std::vector<torch::Tensor> p = Relu(obs_dim_, config.hidden, 0)->parameters();
-    p.push_back(torch::cat({mean->weight, log_std->weight}));
-    p.push_back(torch::cat({mean->bias, log_std->bias}));
-    nn::ImportLayers(actor, actor_params_.data(), p);
-  }
+  // CleanRL's trunk and two heads (one output layer of 2|A| rows here), PyTorch's default init
+  nn::InitLinearDefault(actor, actor_params_.data(), net_rng_);
   actor_adam_ = nn::FlatAdam(actor.num_parameters(), 1e-8);
   ResetCritic();
   for (Lane& lane : lanes_) lane.actor_grads.assign(actor_params_.size(), 0.0f);
@@ -88,47 +66,47 @@ void Sac::ResetCritic() {
   const Lane& first = lanes_[0];
   q_params_.assign(static_cast<size_t>(first.q1.num_parameters() + first.q2.num_parameters()),
                    0.0f);
-  for (const nn::DenseMlp* q : {&first.q1, &first.q2}) {
-    nn::ImportLayers(*q, q_params_.data(),
-                     Relu(obs_dim_ + act_dim_, config_.hidden, 1)->parameters());
-  }
+  for (const nn::DenseMlp* q : {&first.q1, &first.q2})
+    nn::InitLinearDefault(*q, q_params_.data(), net_rng_);
   q_target_ = q_params_;
   for (Lane& lane : lanes_) lane.q_grads.assign(q_params_.size(), 0.0f);
   q_adam_ = nn::FlatAdam(static_cast<int64_t>(q_params_.size()), 1e-8);
 }
 
-std::vector<torch::Tensor> Sac::AsTensors(const std::vector<float>& actor,
-                                          const std::vector<float>& q) const {
+nn::NamedTensors Sac::AsTensors(const std::vector<float>& actor,
+                                const std::vector<float>& q) const {
   const Lane& first = lanes_[0];
-  std::vector<torch::Tensor> out = nn::LayerTensors(first.actor, actor.data());
+  nn::NamedTensors out;
+  nn::ExportLayers(first.actor, actor.data(), "actor", &out);
   // the output layer holds both heads: rows [0, |A|) the mean, [|A|, 2|A|) the log std
-  const torch::Tensor w = out[out.size() - 2], b = out.back();
+  const nn::NamedTensor w = out[out.size() - 2], b = out.back();
   out.resize(out.size() - 2);
-  for (const int64_t row : {int64_t{0}, act_dim_}) {
-    out.push_back(w.narrow(0, row, act_dim_).contiguous());
-    out.push_back(b.narrow(0, row, act_dim_).contiguous());
+  const int64_t width = w.shape[1];
+  for (const auto& [head, row] :
+       {std::pair{"actor_mean", int64_t{0}}, {"actor_logstd", act_dim_}}) {
+    const auto wb = w.values.begin() + row * width, bb = b.values.begin() + row;
+    out.push_back({std::string(head) + ".weight", {act_dim_, width}, {wb, wb + act_dim_ * width}});
+    out.push_back({std::string(head) + ".bias", {act_dim_}, {bb, bb + act_dim_}});
   }
-  for (const nn::DenseMlp* net : {&first.q1, &first.q2}) {
-    for (const auto& t : nn::LayerTensors(*net, q.data())) out.push_back(t);
-  }
+  nn::ExportLayers(first.q1, q.data(), "qf1", &out);
+  nn::ExportLayers(first.q2, q.data(), "qf2", &out);
   return out;
 }
 
-std::vector<torch::Tensor> Sac::parameters() const {
-  std::vector<torch::Tensor> p = AsTensors(actor_params_, q_params_);
-  p.push_back(torch::tensor(log_alpha_));
+nn::NamedTensors Sac::parameters() const {
+  nn::NamedTensors p = AsTensors(actor_params_, q_params_);
+  p.push_back({"log_alpha", {1}, log_alpha_});
   return p;
 }
 
-std::vector<torch::Tensor> Sac::gradients() const {
+nn::NamedTensors Sac::gradients() const {
   return AsTensors(lanes_[0].actor_grads, lanes_[0].q_grads);
 }
 
 void Sac::DrawNoise(int64_t n, bool deterministic) {
   noise_.assign(static_cast<size_t>(n * act_dim_), 0.0f);
   if (deterministic) return;
-  nn::TorchRandom random;
-  for (float& eps : noise_) eps = static_cast<float>(random.Normal());
+  for (float& eps : noise_) eps = static_cast<float>(net_rng_.Normal(0.0, 1.0));
 }
 
 const Sac::Lane& Sac::SumLanes(std::vector<float> Lane::*grads, int n_sums) {
@@ -189,9 +167,7 @@ void Sac::QInput(Lane& lane, const float* obs, const float* actions, int64_t row
   }
 }
 
-void Sac::Act(const torch::Tensor& obs, int64_t*, float* continuous, bool deterministic) {
-  const float* x = nn::ObservationRows(obs, obs_dim_, "sac");
-  const int64_t n = obs.size(0);
+void Sac::Act(const float* x, int64_t n, float* continuous, bool deterministic) {
   Lane& lane = lanes_[0];
   DrawNoise(n, deterministic);
   Sample(lane, lane.actor.Forward(actor_params_.data(), x, obs_dim_, n), 0, n);
@@ -205,12 +181,12 @@ void Sac::SampleRandom(int64_t n, float* continuous) {
   }
 }
 
-void Sac::Collect(const torch::Tensor& obs, int64_t global_step, float* continuous) {
+void Sac::Collect(const float* obs, int64_t n, int64_t global_step, float* continuous) {
   if (global_step < config_.learning_starts) {
-    SampleRandom(obs.size(0), continuous);
+    SampleRandom(n, continuous);
     return;
   }
-  Act(obs, nullptr, continuous, false);
+  Act(obs, n, continuous, false);
 }
 
 void Sac::CriticRows(Lane& lane, buffers::Batch& batch, int64_t begin, int64_t end) {
@@ -351,27 +327,52 @@ std::map<std::string, double> Sac::Update(buffers::Batch& batch, int64_t global_
   return m;
 }
 
-void Sac::Save(torch::serialize::OutputArchive& archive) const {
-  nn::WriteFloats(archive, "actor", actor_params_);
-  nn::WriteFloats(archive, "q", q_params_);
-  nn::WriteFloats(archive, "q_target", q_target_);
-  nn::SaveAdam(archive, "actor_opt", actor_adam_);
-  nn::SaveAdam(archive, "q_opt", q_adam_);
-  nn::SaveAdam(archive, "alpha_opt", alpha_adam_);
-  nn::WriteFloats(archive, "log_alpha", log_alpha_);
-  nn::WriteText(archive, "sac_rng", rng_.Serialize());
+void Sac::Save(io::TensorDict& out) const {
+  nn::Put(out, parameters());
+  nn::NamedTensors target;
+  nn::ExportLayers(lanes_[0].q1, q_target_.data(), "qf1_target", &target);
+  nn::ExportLayers(lanes_[0].q2, q_target_.data(), "qf2_target", &target);
+  nn::Put(out, target);
+  nn::PutAdam(out, "optimizer.actor", actor_adam_);
+  nn::PutAdam(out, "optimizer.q", q_adam_);
+  nn::PutAdam(out, "optimizer.alpha", alpha_adam_);
+  nn::PutRng(out, "rng.sac", rng_);
+  nn::PutRng(out, "rng.sac_nets", net_rng_);
 }
 
-void Sac::Load(torch::serialize::InputArchive& archive) {
-  nn::ReadFloats(archive, "", "actor", actor_params_);
-  nn::ReadFloats(archive, "", "q", q_params_);
-  nn::ReadFloats(archive, "", "q_target", q_target_);
-  nn::LoadAdam(archive, "actor_opt", actor_adam_);
-  nn::LoadAdam(archive, "q_opt", q_adam_);
-  nn::LoadAdam(archive, "alpha_opt", alpha_adam_);
-  nn::ReadFloats(archive, "", "log_alpha", log_alpha_);
+void Sac::Load(const io::TensorDict& in) {
+  const Lane& first = lanes_[0];
+  // the trunk, then the two heads into the one output layer
+  const size_t last = first.actor.layers().size() - 1;
+  std::vector<float> w(static_cast<size_t>(2 * act_dim_ * first.actor.layers()[last].in));
+  std::vector<float> b(static_cast<size_t>(2 * act_dim_));
+  for (size_t l = 0; l < last; ++l) {
+    const auto& L = first.actor.layers()[l];
+    std::vector<float> lw(static_cast<size_t>(L.out * L.in)), lb(static_cast<size_t>(L.out));
+    in.Read("actor." + std::to_string(2 * l) + ".weight", lw, {L.out, L.in});
+    in.Read("actor." + std::to_string(2 * l) + ".bias", lb, {L.out});
+    first.actor.Import(actor_params_.data(), l, lw.data(), lb.data());
+  }
+  const int64_t width = first.actor.layers()[last].in;
+  for (const auto& [head, row] :
+       {std::pair{"actor_mean", int64_t{0}}, {"actor_logstd", act_dim_}}) {
+    in.Read(std::string(head) + ".weight",
+            std::span<float>(w.data() + row * width, static_cast<size_t>(act_dim_ * width)),
+            {act_dim_, width});
+    in.Read(std::string(head) + ".bias", std::span<float>(b.data() + row, act_dim_), {act_dim_});
+  }
+  first.actor.Import(actor_params_.data(), last, w.data(), b.data());
+  nn::ImportLayers(first.q1, q_params_.data(), "qf1", in);
+  nn::ImportLayers(first.q2, q_params_.data(), "qf2", in);
+  nn::ImportLayers(first.q1, q_target_.data(), "qf1_target", in);
+  nn::ImportLayers(first.q2, q_target_.data(), "qf2_target", in);
+  in.Read("log_alpha", log_alpha_, {1});
+  nn::GetAdam(in, "optimizer.actor", actor_adam_);
+  nn::GetAdam(in, "optimizer.q", q_adam_);
+  nn::GetAdam(in, "optimizer.alpha", alpha_adam_);
   alpha_ = config_.autotune ? std::exp(static_cast<double>(log_alpha_[0])) : config_.alpha;
-  rng_.Deserialize(nn::ReadText(archive, "sac_rng"));
+  nn::GetRng(in, "rng.sac", rng_);
+  nn::GetRng(in, "rng.sac_nets", net_rng_);
 }
 
 }  // namespace rlforge::algos

@@ -6,13 +6,14 @@
 #include <map>
 #include <string>
 
-#include "rlforge/algos/agent.h"
 #include "rlforge/buffers/replay_buffer.h"
 #include "rlforge/core/config.h"
 #include "rlforge/core/rng.h"
 #include "rlforge/core/spaces.h"
 #include "rlforge/core/thread_pool.h"
+#include "rlforge/io/safetensors.h"
 #include "rlforge/nn/dense.h"
+#include "rlforge/nn/mlp.h"
 
 namespace rlforge::algos {
 
@@ -54,15 +55,18 @@ struct SacConfig {
 
 // The networks are nn::DenseMlp on flat parameter blocks (actor; q1 and q2 together; their
 // Polyak target), with the gradients written out by hand (tested against LibTorch autograd).
-class Sac final : public Agent {
+// Checkpoints name them as torch.nn.Sequential pieces: `actor.{0,2}` (trunk), `actor_mean`,
+// `actor_logstd` (heads), `qf1.{0,2,4}`, `qf2.*`, their `qf1_target.*`, `qf2_target.*`,
+// `log_alpha`.
+class Sac {
  public:
   Sac(const SacConfig& config, const Space& observation_space, const Space& action_space,
       uint64_t seed);
 
-  void Act(const torch::Tensor& obs, int64_t* discrete, float* continuous,
-           bool deterministic) override;
+  // Squashed policy samples (or the mean's) for n observations (n x obs_dim) -> (n x |A|).
+  void Act(const float* obs, int64_t n, float* continuous, bool deterministic);
   // Collection: uniform random actions before learning_starts, then samples from the policy.
-  void Collect(const torch::Tensor& obs, int64_t global_step, float* continuous);
+  void Collect(const float* obs, int64_t n, int64_t global_step, float* continuous);
   // Uniform random actions for n envs (N x |A|).
   void SampleRandom(int64_t n, float* continuous);
   // A freshly initialized critic and target critic with a new optimizer; the actor and alpha
@@ -79,12 +83,12 @@ class Sac final : public Agent {
   double ActorGradient(const float* obs, int64_t n);
   const std::vector<float>& noise() const { return noise_; }
   // Actor (trunk layers, mean head, log std head), q1, q2 gradients in parameters()' layout.
-  std::vector<torch::Tensor> gradients() const;
+  nn::NamedTensors gradients() const;
 
-  void Save(torch::serialize::OutputArchive& archive) const override;
-  void Load(torch::serialize::InputArchive& archive) override;
+  void Save(io::TensorDict& out) const;
+  void Load(const io::TensorDict& in);
   // Actor trunk layers, mean head, log std head, q1, q2 (weight, bias each), log alpha.
-  std::vector<torch::Tensor> parameters() const override;
+  nn::NamedTensors parameters() const;
 
  private:
   // What one thread works with: its share of the batch rows, with its own activations.
@@ -102,8 +106,7 @@ class Sac final : public Agent {
     double sums[4] = {};             // its share of: q1 loss, q2 loss, mean q1, mean(logp + H)
   };
 
-  std::vector<torch::Tensor> AsTensors(const std::vector<float>& actor,
-                                       const std::vector<float>& q) const;
+  nn::NamedTensors AsTensors(const std::vector<float>& actor, const std::vector<float>& q) const;
   // noise_ = n x |A| standard normal draws (zeros when deterministic), in row order
   void DrawNoise(int64_t n, bool deterministic);
   // Runs fn(lane, begin, end) over B rows split between the lanes, in parallel.
@@ -133,6 +136,7 @@ class Sac final : public Agent {
   double alpha_;
   double target_entropy_;
   Rng rng_;                           // random actions before learning_starts
+  Rng net_rng_;                       // initial weights and policy noise
   std::vector<float> noise_;          // eps of the last policy sample             (B x |A|)
   std::vector<Lane> lanes_;           // one per training thread; lanes_[0] sums the gradients
   std::unique_ptr<ThreadPool> pool_;  // runs the lanes; null with one thread

@@ -1,0 +1,143 @@
+// PEBBLE's run, as BPref's train_PEBBLE.py reads: SAC's loop (algos/sac/loop.cc) where every
+// step also records the segments queries come from, the replay buffer stores the learned reward
+// (the true one goes to the teacher), and Pebble::Train runs the phases and feedback sessions.
+// This folder is the plugin librlforge_pebble.so: its reward model runs in LibTorch.
+#include <torch/torch.h>
+
+#include <deque>
+
+#include "rlforge/algos/off_policy.h"
+#include "rlforge/algos/pebble/pebble.h"
+#include "rlforge/train/envs.h"
+
+extern "C" void openblas_set_num_threads(int num_threads) __attribute__((weak));
+
+namespace rlforge::algos::pebble {
+namespace {
+
+class PebbleRun final : public train::Algorithm {
+ public:
+  PebbleRun(const train::TrainConfig& config, const std::string& run_dir)
+      : config_(config),
+        envs_(
+            train::MakeVectorEnv(config.env, config.sac.gamma, static_cast<uint64_t>(config.seed))),
+        n_(config.env.num_envs),
+        iterations_(std::max<int64_t>(1, config.total_timesteps / n_)),
+        step_(*envs_),
+        replay_(step_.Spec(config.sac.buffer_size, config.sac.gamma),
+                static_cast<uint64_t>(config.seed)),
+        model_rewards_(n_),
+        states_(n_) {
+    torch::manual_seed(static_cast<uint64_t>(config.seed));  // the reward nets' initial weights
+    std::unique_ptr<Teacher> teacher;                        // null: the scripted one
+    if (config.pebble.teacher.preset == "human") {
+      human_ = new HumanTeacher(config.pebble.human,
+                                env::Make(config.env.id, train::EnvKwargs(config.env)), run_dir,
+                                [] { return train::Context::Interrupted(); });
+      teacher.reset(human_);
+    }
+    // the bounds before ClipAction: actions are rescaled from tanh to them
+    agent_ = std::make_unique<Pebble>(config.pebble, config.sac, envs_->single_observation_space(),
+                                      envs_->env(0).Unwrapped()->action_space(), n_,
+                                      static_cast<uint64_t>(config.seed), std::move(teacher));
+  }
+
+  int64_t total_steps() const override { return iterations_ * n_; }
+
+  void Iterate(train::Context& ctx) override {
+    if (human_ != nullptr && !started_) human_->Start();
+    started_ = true;
+    step_.Observe();
+    agent_->Collect(step_.obs.data(), n_, ctx.global_step, envs_->continuous_actions());
+    for (int i = 0; i < n_; ++i) states_[i] = envs_->env(i).GetState();  // where obs was taken
+    envs_->Step();
+    step_.Record(ctx);
+    // the replay buffer holds the learned reward; the true one goes to queries
+    const float* actions = envs_->continuous_actions();
+    const int64_t obs_dim = envs_->single_observation_space().size();
+    const int64_t act_dim = envs_->single_action_space().num_continuous();
+    agent_->ModelRewards(step_.obs.data(), actions, model_rewards_.data());
+    for (int i = 0; i < n_; ++i) {
+      const auto fit =
+          agent_->Record(i, ctx.global_step, step_.obs.data() + i * obs_dim, actions + i * act_dim,
+                         step_.rewards[i], model_rewards_[i], states_[i], envs_->has_final()[i]);
+      if (!fit) continue;
+      ctx.Log("charts/episodic_model_return", fit->model_return);
+      if (!std::isnan(fit->reward_correlation))
+        ctx.Log("charts/episodic_reward_correlation", fit->reward_correlation);
+      if (human_ != nullptr) {  // the labeling app's chart
+        shown_returns_.push_back(envs_->final_returns()[i]);
+        shown_model_returns_.push_back(fit->model_return);
+        if (shown_returns_.size() > 100)
+          shown_returns_.pop_front(), shown_model_returns_.pop_front();
+      }
+    }
+    if (human_ != nullptr && ctx.iteration % 50 == 0) {
+      human_->SetStatus({"training",
+                         ctx.global_step,
+                         config_.total_timesteps,
+                         ctx.sps(),
+                         agent_->queries_asked(),
+                         agent_->max_feedback(),
+                         {shown_returns_.begin(), shown_returns_.end()},
+                         {shown_model_returns_.begin(), shown_model_returns_.end()}});
+    }
+    step_.AddTo(replay_, agent_->learns_from_true_reward() ? step_.rewards : model_rewards_);
+    for (const auto& [tag, value] : agent_->Train(replay_, ctx.global_step, ctx.iteration))
+      ctx.Log(tag, value);
+    if (ctx.iteration % 100 == 0) ctx.Log("charts/SPS", ctx.sps());
+  }
+
+  std::vector<double> Evaluate(const train::EvalRequest& req) override {
+    return train::RunEpisodes([&](const float* obs, int64_t n, int64_t*, float* a,
+                                  bool det) { agent_->Act(obs, n, a, det); },
+                              config_.env, envs_.get(), req);
+  }
+
+  void Save(io::TensorDict& out) const override {
+    agent_->Save(out);
+    train::SaveEnvs(out, *envs_);
+  }
+  void Load(const io::TensorDict& in) override {
+    agent_->Load(in);
+    train::LoadEnvs(in, *envs_);
+  }
+  bool HasFiles() const override { return config_.checkpoint.save_replay_buffer; }
+  void SaveFiles(const std::string& dir) const override { replay_.Save(dir + "/replay"); }
+  void LoadFiles(const std::string& dir) override { replay_.LoadInto(dir + "/replay"); }
+  io::TensorDict Parameters() const override {
+    io::TensorDict d;
+    nn::Put(d, agent_->parameters());
+    return d;
+  }
+
+ private:
+  const train::TrainConfig config_;  // a copy: the algorithm outlives its caller's
+  std::unique_ptr<env::VectorEnv> envs_;
+  int n_;
+  int64_t iterations_;
+  Transitions step_;
+  buffers::ReplayBuffer replay_;
+  std::unique_ptr<Pebble> agent_;
+  HumanTeacher* human_ = nullptr;            // the agent's teacher when it is a person
+  bool started_ = false;                     // the labeling app serves
+  std::vector<float> model_rewards_;         // learned reward of this step        (N)
+  std::vector<std::vector<double>> states_;  // simulator state per env             (N)
+  std::deque<double> shown_returns_, shown_model_returns_;  // the labeling app's chart (<= 100)
+};
+
+}  // namespace
+}  // namespace rlforge::algos::pebble
+
+// The plugin's entry point: PEBBLE joins the registry, LibTorch gets the training threads.
+extern "C" void rlforge_register() {
+  using namespace rlforge;
+  torch::set_num_threads(nn::TrainingThreads());
+  if (openblas_set_num_threads != nullptr) openblas_set_num_threads(nn::TrainingThreads());
+  algos::AlgorithmInfo info = algos::Find("pebble");
+  info.make = [](const train::TrainConfig& c, const std::string& run_dir) {
+    return std::unique_ptr<train::Algorithm>(
+        std::make_unique<algos::pebble::PebbleRun>(c, run_dir));
+  };
+  algos::Register(std::move(info));
+}

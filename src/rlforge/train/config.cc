@@ -1,0 +1,64 @@
+#include "rlforge/train/config.h"
+
+#include "rlforge/env/registry.h"
+#include "rlforge/train/envs.h"
+
+namespace rlforge::train {
+namespace {
+
+TrainConfig FromYaml(YAML::Node root, const std::vector<std::string>& overrides) {
+  for (const auto& o : overrides) config::ApplyOverride(root, o);
+  TrainConfig c;
+  const YAML::Node& const_root = root;
+  if (const_root["algo"] && const_root["algo"].IsScalar()) {
+    // the algorithm's own defaults come before the file's values
+    const std::string name = const_root["algo"].Scalar();
+    for (const auto& info : algos::Algorithms()) {
+      if (info.name == name && info.defaults) info.defaults(c);
+    }
+  }
+  config::Reader reader(root, "");
+  c.Visit(reader);
+  reader.Finish();
+  const algos::AlgorithmInfo& algo = algos::Find(c.algo);
+  env::Lookup(c.env.id);          // unknown ids fail here, with suggestions
+  MakeEnv(c.env, algo.gamma(c));  // and bad kwargs
+  const auto probe = env::Make(c.env.id, EnvKwargs(c.env));  // the env's own spaces
+  if (algo.validate) {
+    algo.validate(c, probe->observation_space(), probe->action_space(),
+                  probe->spec().max_episode_steps);
+  }
+  return c;
+}
+
+}  // namespace
+
+TrainConfig LoadConfig(const std::string& file, const std::vector<std::string>& overrides) {
+  return FromYaml(file.empty() ? YAML::Node(YAML::NodeType::Map) : config::LoadFile(file),
+                  overrides);
+}
+
+TrainConfig LoadConfigText(const std::string& yaml, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    throw Error(source + ": saved config is not valid YAML (" + e.what() + ")");
+  }
+  try {
+    return FromYaml(root, {});
+  } catch (const Error& e) {
+    throw Error(source + ": its saved config is invalid: " + e.what());
+  }
+}
+
+std::string ToYaml(const TrainConfig& config) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  config::Writer writer(out);
+  const_cast<TrainConfig&>(config).Visit(writer);
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace rlforge::train

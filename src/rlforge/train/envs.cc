@@ -1,0 +1,83 @@
+#include "rlforge/train/envs.h"
+
+#include <optional>
+
+#include "rlforge/core/bytes.h"
+#include "rlforge/env/wrappers.h"
+
+namespace rlforge::train {
+
+env::Kwargs EnvKwargs(const EnvConfig& c) {
+  std::vector<std::string> items;
+  for (const auto& [k, v] : c.kwargs) items.push_back(k + "=" + v);
+  return env::ParseKwargs(items);
+}
+
+std::unique_ptr<env::Env> MakeEnv(const EnvConfig& c, double gamma) {
+  auto e = env::Make(c.id, EnvKwargs(c));
+  e = std::make_unique<env::RecordEpisodeStatistics>(std::move(e));  // true returns
+  if (c.clip_action && e->action_space().kind() == Space::Kind::kBox) {
+    e = std::make_unique<env::ClipAction>(std::move(e));
+  }
+  if (c.normalize_observation)
+    e = std::make_unique<env::NormalizeObservation>(std::move(e), 1e-8, c.clip_observation);
+  if (c.normalize_reward)
+    e = std::make_unique<env::NormalizeReward>(std::move(e), gamma, 1e-8, c.clip_reward);
+  return e;
+}
+
+std::unique_ptr<env::VectorEnv> MakeVectorEnv(const EnvConfig& c, double gamma, uint64_t seed) {
+  std::vector<std::unique_ptr<env::Env>> envs;
+  for (int i = 0; i < c.num_envs; ++i) envs.push_back(MakeEnv(c, gamma));
+  auto v = std::make_unique<env::VectorEnv>(std::move(envs), c.threads);
+  v->Reset(seed);
+  return v;
+}
+
+void SaveEnvs(io::TensorDict& out, const env::VectorEnv& envs) {
+  ByteWriter state;
+  envs.SaveSnapshot(state);
+  out.PutText("envs", state.bytes());
+}
+
+void LoadEnvs(const io::TensorDict& in, env::VectorEnv& envs) {
+  const std::string bytes = in.Text("envs");
+  ByteReader state(bytes, in.source() + ": envs");
+  envs.LoadSnapshot(state);
+}
+
+std::vector<double> RunEpisodes(const ActFn& act, const EnvConfig& env_config,
+                                const env::VectorEnv* training, const EvalRequest& req) {
+  EnvConfig c = env_config;
+  c.normalize_reward = false;  // evaluation reports the true return
+  auto e = MakeEnv(c, 0.99);
+  auto* norm = env::FindWrapper<env::NormalizeObservation>(e.get());
+  if (norm != nullptr && training != nullptr) {
+    // evaluation uses the training statistics, frozen
+    auto* train_norm = env::FindWrapper<env::NormalizeObservation>(
+        const_cast<env::Env*>(&const_cast<env::VectorEnv*>(training)->env(0)));
+    if (train_norm != nullptr) norm->stats() = train_norm->stats();
+    norm->update_stats = false;
+  }
+  const Space& space = e->action_space();
+  std::vector<float> obs(static_cast<size_t>(e->observation_space().size()));
+  std::vector<int64_t> disc(static_cast<size_t>(space.num_discrete()));
+  std::vector<float> cont(static_cast<size_t>(space.num_continuous()));
+  std::vector<double> returns;
+  for (int ep = 0; ep < req.episodes; ++ep) {
+    e->Reset(ep == 0 ? std::optional<uint64_t>(req.seed) : std::nullopt, obs.data());
+    double ret = 0.0;
+    if (req.on_step) req.on_step(*e, ep, 0, 0.0, 0.0);
+    for (int64_t step = 1;; ++step) {
+      act(obs.data(), 1, disc.data(), cont.data(), req.deterministic);
+      const env::StepResult r = e->Step({disc, cont}, obs.data());
+      ret += r.reward;
+      if (req.on_step) req.on_step(*e, ep, step, r.reward, ret);
+      if (r.terminated || r.truncated) break;
+    }
+    returns.push_back(ret);
+  }
+  return returns;
+}
+
+}  // namespace rlforge::train

@@ -1,0 +1,36 @@
+// The envs of a run, made from its EnvConfig the way CleanRL wraps them, and what algorithms
+// share around them: evaluation episodes and env state in checkpoints.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "rlforge/env/registry.h"
+#include "rlforge/env/vector_env.h"
+#include "rlforge/io/safetensors.h"
+#include "rlforge/train/algorithm.h"
+#include "rlforge/train/config.h"
+
+namespace rlforge::train {
+
+// env kwargs from config text: true/false, integers, numbers, else strings
+env::Kwargs EnvKwargs(const EnvConfig& c);
+// One env: RecordEpisodeStatistics (true returns), ClipAction, the normalizers as configured.
+std::unique_ptr<env::Env> MakeEnv(const EnvConfig& c, double gamma);
+// num_envs of them, reset with `seed` (env i with seed + i).
+std::unique_ptr<env::VectorEnv> MakeVectorEnv(const EnvConfig& c, double gamma, uint64_t seed);
+
+// Every env's state and RNG (and the vector env's) as the U8 tensor "envs".
+void SaveEnvs(io::TensorDict& out, const env::VectorEnv& envs);
+void LoadEnvs(const io::TensorDict& in, env::VectorEnv& envs);
+
+// Actions for n observations (n x obs_dim): discrete (n x D), continuous (n x C).
+using ActFn = std::function<void(const float* obs, int64_t n, int64_t* discrete, float* continuous,
+                                 bool deterministic)>;
+// Episodes on a fresh env of `c` (reward normalization off; observation normalization frozen at
+// `training`'s env 0 statistics, if it normalizes) with `act`; returns their returns.
+std::vector<double> RunEpisodes(const ActFn& act, const EnvConfig& c,
+                                const env::VectorEnv* training, const EvalRequest& req);
+
+}  // namespace rlforge::train
