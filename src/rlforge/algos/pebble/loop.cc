@@ -6,26 +6,18 @@
 
 #include <deque>
 
-#include "rlforge/algos/off_policy.h"
 #include "rlforge/algos/pebble/pebble.h"
-#include "rlforge/train/envs.h"
+#include "rlforge/algos/run.h"
 
 extern "C" void openblas_set_num_threads(int num_threads) __attribute__((weak));
 
 namespace rlforge::algos::pebble {
 namespace {
 
-class PebbleRun final : public train::Algorithm {
+class PebbleRun final : public OffPolicyRun<Pebble> {
  public:
   PebbleRun(const train::TrainConfig& config, const std::string& run_dir)
-      : config_(config),
-        envs_(
-            train::MakeVectorEnv(config.env, config.sac.gamma, static_cast<uint64_t>(config.seed))),
-        n_(config.env.num_envs),
-        iterations_(std::max<int64_t>(1, config.total_timesteps / n_)),
-        step_(*envs_),
-        replay_(step_.Spec(config.sac.buffer_size, config.sac.gamma),
-                static_cast<uint64_t>(config.seed)),
+      : OffPolicyRun(config, config.sac.gamma, config.sac.buffer_size),
         model_rewards_(n_),
         states_(n_) {
     torch::manual_seed(static_cast<uint64_t>(config.seed));  // the reward nets' initial weights
@@ -41,8 +33,6 @@ class PebbleRun final : public train::Algorithm {
                                       envs_->env(0).Unwrapped()->action_space(), n_,
                                       static_cast<uint64_t>(config.seed), std::move(teacher));
   }
-
-  int64_t total_steps() const override { return iterations_ * n_; }
 
   void Iterate(train::Context& ctx) override {
     if (human_ != nullptr && !started_) human_->Start();
@@ -94,31 +84,7 @@ class PebbleRun final : public train::Algorithm {
                               config_.env, envs_.get(), req);
   }
 
-  void Save(io::TensorDict& out) const override {
-    agent_->Save(out);
-    train::SaveEnvs(out, *envs_);
-  }
-  void Load(const io::TensorDict& in) override {
-    agent_->Load(in);
-    train::LoadEnvs(in, *envs_);
-  }
-  bool HasFiles() const override { return config_.checkpoint.save_replay_buffer; }
-  void SaveFiles(const std::string& dir) const override { replay_.Save(dir + "/replay"); }
-  void LoadFiles(const std::string& dir) override { replay_.LoadInto(dir + "/replay"); }
-  io::TensorDict Parameters() const override {
-    io::TensorDict d;
-    nn::Put(d, agent_->parameters());
-    return d;
-  }
-
  private:
-  const train::TrainConfig config_;  // a copy: the algorithm outlives its caller's
-  std::unique_ptr<env::VectorEnv> envs_;
-  int n_;
-  int64_t iterations_;
-  Transitions step_;
-  buffers::ReplayBuffer replay_;
-  std::unique_ptr<Pebble> agent_;
   HumanTeacher* human_ = nullptr;            // the agent's teacher when it is a person
   bool started_ = false;                     // the labeling app serves
   std::vector<float> model_rewards_;         // learned reward of this step        (N)

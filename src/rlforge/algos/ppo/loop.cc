@@ -3,20 +3,16 @@
 #include <cstring>
 
 #include "rlforge/algos/builtin.h"
+#include "rlforge/algos/run.h"
 #include "rlforge/buffers/rollout_buffer.h"
-#include "rlforge/train/envs.h"
 
 namespace rlforge::algos {
 namespace {
 
-class PpoRun final : public train::Algorithm {
+class PpoRun final : public AgentRun<Ppo> {
  public:
   explicit PpoRun(const train::TrainConfig& config)
-      : config_(config),
-        envs_(
-            train::MakeVectorEnv(config.env, config.ppo.gamma, static_cast<uint64_t>(config.seed))),
-        agent_(config.ppo, envs_->single_observation_space(), envs_->single_action_space(),
-               static_cast<uint64_t>(config.seed)),
+      : AgentRun(config, config.ppo.gamma),
         n_(config.env.num_envs),
         T_(config.ppo.num_steps),
         obs_dim_(envs_->single_observation_space().size()),
@@ -31,7 +27,10 @@ class PpoRun final : public train::Algorithm {
         final_values_(n_),
         last_values_(n_),
         term_(n_),
-        trunc_(n_) {}
+        trunc_(n_) {
+    agent_ = std::make_unique<Ppo>(config.ppo, envs_->single_observation_space(),
+                                   envs_->single_action_space(), seed());
+  }
 
   int64_t total_steps() const override { return iterations_ * n_ * T_; }
 
@@ -41,32 +40,18 @@ class PpoRun final : public train::Algorithm {
     const double lr = c.anneal_lr ? frac * c.learning_rate : c.learning_rate;
     rollout_.Reset();
     for (int t = 0; t < T_; ++t) CollectStep(ctx);
-    agent_.Value(Observations(), n_, last_values_.data());
+    agent_->Value(Observations(), n_, last_values_.data());
     rollout_.ComputeReturnsAndAdvantages(last_values_, static_cast<float>(c.gamma),
                                          static_cast<float>(c.gae_lambda));
-    for (const auto& [tag, value] : agent_.Update(rollout_, lr)) ctx.Log(tag, value);
+    for (const auto& [tag, value] : agent_->Update(rollout_, lr)) ctx.Log(tag, value);
     ++ctx.iteration;
     ctx.Log("charts/SPS", ctx.sps());
   }
 
   std::vector<double> Evaluate(const train::EvalRequest& req) override {
     return train::RunEpisodes([&](const float* obs, int64_t n, int64_t* d, float* a,
-                                  bool det) { agent_.Act(obs, n, d, a, nullptr, nullptr, det); },
+                                  bool det) { agent_->Act(obs, n, d, a, nullptr, nullptr, det); },
                               config_.env, envs_.get(), req);
-  }
-
-  void Save(io::TensorDict& out) const override {
-    agent_.Save(out);
-    train::SaveEnvs(out, *envs_);
-  }
-  void Load(const io::TensorDict& in) override {
-    agent_.Load(in);
-    train::LoadEnvs(in, *envs_);
-  }
-  io::TensorDict Parameters() const override {
-    io::TensorDict d;
-    nn::Put(d, agent_.parameters());
-    return d;
   }
 
  private:
@@ -75,8 +60,8 @@ class PpoRun final : public train::Algorithm {
   // one step of every env into the rollout; truncated episodes bootstrap from V(final obs)
   void CollectStep(train::Context& ctx) {
     std::memcpy(obs_.data(), Observations(), obs_.size() * sizeof(float));
-    agent_.Act(obs_.data(), n_, envs_->discrete_actions(), envs_->continuous_actions(),
-               log_probs_.data(), values_.data());
+    agent_->Act(obs_.data(), n_, envs_->discrete_actions(), envs_->continuous_actions(),
+                log_probs_.data(), values_.data());
     envs_->Step();
     ctx.global_step += n_;
     std::fill(final_values_.begin(), final_values_.end(), 0.0f);
@@ -90,8 +75,8 @@ class PpoRun final : public train::Algorithm {
         ctx.EndEpisode(envs_->final_returns()[i], envs_->final_lengths()[i]);
     }
     if (any_truncated) {
-      agent_.Value(static_cast<const float*>(envs_->final_observations()), n_,
-                   final_values_.data());
+      agent_->Value(static_cast<const float*>(envs_->final_observations()), n_,
+                    final_values_.data());
       for (int i = 0; i < n_; ++i) {
         if (!trunc_[i]) final_values_[i] = 0.0f;
       }
@@ -101,9 +86,6 @@ class PpoRun final : public train::Algorithm {
                  log_probs_, values_, rewards_, term_, trunc_, final_values_);
   }
 
-  const train::TrainConfig config_;  // a copy: the algorithm outlives its caller's
-  std::unique_ptr<env::VectorEnv> envs_;
-  Ppo agent_;
   int n_, T_;
   int64_t obs_dim_, num_discrete_, num_continuous_;
   buffers::RolloutBuffer rollout_;
