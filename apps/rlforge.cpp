@@ -21,6 +21,7 @@
 #include "rlforge/feedback/server.h"
 #include "rlforge/io/golden.h"
 #include "rlforge/io/image.h"
+#include "rlforge/io/safetensors.h"
 #include "rlforge/nn/mlp.h"
 #include "rlforge/train/trainer.h"
 
@@ -325,6 +326,34 @@ int ConfigShowCommand(const std::string& algo) {
   return 0;
 }
 
+int CheckpointShowCommand(const std::string& target, const std::string& values) {
+  namespace io = rlforge::io;
+  const std::string path = rlforge::train::CheckpointPath(target, /*prefer_best=*/false);
+  const io::TensorDict d = io::ReadSafetensors(path);
+  if (!values.empty()) {
+    const io::Tensor& t = d.Get(values);
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      switch (t.dtype) {
+        case rlforge::DType::kFloat32: std::printf("%.9g\n", static_cast<double>(t.as<float>()[i])); break;
+        case rlforge::DType::kFloat64: std::printf("%.17g\n", t.as<double>()[i]); break;
+        case rlforge::DType::kInt64: std::printf("%lld\n", static_cast<long long>(t.as<int64_t>()[i])); break;
+        case rlforge::DType::kInt32: std::printf("%d\n", t.as<int32_t>()[i]); break;
+        default: std::printf("%d\n", static_cast<int>(t.as<uint8_t>()[i])); break;
+      }
+    }
+    return 0;
+  }
+  std::printf("%s\n", path.c_str());
+  for (const auto& [name, t] : d.tensors()) {
+    std::string shape;
+    for (const int64_t s : t.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(s);
+    std::printf("  %-32s %-4s [%s]\n", name.c_str(), io::SafetensorsDType(t.dtype), shape.c_str());
+  }
+  for (const auto& [key, value] : d.metadata())
+    std::printf("  __metadata__.%s (%zu bytes)\n", key.c_str(), value.size());
+  return 0;
+}
+
 int ReplayCommand(const std::vector<std::string>& files, const std::string& mode_text, double tol) {
   if (!(tol >= 0.0)) throw Error("--tol: expected a non-negative number");
   const auto mode = rlforge::io::ParseReplayMode(mode_text);
@@ -490,6 +519,15 @@ int main(int argc, char** argv) {
       config_cmd->add_subcommand("show", "print every knob with its default and description");
   show_cmd->add_option("ALGO", show_algo, "ppo, a2c, dqn, sac or pebble")->required();
 
+  auto* checkpoint_cmd = app.add_subcommand("checkpoint", "saved checkpoints (.safetensors)");
+  checkpoint_cmd->require_subcommand(1);
+  std::string ckpt_target, ckpt_values;
+  auto* ckpt_show_cmd = checkpoint_cmd->add_subcommand(
+      "show", "list a checkpoint's tensors (name, dtype, shape) and metadata keys");
+  ckpt_show_cmd->add_option("CKPT", ckpt_target, "checkpoint file, or a run dir (its latest)")
+      ->required();
+  ckpt_show_cmd->add_option("--values", ckpt_values, "print this tensor's values, one a line");
+
   auto* feedback_cmd = app.add_subcommand("feedback", "human preference feedback");
   feedback_cmd->require_subcommand(1);
   std::string feedback_run;
@@ -531,6 +569,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (show_cmd->parsed()) return ConfigShowCommand(show_algo);
+    if (ckpt_show_cmd->parsed()) return CheckpointShowCommand(ckpt_target, ckpt_values);
     const env::Kwargs kwargs = env::ParseKwargs(kwarg_items);
     if (check_cmd->parsed()) return CheckCommand(id, kwargs);
     if (rollout_cmd->parsed()) return RolloutCommand(id, kwargs, episodes, seed);
