@@ -7,7 +7,7 @@ set -u
 bin="$1"; work="$2"; RANDOM="${3:-7}"
 rm -rf "$work"; mkdir -p "$work"
 cfg=(--config "$(dirname "$0")/../../configs/sac/pendulum_fast.yaml"
-     --set total_timesteps=4000 --set sac.learning_starts=500 --set checkpoint.every_steps=100
+     --set total_timesteps=8000 --set sac.learning_starts=500 --set checkpoint.every_steps=100
      --set eval.every_steps=1000 --set eval.episodes=2 --set progress=false)
 "$bin" train "${cfg[@]}" --run-dir "$work/full" > "$work/full.log" 2>&1 || { cat "$work/full.log"; exit 1; }
 
@@ -21,7 +21,7 @@ while (( kills < 5 )); do
     "$bin" train "${cfg[@]}" --run-dir "$run" > "$work/part.log" 2>&1 &
   fi
   pid=$!
-  sleep "0.$(( 20 + RANDOM % 70 ))"
+  sleep "0.$(( 20 + RANDOM % 50 ))"
   if kill -KILL "$pid" 2> /dev/null; then
     wait "$pid" 2> /dev/null
     kills=$((kills + 1))
