@@ -334,11 +334,21 @@ int CheckpointShowCommand(const std::string& target, const std::string& values) 
     const io::Tensor& t = d.Get(values);
     for (int64_t i = 0; i < t.numel(); ++i) {
       switch (t.dtype) {
-        case rlforge::DType::kFloat32: std::printf("%.9g\n", static_cast<double>(t.as<float>()[i])); break;
-        case rlforge::DType::kFloat64: std::printf("%.17g\n", t.as<double>()[i]); break;
-        case rlforge::DType::kInt64: std::printf("%lld\n", static_cast<long long>(t.as<int64_t>()[i])); break;
-        case rlforge::DType::kInt32: std::printf("%d\n", t.as<int32_t>()[i]); break;
-        default: std::printf("%d\n", static_cast<int>(t.as<uint8_t>()[i])); break;
+        case rlforge::DType::kFloat32:
+          std::printf("%.9g\n", static_cast<double>(t.as<float>()[i]));
+          break;
+        case rlforge::DType::kFloat64:
+          std::printf("%.17g\n", t.as<double>()[i]);
+          break;
+        case rlforge::DType::kInt64:
+          std::printf("%lld\n", static_cast<long long>(t.as<int64_t>()[i]));
+          break;
+        case rlforge::DType::kInt32:
+          std::printf("%d\n", t.as<int32_t>()[i]);
+          break;
+        default:
+          std::printf("%d\n", static_cast<int>(t.as<uint8_t>()[i]));
+          break;
       }
     }
     return 0;

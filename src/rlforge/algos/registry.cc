@@ -1,19 +1,16 @@
 #include "rlforge/algos/registry.h"
 
-#include <dlfcn.h>
-
-#include <cstdlib>
-#include <filesystem>
 #include <mutex>
+#include <set>
 
 #include "rlforge/algos/builtin.h"
 #include "rlforge/core/error.h"
+#include "rlforge/core/library.h"
 #include "rlforge/train/config.h"
 
 namespace rlforge::algos {
 namespace {
 
-namespace fs = std::filesystem;
 using train::TrainConfig;
 
 void NeedsBoundedBox(const TrainConfig& c, const Space& act) {
@@ -81,22 +78,6 @@ std::vector<AlgorithmInfo>& Table() {
   return table;
 }
 
-std::mutex g_plugins_mutex;
-
-// Where librlforge_<name>.so may be: $RLFORGE_PLUGIN_DIR, the executable's folder, this
-// library's folder.
-std::vector<fs::path> PluginDirs() {
-  std::vector<fs::path> dirs;
-  if (const char* env = std::getenv("RLFORGE_PLUGIN_DIR")) dirs.emplace_back(env);
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) dirs.push_back(exe.parent_path());
-  Dl_info info;
-  if (dladdr(reinterpret_cast<void*>(&PluginDirs), &info) != 0 && info.dli_fname != nullptr)
-    dirs.push_back(fs::absolute(info.dli_fname).parent_path());
-  return dirs;
-}
-
 }  // namespace
 
 const std::vector<AlgorithmInfo>& Algorithms() { return Table(); }
@@ -137,36 +118,15 @@ void Register(AlgorithmInfo info) {
 }
 
 void LoadPlugin(const std::string& name_or_path) {
-  const std::lock_guard<std::mutex> lock(g_plugins_mutex);
-  static std::vector<std::string> loaded;
-  fs::path path = name_or_path;
-  if (name_or_path.find('/') == std::string::npos) {
-    const std::string file = "librlforge_" + name_or_path + ".so";
-    path.clear();
-    for (const fs::path& dir : PluginDirs()) {
-      if (fs::exists(dir / file)) {
-        path = dir / file;
-        break;
-      }
-    }
-    if (path.empty())
-      throw Error("plugin " + name_or_path + ": " + file +
-                  " not found (looked in $RLFORGE_PLUGIN_DIR, beside the executable and beside "
-                  "librlforge_train.so); it is built with LibTorch (cmake -DRLFORGE_TORCH=ON)");
-  }
-  const std::string key = fs::weakly_canonical(path).string();
-  for (const auto& k : loaded) {
-    if (k == key) return;
-  }
-  void* handle = dlopen(key.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) throw Error("plugin " + key + ": cannot load: " + dlerror());
-  auto* entry = reinterpret_cast<void (*)()>(dlsym(handle, "rlforge_register"));
-  if (entry == nullptr) {
-    dlclose(handle);
-    throw Error("plugin " + key + ": no rlforge_register() in it (not an rlforge plugin)");
-  }
+  static std::mutex mutex;
+  static std::set<void*> registered;
+  const std::lock_guard<std::mutex> lock(mutex);
+  void* library = OpenLibrary(name_or_path, "plugin " + name_or_path);
+  if (registered.count(library)) return;
+  auto* entry =
+      reinterpret_cast<void (*)()>(LibrarySymbol(library, name_or_path, "rlforge_register"));
   entry();
-  loaded.push_back(key);  // kept loaded for the process's life: its code is in the table
+  registered.insert(library);
 }
 
 }  // namespace rlforge::algos

@@ -68,8 +68,8 @@ const AlgorithmInfo& FindLoaded(const std::string& name);
 void Register(AlgorithmInfo info);
 
 // Loads a plugin: `name_or_path` is a path to a .so, or a name looked up as librlforge_<name>.so
-// in $RLFORGE_PLUGIN_DIR, then beside the running executable, then beside librlforge_train.so.
-// The library's extern "C" void rlforge_register() is called once. Errors name the file.
+// (core/library.h says where). The library's extern "C" void rlforge_register() is called once.
+// Errors name the file.
 void LoadPlugin(const std::string& name_or_path);
 
 }  // namespace rlforge::algos

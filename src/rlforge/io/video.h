@@ -12,6 +12,24 @@
 
 namespace rlforge::io {
 
+// An encoder and muxer writing one file (FFmpeg's, from librlforge_video.so).
+class VideoEncoder {
+ public:
+  virtual ~VideoEncoder() = default;
+  virtual void Write(const env::Image& frame) = 0;  // frames of the size it was opened with
+  virtual void Finish() = 0;                        // flush, trailer, file closed
+};
+
+struct VideoInfo;
+
+// What librlforge_video.so provides (its extern "C" rlforge_video_backend() returns it).
+struct VideoBackend {
+  // mp4: H.264 in MP4, else VP9 in WebM; frames are width x height RGB.
+  std::unique_ptr<VideoEncoder> (*open)(const std::string& path, bool mp4, int width, int height,
+                                        int fps);
+  VideoInfo (*decode)(const std::string& path);
+};
+
 class VideoWriter {
  public:
   // `path` ends in .mp4 (H.264) or .webm (VP9); frames are width x height RGB (odd sizes are
@@ -26,10 +44,10 @@ class VideoWriter {
   int frames() const { return frames_; }
 
  private:
-  struct Codec;
-  std::unique_ptr<Codec> codec_;  // FFmpeg's muxer, encoder, scaler and buffers
-  std::string path_, temp_path_;  // the final file and the one written until Close()
-  int frames_ = 0;                // frames written
+  std::unique_ptr<VideoEncoder> encoder_;  // FFmpeg's muxer, encoder, scaler and buffers
+  std::string path_, temp_path_;           // the final file and the one written until Close()
+  int width_, height_;                     // frame size
+  int frames_ = 0;                         // frames written
   bool closed_ = false;
 };
 

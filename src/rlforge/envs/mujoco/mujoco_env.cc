@@ -1,6 +1,7 @@
 #include "rlforge/envs/mujoco/mujoco_env.h"
 
 #include <GL/osmesa.h>
+#include <dlfcn.h>
 #include <mujoco/mujoco.h>
 
 #include <algorithm>
@@ -46,6 +47,34 @@ double SquaredNorm(std::span<const float> action) {
 
 // ---- rendering ------------------------------------------------------------------------------
 
+// OSMesa's entry points, loaded at the first render: linking libOSMesa (and the LLVM it pulls in)
+// would cost every rlforge process ~20 ms and ~50 MB at start-up, rendering or not. Loaded
+// RTLD_GLOBAL, so that MuJoCo's GL loader finds the gl* functions in it.
+struct OsMesa {
+  decltype(&OSMesaCreateContextExt) create_context;
+  decltype(&OSMesaMakeCurrent) make_current;
+  decltype(&OSMesaDestroyContext) destroy_context;
+
+  static const OsMesa& Get() {
+    static const OsMesa api = [] {
+      void* lib = dlopen("libOSMesa.so.8", RTLD_NOW | RTLD_GLOBAL);
+      if (lib == nullptr)
+        throw Error(std::string("MuJoCo rendering: cannot load libOSMesa.so.8 (Debian's ") +
+                    "libosmesa6): " + dlerror());
+      const auto symbol = [&](const char* name) {
+        void* f = dlsym(lib, name);
+        if (f == nullptr) throw Error(std::string("MuJoCo rendering: libOSMesa lacks ") + name);
+        return f;
+      };
+      return OsMesa{
+          reinterpret_cast<decltype(&OSMesaCreateContextExt)>(symbol("OSMesaCreateContextExt")),
+          reinterpret_cast<decltype(&OSMesaMakeCurrent)>(symbol("OSMesaMakeCurrent")),
+          reinterpret_cast<decltype(&OSMesaDestroyContext)>(symbol("OSMesaDestroyContext"))};
+    }();
+    return api;
+  }
+};
+
 // An OSMesa (software OpenGL, headless) context with MuJoCo's scene and GPU-side model copy.
 class Renderer {
  public:
@@ -55,7 +84,7 @@ class Renderer {
     model_ = mj_copyModel(nullptr, &shared);
     model_->vis.global.offwidth = width_;
     model_->vis.global.offheight = height_;
-    context_ = OSMesaCreateContextExt(OSMESA_RGBA, 24, 8, 0, nullptr);
+    context_ = OsMesa::Get().create_context(OSMESA_RGBA, 24, 8, 0, nullptr);
     if (!context_) throw Error("MuJoCo rendering: cannot create an OSMesa context");
     buffer_.resize(static_cast<size_t>(width_) * height_ * 4);
     MakeCurrent();
@@ -70,7 +99,7 @@ class Renderer {
     MakeCurrent();
     mjr_freeContext(&gl_);
     mjv_freeScene(&scene_);
-    OSMesaDestroyContext(context_);
+    OsMesa::Get().destroy_context(context_);
     mj_deleteModel(model_);
   }
   Renderer(const Renderer&) = delete;
@@ -90,7 +119,7 @@ class Renderer {
 
  private:
   void MakeCurrent() {
-    if (!OSMesaMakeCurrent(context_, buffer_.data(), GL_UNSIGNED_BYTE, width_, height_))
+    if (!OsMesa::Get().make_current(context_, buffer_.data(), GL_UNSIGNED_BYTE, width_, height_))
       throw Error("MuJoCo rendering: cannot make the OSMesa context current");
   }
 
