@@ -14,6 +14,7 @@
 #include "rlforge/core/error.h"
 #include "rlforge/train/trainer.h"
 #include "test_util.h"
+#include "torch_util.h"
 
 namespace rlforge::algos::pebble {
 namespace {
@@ -22,60 +23,68 @@ namespace fs = std::filesystem;
 using rlforge::testing::ErrorOf;
 using rlforge::testing::TempPath;
 
+// n x d standard normal draws, scaled.
+std::vector<float> Normal(int64_t n, double scale, Rng& rng) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = static_cast<float>(scale * rng.Normal(0.0, 1.0));
+  return v;
+}
+
 TEST(Pebble, KnnDistanceMatchesBruteForce) {
-  torch::manual_seed(3);
-  const torch::Tensor reference = torch::randn({40, 3});
-  const torch::Tensor obs = reference.slice(0, 0, 7);  // states that are in the reference set
-  const torch::Tensor r = KnnDistance(obs, reference, 5);
-  for (int64_t i = 0; i < obs.size(0); ++i) {
+  Rng rng(3);
+  const std::vector<float> reference = Normal(40 * 3, 1.0, rng);
+  std::vector<double> r(7);
+  KnnDistance(reference.data(), 7, reference.data(), 40, 3, 5, r.data());  // states in the set
+  for (int64_t i = 0; i < 7; ++i) {
     std::vector<double> d;
-    for (int64_t j = 0; j < reference.size(0); ++j)
-      d.push_back((obs[i] - reference[j]).pow(2).sum().sqrt().item<double>());
+    for (int64_t j = 0; j < 40; ++j) {
+      double sum = 0;
+      for (int c = 0; c < 3; ++c) sum += std::pow(reference[i * 3 + c] - reference[j * 3 + c], 2);
+      d.push_back(std::sqrt(sum));
+    }
     std::sort(d.begin(), d.end());  // d[0] = 0 is the state itself
-    EXPECT_NEAR(r[i].item<double>(), d[5], 1e-5);
+    EXPECT_NEAR(r[i], d[5], 1e-6);
   }
 }
 
-TEST(Pebble, BradleyTerryLossAndGradientsMatchHandValues) {
-  const torch::Tensor r0 = torch::tensor({1.0, 0.0}, torch::requires_grad());
-  const torch::Tensor r1 = torch::tensor({2.0, 0.0}, torch::requires_grad());
-  const torch::Tensor y = torch::tensor({1.0, 0.5});
-  const torch::Tensor loss = BradleyTerryLoss(r0, r1, y);
-  // pair 1: -log sigmoid(2 - 1) = log(1 + e^-1); pair 2: -log(1/2) (equal, equal returns)
-  const double l1 = std::log(1 + std::exp(-1.0)), l2 = std::log(2.0);
-  EXPECT_NEAR(loss.item<double>(), (l1 + l2) / 2, 1e-6);
-  loss.backward();
-  const double p1 = 1 / (1 + std::exp(-1.0));  // P[segment 1] for pair 1
-  EXPECT_NEAR(r1.grad()[0].item<double>(), -(1 - p1) / 2, 1e-6);
-  EXPECT_NEAR(r0.grad()[0].item<double>(), (1 - p1) / 2, 1e-6);
-  EXPECT_NEAR(r1.grad()[1].item<double>(), 0.0, 1e-7);  // p = 0.5 = y
+TEST(Pebble, BradleyTerryLossMatchesHandValues) {
+  // -log sigmoid(2 - 1) = log(1 + e^-1) for a strict preference; log 2 for equal returns
+  const auto [l1, p1] = BradleyTerry(1.0, 2.0, 1.0);
+  EXPECT_NEAR(l1, std::log(1 + std::exp(-1.0)), 1e-12);
+  EXPECT_NEAR(p1, 1 / (1 + std::exp(-1.0)), 1e-12);
+  const auto [l2, p2] = BradleyTerry(0.0, 0.0, 0.5);
+  EXPECT_NEAR(l2, std::log(2.0), 1e-12);
+  EXPECT_EQ(p2, 0.5);
+  // large returns do not overflow
+  const auto [l3, p3] = BradleyTerry(1000.0, -1000.0, 0.0);
+  EXPECT_NEAR(l3, 0.0, 1e-12);
+  EXPECT_NEAR(p3, 0.0, 1e-12);
 }
 
 TEST(Pebble, QuerySchemesPickWhatTheirDefinitionsSay) {
-  // 4 candidates, 3 members: P[segment 1 preferred]
-  const torch::Tensor p = torch::tensor({{0.5, 0.9, 0.1, 0.5},   //
-                                         {0.5, 0.1, 0.1, 0.45},  //
-                                         {0.5, 0.5, 0.1, 0.55}});
+  // 4 candidates, 3 members: P[segment 1 preferred]   (M x C)
+  const std::vector<double> p = {0.5, 0.9, 0.1, 0.5,   //
+                                 0.5, 0.1, 0.1, 0.45,  //
+                                 0.5, 0.5, 0.1, 0.55};
+  const std::vector<float> none, zeros(4, 0.0f);
   // candidate 1 disagrees most; candidate 0 (and 3) have the most entropy, 2 the least
-  EXPECT_EQ(SelectQueries(Scheme::kDisagreement, p, torch::zeros({4, 1}), {}, 1),
-            std::vector<int64_t>{1});
-  const auto entropy = SelectQueries(Scheme::kEntropy, p, torch::zeros({4, 1}), {}, 2);
+  EXPECT_EQ(SelectQueries(Scheme::kDisagreement, p, 3, zeros, none, 1, 1), std::vector<int64_t>{1});
+  const auto entropy = SelectQueries(Scheme::kEntropy, p, 3, zeros, none, 1, 2);
   EXPECT_EQ(entropy[0], 0);
   EXPECT_EQ(entropy[1], 3);
-  EXPECT_NEAR(Disagreement(p)[2].item<double>(), 0.0, 1e-7);
+  EXPECT_NEAR(Disagreement(p, 3)[2], 0.0, 1e-12);
   // k-center: features on a line; labelled pair at 0 -> farthest is 10, then 5 (middle)
-  const torch::Tensor f = torch::tensor({{1.0}, {10.0}, {5.0}, {9.0}});
-  EXPECT_EQ(SelectQueries(Scheme::kKCenter, p, f, torch::tensor({{0.0}}), 2),
-            (std::vector<int64_t>{1, 2}));
-  EXPECT_EQ(KCenter(f, {}, 1).size(), 1u);
+  const std::vector<float> f = {1.0f, 10.0f, 5.0f, 9.0f}, at_zero = {0.0f};
+  EXPECT_EQ(SelectQueries(Scheme::kKCenter, p, 3, f, at_zero, 1, 2), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(KCenter(f, none, 1, 1).size(), 1u);
   // k-center + disagreement: the top half by disagreement is {1, 3}; farthest from 0 is 1
-  EXPECT_EQ(SelectQueries(Scheme::kKCenterDisagreement, p, f, torch::tensor({{0.0}}), 1),
+  EXPECT_EQ(SelectQueries(Scheme::kKCenterDisagreement, p, 3, f, at_zero, 1, 1),
             std::vector<int64_t>{1});
   // k-center + entropy: top half by entropy is {0, 3}: farthest from the labelled 0 is 3 (at 9)
-  EXPECT_EQ(SelectQueries(Scheme::kKCenterEntropy, p, f, torch::tensor({{0.0}}), 1),
+  EXPECT_EQ(SelectQueries(Scheme::kKCenterEntropy, p, 3, f, at_zero, 1, 1),
             std::vector<int64_t>{3});
-  EXPECT_EQ(SelectQueries(Scheme::kUniform, p, f, {}, 3), (std::vector<int64_t>{0, 1, 2}));
-  EXPECT_EQ(SelectQueries(Scheme::kUniform, {}, {}, {}, 2), (std::vector<int64_t>{0, 1}));
+  EXPECT_EQ(SelectQueries(Scheme::kUniform, p, 3, f, none, 1, 3), (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_EQ(SelectQueries(Scheme::kUniform, {}, 3, none, none, 1, 2), (std::vector<int64_t>{0, 1}));
   EXPECT_NE(ErrorOf([] { ParseScheme("random"); }).find("expected uniform|disagreement"),
             std::string::npos);
 }
@@ -149,13 +158,9 @@ TEST(Pebble, RelabelingSetsEveryStoredRewardToTheModels) {
   }
   RewardModelConfig rc;
   rc.hidden = {16};
-  RewardModel model(3, 2, rc);
+  RewardModel model(3, 2, rc, 1);
   replay.Relabel(37, [&](const float* o, const float* a, int64_t rows, float* out) {
-    const torch::Tensor r = model
-                                .Reward(torch::from_blob(const_cast<float*>(o), {rows, 3}),
-                                        torch::from_blob(const_cast<float*>(a), {rows, 2}))
-                                .contiguous();
-    std::memcpy(out, r.data_ptr<float>(), sizeof(float) * rows);
+    model.Reward(o, a, rows, out);
   });
   buffers::Batch batch;
   replay.Sample(500, &batch);  // with replacement: covers most rows
@@ -163,10 +168,8 @@ TEST(Pebble, RelabelingSetsEveryStoredRewardToTheModels) {
   for (int i = 0; i < 500; ++i) {
     const float* o = batch["obs"].as<float>() + i * 3;
     const float* a = batch["continuous_actions"].as<float>() + i * 2;
-    const float want = model
-                           .Reward(torch::from_blob(const_cast<float*>(o), {1, 3}),
-                                   torch::from_blob(const_cast<float*>(a), {1, 2}))
-                           .item<float>();
+    float want = 0;
+    model.Reward(o, a, 1, &want);
     const float got = batch["rewards"].as<float>()[i];
     EXPECT_NE(got, 7.0f);
     EXPECT_NEAR(got, want, 1e-6);
@@ -175,22 +178,38 @@ TEST(Pebble, RelabelingSetsEveryStoredRewardToTheModels) {
   EXPECT_EQ(checked, 500);
 }
 
+// Pairs of 5-step segments whose true reward is obs[0]; label 1 when segment 1's sum is larger.
+PairBatch ObsZeroPairs(int64_t P, double scale, Rng& rng) {
+  PairBatch b(P, 5, 2, 1);
+  for (int side = 0; side < 2; ++side) b.obs[side] = Normal(P * 5 * 2, scale, rng);
+  for (int64_t p = 0; p < P; ++p) {
+    double sum[2] = {0, 0};
+    for (int side = 0; side < 2; ++side) {
+      for (int64_t t = 0; t < 5; ++t) sum[side] += b.Obs(side, p)[t * 2];
+    }
+    b.labels[p] = sum[1] > sum[0] ? 1.0f : 0.0f;
+  }
+  return b;
+}
+
+// The model's rewards for n observations with zero actions of act_dim.
+std::vector<float> RewardsOf(RewardModel& model, const std::vector<float>& obs, int64_t n,
+                             int64_t act_dim) {
+  const std::vector<float> act(static_cast<size_t>(n * act_dim), 0.0f);
+  std::vector<float> r(static_cast<size_t>(n));
+  model.Reward(obs.data(), act.data(), n, r.data());
+  return r;
+}
+
 TEST(Pebble, RewardModelLearnsAPreferenceAndStopsAtTheAccuracy) {
-  // the true reward is obs[0]; segments of 5 steps; label 1 when segment 1's sum is larger
-  torch::manual_seed(0);
-  const int64_t P = 200, H = 5;
-  PairBatch b{torch::randn({P, H, 2}),
-              torch::zeros({P, H, 1}),
-              torch::randn({P, H, 2}),
-              torch::zeros({P, H, 1}),
-              {}};
-  b.labels = (b.obs1.select(2, 0).sum(1) > b.obs0.select(2, 0).sum(1)).to(torch::kFloat32);
+  Rng data(0);
+  const PairBatch b = ObsZeroPairs(200, 1.0, data);
   RewardModelConfig rc;
   rc.hidden = {32, 32};
   rc.max_epochs = 200;
   rc.stop_accuracy = 0.9;
   rc.lr = 1e-3;
-  RewardModel model(2, 1, rc);
+  RewardModel model(2, 1, rc, 1);
   Rng rng(1);
   const auto stats = model.Train(b, rng);
   double accuracy = 0;
@@ -198,9 +217,121 @@ TEST(Pebble, RewardModelLearnsAPreferenceAndStopsAtTheAccuracy) {
   EXPECT_GT(accuracy, 0.9);
   EXPECT_LT(stats.epochs, 200);  // stopped early, at the accuracy
   // its reward ranks states by obs[0]
-  const torch::Tensor low = torch::tensor({{-1.0f, 0.0f}}), high = torch::tensor({{1.0f, 0.0f}});
-  EXPECT_GT(model.Reward(high, torch::zeros({1, 1})).item<float>(),
-            model.Reward(low, torch::zeros({1, 1})).item<float>());
+  const auto r = RewardsOf(model, {-1.0f, 0.0f, 1.0f, 0.0f}, 2, 1);
+  EXPECT_GT(r[1], r[0]);
+}
+
+// Member m's loss of RewardModel::MemberGradient written in LibTorch ops, differentiated by
+// autograd: the reference for the written-out gradient.
+TEST(Pebble, RewardModelGradientMatchesAutograd) {
+  for (const bool surf : {false, true}) {
+    for (const std::string output : {"tanh", "linear"}) {
+      Rng data(surf ? 8 : 9);
+      PairBatch pairs = ObsZeroPairs(12, 1.0, data), unlabeled = ObsZeroPairs(20, 3.0, data);
+      for (int side = 0; side < 2; ++side) {  // actions that matter
+        pairs.act[side] = Normal(12 * 5, 1.0, data);
+        unlabeled.act[side] = Normal(20 * 5, 1.0, data);
+      }
+      pairs.labels[3] = 0.5f;  // an equal preference too
+      RewardModelConfig rc;
+      rc.ensemble_size = 2;
+      rc.hidden = {16, 8};
+      rc.output = output;
+      rc.surf.enabled = surf;
+      rc.surf.crop = 2;
+      rc.surf.threshold = 0.6;
+      rc.surf.loss_weight = 0.7;
+      RewardModel model(2, 1, rc, 3);
+      const std::vector<int64_t> idx = {0, 3, 5, 7, 11}, u_idx = {1, 4, 6, 8, 9, 13, 19};
+      Rng rng(5), copy(5);
+      double correct = 0, confident = 0;
+      model.ZeroGradients();
+      const int m = 1;
+      const double loss =
+          model.MemberGradient(m, pairs, idx, unlabeled, u_idx, rng, &correct, &confident);
+      // the reference: member m's layers with gradients on
+      std::vector<torch::Tensor> w;
+      const nn::NamedTensors all = model.parameters(), grads = model.gradients();
+      const std::string prefix = "reward_model." + std::to_string(m) + ".";
+      std::vector<torch::Tensor> want;
+      for (size_t k = 0; k < all.size(); ++k) {
+        if (all[k].name.rfind(prefix, 0) != 0) continue;
+        w.push_back(testing::Torch({all[k]})[0].requires_grad_(true));
+        want.push_back(testing::Torch({grads[k]})[0]);
+      }
+      const auto reward = [&](const torch::Tensor& x) {
+        torch::Tensor h = x;
+        for (size_t l = 0; l < w.size() / 2; ++l) {
+          h = torch::nn::functional::linear(h, w[2 * l], w[2 * l + 1]);
+          if (2 * l + 2 < w.size()) h = torch::leaky_relu(h, 0.01);
+        }
+        h = h.squeeze(-1);
+        return output == "tanh" ? torch::tanh(h) : h;
+      };
+      // returns of side s of pairs `rows`, cropped by `bounds`
+      const auto returns = [&](const PairBatch& p, const std::vector<int64_t>& rows, int side,
+                               const std::vector<int64_t>& bounds, bool crop) {
+        std::vector<torch::Tensor> out;
+        for (size_t b = 0; b < rows.size(); ++b) {
+          const torch::Tensor obs =
+              torch::from_blob(const_cast<float*>(p.Obs(side, rows[b])), {5, 2}).clone();
+          const torch::Tensor act =
+              torch::from_blob(const_cast<float*>(p.Act(side, rows[b])), {5, 1}).clone();
+          const torch::Tensor r = reward(torch::cat({obs, act}, 1));
+          const int64_t begin = crop ? bounds[4 * b + 2 * side] : 0;
+          const int64_t end = crop ? bounds[4 * b + 2 * side + 1] : 5;
+          out.push_back(r.slice(0, begin, end).sum());
+        }
+        return torch::stack(out);
+      };
+      const auto bt = [](const torch::Tensor& r0, const torch::Tensor& r1, const torch::Tensor& y) {
+        const torch::Tensor log_p = torch::log_softmax(torch::stack({r0, r1}, 1), 1);
+        return -((1 - y) * log_p.select(1, 0) + y * log_p.select(1, 1));
+      };
+      const int crop = surf ? 2 : 0;
+      const std::vector<int64_t> bounds = CropBounds(5, 5, crop, copy);
+      const std::vector<int64_t> u_bounds = CropBounds(surf ? 7 : 0, 5, crop, copy);
+      std::vector<float> y;
+      for (const int64_t i : idx) y.push_back(pairs.labels[i]);
+      torch::Tensor ref = bt(returns(pairs, idx, 0, bounds, surf),
+                             returns(pairs, idx, 1, bounds, surf), torch::tensor(y))
+                              .mean();
+      if (surf) {
+        torch::Tensor keep, pseudo;
+        {
+          torch::NoGradGuard no_grad;
+          const torch::Tensor p1 =
+              torch::softmax(torch::stack({returns(unlabeled, u_idx, 0, u_bounds, false),
+                                           returns(unlabeled, u_idx, 1, u_bounds, false)},
+                                          1),
+                             1)
+                  .select(1, 1);
+          keep = (torch::max(p1, 1 - p1) >= 0.6).to(torch::kFloat32);
+          pseudo = (p1 > 0.5).to(torch::kFloat32);
+          EXPECT_EQ(keep.sum().item<double>(), confident);
+        }
+        ref = ref + 0.7 * (bt(returns(unlabeled, u_idx, 0, u_bounds, true),
+                              returns(unlabeled, u_idx, 1, u_bounds, true), pseudo) *
+                           keep)
+                              .mean();
+      }
+      ref.backward();
+      EXPECT_NEAR(loss, ref.item<double>(), 1e-5) << output << " surf " << surf;
+      ASSERT_EQ(want.size(), w.size());
+      // relative to the largest gradient entry (the output bias's is ~0 by symmetry: +g, -g)
+      double scale = 1e-3;
+      for (const auto& t : w) scale = std::max(scale, t.grad().abs().max().item<double>());
+      for (size_t k = 0; k < w.size(); ++k) {
+        EXPECT_LT((want[k] - w[k].grad()).abs().max().item<double>() / scale, 1e-4)
+            << output << " surf " << surf << " tensor " << k;
+      }
+      // only member m's gradient is there
+      for (size_t k = 0; k < grads.size(); ++k) {
+        if (grads[k].name.rfind(prefix, 0) == 0) continue;
+        for (const float g : grads[k].values) EXPECT_EQ(g, 0.0f);
+      }
+    }
+  }
 }
 
 // Every phase on Pendulum in seconds: 200 random steps, pre-training to 600, then a session
@@ -367,15 +498,20 @@ TEST(Pebble, BadConfigsAreClearErrors) {
 }
 
 TEST(Pebble, TheRewardModelsOutputIsTanhBoundedOrLinear) {
-  torch::manual_seed(3);
-  const torch::Tensor far = 50 * torch::randn({64, 2}), act = torch::zeros({64, 1});
+  Rng rng(3);
+  const std::vector<float> far = Normal(64 * 2, 50.0, rng);
   RewardModelConfig rc;
   rc.hidden = {16};
-  RewardModel bounded(2, 1, rc);
-  EXPECT_LT(bounded.Reward(far, act).abs().max().item<float>(), 1.0f);
+  RewardModel bounded(2, 1, rc, 1);
+  const auto max_abs = [](const std::vector<float>& v) {
+    float m = 0;
+    for (const float x : v) m = std::max(m, std::abs(x));
+    return m;
+  };
+  EXPECT_LT(max_abs(RewardsOf(bounded, far, 64, 1)), 1.0f);
   rc.output = "linear";
-  RewardModel linear(2, 1, rc);
-  EXPECT_GT(linear.Reward(far, act).abs().max().item<float>(), 1.5f);
+  RewardModel linear(2, 1, rc, 1);
+  EXPECT_GT(max_abs(RewardsOf(linear, far, 64, 1)), 1.5f);
   EXPECT_NE(ErrorOf([] {
               train::LoadConfig("", Smoke({"pebble.reward_model.output=relu"}));
             }).find("pebble.reward_model.output"),
@@ -383,102 +519,114 @@ TEST(Pebble, TheRewardModelsOutputIsTanhBoundedOrLinear) {
 }
 
 TEST(Pebble, TheRewardModelSeesTheActionUnlessTurnedOff) {
-  torch::manual_seed(4);
-  const torch::Tensor obs = torch::randn({8, 3}), a = torch::randn({8, 2}),
-                      b = torch::randn({8, 2});
+  Rng rng(4);
+  std::vector<float> obs = Normal(8 * 3, 1.0, rng), a = Normal(8 * 2, 1.0, rng),
+                     b = Normal(8 * 2, 1.0, rng);
+  const auto rewards = [](RewardModel& model, const std::vector<float>& o,
+                          const std::vector<float>& act) {
+    std::vector<float> r(8);
+    model.Reward(o.data(), act.data(), 8, r.data());
+    return r;
+  };
   RewardModelConfig rc;
   rc.hidden = {16};
-  RewardModel with_actions(3, 2, rc);
-  EXPECT_FALSE(torch::allclose(with_actions.Reward(obs, a), with_actions.Reward(obs, b)));
+  RewardModel with_actions(3, 2, rc, 1);
+  EXPECT_NE(rewards(with_actions, obs, a), rewards(with_actions, obs, b));
   rc.actions = false;
-  RewardModel obs_only(3, 2, rc);
-  EXPECT_TRUE(torch::equal(obs_only.Reward(obs, a), obs_only.Reward(obs, b)));
-  EXPECT_FALSE(torch::allclose(obs_only.Reward(obs, a), obs_only.Reward(-obs, a)));
+  RewardModel obs_only(3, 2, rc, 1);
+  EXPECT_EQ(rewards(obs_only, obs, a), rewards(obs_only, obs, b));
+  std::vector<float> negated = obs;
+  for (float& x : negated) x = -x;
+  EXPECT_NE(rewards(obs_only, obs, a), rewards(obs_only, negated, a));
 }
 
 TEST(Pebble, SurfCropKeepsOneLengthPerPairInsideTheSegment) {
   Rng rng(3);
   const int64_t B = 400, H = 20;
-  const auto [m0, m1] = CropMasks(B, H, 5, rng);
-  const torch::Tensor len0 = m0.sum(1), len1 = m1.sum(1);
-  EXPECT_TRUE(torch::equal(len0, len1));  // one length per pair
-  EXPECT_EQ(len0.min().item<float>(), 15);
-  EXPECT_EQ(len0.max().item<float>(), 20);
-  // contiguous: the ones form one run (at most one rising edge, counting the start)
-  for (const torch::Tensor& m : {m0, m1}) {
-    const torch::Tensor padded = torch::cat({torch::zeros({B, 1}), m}, 1);
-    const torch::Tensor rises = (padded.slice(1, 1) - padded.slice(1, 0, H) > 0).sum(1);
-    EXPECT_EQ(rises.max().item<int64_t>(), 1);
+  const std::vector<int64_t> bounds = CropBounds(B, H, 5, rng);
+  int64_t shortest = H, longest = 0, offsets_differ = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t* x = &bounds[4 * b];
+    EXPECT_EQ(x[1] - x[0], x[3] - x[2]);  // one length per pair
+    for (int side = 0; side < 2; ++side) {
+      EXPECT_GE(x[2 * side], 0);
+      EXPECT_LE(x[2 * side + 1], H);
+    }
+    shortest = std::min(shortest, x[1] - x[0]);
+    longest = std::max(longest, x[1] - x[0]);
+    offsets_differ += x[0] != x[2];
   }
-  EXPECT_FALSE(torch::equal(m0, m1)) << "the two sides have their own offsets";
-  const auto [full, also_full] = CropMasks(B, H, 0, rng);
-  EXPECT_EQ(full.sum().item<float>(), B * H);
-}
-
-// Pairs of 5-step segments whose true reward is obs[0]; label 1 when segment 1's sum is larger.
-PairBatch ObsZeroPairs(int64_t P, double scale) {
-  PairBatch b{scale * torch::randn({P, 5, 2}),
-              torch::zeros({P, 5, 1}),
-              scale * torch::randn({P, 5, 2}),
-              torch::zeros({P, 5, 1}),
-              {}};
-  b.labels = (b.obs1.select(2, 0).sum(1) > b.obs0.select(2, 0).sum(1)).to(torch::kFloat32);
-  return b;
+  EXPECT_EQ(shortest, 15);
+  EXPECT_EQ(longest, 20);
+  EXPECT_GT(offsets_differ, 0) << "the two sides have their own offsets";
+  Rng untouched = rng;
+  const std::vector<int64_t> full = CropBounds(B, H, 0, rng);
+  for (int64_t b = 0; b < B; ++b) {
+    EXPECT_EQ(full[4 * b], 0);
+    EXPECT_EQ(full[4 * b + 3], H);
+  }
+  EXPECT_EQ(rng.NextUint64(), untouched.NextUint64()) << "no crop draws nothing";
 }
 
 TEST(Pebble, NormalizedInputsMakeTheModelBlindToEachInputsScaleAndOffset) {
   // the same preferences with obs[0] (the reward) shrunk and shifted and obs[1] (noise) blown up
-  const auto affine = [](const torch::Tensor& obs) {
-    return torch::stack({0.01 * obs.select(-1, 0) + 3, 1000 * obs.select(-1, 1) - 50}, -1);
+  const auto affine = [](std::vector<float> obs) {
+    for (size_t i = 0; i + 1 < obs.size(); i += 2) {
+      obs[i] = 0.01f * obs[i] + 3;
+      obs[i + 1] = 1000 * obs[i + 1] - 50;
+    }
+    return obs;
   };
-  torch::manual_seed(5);
-  const PairBatch pairs = ObsZeroPairs(100, 1.0);
+  Rng data(5);
+  const PairBatch pairs = ObsZeroPairs(100, 1.0, data);
   PairBatch moved = pairs;
-  moved.obs0 = affine(pairs.obs0);
-  moved.obs1 = affine(pairs.obs1);
-  const torch::Tensor test_obs = torch::randn({50, 2}), test_act = torch::zeros({50, 1});
-  const auto trained_reward = [&](bool normalize, const PairBatch& p, const torch::Tensor& obs) {
-    torch::manual_seed(6);
+  for (int side = 0; side < 2; ++side) moved.obs[side] = affine(pairs.obs[side]);
+  const std::vector<float> test_obs = Normal(50 * 2, 1.0, data);
+  const auto trained_reward = [&](bool normalize, const PairBatch& p,
+                                  const std::vector<float>& obs) {
     RewardModelConfig rc;
     rc.hidden = {32, 32};
     rc.max_epochs = 20;
     rc.lr = 1e-3;
     rc.normalize_inputs = normalize;
-    RewardModel model(2, 1, rc);
+    RewardModel model(2, 1, rc, 6);
     Rng rng(7);
     model.Train(p, rng);
-    return model.Reward(obs, test_act);
+    return RewardsOf(model, obs, 50, 1);
   };
-  EXPECT_TRUE(torch::allclose(trained_reward(true, pairs, test_obs),
-                              trained_reward(true, moved, affine(test_obs)), 1e-3, 1e-4));
-  EXPECT_FALSE(torch::allclose(trained_reward(false, pairs, test_obs),
-                               trained_reward(false, moved, affine(test_obs)), 1e-2, 1e-2));
+  const auto max_diff = [](const std::vector<float>& a, const std::vector<float>& b) {
+    double d = 0;
+    for (size_t i = 0; i < a.size(); ++i) d = std::max<double>(d, std::abs(a[i] - b[i]));
+    return d;
+  };
+  EXPECT_LT(max_diff(trained_reward(true, pairs, test_obs),
+                     trained_reward(true, moved, affine(test_obs))),
+            2e-3);
+  EXPECT_GT(max_diff(trained_reward(false, pairs, test_obs),
+                     trained_reward(false, moved, affine(test_obs))),
+            0.05);
 }
 
 TEST(Pebble, InputStatisticsOfAnotherShapeInACheckpointAreAClearError) {
   RewardModelConfig rc;
   rc.hidden = {8};
   rc.normalize_inputs = true;
-  RewardModel model(2, 1, rc);
-  torch::serialize::OutputArchive out;
+  RewardModel model(2, 1, rc, 1);
+  io::TensorDict out;
   model.Save(out);
-  out.write("reward_input_std", torch::ones({4}), /*is_buffer=*/true);  // a damaged file
-  std::stringstream bytes;
-  out.save_to(bytes);
-  torch::serialize::InputArchive in;
-  in.load_from(bytes);
+  out.Put("reward_model.input_std", std::vector<float>(4, 1.0f));  // a damaged file
+  const io::TensorDict in = io::DecodeSafetensors(io::EncodeSafetensors(out), "ckpt");
   const std::string error = ErrorOf([&] { model.Load(in); });
-  EXPECT_NE(error.find("reward_input_std has shape [4], expected [3]"), std::string::npos) << error;
-  EXPECT_NO_THROW(model.Reward(torch::zeros({1, 2}), torch::zeros({1, 1})))
-      << "the refused statistics were not taken";
+  EXPECT_NE(error.find("reward_model.input_std: has shape [4], expected [3]"), std::string::npos)
+      << error;
+  EXPECT_EQ(RewardsOf(model, {0.0f, 0.0f}, 1, 1).size(), 1u) << "still usable";
 }
 
 TEST(Pebble, SurfPseudoLabelsOnlyPairsTheModelIsSureOf) {
-  torch::manual_seed(0);
-  const PairBatch labelled = ObsZeroPairs(200, 1.0);
-  const PairBatch unlabeled = ObsZeroPairs(400, 3.0);  // wide gaps: easy to be sure of
+  Rng data(0);
+  const PairBatch labelled = ObsZeroPairs(200, 1.0, data);
+  const PairBatch unlabeled = ObsZeroPairs(400, 3.0, data);  // wide gaps: easy to be sure of
   const auto pseudo_share = [&](double threshold) {
-    torch::manual_seed(1);
     RewardModelConfig rc;
     rc.hidden = {32, 32};
     rc.max_epochs = 40;
@@ -487,7 +635,7 @@ TEST(Pebble, SurfPseudoLabelsOnlyPairsTheModelIsSureOf) {
     rc.surf.enabled = true;
     rc.surf.threshold = threshold;
     rc.surf.crop = 1;
-    RewardModel model(2, 1, rc);
+    RewardModel model(2, 1, rc, 1);
     Rng rng(1);
     const auto stats = model.Train(labelled, unlabeled, rng);
     double accuracy = 0;
@@ -504,9 +652,11 @@ TEST(Pebble, SurfPseudoLabelsOnlyPairsTheModelIsSureOf) {
 
 TEST(Pebble, AdaptiveL2FollowsTheValidationToTrainLossRatio) {
   const auto next_l2 = [](bool random_labels) {
-    torch::manual_seed(2);
-    PairBatch pairs = ObsZeroPairs(random_labels ? 60 : 400, 1.0);
-    if (random_labels) pairs.labels = torch::randint(0, 2, {60}).to(torch::kFloat32);
+    Rng data(2);
+    PairBatch pairs = ObsZeroPairs(random_labels ? 60 : 400, 1.0, data);
+    if (random_labels) {
+      for (float& y : pairs.labels) y = static_cast<float>(data.Integers(2));
+    }
     RewardModelConfig rc;
     rc.hidden = {64, 64};
     rc.max_epochs = random_labels ? 300 : 30;
@@ -514,7 +664,7 @@ TEST(Pebble, AdaptiveL2FollowsTheValidationToTrainLossRatio) {
     rc.lr = 1e-3;
     rc.l2 = 0.01;
     rc.adaptive_l2 = true;
-    RewardModel model(2, 1, rc);
+    RewardModel model(2, 1, rc, 1);
     Rng rng(4);
     const auto stats = model.Train(pairs, rng);
     EXPECT_GT(stats.train_loss, 0.0);

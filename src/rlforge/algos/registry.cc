@@ -68,12 +68,12 @@ std::vector<AlgorithmInfo>& Table() {
          NeedsBoundedBox(c, act);
        },
        [](const TrainConfig& c) { return c.sac.gamma; }, MakeSac},
-      {"pebble", "PEBBLE (BPref): SAC on a reward learned from preferences", "pebble", nullptr,
+      {"pebble", "PEBBLE (BPref): SAC on a reward learned from preferences", "", nullptr,
        [](const TrainConfig& c, const Space&, const Space& act, int64_t max_steps) {
          NeedsBoundedBox(c, act);
          c.pebble.Validate(max_steps);
        },
-       [](const TrainConfig& c) { return c.sac.gamma; }, nullptr},
+       [](const TrainConfig& c) { return c.sac.gamma; }, MakePebble},
   };
   return table;
 }

@@ -85,11 +85,18 @@ void Relu(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = std::max(x[i], 0.0f);
 }
 
+RLFORGE_SIMD_CLONES
+void LeakyRelu(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : kLeakySlope * x[i];
+}
+
 // da = dh * f'(pre-activation), written in terms of the activation's output h
 RLFORGE_SIMD_CLONES
 void ActivationGrad(Activation f, const float* h, const float* dh, float* da, int64_t n) {
   if (f == Activation::kTanh) {
     for (int64_t i = 0; i < n; ++i) da[i] = dh[i] * (1.0f - h[i] * h[i]);
+  } else if (f == Activation::kLeakyRelu) {
+    for (int64_t i = 0; i < n; ++i) da[i] = h[i] > 0.0f ? dh[i] : kLeakySlope * dh[i];
   } else {
     for (int64_t i = 0; i < n; ++i) da[i] = h[i] > 0.0f ? dh[i] : 0.0f;
   }
@@ -169,6 +176,7 @@ void Tanh(float* x, int64_t n) {
 Activation ParseActivation(const std::string& name) {
   if (name == "tanh") return Activation::kTanh;
   if (name == "relu") return Activation::kRelu;
+  if (name == "leaky_relu") return Activation::kLeakyRelu;
   throw Error("activation: expected tanh or relu, got \"" + name + "\"");
 }
 
@@ -228,6 +236,8 @@ const float* DenseMlp::Forward(const float* params, const float* x, int64_t x_st
     if (l + 1 < layers_.size()) {
       if (activation_ == Activation::kTanh) {
         Tanh(h, batch * L.out_pad);
+      } else if (activation_ == Activation::kLeakyRelu) {
+        LeakyRelu(h, batch * L.out_pad);
       } else {
         Relu(h, batch * L.out_pad);
       }
@@ -259,7 +269,7 @@ void DenseMlp::Backward(const float* params, const float* dy, float* grads, floa
     float* d_in = l == 0 ? dx : dh_.data();
     Gemm(B, in_pad, L.out, da, L.out_pad, 1, w_.data(), in_pad, d_in, in_pad, nullptr, false);
     if (l == 0) break;
-    // through the activation, from its output h: tanh' = 1 - h^2, relu' = [h > 0]
+    // through the activation, from its output h: tanh' = 1 - h^2, relu' = [h > 0] (or 0.01)
     ActivationGrad(activation_, h_[l - 1].data(), dh_.data(), da_.data(), B * in_pad);
     da = da_.data();
   }

@@ -22,8 +22,10 @@ void Gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t a_m, int64_t 
 // x <- tanh(x) elementwise: Eigen's 13/6 rational approximation (a few ulp from std::tanh).
 void Tanh(float* x, int64_t n);
 
-enum class Activation { kTanh, kRelu };
-Activation ParseActivation(const std::string& name);  // "tanh" | "relu"
+// Between layers: tanh, ReLU, or LeakyReLU with PyTorch's default slope 0.01.
+enum class Activation { kTanh, kRelu, kLeakyRelu };
+constexpr float kLeakySlope = 0.01f;
+Activation ParseActivation(const std::string& name);  // "tanh" | "relu" | "leaky_relu"
 
 // An MLP in -> hidden... -> out whose parameters live in a flat array owned by the caller, so
 // several nets share one gradient buffer and one Adam step. Layer l holds, at its offsets,

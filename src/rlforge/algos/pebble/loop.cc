@@ -1,15 +1,11 @@
 // PEBBLE's run, as BPref's train_PEBBLE.py reads: SAC's loop (algos/sac/loop.cc) where every
 // step also records the segments queries come from, the replay buffer stores the learned reward
 // (the true one goes to the teacher), and Pebble::Train runs the phases and feedback sessions.
-// This folder is the plugin librlforge_pebble.so: its reward model runs in LibTorch.
-#include <torch/torch.h>
-
 #include <deque>
 
+#include "rlforge/algos/builtin.h"
 #include "rlforge/algos/pebble/pebble.h"
 #include "rlforge/algos/run.h"
-
-extern "C" void openblas_set_num_threads(int num_threads) __attribute__((weak));
 
 namespace rlforge::algos::pebble {
 namespace {
@@ -20,8 +16,7 @@ class PebbleRun final : public OffPolicyRun<Pebble> {
       : OffPolicyRun(config, config.sac.gamma, config.sac.buffer_size),
         model_rewards_(n_),
         states_(n_) {
-    torch::manual_seed(static_cast<uint64_t>(config.seed));  // the reward nets' initial weights
-    std::unique_ptr<Teacher> teacher;                        // null: the scripted one
+    std::unique_ptr<Teacher> teacher;  // null: the scripted one
     if (config.pebble.teacher.preset == "human") {
       human_ = new HumanTeacher(config.pebble.human,
                                 env::Make(config.env.id, train::EnvKwargs(config.env)), run_dir,
@@ -95,15 +90,11 @@ class PebbleRun final : public OffPolicyRun<Pebble> {
 }  // namespace
 }  // namespace rlforge::algos::pebble
 
-// The plugin's entry point: PEBBLE joins the registry, LibTorch gets the training threads.
-extern "C" void rlforge_register() {
-  using namespace rlforge;
-  torch::set_num_threads(nn::TrainingThreads());
-  if (openblas_set_num_threads != nullptr) openblas_set_num_threads(nn::TrainingThreads());
-  algos::AlgorithmInfo info = algos::Find("pebble");
-  info.make = [](const train::TrainConfig& c, const std::string& run_dir) {
-    return std::unique_ptr<train::Algorithm>(
-        std::make_unique<algos::pebble::PebbleRun>(c, run_dir));
-  };
-  algos::Register(std::move(info));
+namespace rlforge::algos {
+
+std::unique_ptr<train::Algorithm> MakePebble(const train::TrainConfig& config,
+                                             const std::string& run_dir) {
+  return std::make_unique<pebble::PebbleRun>(config, run_dir);
 }
+
+}  // namespace rlforge::algos

@@ -1,28 +1,30 @@
 #include "rlforge/algos/pebble/pebble.h"
 
-#include <ATen/CPUGeneratorImpl.h>
-#include <c10/core/InferenceMode.h>
-
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 #include <utility>
 
+#include "rlforge/core/bytes.h"
 #include "rlforge/core/error.h"
-#include "rlforge/nn/archive.h"
 
 namespace rlforge::algos::pebble {
-namespace {
 
-torch::Tensor Floats(const float* data, std::vector<int64_t> shape) {
-  return torch::from_blob(const_cast<float*>(data), shape, torch::kFloat32);
-}
-
-}  // namespace
-
-torch::Tensor KnnDistance(const torch::Tensor& obs, const torch::Tensor& reference, int k) {
-  const int64_t kth = std::min<int64_t>(k + 1, reference.size(0));
-  return std::get<0>(torch::cdist(obs, reference).kthvalue(kth, 1));
+void KnnDistance(const float* obs, int64_t n, const float* reference, int64_t t, int64_t d, int k,
+                 double* out) {
+  const int64_t kth = std::min<int64_t>(k + 1, t);  // 1-based: itself, then k neighbours
+  std::vector<double> dist(static_cast<size_t>(t));
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < t; ++j) {
+      double sum = 0;
+      for (int64_t c = 0; c < d; ++c) {
+        const double diff = double{obs[i * d + c]} - reference[j * d + c];
+        sum += diff * diff;
+      }
+      dist[j] = sum;
+    }
+    std::nth_element(dist.begin(), dist.begin() + (kth - 1), dist.end());
+    out[i] = std::sqrt(dist[kth - 1]);
+  }
 }
 
 Pebble::Pebble(const PebbleConfig& config, const SacConfig& sac, const Space& observation_space,
@@ -32,7 +34,7 @@ Pebble::Pebble(const PebbleConfig& config, const SacConfig& sac, const Space& ob
       sac_(sac, observation_space, action_space, seed),
       obs_dim_(observation_space.size()),
       act_dim_(action_space.num_continuous()),
-      reward_model_(obs_dim_, act_dim_, config.reward_model),
+      reward_model_(obs_dim_, act_dim_, config.reward_model, seed + 3),
       teacher_(teacher ? std::move(teacher)
                        : std::make_unique<ScriptedTeacher>(config.teacher, seed + 1)),
       episodes_(num_envs, config.max_episodes, obs_dim_, act_dim_),
@@ -40,9 +42,7 @@ Pebble::Pebble(const PebbleConfig& config, const SacConfig& sac, const Space& ob
       rng_(seed + 2),
       next_session_(config.unsupervised_steps) {
   ParseScheme(config.query_scheme);
-  const int64_t H = config.segment_length;
-  unlabeled_ = {torch::zeros({0, H, obs_dim_}), torch::zeros({0, H, act_dim_}),
-                torch::zeros({0, H, obs_dim_}), torch::zeros({0, H, act_dim_}), torch::zeros({0})};
+  unlabeled_ = PairBatch(0, config.segment_length, obs_dim_, act_dim_);
 }
 
 void Pebble::Collect(const float* obs, int64_t n, int64_t global_step, float* continuous) {
@@ -54,12 +54,9 @@ void Pebble::Collect(const float* obs, int64_t n, int64_t global_step, float* co
 }
 
 void Pebble::ModelRewards(const float* obs, const float* actions, float* rewards) {
-  c10::InferenceMode guard;
-  const int64_t n = static_cast<int64_t>(reward_fit_.size());
-  const torch::Tensor r =
-      reward_model_.Reward(Floats(obs, {n, obs_dim_}), Floats(actions, {n, act_dim_})).contiguous();
-  const float* raw = r.data_ptr<float>();
-  for (int64_t i = 0; i < n; ++i) rewards[i] = static_cast<float>(raw[i] * reward_scale_);
+  const auto n = static_cast<int64_t>(reward_fit_.size());
+  reward_model_.Reward(obs, actions, n, rewards);
+  for (int64_t i = 0; i < n; ++i) rewards[i] = static_cast<float>(rewards[i] * reward_scale_);
 }
 
 void Correlation::Add(double x, double y) {
@@ -99,22 +96,17 @@ std::map<std::string, double> Pebble::Train(buffers::ReplayBuffer& replay, int64
   replay.Sample(sac_.batch_size(), &batch_);
   if (sessions_ == 0) {  // pre-training: the critic's reward is the state entropy
     const int64_t b = batch_["obs"].shape[0];
-    const torch::Tensor obs = Floats(batch_["obs"].as<float>(), {b, obs_dim_});
     const int64_t t = static_cast<int64_t>(reference_obs_.size()) / obs_dim_;
-    torch::Tensor r_int;
-    {
-      c10::InferenceMode guard;
-      r_int = KnnDistance(obs, Floats(reference_obs_.data(), {t, obs_dim_}), config_.knn_k)
-                  .to(torch::kFloat64)
-                  .contiguous();
-    }
-    const double mean = r_int.mean().item<double>();
-    const double var = r_int.var(/*unbiased=*/false).item<double>();
+    r_int_.resize(static_cast<size_t>(b));
+    KnnDistance(batch_["obs"].as<float>(), b, reference_obs_.data(), t, obs_dim_, config_.knn_k,
+                r_int_.data());
+    double mean = 0, var = 0;
+    for (const double r : r_int_) mean += r / static_cast<double>(b);
+    for (const double r : r_int_) var += (r - mean) * (r - mean) / static_cast<double>(b);
     intrinsic_stats_.Update({&mean, 1}, {&var, 1}, static_cast<double>(b));
     const double std = std::sqrt(intrinsic_stats_.var[0]);
     float* rewards = batch_["rewards"].as<float>();
-    const double* r = r_int.data_ptr<double>();
-    for (int64_t i = 0; i < b; ++i) rewards[i] = static_cast<float>(r[i] / std);
+    for (int64_t i = 0; i < b; ++i) rewards[i] = static_cast<float>(r_int_[i] / std);
     if (iteration % 100 == 0) {
       m["intrinsic/reward_mean"] = mean;
       m["intrinsic/running_std"] = std;
@@ -134,27 +126,26 @@ std::map<std::string, double> Pebble::FeedbackSession(buffers::ReplayBuffer& rep
   const Scheme scheme = sessions_ == 0 ? Scheme::kUniform : ParseScheme(config_.query_scheme);
   const int64_t candidates = scheme == Scheme::kUniform ? count : count * config_.large_batch;
   const Segments s = episodes_.Sample(2 * candidates, H, rng_);
-  const auto side = [&](const std::vector<float>& v, int64_t width, int which) {
-    return Floats(v.data(), {candidates, 2, H, width}).select(1, which);
-  };
-  PairBatch pairs{side(s.obs, obs_dim_, 0),
-                  side(s.actions, act_dim_, 0),
-                  side(s.obs, obs_dim_, 1),
-                  side(s.actions, act_dim_, 1),
-                  {}};
-  torch::Tensor prefer_one, features, labelled;
-  if (scheme != Scheme::kUniform) {
-    prefer_one = reward_model_.PreferOne(pairs);
-    features =
-        torch::cat({pairs.obs0.reshape({candidates, -1}), pairs.obs1.reshape({candidates, -1})}, 1);
-    if (preferences_ && preferences_->num_labelled() > 0) {
-      const PairBatch done = LabelledPairs();
-      labelled = torch::cat(
-          {done.obs0.reshape({done.obs0.size(0), -1}), done.obs1.reshape({done.obs1.size(0), -1})},
-          1);
+  // k-center features of a pair: both sides' observations
+  const auto features_of = [&](const PairBatch& p) {
+    std::vector<float> f;
+    for (int64_t i = 0; i < p.size; ++i) {
+      for (int side = 0; side < 2; ++side)
+        f.insert(f.end(), p.Obs(side, i), p.Obs(side, i) + H * obs_dim_);
     }
+    return f;
+  };
+  std::vector<double> prefer_one;
+  std::vector<float> features, labelled;
+  if (scheme != Scheme::kUniform) {
+    const PairBatch pairs = PairsOf(s);
+    prefer_one = reward_model_.PreferOne(pairs);
+    features = features_of(pairs);
+    if (preferences_ && preferences_->num_labelled() > 0) labelled = features_of(LabelledPairs());
   }
-  const std::vector<int64_t> picks = SelectQueries(scheme, prefer_one, features, labelled, count);
+  const std::vector<int64_t> picks =
+      SelectQueries(scheme, prefer_one, reward_model_.ensemble_size(), features, labelled,
+                    2 * H * obs_dim_, count);
 
   // ask the teacher, thresholds scaled by the mean true return of a segment
   QueryRewards q{static_cast<int64_t>(picks.size()), H, {}, {}, s.state_dim, {}, {}};
@@ -234,46 +225,51 @@ std::map<std::string, double> Pebble::FeedbackSession(buffers::ReplayBuffer& rep
 }
 
 void Pebble::AddUnlabeled(int64_t count) {
-  const int64_t H = config_.segment_length;
-  const Segments s = episodes_.Sample(2 * count, H, rng_);
-  const auto side = [&](const std::vector<float>& v, int64_t width, int which) {
-    return Floats(v.data(), {count, 2, H, width}).select(1, which).clone();
-  };
-  PairBatch fresh{side(s.obs, obs_dim_, 0), side(s.actions, act_dim_, 0), side(s.obs, obs_dim_, 1),
-                  side(s.actions, act_dim_, 1), torch::full({count}, 0.5)};
-  const auto join = [&](const torch::Tensor& old, const torch::Tensor& add) {
-    const torch::Tensor all = torch::cat({old, add});  // the newest `capacity` pairs
-    return all.slice(0, std::max<int64_t>(0, all.size(0) - config_.reward_model.surf.capacity));
-  };
-  unlabeled_ = {join(unlabeled_.obs0, fresh.obs0), join(unlabeled_.act0, fresh.act0),
-                join(unlabeled_.obs1, fresh.obs1), join(unlabeled_.act1, fresh.act1),
-                join(unlabeled_.labels, fresh.labels)};
+  const Segments s = episodes_.Sample(2 * count, config_.segment_length, rng_);
+  unlabeled_.Append(PairsOf(s), config_.reward_model.surf.capacity);
+}
+
+PairBatch Pebble::PairsOf(const Segments& s) const {
+  const int64_t H = s.length, count = s.count / 2;
+  PairBatch p(count, H, obs_dim_, act_dim_);
+  for (int64_t i = 0; i < count; ++i) {
+    for (int side = 0; side < 2; ++side) {
+      const int64_t seg = 2 * i + side;
+      std::copy_n(s.obs.begin() + seg * H * obs_dim_, H * obs_dim_,
+                  p.obs[side].begin() + i * H * obs_dim_);
+      std::copy_n(s.actions.begin() + seg * H * act_dim_, H * act_dim_,
+                  p.act[side].begin() + i * H * act_dim_);
+    }
+  }
+  return p;
 }
 
 PairBatch Pebble::LabelledPairs() {
   const std::vector<int64_t> rows = preferences_->Rows(buffers::PreferenceBuffer::Split::kAll);
   buffers::Batch b;
   preferences_->Gather(rows, &b);
-  const int64_t n = static_cast<int64_t>(rows.size()), H = config_.segment_length;
-  const auto side = [&](const char* name, int64_t width, int which) {
-    return Floats(b[name].as<float>(), {2, n, H, width}).select(0, which).clone();
-  };
-  return {side("obs", obs_dim_, 0), side("actions", act_dim_, 0), side("obs", obs_dim_, 1),
-          side("actions", act_dim_, 1), Floats(b["label"].as<float>(), {n}).clone()};
+  const auto n = static_cast<int64_t>(rows.size());
+  const int64_t H = config_.segment_length;
+  PairBatch p(n, H, obs_dim_, act_dim_);
+  const float* obs = b["obs"].as<float>();  // (2 x n x H x width): side, pair, step
+  const float* act = b["actions"].as<float>();
+  for (int side = 0; side < 2; ++side) {
+    std::copy_n(obs + side * n * H * obs_dim_, n * H * obs_dim_, p.obs[side].begin());
+    std::copy_n(act + side * n * H * act_dim_, n * H * act_dim_, p.act[side].begin());
+  }
+  std::copy_n(b["label"].as<float>(), n, p.labels.begin());
+  return p;
 }
 
 void Pebble::Relabel(buffers::ReplayBuffer& replay) {
   if (config_.true_reward_ablation) return;  // the buffer keeps the env's reward
   double sum = 0.0, sum_sq = 0.0;
-  replay.Relabel(config_.relabel_batch, [&](const float* obs, const float* actions, int64_t rows,
-                                            float* rewards) {
-    c10::InferenceMode guard;
-    const torch::Tensor r =
-        reward_model_.Reward(Floats(obs, {rows, obs_dim_}), Floats(actions, {rows, act_dim_}))
-            .contiguous();
-    std::memcpy(rewards, r.data_ptr<float>(), sizeof(float) * rows);
-    for (int64_t i = 0; i < rows; ++i) sum += rewards[i], sum_sq += rewards[i] * rewards[i];
-  });
+  replay.Relabel(config_.relabel_batch,
+                 [&](const float* obs, const float* actions, int64_t rows, float* rewards) {
+                   reward_model_.Reward(obs, actions, rows, rewards);
+                   for (int64_t i = 0; i < rows; ++i)
+                     sum += rewards[i], sum_sq += rewards[i] * rewards[i];
+                 });
   if (!config_.normalize_reward || replay.size() < 2) return;
   const double n = static_cast<double>(replay.size()), mean = sum / n;
   const double std = std::sqrt(std::max(0.0, sum_sq / n - mean * mean));
@@ -283,126 +279,112 @@ void Pebble::Relabel(buffers::ReplayBuffer& replay) {
 
 void Pebble::Save(io::TensorDict& out) const {
   sac_.Save(out);
-  // the rest is LibTorch's until the reward model moves to the dense kernels: one archive
-  torch::serialize::OutputArchive archive;
-  SaveArchive(archive);
-  std::ostringstream bytes;
-  archive.save_to(bytes);
-  out.PutText("pebble.state", bytes.str());
+  reward_model_.Save(out);
+  episodes_.Save(out);
+  out.PutText("pebble.teacher", teacher_->SaveState());
+  nn::PutRng(out, "rng.pebble", rng_);
+  ByteWriter stats;
+  intrinsic_stats_.Save(stats);
+  out.PutText("pebble.intrinsic_stats", stats.bytes());
+  out.Put("pebble.counters", std::vector<int64_t>{asked_, labelled_, sessions_, next_session_});
+  out.Put("pebble.reward_scale", std::vector<double>{reward_scale_}, {});
+  std::vector<double> sums;
+  for (const auto& fit : reward_fit_) sums.insert(sums.end(), fit.sums.begin(), fit.sums.end());
+  out.Put("pebble.episode_sums", sums);
+  out.Put("pebble.reference_obs", reference_obs_);
+  const int64_t H = config_.segment_length;
+  for (int side = 0; side < 2; ++side) {  // SURF's unlabeled pairs
+    const std::string name = "pebble.unlabeled_" + std::to_string(side);
+    out.Put(name + ".obs", unlabeled_.obs[side], {unlabeled_.size, H, obs_dim_});
+    out.Put(name + ".actions", unlabeled_.act[side], {unlabeled_.size, H, act_dim_});
+  }
+  // labelled pairs, with their simulator states (side, pair, step)
+  const auto n = static_cast<int64_t>(preferences_ ? preferences_->num_labelled() : 0);
+  std::vector<float> labels, obs, actions;
+  std::vector<double> states;
+  int64_t state_dim = 0;
+  if (n > 0) {
+    buffers::Batch b;
+    preferences_->Gather(preferences_->Rows(buffers::PreferenceBuffer::Split::kAll), &b);
+    const auto copy = [&](const char* name, auto& to) {
+      using T = typename std::decay_t<decltype(to)>::value_type;
+      const auto& f = b[name];
+      const T* v = reinterpret_cast<const T*>(f.data.data());
+      to.assign(v, v + f.data.size() / sizeof(T));
+    };
+    copy("obs", obs);
+    copy("actions", actions);
+    copy("label", labels);
+    if (b.fields.size() > 3) copy("states", states);
+    state_dim = static_cast<int64_t>(states.size()) / (2 * n * H);
+  }
+  out.Put("pebble.labels", labels);
+  out.Put("pebble.pair_obs", obs, {2, n, H, obs_dim_});
+  out.Put("pebble.pair_actions", actions, {2, n, H, act_dim_});
+  out.Put("pebble.pair_states", states, {2, n, H, state_dim});
 }
 
 void Pebble::Load(const io::TensorDict& in) {
   sac_.Load(in);
-  std::istringstream bytes(in.Text("pebble.state"));
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(bytes);
-    LoadArchive(archive);
-  } catch (const Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw Error(in.source() + ": pebble.state: not a readable PEBBLE state (" +
-                std::string(e.what()).substr(0, 160) + ")");
-  }
-}
-
-void Pebble::SaveArchive(torch::serialize::OutputArchive& archive) const {
-  archive.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state(), /*is_buffer=*/true);
-  reward_model_.Save(archive);
-  episodes_.Save(archive);
-  nn::WriteText(archive, "pebble_teacher", teacher_->SaveState());
-  nn::WriteText(archive, "pebble_rng", rng_.Serialize());
-  ByteWriter stats;
-  intrinsic_stats_.Save(stats);
-  nn::WriteText(archive, "pebble_intrinsic_stats", stats.bytes());
-  const std::vector<int64_t> counters = {asked_, labelled_, sessions_, next_session_};
-  archive.write("pebble_counters", torch::tensor(counters), /*is_buffer=*/true);
-  archive.write("pebble_reward_scale", torch::tensor({reward_scale_}, torch::kFloat64),
-                /*is_buffer=*/true);
-  std::vector<double> sums;
-  for (const auto& fit : reward_fit_) sums.insert(sums.end(), fit.sums.begin(), fit.sums.end());
-  archive.write("pebble_episode_sums", torch::tensor(sums, torch::kFloat64), /*is_buffer=*/true);
-  archive.write("pebble_reference_obs", torch::tensor(reference_obs_, torch::kFloat32),
-                /*is_buffer=*/true);
-  // labelled pairs, with their simulator states
-  std::vector<float> labels;
-  torch::Tensor obs, actions, states;
-  if (preferences_ && preferences_->num_labelled() > 0) {
-    const auto rows = preferences_->Rows(buffers::PreferenceBuffer::Split::kAll);
-    buffers::Batch b;
-    preferences_->Gather(rows, &b);
-    const auto as_tensor = [&](const char* name, torch::ScalarType type) {
-      const auto& f = b[name];
-      return torch::from_blob(const_cast<uint8_t*>(f.data.data()), f.shape, type).clone();
-    };
-    obs = as_tensor("obs", torch::kFloat32);
-    actions = as_tensor("actions", torch::kFloat32);
-    states = b.fields.size() > 3 ? as_tensor("states", torch::kFloat64) : torch::zeros({0});
-    const float* l = b["label"].as<float>();
-    labels.assign(l, l + rows.size());
-  }
-  archive.write("pebble_unlabeled_obs0", unlabeled_.obs0, true);
-  archive.write("pebble_unlabeled_act0", unlabeled_.act0, true);
-  archive.write("pebble_unlabeled_obs1", unlabeled_.obs1, true);
-  archive.write("pebble_unlabeled_act1", unlabeled_.act1, true);
-  archive.write("pebble_labels", torch::tensor(labels, torch::kFloat32), /*is_buffer=*/true);
-  if (!labels.empty()) {
-    archive.write("pebble_pair_obs", obs, true);
-    archive.write("pebble_pair_actions", actions, true);
-    archive.write("pebble_pair_states", states, true);
-  }
-}
-
-void Pebble::LoadArchive(torch::serialize::InputArchive& archive) {
-  const auto read = [&](const char* name) {
-    torch::Tensor t;
-    archive.read(name, t, /*is_buffer=*/true);
-    return t.contiguous();
-  };
-  at::Generator generator = at::detail::getDefaultCPUGenerator();
-  generator.set_state(read("torch_rng"));
-  reward_model_.Load(archive);
-  episodes_.Load(archive);
-  teacher_->LoadState(nn::ReadText(archive, "pebble_teacher"));
-  rng_.Deserialize(nn::ReadText(archive, "pebble_rng"));
-  const std::string stats_bytes = nn::ReadText(archive, "pebble_intrinsic_stats");
-  ByteReader stats(stats_bytes);
+  reward_model_.Load(in);
+  episodes_.Load(in);
+  teacher_->LoadState(in.Text("pebble.teacher"));
+  nn::GetRng(in, "rng.pebble", rng_);
+  const std::string stats_bytes = in.Text("pebble.intrinsic_stats");
+  ByteReader stats(stats_bytes, in.source() + ": pebble.intrinsic_stats");
   intrinsic_stats_.Load(stats);
-  const torch::Tensor counters = read("pebble_counters");
-  asked_ = counters[0].item<int64_t>();
-  labelled_ = counters[1].item<int64_t>();
-  sessions_ = counters[2].item<int64_t>();
-  next_session_ = counters[3].item<int64_t>();
-  reward_scale_ = read("pebble_reward_scale").item<double>();
-  const torch::Tensor sums = read("pebble_episode_sums");
-  if (sums.numel() != static_cast<int64_t>(6 * reward_fit_.size()))
-    throw Error("checkpoint: pebble_episode_sums holds " + std::to_string(sums.numel()) +
-                " values, expected 6 per env (" + std::to_string(reward_fit_.size()) + " envs)");
+  std::vector<int64_t> counters(4);
+  in.Read("pebble.counters", counters);
+  asked_ = counters[0], labelled_ = counters[1], sessions_ = counters[2];
+  next_session_ = counters[3];
+  reward_scale_ = in.Scalar<double>("pebble.reward_scale");
+  std::vector<double> sums(6 * reward_fit_.size());
+  in.Read("pebble.episode_sums", sums);  // 6 per env
   for (size_t i = 0; i < reward_fit_.size(); ++i)
-    std::copy_n(sums.data_ptr<double>() + 6 * i, 6, reward_fit_[i].sums.begin());
-  const torch::Tensor reference = read("pebble_reference_obs");
-  reference_obs_.assign(reference.data_ptr<float>(),
-                        reference.data_ptr<float>() + reference.numel());
-  unlabeled_ = {read("pebble_unlabeled_obs0"), read("pebble_unlabeled_act0"),
-                read("pebble_unlabeled_obs1"), read("pebble_unlabeled_act1"), torch::Tensor()};
-  unlabeled_.labels = torch::full({unlabeled_.obs0.size(0)}, 0.5);
-  const torch::Tensor labels = read("pebble_labels");
+    std::copy_n(sums.begin() + 6 * i, 6, reward_fit_[i].sums.begin());
+  const io::Tensor& reference = in.Get("pebble.reference_obs");
+  if (reference.dtype != DType::kFloat32 || reference.numel() % obs_dim_ != 0)
+    throw Error(in.source() + ": pebble.reference_obs: expected F32 rows of obs_dim values");
+  reference_obs_.assign(reference.as<float>(), reference.as<float>() + reference.numel());
+  const int64_t H = config_.segment_length;
+  const int64_t u = in.Get("pebble.unlabeled_0.obs").shape.empty()
+                        ? 0
+                        : in.Get("pebble.unlabeled_0.obs").shape[0];
+  unlabeled_ = PairBatch(u, H, obs_dim_, act_dim_);
+  for (int side = 0; side < 2; ++side) {
+    const std::string name = "pebble.unlabeled_" + std::to_string(side);
+    in.Read(name + ".obs", unlabeled_.obs[side], {u, H, obs_dim_});
+    in.Read(name + ".actions", unlabeled_.act[side], {u, H, act_dim_});
+  }
+  const io::Tensor& labels = in.Get("pebble.labels");
+  const int64_t n = labels.numel();
   preferences_.reset();
-  if (labels.numel() == 0) return;
-  const torch::Tensor obs = read("pebble_pair_obs"), actions = read("pebble_pair_actions"),
-                      states = read("pebble_pair_states");
-  const int64_t n = labels.numel(), H = config_.segment_length;
-  const int64_t state_dim = states.numel() / std::max<int64_t>(1, 2 * n * H);
+  if (n == 0) return;
+  const io::Tensor& states = in.Get("pebble.pair_states");
+  const int64_t state_dim = states.shape.size() == 4 ? states.shape[3] : 0;
+  std::vector<float> obs(static_cast<size_t>(2 * n * H * obs_dim_)),
+      actions(static_cast<size_t>(2 * n * H * act_dim_)), y(static_cast<size_t>(n));
+  std::vector<double> st(static_cast<size_t>(2 * n * H * state_dim));
+  in.Read("pebble.pair_obs", obs, {2, n, H, obs_dim_});
+  in.Read("pebble.pair_actions", actions, {2, n, H, act_dim_});
+  in.Read("pebble.pair_states", st, {2, n, H, state_dim});
+  in.Read("pebble.labels", y);
   preferences_ = std::make_unique<buffers::PreferenceBuffer>(
       config_.max_feedback, buffers::SegmentSpec{H, obs_dim_, act_dim_, state_dim});
-  for (int64_t i = 0; i < n; ++i) {  // stored as (2 x n x H x dim): side, pair, step
-    const auto pair = [&](const torch::Tensor& t) { return t.select(1, i).contiguous(); };
-    const torch::Tensor o = pair(obs), a = pair(actions);
-    const torch::Tensor s = state_dim > 0 ? pair(states) : torch::zeros({0}, torch::kFloat64);
-    preferences_->Add({o.data_ptr<float>(), static_cast<size_t>(o.numel())},
-                      {a.data_ptr<float>(), static_cast<size_t>(a.numel())},
-                      {s.data_ptr<double>(), static_cast<size_t>(s.numel())},
-                      labels[i].item<float>());
+  // one pair's two sides, back to back, from the (side, pair, step) layout
+  const auto pair = [&](const auto& v, int64_t i, int64_t width) {
+    using T = typename std::decay_t<decltype(v)>::value_type;
+    std::vector<T> out;
+    for (int side = 0; side < 2; ++side) {
+      const auto from = v.begin() + (side * n + i) * H * width;
+      out.insert(out.end(), from, from + H * width);
+    }
+    return out;
+  };
+  for (int64_t i = 0; i < n; ++i) {
+    const auto o = pair(obs, i, obs_dim_), a = pair(actions, i, act_dim_);
+    const auto s = pair(st, i, state_dim);
+    preferences_->Add(o, a, s, y[i]);
   }
 }
 

@@ -28,7 +28,11 @@ namespace rlforge::algos::pebble {
 
 // r_int(s) for each row of `obs` (B x d): the distance to its k-th nearest neighbour among
 // `reference` (T x d), not counting itself when it is one of them (the (k+1)-th smallest).
-torch::Tensor KnnDistance(const torch::Tensor& obs, const torch::Tensor& reference, int k);
+// r_int(s) for each of n rows of `obs` (n x d): the distance to its k-th nearest neighbour among
+// the t rows of `reference` (t x d), not counting itself when it is one of them (the (k+1)-th
+// smallest) -> out (n).
+void KnnDistance(const float* obs, int64_t n, const float* reference, int64_t t, int64_t d, int k,
+                 double* out);
 
 // The Pearson correlation of two series, from running sums.
 struct Correlation {
@@ -65,7 +69,7 @@ class Pebble {
   std::map<std::string, double> Train(buffers::ReplayBuffer& replay, int64_t global_step,
                                       int64_t iteration);
 
-  // SAC's state as SAC names it, the rest as the LibTorch archive "pebble.state".
+  // SAC's state as SAC names it, the reward model's as reward_model.*, the rest as pebble.*.
   void Save(io::TensorDict& out) const;
   void Load(const io::TensorDict& in);
   nn::NamedTensors parameters() const { return sac_.parameters(); }
@@ -78,10 +82,9 @@ class Pebble {
   bool learns_from_true_reward() const { return config_.true_reward_ablation; }
 
  private:
-  void SaveArchive(torch::serialize::OutputArchive& archive) const;
-  void LoadArchive(torch::serialize::InputArchive& archive);
   std::map<std::string, double> FeedbackSession(buffers::ReplayBuffer& replay, int64_t global_step);
   PairBatch LabelledPairs();
+  PairBatch PairsOf(const Segments& s) const;  // side s of pair p: segment 2 p + s
   void AddUnlabeled(int64_t count);  // SURF: uniform pairs from recent episodes, no labels
   void Relabel(buffers::ReplayBuffer& replay);
 
@@ -93,6 +96,7 @@ class Pebble {
   EpisodeStore episodes_;
   std::unique_ptr<buffers::PreferenceBuffer> preferences_;  // labelled pairs (made at first use)
   PairBatch unlabeled_;                  // SURF's unlabeled pairs, newest last   (U x H x dim)
+  std::vector<double> r_int_;            // intrinsic rewards of a batch          (B)
   std::vector<float> reference_obs_;     // every state seen before reward learning   (T x obs_dim)
   env::RunningMeanStd intrinsic_stats_;  // of r_int, for its running std
   double reward_scale_ = 1.0;  // the learned reward's multiplier: 1 / its std (normalize_reward)

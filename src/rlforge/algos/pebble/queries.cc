@@ -1,6 +1,8 @@
 #include "rlforge/algos/pebble/queries.h"
 
 #include <algorithm>
+#include <cmath>
+#include <numeric>
 
 #include "rlforge/core/error.h"
 
@@ -86,15 +88,7 @@ Segments EpisodeStore::Sample(int64_t count, int64_t length, Rng& rng) const {
   return s;
 }
 
-void EpisodeStore::Save(torch::serialize::OutputArchive& archive) const {
-  const auto put = [&](const std::string& name, const auto& values, auto dtype) {
-    std::vector<int64_t> shape{static_cast<int64_t>(values.size())};
-    archive.write(
-        name,
-        torch::from_blob(const_cast<void*>(static_cast<const void*>(values.data())), shape, dtype)
-            .clone(),
-        /*is_buffer=*/true);
-  };
+void EpisodeStore::Save(io::TensorDict& out) const {
   const auto save_all = [&](const std::string& prefix, const auto& episodes) {
     std::vector<float> obs, actions, rewards;
     std::vector<double> states;
@@ -106,53 +100,54 @@ void EpisodeStore::Save(torch::serialize::OutputArchive& archive) const {
       states.insert(states.end(), e.states.begin(), e.states.end());
       lengths.push_back(e.length());
     }
-    put(prefix + "_obs", obs, torch::kFloat32);
-    put(prefix + "_actions", actions, torch::kFloat32);
-    put(prefix + "_rewards", rewards, torch::kFloat32);
-    put(prefix + "_states", states, torch::kFloat64);
-    put(prefix + "_lengths", lengths, torch::kInt64);
+    out.Put(prefix + ".obs", obs);
+    out.Put(prefix + ".actions", actions);
+    out.Put(prefix + ".rewards", rewards);
+    out.Put(prefix + ".states", states);
+    out.Put(prefix + ".lengths", lengths);
   };
-  save_all("episodes_done", done_);
-  save_all("episodes_current", current_);
-  put("episodes_state_dim", std::vector<int64_t>{state_dim_}, torch::kInt64);
+  save_all("pebble.episodes_done", done_);
+  save_all("pebble.episodes_current", current_);
+  out.Put("pebble.episodes_state_dim", std::vector<int64_t>{state_dim_}, {});
 }
 
-void EpisodeStore::Load(torch::serialize::InputArchive& archive) {
-  const auto get = [&](const std::string& name) {
-    torch::Tensor t;
-    archive.read(name, t, /*is_buffer=*/true);
-    return t.contiguous();
-  };
-  state_dim_ = get("episodes_state_dim").item<int64_t>();
+void EpisodeStore::Load(const io::TensorDict& in) {
+  state_dim_ = in.Scalar<int64_t>("pebble.episodes_state_dim");
   const int64_t state_dim = std::max<int64_t>(0, state_dim_);
   const auto load_all = [&](const std::string& prefix, auto& episodes) {
-    const torch::Tensor obs = get(prefix + "_obs"), actions = get(prefix + "_actions"),
-                        rewards = get(prefix + "_rewards"), states = get(prefix + "_states"),
-                        lengths = get(prefix + "_lengths");
+    const io::Tensor& lengths = in.Get(prefix + ".lengths");
+    const io::Tensor &obs = in.Get(prefix + ".obs"), &actions = in.Get(prefix + ".actions"),
+                     &rewards = in.Get(prefix + ".rewards"), &states = in.Get(prefix + ".states");
+    if (lengths.dtype != DType::kInt64 || obs.dtype != DType::kFloat32 ||
+        actions.dtype != DType::kFloat32 || rewards.dtype != DType::kFloat32 ||
+        states.dtype != DType::kFloat64)
+      throw Error(in.source() + ": " + prefix + ": unexpected dtypes (corrupt)");
     std::vector<Episode> loaded;
     int64_t offset = 0;
-    for (int64_t i = 0; i < lengths.size(0); ++i) {
-      const int64_t T = lengths[i].item<int64_t>();
-      if (offset + T > rewards.size(0)) throw Error("pebble checkpoint: bad episode store");
+    for (int64_t i = 0; i < lengths.numel(); ++i) {
+      const int64_t T = lengths.as<int64_t>()[i];
+      if (T < 0 || offset + T > rewards.numel() || (offset + T) * obs_dim_ > obs.numel() ||
+          (offset + T) * act_dim_ > actions.numel() || (offset + T) * state_dim > states.numel())
+        throw Error(in.source() + ": " + prefix + ": episode lengths exceed the stored steps");
       Episode e;
-      const float* o = obs.data_ptr<float>() + offset * obs_dim_;
+      const float* o = obs.as<float>() + offset * obs_dim_;
       e.obs.assign(o, o + T * obs_dim_);
-      const float* a = actions.data_ptr<float>() + offset * act_dim_;
+      const float* a = actions.as<float>() + offset * act_dim_;
       e.actions.assign(a, a + T * act_dim_);
-      const float* r = rewards.data_ptr<float>() + offset;
+      const float* r = rewards.as<float>() + offset;
       e.rewards.assign(r, r + T);
-      const double* s = states.data_ptr<double>() + offset * state_dim;
+      const double* s = states.as<double>() + offset * state_dim;
       e.states.assign(s, s + T * state_dim);
       loaded.push_back(std::move(e));
       offset += T;
     }
     episodes.assign(loaded.begin(), loaded.end());
   };
-  load_all("episodes_done", done_);
+  load_all("pebble.episodes_done", done_);
   const size_t envs = current_.size();
-  load_all("episodes_current", current_);
+  load_all("pebble.episodes_current", current_);
   if (current_.size() != envs)
-    throw Error("pebble checkpoint: made with " + std::to_string(current_.size()) +
+    throw Error(in.source() + ": a PEBBLE checkpoint made with " + std::to_string(current_.size()) +
                 " envs, this run has " + std::to_string(envs) + " (env.num_envs)");
 }
 
@@ -169,28 +164,53 @@ Scheme ParseScheme(const std::string& name) {
       name + "\"");
 }
 
-torch::Tensor Disagreement(const torch::Tensor& prefer_one) {
-  return prefer_one.std(0, /*unbiased=*/false);
+std::vector<double> Disagreement(std::span<const double> p, int64_t members) {
+  const auto c = static_cast<int64_t>(p.size()) / members;
+  std::vector<double> score(static_cast<size_t>(c));
+  for (int64_t j = 0; j < c; ++j) {
+    double mean = 0, var = 0;
+    for (int64_t m = 0; m < members; ++m) mean += p[m * c + j] / static_cast<double>(members);
+    for (int64_t m = 0; m < members; ++m)
+      var += (p[m * c + j] - mean) * (p[m * c + j] - mean) / static_cast<double>(members);
+    score[j] = std::sqrt(var);
+  }
+  return score;
 }
 
-torch::Tensor MeanEntropy(const torch::Tensor& p) {
-  const torch::Tensor q = 1 - p;
-  return (-(p * torch::log(p + 1e-12) + q * torch::log(q + 1e-12))).mean(0);
+std::vector<double> MeanEntropy(std::span<const double> p, int64_t members) {
+  const auto c = static_cast<int64_t>(p.size()) / members;
+  std::vector<double> score(static_cast<size_t>(c), 0.0);
+  for (int64_t m = 0; m < members; ++m) {
+    for (int64_t j = 0; j < c; ++j) {
+      const double a = p[m * c + j], b = 1 - a;
+      score[j] -=
+          (a * std::log(a + 1e-12) + b * std::log(b + 1e-12)) / static_cast<double>(members);
+    }
+  }
+  return score;
 }
 
-std::vector<int64_t> KCenter(const torch::Tensor& features, const torch::Tensor& labelled,
-                             int64_t count) {
-  const int64_t c = features.size(0);
+std::vector<int64_t> KCenter(std::span<const float> features, std::span<const float> labelled,
+                             int64_t dim, int64_t count) {
+  const auto c = static_cast<int64_t>(features.size()) / dim;
+  const auto l = static_cast<int64_t>(labelled.size()) / dim;
+  const auto distance = [&](const float* a, const float* b) {
+    double sum = 0;
+    for (int64_t k = 0; k < dim; ++k) sum += (double{a[k]} - b[k]) * (double{a[k]} - b[k]);
+    return std::sqrt(sum);
+  };
   // distance of each candidate to its nearest centre so far
-  torch::Tensor nearest = torch::full({c}, INFINITY, torch::kFloat64);
-  const torch::Tensor f = features.to(torch::kFloat64);
-  if (labelled.defined() && labelled.numel() > 0)
-    nearest = torch::cdist(f, labelled.to(torch::kFloat64)).amin(1);
+  std::vector<double> nearest(static_cast<size_t>(c), INFINITY);
+  for (int64_t i = 0; i < c; ++i) {
+    for (int64_t j = 0; j < l; ++j)
+      nearest[i] = std::min(nearest[i], distance(&features[i * dim], &labelled[j * dim]));
+  }
   std::vector<int64_t> picks;
   for (int64_t k = 0; k < std::min(count, c); ++k) {
-    const int64_t pick = nearest.argmax().item<int64_t>();
+    const int64_t pick = std::max_element(nearest.begin(), nearest.end()) - nearest.begin();
     picks.push_back(pick);
-    nearest = torch::minimum(nearest, (f - f[pick]).pow(2).sum(1).sqrt());
+    for (int64_t i = 0; i < c; ++i)
+      nearest[i] = std::min(nearest[i], distance(&features[i * dim], &features[pick * dim]));
     nearest[pick] = -1.0;  // never picked twice
   }
   return picks;
@@ -198,41 +218,46 @@ std::vector<int64_t> KCenter(const torch::Tensor& features, const torch::Tensor&
 
 namespace {
 
-std::vector<int64_t> TopK(const torch::Tensor& score, int64_t k) {
-  const torch::Tensor idx = std::get<1>(score.topk(std::min(k, score.size(0)))).contiguous();
-  return {idx.data_ptr<int64_t>(), idx.data_ptr<int64_t>() + idx.numel()};
+// Indices of the k largest scores, largest first (ties: the lower index first).
+std::vector<int64_t> TopK(const std::vector<double>& score, int64_t k) {
+  std::vector<int64_t> idx(score.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::stable_sort(idx.begin(), idx.end(),
+                   [&](int64_t a, int64_t b) { return score[a] > score[b]; });
+  idx.resize(static_cast<size_t>(std::min<int64_t>(k, static_cast<int64_t>(idx.size()))));
+  return idx;
 }
 
 }  // namespace
 
-std::vector<int64_t> SelectQueries(Scheme scheme, const torch::Tensor& prefer_one,
-                                   const torch::Tensor& features, const torch::Tensor& labelled,
-                                   int64_t count) {
+std::vector<int64_t> SelectQueries(Scheme scheme, std::span<const double> prefer_one,
+                                   int64_t members, std::span<const float> features,
+                                   std::span<const float> labelled, int64_t dim, int64_t count) {
   if (scheme == Scheme::kUniform) {  // candidates are already uniform draws: the first ones
     std::vector<int64_t> first(static_cast<size_t>(count));
     std::iota(first.begin(), first.end(), 0);
     return first;
   }
-  const int64_t c = features.size(0);
+  const auto c = static_cast<int64_t>(features.size()) / dim;
   switch (scheme) {
-    case Scheme::kUniform: {
-      std::vector<int64_t> first(static_cast<size_t>(std::min(count, c)));
-      std::iota(first.begin(), first.end(), 0);
-      return first;
-    }
+    case Scheme::kUniform:
+      return {};  // answered above
     case Scheme::kDisagreement:
-      return TopK(Disagreement(prefer_one), count);
+      return TopK(Disagreement(prefer_one, members), count);
     case Scheme::kEntropy:
-      return TopK(MeanEntropy(prefer_one), count);
+      return TopK(MeanEntropy(prefer_one, members), count);
     case Scheme::kKCenter:
-      return KCenter(features, labelled, count);
+      return KCenter(features, labelled, dim, count);
     case Scheme::kKCenterDisagreement:
     case Scheme::kKCenterEntropy: {  // the top half by score, then k-center among them
-      const torch::Tensor score = scheme == Scheme::kKCenterDisagreement ? Disagreement(prefer_one)
-                                                                         : MeanEntropy(prefer_one);
+      const std::vector<double> score = scheme == Scheme::kKCenterDisagreement
+                                            ? Disagreement(prefer_one, members)
+                                            : MeanEntropy(prefer_one, members);
       const std::vector<int64_t> top = TopK(score, std::max<int64_t>(count, c / 2));
-      const torch::Tensor keep = torch::tensor(top);
-      std::vector<int64_t> picks = KCenter(features.index({keep}), labelled, count);
+      std::vector<float> kept;
+      for (const int64_t t : top)
+        kept.insert(kept.end(), features.begin() + t * dim, features.begin() + (t + 1) * dim);
+      std::vector<int64_t> picks = KCenter(kept, labelled, dim, count);
       for (auto& p : picks) p = top[static_cast<size_t>(p)];
       return picks;
     }

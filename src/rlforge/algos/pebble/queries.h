@@ -3,14 +3,13 @@
 // kcenter_disagree, kcenter_entropy).
 #pragma once
 
-#include <torch/torch.h>
-
 #include <deque>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "rlforge/core/rng.h"
+#include "rlforge/io/safetensors.h"
 
 namespace rlforge::algos::pebble {
 
@@ -40,8 +39,9 @@ class EpisodeStore {
   // episodes of different lengths are weighted by how many segments they hold.
   Segments Sample(int64_t count, int64_t length, Rng& rng) const;
 
-  void Save(torch::serialize::OutputArchive& archive) const;
-  void Load(torch::serialize::InputArchive& archive);
+  // Every stored step, as pebble.episodes_{done,current}.{obs,actions,rewards,states,lengths}.
+  void Save(io::TensorDict& out) const;
+  void Load(const io::TensorDict& in);
 
  private:
   struct Episode {
@@ -66,19 +66,20 @@ enum class Scheme {
 Scheme ParseScheme(const std::string& name);
 
 // Picks `count` of C candidate pairs (uniform: the first `count`, which are uniform draws; the
-// tensors are not needed). prefer_one: per-member P[segment 1 preferred] (M x C);
-// features: per-candidate k-center features (C x F); labelled: features of already-labelled
-// pairs (L x F, may be empty). Returns candidate indices.
-std::vector<int64_t> SelectQueries(Scheme scheme, const torch::Tensor& prefer_one,
-                                   const torch::Tensor& features, const torch::Tensor& labelled,
+// scores are not needed). prefer_one: per-member P[segment 1 preferred] (M x C); features:
+// per-candidate k-center features (C x F); labelled: features of already-labelled pairs (L x F,
+// may be empty). Returns candidate indices.
+std::vector<int64_t> SelectQueries(Scheme scheme, std::span<const double> prefer_one,
+                                   int64_t members, std::span<const float> features,
+                                   std::span<const float> labelled, int64_t feature_dim,
                                    int64_t count);
 
 // Scores behind the schemes, per candidate (C): std over members of P (ddof 0), and the mean
 // over members of the 2-way entropy.
-torch::Tensor Disagreement(const torch::Tensor& prefer_one);
-torch::Tensor MeanEntropy(const torch::Tensor& prefer_one);
+std::vector<double> Disagreement(std::span<const double> prefer_one, int64_t members);
+std::vector<double> MeanEntropy(std::span<const double> prefer_one, int64_t members);
 // Greedy k-center: repeatedly the candidate farthest (L2) from the labelled set and the picks.
-std::vector<int64_t> KCenter(const torch::Tensor& features, const torch::Tensor& labelled,
-                             int64_t count);
+std::vector<int64_t> KCenter(std::span<const float> features, std::span<const float> labelled,
+                             int64_t feature_dim, int64_t count);
 
 }  // namespace rlforge::algos::pebble

@@ -1,160 +1,15 @@
 #include "rlforge/algos/pebble/reward_model.h"
 
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
 #include "rlforge/core/error.h"
-#include "rlforge/nn/archive.h"
 
 namespace rlforge::algos::pebble {
-
-torch::Tensor BradleyTerryLosses(const torch::Tensor& return0, const torch::Tensor& return1,
-                                 const torch::Tensor& y) {
-  const torch::Tensor log_p = torch::log_softmax(torch::stack({return0, return1}, 1), 1);
-  return -((1 - y) * log_p.select(1, 0) + y * log_p.select(1, 1));
-}
-
-torch::Tensor BradleyTerryLoss(const torch::Tensor& return0, const torch::Tensor& return1,
-                               const torch::Tensor& y) {
-  return BradleyTerryLosses(return0, return1, y).mean();
-}
-
-std::pair<torch::Tensor, torch::Tensor> CropMasks(int64_t B, int64_t H, int crop, Rng& rng) {
-  const int64_t shortest = std::max<int64_t>(1, H - crop);
-  std::vector<int64_t> bounds(static_cast<size_t>(4 * B));  // start0, end0, start1, end1
-  for (int64_t b = 0; b < B; ++b) {
-    const int64_t length = shortest + rng.Integers(H - shortest + 1);
-    for (int side = 0; side < 2; ++side) {
-      const int64_t start = rng.Integers(H - length + 1);
-      bounds[4 * b + 2 * side] = start;
-      bounds[4 * b + 2 * side + 1] = start + length;
-    }
-  }
-  const torch::Tensor t = torch::tensor(bounds).view({B, 2, 2});
-  const torch::Tensor steps = torch::arange(H).view({1, H});
-  const auto mask = [&](int side) {
-    const torch::Tensor start = t.select(1, side).select(1, 0).unsqueeze(1);
-    const torch::Tensor end = t.select(1, side).select(1, 1).unsqueeze(1);
-    return ((steps >= start) & (steps < end)).to(torch::kFloat32);
-  };
-  return {mask(0), mask(1)};
-}
-
-RewardModel::RewardModel(int64_t obs_dim, int64_t act_dim, const RewardModelConfig& config)
-    : config_(config),
-      input_mean_(torch::zeros({obs_dim + (config.actions ? act_dim : 0)})),
-      input_std_(torch::ones_like(input_mean_)),
-      l2_(config.l2) {
-  std::vector<torch::Tensor> params;
-  for (int m = 0; m < config.ensemble_size; ++m) {
-    torch::nn::Sequential net;
-    int64_t width = input_mean_.size(0);
-    for (const int64_t h : config.hidden) {
-      net->push_back(torch::nn::Linear(width, h));
-      net->push_back(torch::nn::LeakyReLU());  // slope 0.01, PyTorch's default as BPref
-      width = h;
-    }
-    net->push_back(torch::nn::Linear(width, 1));
-    if (config.output == "tanh") net->push_back(torch::nn::Tanh());
-    for (const auto& p : net->parameters()) params.push_back(p);
-    members_.push_back(net);
-  }
-  optimizer_ = std::make_unique<torch::optim::Adam>(
-      params, torch::optim::AdamOptions(config.lr).weight_decay(config.l2));
-}
-
-void RewardModel::SetL2(double l2) {
-  l2_ = l2;
-  for (auto& group : optimizer_->param_groups())
-    static_cast<torch::optim::AdamOptions&>(group.options()).weight_decay(l2);
-}
-
-torch::Tensor RewardModel::MemberReward(int m, const torch::Tensor& obs, const torch::Tensor& act) {
-  const torch::Tensor input = config_.actions ? torch::cat({obs, act}, -1) : obs;
-  if (!config_.normalize_inputs) return members_[m]->forward(input).squeeze(-1);
-  return members_[m]->forward((input - input_mean_) / input_std_).squeeze(-1);
-}
-
-void RewardModel::SetInputStatistics(const PairBatch& pairs) {
-  if (!config_.normalize_inputs) return;
-  const auto rows = [&](const torch::Tensor& obs, const torch::Tensor& act) {
-    const torch::Tensor input = config_.actions ? torch::cat({obs, act}, -1) : obs;
-    return input.reshape({-1, input.size(-1)});
-  };
-  const torch::Tensor all =
-      torch::cat({rows(pairs.obs0, pairs.act0), rows(pairs.obs1, pairs.act1)});
-  input_mean_ = all.mean(0);
-  input_std_ = all.std(0, /*unbiased=*/false).clamp_min(1e-3);  // a constant input stays finite
-}
-
-torch::Tensor RewardModel::Reward(const torch::Tensor& obs, const torch::Tensor& act) {
-  torch::NoGradGuard no_grad;
-  torch::Tensor sum = MemberReward(0, obs, act);
-  for (int m = 1; m < ensemble_size(); ++m) sum = sum + MemberReward(m, obs, act);
-  return sum / ensemble_size();
-}
-
-torch::Tensor RewardModel::SegmentReturns(const torch::Tensor& obs, const torch::Tensor& act) {
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> per_member;
-  for (int m = 0; m < ensemble_size(); ++m) per_member.push_back(MemberReward(m, obs, act).sum(1));
-  return torch::stack(per_member);
-}
-
-torch::Tensor RewardModel::PreferOne(const PairBatch& pairs) {
-  const torch::Tensor r0 = SegmentReturns(pairs.obs0, pairs.act0);
-  const torch::Tensor r1 = SegmentReturns(pairs.obs1, pairs.act1);
-  return torch::softmax(torch::stack({r0, r1}, 2), 2).select(2, 1);
-}
-
-torch::Tensor RewardModel::MemberLoss(int m, const PairBatch& pairs, const torch::Tensor& idx,
-                                      const PairBatch& unlabeled, const torch::Tensor& u_idx,
-                                      Rng& rng, double* correct, double* confident) {
-  const SurfConfig& surf = config_.surf;
-  const int64_t H = pairs.obs0.size(1);
-  const auto returns = [&](const PairBatch& p, const torch::Tensor& rows, int crop) {
-    const torch::Tensor r0 = MemberReward(m, p.obs0.index({rows}), p.act0.index({rows}));
-    const torch::Tensor r1 = MemberReward(m, p.obs1.index({rows}), p.act1.index({rows}));
-    if (crop == 0) return std::make_tuple(r0.sum(1), r1.sum(1), r0, r1);
-    const auto [mask0, mask1] = CropMasks(rows.size(0), H, crop, rng);
-    return std::make_tuple((mask0 * r0).sum(1), (mask1 * r1).sum(1), r0, r1);
-  };
-  const int crop = surf.enabled ? surf.crop : 0;
-  const auto [ret0, ret1, r0, r1] = returns(pairs, idx, crop);
-  const torch::Tensor y = pairs.labels.index({idx});
-  torch::Tensor loss = BradleyTerryLoss(ret0, ret1, y);
-  const torch::Tensor predicted = (ret1 > ret0).to(torch::kFloat32);
-  *correct += ((predicted == y) & (y != 0.5)).sum().item<double>();
-  if (!surf.enabled || u_idx.numel() == 0) return loss;
-  // pseudo-labels from the member's own prediction on the whole segments, where it is confident
-  const auto [u_ret0, u_ret1, u_r0, u_r1] = returns(unlabeled, u_idx, crop);
-  torch::Tensor pseudo, keep;
-  {
-    torch::NoGradGuard no_grad;
-    const torch::Tensor p1 =
-        torch::softmax(torch::stack({u_r0.sum(1), u_r1.sum(1)}, 1), 1).select(1, 1);
-    keep = (torch::max(p1, 1 - p1) >= surf.threshold).to(torch::kFloat32);
-    pseudo = (p1 > 0.5).to(torch::kFloat32);
-    *confident += keep.sum().item<double>();
-  }
-  return loss + surf.loss_weight * (BradleyTerryLosses(u_ret0, u_ret1, pseudo) * keep).mean();
-}
-
-double RewardModel::MeanLoss(const PairBatch& pairs, const torch::Tensor& idx) {
-  torch::NoGradGuard no_grad;
-  double total = 0;
-  for (int m = 0; m < ensemble_size(); ++m) {
-    const torch::Tensor r0 = MemberReward(m, pairs.obs0.index({idx}), pairs.act0.index({idx}));
-    const torch::Tensor r1 = MemberReward(m, pairs.obs1.index({idx}), pairs.act1.index({idx}));
-    total += BradleyTerryLoss(r0.sum(1), r1.sum(1), pairs.labels.index({idx})).item<double>();
-  }
-  return total / ensemble_size();
-}
-
 namespace {
 
-std::string ShapeOf(const torch::Tensor& t) {
-  std::string s = "[";
-  for (const int64_t d : t.sizes()) s += (s.size() > 1 ? ", " : "") + std::to_string(d);
-  return s + "]";
-}
+constexpr int64_t kChunkPairs = 64;  // pairs per forward pass outside training (bounds memory)
 
 // Fisher-Yates over 0..n-1 with the run's RNG.
 std::vector<int64_t> Shuffled(int64_t n, Rng& rng) {
@@ -164,15 +19,270 @@ std::vector<int64_t> Shuffled(int64_t n, Rng& rng) {
   return o;
 }
 
-torch::Tensor Slice(const std::vector<int64_t>& v, int64_t from, int64_t to) {
-  return torch::tensor(std::vector<int64_t>(v.begin() + from, v.begin() + to));
+std::vector<int64_t> Range(int64_t from, int64_t to) {
+  std::vector<int64_t> r(static_cast<size_t>(std::max<int64_t>(0, to - from)));
+  std::iota(r.begin(), r.end(), from);
+  return r;
 }
 
 }  // namespace
 
+PairBatch::PairBatch(int64_t size_, int64_t length_, int64_t obs_dim_, int64_t act_dim_)
+    : size(size_), length(length_), obs_dim(obs_dim_), act_dim(act_dim_) {
+  for (int s = 0; s < 2; ++s) {
+    obs[s].assign(static_cast<size_t>(size * length * obs_dim), 0.0f);
+    act[s].assign(static_cast<size_t>(size * length * act_dim), 0.0f);
+  }
+  labels.assign(static_cast<size_t>(size), 0.5f);
+}
+
+void PairBatch::Append(const PairBatch& more, int64_t capacity) {
+  if (size == 0) *this = PairBatch(0, more.length, more.obs_dim, more.act_dim);
+  const int64_t drop = std::max<int64_t>(0, size + more.size - capacity);
+  const auto join = [&](std::vector<float>& v, const std::vector<float>& add, int64_t per_pair) {
+    v.insert(v.end(), add.begin(), add.end());
+    v.erase(v.begin(), v.begin() + drop * per_pair);
+  };
+  for (int s = 0; s < 2; ++s) {
+    join(obs[s], more.obs[s], length * obs_dim);
+    join(act[s], more.act[s], length * act_dim);
+  }
+  join(labels, more.labels, 1);
+  size += more.size - drop;
+}
+
+std::pair<double, double> BradleyTerry(double return0, double return1, double y) {
+  const double m = std::max(return0, return1);
+  const double lse = m + std::log(std::exp(return0 - m) + std::exp(return1 - m));
+  const double log_p0 = return0 - lse, log_p1 = return1 - lse;
+  return {-((1 - y) * log_p0 + y * log_p1), std::exp(log_p1)};
+}
+
+std::vector<int64_t> CropBounds(int64_t B, int64_t H, int crop, Rng& rng) {
+  std::vector<int64_t> bounds(static_cast<size_t>(4 * B));  // begin0, end0, begin1, end1
+  const int64_t shortest = std::max<int64_t>(1, H - crop);
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t length = crop == 0 ? H : shortest + rng.Integers(H - shortest + 1);
+    for (int side = 0; side < 2; ++side) {
+      const int64_t begin = crop == 0 ? 0 : rng.Integers(H - length + 1);
+      bounds[4 * b + 2 * side] = begin;
+      bounds[4 * b + 2 * side + 1] = begin + length;
+    }
+  }
+  return bounds;
+}
+
+RewardModel::RewardModel(int64_t obs_dim, int64_t act_dim, const RewardModelConfig& config,
+                         uint64_t seed)
+    : config_(config),
+      obs_dim_(obs_dim),
+      act_dim_(act_dim),
+      in_(obs_dim + (config.actions ? act_dim : 0)),
+      input_mean_(static_cast<size_t>(in_), 0.0f),
+      input_std_(static_cast<size_t>(in_), 1.0f),
+      l2_(config.l2) {
+  std::vector<int64_t> sizes = {in_};
+  sizes.insert(sizes.end(), config.hidden.begin(), config.hidden.end());
+  sizes.push_back(1);
+  int64_t offset = 0;
+  for (int m = 0; m < config.ensemble_size; ++m) {
+    members_.emplace_back(sizes, nn::Activation::kLeakyRelu, offset);
+    offset += members_.back().num_parameters();
+  }
+  params_.assign(static_cast<size_t>(offset), 0.0f);
+  grads_.assign(params_.size(), 0.0f);
+  Rng init = nn::StreamRng(seed, 2);  // PyTorch's nn.Linear default, as BPref's members
+  for (const nn::DenseMlp& net : members_) nn::InitLinearDefault(net, params_.data(), init);
+  adam_ = nn::FlatAdam(offset, 1e-8);
+}
+
+void RewardModel::AppendInputs(const PairBatch& p, int side, std::span<const int64_t> idx,
+                               std::vector<float>* x) const {
+  for (const int64_t pair : idx) {
+    const float* obs = p.Obs(side, pair);
+    const float* act = p.Act(side, pair);
+    for (int64_t t = 0; t < p.length; ++t) {
+      x->insert(x->end(), obs + t * obs_dim_, obs + (t + 1) * obs_dim_);
+      if (config_.actions) x->insert(x->end(), act + t * act_dim_, act + (t + 1) * act_dim_);
+      if (!config_.normalize_inputs) continue;
+      float* row = x->data() + x->size() - in_;
+      for (int64_t j = 0; j < in_; ++j) row[j] = (row[j] - input_mean_[j]) / input_std_[j];
+    }
+  }
+}
+
+const float* RewardModel::MemberForward(int m, const float* x, int64_t rows) {
+  nn::DenseMlp& net = members_[m];
+  const float* y = net.Forward(params_.data(), x, in_, rows);
+  r_.resize(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < rows; ++i) {
+    const float v = y[i * net.out_stride()];
+    r_[i] = config_.output == "tanh" ? std::tanh(v) : v;
+  }
+  return r_.data();
+}
+
+void RewardModel::Reward(const float* obs, const float* act, int64_t n, float* rewards) {
+  x_.clear();
+  for (int64_t i = 0; i < n; ++i) {
+    x_.insert(x_.end(), obs + i * obs_dim_, obs + (i + 1) * obs_dim_);
+    if (config_.actions) x_.insert(x_.end(), act + i * act_dim_, act + (i + 1) * act_dim_);
+    if (!config_.normalize_inputs) continue;
+    float* row = x_.data() + x_.size() - in_;
+    for (int64_t j = 0; j < in_; ++j) row[j] = (row[j] - input_mean_[j]) / input_std_[j];
+  }
+  std::fill_n(rewards, n, 0.0f);
+  for (int m = 0; m < ensemble_size(); ++m) {
+    const float* r = MemberForward(m, x_.data(), n);
+    for (int64_t i = 0; i < n; ++i) rewards[i] += r[i];
+  }
+  for (int64_t i = 0; i < n; ++i) rewards[i] /= static_cast<float>(ensemble_size());
+}
+
+std::vector<double> RewardModel::PreferOne(const PairBatch& pairs) {
+  std::vector<double> out(static_cast<size_t>(ensemble_size() * pairs.size));
+  const int64_t H = pairs.length;
+  for (int64_t first = 0; first < pairs.size; first += kChunkPairs) {
+    const std::vector<int64_t> idx = Range(first, std::min(pairs.size, first + kChunkPairs));
+    const auto B = static_cast<int64_t>(idx.size());
+    x_.clear();
+    AppendInputs(pairs, 0, idx, &x_);
+    AppendInputs(pairs, 1, idx, &x_);
+    for (int m = 0; m < ensemble_size(); ++m) {
+      const float* r = MemberForward(m, x_.data(), 2 * B * H);
+      for (int64_t b = 0; b < B; ++b) {
+        double ret[2] = {0, 0};
+        for (int s = 0; s < 2; ++s) {
+          for (int64_t t = 0; t < H; ++t) ret[s] += r[(s * B + b) * H + t];
+        }
+        out[m * pairs.size + first + b] = BradleyTerry(ret[0], ret[1], 1.0).second;
+      }
+    }
+  }
+  return out;
+}
+
+void RewardModel::ZeroGradients() { std::fill(grads_.begin(), grads_.end(), 0.0f); }
+
+double RewardModel::MemberGradient(int m, const PairBatch& pairs, std::span<const int64_t> idx,
+                                   const PairBatch& unlabeled, std::span<const int64_t> u_idx,
+                                   Rng& rng, double* correct, double* confident) {
+  const SurfConfig& surf = config_.surf;
+  const int crop = surf.enabled ? surf.crop : 0;
+  const int64_t H = pairs.length, B = static_cast<int64_t>(idx.size());
+  const int64_t U = surf.enabled ? static_cast<int64_t>(u_idx.size()) : 0;
+  const std::vector<int64_t> bounds = CropBounds(B, H, crop, rng);
+  const std::vector<int64_t> u_bounds = CropBounds(U, H, crop, rng);
+  // rows: labelled side 0, side 1, then unlabeled side 0, side 1; H steps per segment
+  x_.clear();
+  AppendInputs(pairs, 0, idx, &x_);
+  AppendInputs(pairs, 1, idx, &x_);
+  if (U > 0) {
+    AppendInputs(unlabeled, 0, u_idx.first(U), &x_);
+    AppendInputs(unlabeled, 1, u_idx.first(U), &x_);
+  }
+  const int64_t rows = 2 * (B + U) * H;
+  const float* r = MemberForward(m, x_.data(), rows);
+  dr_.assign(static_cast<size_t>(rows), 0.0f);
+  // one pair: the cropped returns, and d loss / d return1 = weight (p1 - y) spread over its steps
+  const auto pair_loss = [&](int64_t row0, int64_t row1, const int64_t* bound, double y,
+                             double weight) {
+    double ret[2] = {0, 0};
+    for (int s = 0; s < 2; ++s) {
+      const int64_t row = s == 0 ? row0 : row1;
+      for (int64_t t = bound[2 * s]; t < bound[2 * s + 1]; ++t) ret[s] += r[row + t];
+    }
+    const auto [loss, p1] = BradleyTerry(ret[0], ret[1], y);
+    const double g = weight * (p1 - y);
+    for (int s = 0; s < 2; ++s) {
+      const int64_t row = s == 0 ? row0 : row1;
+      for (int64_t t = bound[2 * s]; t < bound[2 * s + 1]; ++t)
+        dr_[row + t] = static_cast<float>(s == 0 ? -g : g);
+    }
+    return std::pair{weight * loss, ret[1] > ret[0]};
+  };
+  double loss = 0.0;
+  for (int64_t b = 0; b < B; ++b) {
+    const double y = pairs.labels[idx[b]];
+    const auto [l, prefers_one] = pair_loss(b * H, (B + b) * H, &bounds[4 * b], y, 1.0 / B);
+    loss += l;
+    if (y != 0.5) *correct += prefers_one == (y == 1.0);
+  }
+  // SURF: pseudo-labels from the member's own prediction on the whole segments, where it is sure
+  for (int64_t u = 0; u < U; ++u) {
+    const int64_t row0 = (2 * B + u) * H, row1 = (2 * B + U + u) * H;
+    double whole[2] = {0, 0};
+    for (int64_t t = 0; t < H; ++t) whole[0] += r[row0 + t], whole[1] += r[row1 + t];
+    const double p1 = BradleyTerry(whole[0], whole[1], 1.0).second;
+    if (std::max(p1, 1 - p1) < surf.threshold) continue;
+    *confident += 1;
+    loss += pair_loss(row0, row1, &u_bounds[4 * u], p1 > 0.5 ? 1.0 : 0.0,
+                      surf.loss_weight / static_cast<double>(U))
+                .first;
+  }
+  // back through the output activation and the net
+  nn::DenseMlp& net = members_[m];
+  const int64_t stride = net.out_stride();
+  dy_.assign(static_cast<size_t>(rows * stride), 0.0f);
+  for (int64_t i = 0; i < rows; ++i)
+    dy_[i * stride] = config_.output == "tanh" ? dr_[i] * (1.0f - r[i] * r[i]) : dr_[i];
+  net.Backward(params_.data(), dy_.data(), grads_.data());
+  return loss;
+}
+
+double RewardModel::MeanLoss(const PairBatch& pairs, std::span<const int64_t> idx) {
+  const int64_t H = pairs.length;
+  double total = 0.0;
+  for (int m = 0; m < ensemble_size(); ++m) {
+    double sum = 0.0;
+    for (size_t first = 0; first < idx.size(); first += kChunkPairs) {
+      const auto chunk = idx.subspan(first, std::min<size_t>(kChunkPairs, idx.size() - first));
+      const auto B = static_cast<int64_t>(chunk.size());
+      x_.clear();
+      AppendInputs(pairs, 0, chunk, &x_);
+      AppendInputs(pairs, 1, chunk, &x_);
+      const float* r = MemberForward(m, x_.data(), 2 * B * H);
+      for (int64_t b = 0; b < B; ++b) {
+        double ret[2] = {0, 0};
+        for (int s = 0; s < 2; ++s) {
+          for (int64_t t = 0; t < H; ++t) ret[s] += r[(s * B + b) * H + t];
+        }
+        sum += BradleyTerry(ret[0], ret[1], pairs.labels[chunk[b]]).first;
+      }
+    }
+    total += sum / static_cast<double>(idx.size());
+  }
+  return total / ensemble_size();
+}
+
+void RewardModel::SetInputStatistics(const PairBatch& pairs) {
+  if (!config_.normalize_inputs) return;
+  std::vector<double> sum(static_cast<size_t>(in_), 0.0), sum_sq(sum.size(), 0.0);
+  double count = 0;
+  for (int s = 0; s < 2; ++s) {
+    for (int64_t p = 0; p < pairs.size; ++p) {
+      for (int64_t t = 0; t < pairs.length; ++t, ++count) {
+        const float* obs = pairs.Obs(s, p) + t * obs_dim_;
+        const float* act = pairs.Act(s, p) + t * act_dim_;
+        for (int64_t j = 0; j < in_; ++j) {
+          const double v = j < obs_dim_ ? obs[j] : act[j - obs_dim_];
+          sum[j] += v;
+          sum_sq[j] += v * v;
+        }
+      }
+    }
+  }
+  for (int64_t j = 0; j < in_; ++j) {
+    const double mean = sum[j] / count;
+    const double var = std::max(0.0, sum_sq[j] / count - mean * mean);
+    input_mean_[j] = static_cast<float>(mean);
+    input_std_[j] = static_cast<float>(std::max(std::sqrt(var), 1e-3));  // a constant stays finite
+  }
+}
+
 RewardModel::TrainStats RewardModel::Train(const PairBatch& pairs, const PairBatch& unlabeled,
                                            Rng& rng) {
-  const int64_t total = pairs.labels.size(0);
+  const int64_t total = pairs.size;
   if (total == 0) throw Error("pebble: no labelled pairs to train the reward model on");
   SetInputStatistics(pairs);
   // adaptive L2 holds out the newest pairs (the last rows) for a validation loss
@@ -181,10 +291,10 @@ RewardModel::TrainStats RewardModel::Train(const PairBatch& pairs, const PairBat
           ? std::clamp<int64_t>(std::llround(config_.validation_fraction * total), 1, total - 1)
           : 0;
   const int64_t n = total - held_out;
-  const double n_strict =
-      std::max<double>(1.0, (pairs.labels.slice(0, 0, n) != 0.5).sum().item<double>());
-  const int64_t n_unlabeled =
-      config_.surf.enabled && unlabeled.obs0.defined() ? unlabeled.obs0.size(0) : 0;
+  const double n_strict = std::max<double>(
+      1.0, static_cast<double>(std::count_if(pairs.labels.begin(), pairs.labels.begin() + n,
+                                             [](float y) { return y != 0.5f; })));
+  const int64_t n_unlabeled = config_.surf.enabled ? unlabeled.size : 0;
   const int64_t u_batch =
       std::min<int64_t>(n_unlabeled, int64_t{config_.surf.mu} * config_.batch_size);
   std::vector<std::vector<int64_t>> u_order(ensemble_size());  // each member cycles its own
@@ -199,26 +309,29 @@ RewardModel::TrainStats RewardModel::Train(const PairBatch& pairs, const PairBat
     confident = seen_unlabeled = 0;
     for (int64_t start = 0; start < n; start += config_.batch_size) {
       const int64_t end = std::min(n, start + config_.batch_size);
-      torch::Tensor sum = torch::zeros({});
+      ZeroGradients();
       for (int m = 0; m < ensemble_size(); ++m) {
-        torch::Tensor u_idx = torch::zeros({0}, torch::kInt64);
+        std::span<const int64_t> u_idx;
         if (u_batch > 0) {
           if (u_next[m] + u_batch > n_unlabeled) {
             u_order[m] = Shuffled(n_unlabeled, rng);
             u_next[m] = 0;
           }
-          u_idx = Slice(u_order[m], u_next[m], u_next[m] + u_batch);
+          u_idx = std::span<const int64_t>(u_order[m]).subspan(u_next[m], u_batch);
           u_next[m] += u_batch;
           seen_unlabeled += static_cast<double>(u_batch);
         }
-        const torch::Tensor loss = MemberLoss(m, pairs, Slice(order[m], start, end), unlabeled,
-                                              u_idx, rng, &correct[m], &confident);
-        sum = sum + loss;  // the members' losses summed, one optimizer step
-        loss_sum[m] += loss.item<double>() * static_cast<double>(end - start);
+        const std::span<const int64_t> idx(order[m].data() + start, end - start);
+        // the members' losses summed, one optimizer step
+        loss_sum[m] +=
+            MemberGradient(m, pairs, idx, unlabeled, u_idx, rng, &correct[m], &confident) *
+            static_cast<double>(end - start);
       }
-      optimizer_->zero_grad();
-      sum.backward();
-      optimizer_->step();
+      if (l2_ > 0) {  // torch.optim.Adam's weight_decay: an L2 term in the gradient
+        for (size_t i = 0; i < grads_.size(); ++i)
+          grads_[i] += static_cast<float>(l2_) * params_[i];
+      }
+      adam_.Step(params_.data(), grads_.data(), config_.lr);
     }
     stats.epochs = epoch + 1;
     stats.loss.assign(ensemble_size(), 0.0);
@@ -233,41 +346,45 @@ RewardModel::TrainStats RewardModel::Train(const PairBatch& pairs, const PairBat
   }
   if (seen_unlabeled > 0) stats.pseudo_labelled = confident / seen_unlabeled;
   if (held_out > 0) {  // RLHF-Gym: more decay when it overfits, less when it does not
-    stats.train_loss = MeanLoss(pairs, torch::arange(n));
-    stats.validation_loss = MeanLoss(pairs, torch::arange(n, total));
+    stats.train_loss = MeanLoss(pairs, Range(0, n));
+    stats.validation_loss = MeanLoss(pairs, Range(n, total));
     const double ratio = stats.validation_loss / std::max(stats.train_loss, 1e-12);
-    if (ratio < 1.1) SetL2(l2_ * 0.95);
-    if (ratio > 1.5) SetL2(l2_ * 1.05);
+    if (ratio < 1.1) l2_ *= 0.95;
+    if (ratio > 1.5) l2_ *= 1.05;
   }
   stats.l2 = l2_;
   return stats;
 }
 
-void RewardModel::Save(torch::serialize::OutputArchive& archive) const {
+nn::NamedTensors RewardModel::parameters() const {
+  nn::NamedTensors out;
   for (int m = 0; m < ensemble_size(); ++m)
-    nn::SaveTo(archive, ("reward_member_" + std::to_string(m)).c_str(), members_[m]);
-  nn::SaveTo(archive, "reward_opt", *optimizer_);
-  archive.write("reward_l2", torch::tensor(l2_, torch::kFloat64), /*is_buffer=*/true);
-  archive.write("reward_input_mean", input_mean_, /*is_buffer=*/true);
-  archive.write("reward_input_std", input_std_, /*is_buffer=*/true);
+    nn::ExportLayers(members_[m], params_.data(), "reward_model." + std::to_string(m), &out);
+  return out;
 }
 
-void RewardModel::Load(torch::serialize::InputArchive& archive) {
+nn::NamedTensors RewardModel::gradients() const {
+  nn::NamedTensors out;
   for (int m = 0; m < ensemble_size(); ++m)
-    nn::LoadFrom(archive, ("reward_member_" + std::to_string(m)).c_str(), members_[m]);
-  nn::LoadFrom(archive, "reward_opt", *optimizer_);
-  torch::Tensor l2;
-  archive.read("reward_l2", l2, /*is_buffer=*/true);
-  SetL2(l2.item<double>());  // LibTorch's optimizer state does not carry its options
-  for (auto [name, stat] :
-       {std::pair{"reward_input_mean", &input_mean_}, std::pair{"reward_input_std", &input_std_}}) {
-    torch::Tensor t;
-    archive.read(name, t, /*is_buffer=*/true);
-    if (!t.sizes().equals(stat->sizes()))
-      throw Error(std::string("checkpoint: ") + name + " has shape " + ShapeOf(t) + ", expected " +
-                  ShapeOf(*stat) + " (one value per reward-model input)");
-    *stat = t;
-  }
+    nn::ExportLayers(members_[m], grads_.data(), "reward_model." + std::to_string(m), &out);
+  return out;
+}
+
+void RewardModel::Save(io::TensorDict& out) const {
+  nn::Put(out, parameters());
+  nn::PutAdam(out, "optimizer.reward_model", adam_);
+  out.Put("reward_model.l2", std::vector<double>{l2_}, {});
+  out.Put("reward_model.input_mean", input_mean_);
+  out.Put("reward_model.input_std", input_std_);
+}
+
+void RewardModel::Load(const io::TensorDict& in) {
+  for (int m = 0; m < ensemble_size(); ++m)
+    nn::ImportLayers(members_[m], params_.data(), "reward_model." + std::to_string(m), in);
+  nn::GetAdam(in, "optimizer.reward_model", adam_);
+  l2_ = in.Scalar<double>("reward_model.l2");
+  in.Read("reward_model.input_mean", input_mean_, {in_});
+  in.Read("reward_model.input_std", input_std_, {in_});
 }
 
 }  // namespace rlforge::algos::pebble
