@@ -11,6 +11,7 @@ test: build
 	cd build && ctest --output-on-failure -j 2
 
 bench: build
+	bash bench/startup.sh
 	bash bench/env_throughput.sh
 	bash bench/mujoco_throughput.sh
 	bash bench/box2d_throughput.sh
