@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -260,13 +261,20 @@ std::string ThreadsNote(const std::string& algo) {
 
 int TrainCommand(const std::string& config_file, std::vector<std::string> overrides,
                  const std::string& run_dir_arg, std::optional<int64_t> seed,
-                 const std::string& resume, int64_t stop_after, char** argv) {
+                 std::optional<std::string> resume_arg, int64_t stop_after, bool overwrite,
+                 char** argv) {
   if (stop_after < 0) throw Error("--stop-after: expected a non-negative number of steps");
   namespace train = rlforge::train;
-  if (!resume.empty()) {
+  if (resume_arg) {
+    const std::string& resume = *resume_arg;
+    if (resume.empty()) throw Error("--resume: expected a run directory, got an empty string");
     if (!config_file.empty() || !overrides.empty() || seed) {
       throw Error("--resume: the run's saved config is used; drop --config, --set and --seed");
     }
+    if (!run_dir_arg.empty())
+      throw Error("--resume " + resume + " continues in that folder; drop --run-dir " +
+                  run_dir_arg);
+    if (overwrite) throw Error("--resume continues a run; --overwrite would clear it: drop one");
     std::string algo = "pebble";  // restart when the saved config cannot tell
     try {
       algo = train::LoadConfig(resume + "/config.yaml", {}).algo;
@@ -296,7 +304,7 @@ int TrainCommand(const std::string& config_file, std::vector<std::string> overri
               static_cast<long long>(config.seed), ThreadsNote(config.algo).c_str(),
               run_dir.c_str());
   std::fflush(stdout);  // before the progress line on stderr
-  const auto r = train::Train(config, run_dir, /*resume=*/false, stop_after);
+  const auto r = train::Train(config, run_dir, /*resume=*/false, stop_after, overwrite);
   std::printf("%s: %lld steps in %.1f s (%.0f SPS), last-20 mean return %.2f%s\n", run_dir.c_str(),
               static_cast<long long>(r.steps), r.seconds,
               static_cast<double>(r.steps) / std::max(r.seconds, 1e-9), r.last_mean_return,
@@ -310,13 +318,8 @@ int ConfigShowCommand(const std::string& algo) {
   } catch (const Error& e) {
     throw Error(std::string("config show: ") + e.what());
   }
-  // an algorithm for continuous actions is shown with a continuous env (the default is CartPole)
-  rlforge::train::TrainConfig config;
-  try {
-    config = rlforge::train::LoadConfig("", {"algo=" + algo});
-  } catch (const Error&) {
-    config = rlforge::train::LoadConfig("", {"algo=" + algo, "env.id=Pendulum-v1"});
-  }
+  // the algorithm's own defaults, env included: what `train --set algo=ALGO` runs
+  rlforge::train::TrainConfig config = rlforge::train::LoadConfig("", {"algo=" + algo});
   rlforge::config::Describer d;
   config.Visit(d);
   for (const auto& l : d.lines) {
@@ -390,6 +393,40 @@ int ReplayCommand(const std::vector<std::string>& files, const std::string& mode
 }
 
 // Serves a stopped run's pending queries until SIGINT/SIGTERM.
+// What a stopped run's labeling app shows: its step and budget from the latest checkpoint, the
+// recent returns from metrics.csv (zeros when the run has no checkpoint yet).
+rlforge::feedback::RunStatus StoppedRunStatus(const std::string& run_dir) {
+  rlforge::feedback::RunStatus st;
+  st.state = "stopped";
+  const std::string ckpt = run_dir + "/checkpoints/latest.safetensors";
+  if (!std::filesystem::exists(ckpt)) return st;
+  const rlforge::io::TensorDict d = rlforge::io::ReadSafetensors(ckpt);
+  const auto config = rlforge::train::LoadConfigText(d.Meta("rlforge.config"), ckpt);
+  std::vector<int64_t> counters(3);
+  d.Read("trainer.counters", counters);
+  st.step = counters[0];
+  st.total_steps = config.total_timesteps;
+  st.max_feedback = config.pebble.max_feedback;
+  if (d.Has("pebble.counters")) {
+    const auto& pebble = d.Get("pebble.counters");  // queries asked first
+    if (pebble.numel() > 0 && pebble.dtype == rlforge::DType::kInt64)
+      st.queries_asked = pebble.as<int64_t>()[0];
+  }
+  std::ifstream csv(run_dir + "/metrics.csv");
+  for (std::string line; std::getline(csv, line);) {
+    const auto tag_at = line.find(",charts/episodic_");
+    if (tag_at == std::string::npos) continue;
+    const double value = std::atof(line.c_str() + line.rfind(',') + 1);
+    if (line.compare(tag_at, 24, ",charts/episodic_return,") == 0) st.returns.push_back(value);
+    if (line.compare(tag_at, 30, ",charts/episodic_model_return,") == 0)
+      st.model_returns.push_back(value);
+  }
+  for (auto* v : {&st.returns, &st.model_returns}) {
+    if (v->size() > 100) v->erase(v->begin(), v->end() - 100);
+  }
+  return st;
+}
+
 int FeedbackServeCommand(const std::string& run_dir,
                          const rlforge::feedback::ServerConfig& config) {
   const std::string dir = run_dir + "/feedback";
@@ -405,6 +442,7 @@ int FeedbackServeCommand(const std::string& run_dir,
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   rlforge::feedback::FeedbackStore store(dir);
   rlforge::feedback::FeedbackServer server(store, config);
+  server.SetStatus(StoppedRunStatus(run_dir));
   server.Start();
   std::printf("labeling app: %s\n%zu pairs pending; Ctrl-C stops\n", server.url().c_str(),
               store.Pending().size());
@@ -448,13 +486,17 @@ int main(int argc, char** argv) {
       env_cmd->add_subcommand("rollout", "random-policy episodes: returns and lengths");
   add_common(rollout_cmd);
   rollout_cmd->add_option("--episodes", episodes, "number of episodes")->capture_default_str();
-  rollout_cmd->add_option("--seed", seed, "reset and action seed")->capture_default_str();
+  rollout_cmd->add_option("--seed", seed, "reset and action seed")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
 
   std::string out = "frame.png";
   int render_steps = 0;
   auto* render_cmd = env_cmd->add_subcommand("render", "write one rendered frame as PNG");
   add_common(render_cmd);
-  render_cmd->add_option("--seed", seed, "reset seed")->capture_default_str();
+  render_cmd->add_option("--seed", seed, "reset seed")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   render_cmd->add_option("--steps", render_steps, "random steps before rendering")
       ->capture_default_str();
   render_cmd->add_option("--out", out, "PNG path")->capture_default_str();
@@ -464,7 +506,9 @@ int main(int argc, char** argv) {
   bool bench_json = false;
   auto* bench_cmd = env_cmd->add_subcommand("bench", "random-action stepping throughput");
   add_common(bench_cmd);
-  bench_cmd->add_option("--steps", bench_steps, "env steps per run")->capture_default_str();
+  bench_cmd->add_option("--steps", bench_steps, "env steps per run (at most 1e12)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000'000}));
   bench_cmd->add_option("--num-envs", num_envs, "copies in a vector env")->capture_default_str();
   bench_cmd->add_option("--threads", threads, "vector env threads")->capture_default_str();
   bench_cmd->add_option("--repeat", repeat, "runs; the median is reported")->capture_default_str();
@@ -487,8 +531,11 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--run-dir", run_dir,
                         "run directory (default: runs/<algo>_<env>_s<seed>_<time>)");
   auto* seed_opt = train_cmd->add_option("--seed", train_seed, "seed for every RNG");
-  train_cmd->add_option("--resume", resume,
-                        "continue the run in this directory from its latest checkpoint");
+  auto* resume_opt = train_cmd->add_option(
+      "--resume", resume, "continue the run in this directory from its latest checkpoint");
+  bool overwrite = false;
+  train_cmd->add_flag("--overwrite", overwrite,
+                      "clear a --run-dir that already holds a run before training into it");
   int64_t stop_after = 0;
   int train_threads = 1;
   train_cmd
@@ -507,7 +554,9 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("RUN", eval_target, "run directory or checkpoint .safetensors")->required();
   eval_cmd->add_option("--episodes", eval_episodes, "episodes")->capture_default_str();
   eval_cmd->add_flag("--deterministic", eval_deterministic, "greedy / mean actions");
-  eval_cmd->add_option("--seed", seed, "reset seed of the first episode")->capture_default_str();
+  eval_cmd->add_option("--seed", seed, "reset seed of the first episode")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   std::string eval_video;
   bool eval_overlay = false;
   int eval_fps = 30, eval_video_episodes = 1;
@@ -554,8 +603,21 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {  // one `error:` line, as for every other bad input
+    const auto known = [&](const std::string& name) {
+      return !app.get_subcommands([&](CLI::App* c) { return c->check_name(name); }).empty();
+    };
+    if (argc > 1 && argv[1][0] != '-' && !known(argv[1])) {
+      std::fprintf(stderr, "error: unknown command '%s' (rlforge --help lists the commands)\n",
+                   argv[1]);
+      return 2;
+    }
+    std::fprintf(stderr, "error: %s (rlforge --help lists the commands and options)\n", e.what());
+    return 2;
   }
 
   try {
@@ -565,7 +627,8 @@ int main(int argc, char** argv) {
       rlforge::nn::SetTrainingThreads(train_threads);
       return TrainCommand(config_file, overrides, run_dir,
                           seed_opt->count() ? std::optional<int64_t>(train_seed) : std::nullopt,
-                          resume, stop_after, argv);
+                          resume_opt->count() ? std::optional<std::string>(resume) : std::nullopt,
+                          stop_after, overwrite, argv);
     }
     if (eval_cmd->parsed()) {
       const rlforge::train::Recording recording{eval_video, eval_video_episodes, eval_overlay,

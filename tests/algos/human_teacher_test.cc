@@ -3,6 +3,7 @@
 // ids, finds those answers and goes on.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -60,9 +61,14 @@ TEST(HumanTeacher, AStopMidSessionLosesNoAnswerAndResumeAsksTheSamePairs) {
   const fs::path run = rlforge::testing::TempPath("run");
   httplib::Client client("127.0.0.1", port);
   std::string first_error;
+  train::TrainResult stopped;
+  // no periodic checkpoint and no saved replay buffer: the stop itself must leave what resumes
+  std::vector<std::string> settings = HumanRun(port);
+  settings.push_back("checkpoint.every_steps=0");
+  settings.push_back("checkpoint.save_replay_buffer=false");
   std::thread training([&] {
     try {
-      train::Train(train::LoadConfig("", HumanRun(port)), run.string());
+      stopped = train::Train(train::LoadConfig("", settings), run.string());
     } catch (const std::exception& e) {
       first_error = e.what();
     }
@@ -80,8 +86,37 @@ TEST(HumanTeacher, AStopMidSessionLosesNoAnswerAndResumeAsksTheSamePairs) {
       200);
   std::raise(SIGINT);  // Ctrl-C while the session waits
   training.join();
-  EXPECT_NE(first_error.find("stopped while waiting for labels"), std::string::npos) << first_error;
+  EXPECT_EQ(first_error, "") << "a stop while waiting is no error";
+  EXPECT_TRUE(stopped.interrupted);
+  EXPECT_TRUE(fs::exists(run / "checkpoints/latest.safetensors"));
 
+  {  // `rlforge feedback serve` on the stopped run reports where it stopped
+    const int serve_port = port + 1;
+    const pid_t serve = fork();
+    if (serve == 0) {
+      const std::string p = std::to_string(serve_port);
+      execl(RLFORGE_BIN, RLFORGE_BIN, "feedback", "serve", run.c_str(), "--port", p.c_str(),
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    httplib::Client app("127.0.0.1", serve_port);
+    json status;
+    for (int i = 0; i < 300 && status.is_null(); ++i) {
+      if (const auto r = app.Get("/api/status"); r && r->status == 200)
+        status = json::parse(r->body);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    kill(serve, SIGINT);
+    int wstatus = 0;
+    waitpid(serve, &wstatus, 0);
+    ASSERT_FALSE(status.is_null()) << "feedback serve did not answer";
+    EXPECT_EQ(status["state"], "stopped");
+    EXPECT_EQ(status["step"], stopped.steps);
+    EXPECT_EQ(status["total_steps"], 1300);
+    EXPECT_EQ(status["max_feedback"], 6);
+    EXPECT_EQ(status["pending"], 2);
+    EXPECT_FALSE(status["returns"].empty());
+  }
   {  // the run is stopped: its pending pairs are answered (what `rlforge feedback serve` offers)
     feedback::FeedbackStore store((run / "feedback").string());
     ASSERT_EQ(store.Pending().size(), 2u);

@@ -472,7 +472,7 @@ TEST(Pebble, BadConfigsAreClearErrors) {
                       "queries_per_session (20)"),
             std::string::npos);
   EXPECT_NE(ErrorOf([] {
-              train::LoadConfig("", {"algo=pebble"});
+              train::LoadConfig("", {"algo=pebble", "env.id=CartPole-v1"});
             }).find("algo: pebble needs a bounded Box action space"),
             std::string::npos);
   EXPECT_NE(ErrorOf([] {

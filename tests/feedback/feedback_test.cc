@@ -160,6 +160,37 @@ TEST(FeedbackServer, ClipNamesCannotLeaveTheClipsFolder) {
   EXPECT_EQ(s.client->Get("/clips/missing.mp4")->status, 404);
 }
 
+TEST(FeedbackServer, EveryErrorIsJsonAndBadInputIsNever5xx) {
+  Served s("errors");
+  // a bare dot names the clips folder itself; no body; a body over 1 MiB; an unknown path
+  const auto post_raw = [&](const std::string& body) {
+    return s.client->Post("/api/label", body, "application/json");
+  };
+  const std::vector<std::pair<std::function<httplib::Result()>, int>> cases = {
+      {[&] { return s.client->Get("/clips/."); }, 404},
+      {[&] { return post_raw(""); }, 400},
+      {[&] { return post_raw(std::string(2 << 20, 'x')); }, 413},
+      {[&] { return s.client->Get("/no/such/path"); }, 404}};
+  for (const auto& [request, want] : cases) {
+    const httplib::Result r = request();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, want);
+    const json body = json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+    ASSERT_TRUE(body.is_object()) << r->status << ": " << r->body;
+    EXPECT_TRUE(body.contains("error")) << r->body;
+  }
+}
+
+TEST(FeedbackServer, ASecondServerOnAPortInUseIsRefused) {
+  Served s("port");
+  FeedbackStore other_store((s.dir / "other").string());
+  FeedbackServer other(other_store, {"127.0.0.1", s.server.port(), ""});
+  EXPECT_NE(ErrorOf([&] {
+              other.Start();
+            }).find("port " + std::to_string(s.server.port()) + " is in use"),
+            std::string::npos);
+}
+
 TEST(FeedbackServer, ATokenIsCheckedOnEveryRequest) {
   Served s("token", "sesame");
   EXPECT_EQ(s.client->Get("/api/pairs")->status, 401);

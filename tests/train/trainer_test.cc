@@ -80,6 +80,65 @@ TEST(Config, ErrorsNameTheKeyPath) {
   fs::remove(bad);
 }
 
+TEST(Config, IntegersThatDoNotFitAreErrorsNamingTheKey) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"total_timesteps=1e30", "total_timesteps: 1e30 is too large for an integer"},
+      {"total_timesteps=1e19", "total_timesteps"},
+      {"total_timesteps=9223372036854775807",
+       "total_timesteps: expected an integer in [1.0, 1e+16]"},
+      {"total_timesteps=99999999999999999999", "total_timesteps"},
+      {"ppo.num_steps=1e18", "ppo.num_steps:"},
+      {"ppo.num_steps=3000000000", "ppo.num_steps: 3000000000 is out of range for an integer"},
+      // layer sizes whose parameters cannot fit are an error, not std::bad_alloc
+      {"ppo.hidden=[100000000, 100000000]",
+       "ppo.hidden: these layer sizes need 2e+16 parameters, more than the limit"},
+      {"ppo.hidden=[1000000000]", "ppo.hidden:"},
+  };
+  for (const auto& [setting, error] : cases)
+    EXPECT_NE(ErrorOf([&] { LoadConfig("", {setting}); }).find(error), std::string::npos)
+        << setting;
+  EXPECT_EQ(LoadConfig("", {"total_timesteps=2e5"}).total_timesteps, 200000);
+}
+
+TEST(Config, DuplicateKeysAreRefused) {
+  const fs::path file = TempPath("dup.yaml");
+  std::ofstream(file) << "seed: 1\nppo:\n  num_steps: 8\n  num_steps: 16\n";
+  EXPECT_NE(ErrorOf([&] { LoadConfig(file.string(), {}); }).find("duplicate key 'ppo.num_steps'"),
+            std::string::npos);
+  std::ofstream(file) << "seed: 1\nseed: 2\n";
+  EXPECT_NE(ErrorOf([&] { LoadConfig(file.string(), {}); }).find("duplicate key 'seed'"),
+            std::string::npos);
+  fs::remove(file);
+}
+
+TEST(Config, TheAlgorithmsDefaultsIncludeAnEnvItCanRun) {
+  // what `config show sac` prints is what `train --set algo=sac` runs
+  const TrainConfig sac = LoadConfig("", {"algo=sac"});
+  EXPECT_EQ(sac.env.id, "Pendulum-v1");
+  EXPECT_EQ(sac.env.num_envs, 1);
+  EXPECT_EQ(LoadConfig("", {"algo=pebble"}).env.id, "Pendulum-v1");
+  EXPECT_EQ(LoadConfig("", {"algo=sac", "env.id=HalfCheetah-v4"}).env.id, "HalfCheetah-v4");
+  EXPECT_EQ(LoadConfig("", {"algo=dqn"}).env.id, "CartPole-v1");
+}
+
+TEST(Config, NumbersAreWrittenAsYamlAndPythonReadNumbers) {
+  EXPECT_EQ(FormatNumber(10.0, DType::kFloat64), "10.0");  // Python: repr(10.0)
+  EXPECT_EQ(FormatNumber(-10.0, DType::kFloat32), "-10.0");
+  EXPECT_EQ(FormatNumber(2.5e-4, DType::kFloat64), "0.00025");
+  EXPECT_EQ(FormatNumber(1e-5, DType::kFloat64), "1e-05");
+  EXPECT_EQ(FormatNumber(1e16, DType::kFloat64), "1e+16");
+  EXPECT_EQ(FormatNumber(3.4028234663852886e38, DType::kFloat32), "3.4028235e+38");
+  EXPECT_EQ(config::YamlNumber(1e-5), "1.0e-05");  // YAML 1.1 (PyYAML) needs the dot
+  EXPECT_EQ(config::YamlNumber(10.0), "10.0");
+  // every float in a resolved config is a YAML 1.1 float, not a string
+  TrainConfig c = LoadConfig("", {"ppo.learning_rate=1e-5", "env.clip_reward=10"});
+  const std::string yaml = ToYaml(c);
+  EXPECT_NE(yaml.find("learning_rate: 1.0e-05"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("clip_reward: 10.0"), std::string::npos) << yaml;
+  EXPECT_EQ(yaml.find("e+01"), std::string::npos) << yaml;
+  EXPECT_EQ(LoadConfigText(yaml, "x").ppo.learning_rate, 1e-5);
+}
+
 TEST(Config, ResolvedYamlRoundTrips) {
   const TrainConfig c =
       LoadConfig(kConfigs + "/ppo/cartpole_fast.yaml", {"env.kwargs.sutton_barto_reward=true"});
@@ -313,6 +372,7 @@ TEST(Train, SameSeedSameWeightsAndResumeEqualsUninterrupted) {
   // a different seed gives different weights
   TrainConfig other = Small(10240);
   other.seed = 2;
+  fs::remove_all(b);
   Train(other, b.string());
   EXPECT_FALSE(SameParameters((a / "checkpoints/latest.safetensors").string(),
                               (b / "checkpoints/latest.safetensors").string()));
@@ -367,7 +427,7 @@ TEST(Train, SacLearnsPendulumAndResumesExactly) {
                              (c / "checkpoints/latest.safetensors").string()));
   EXPECT_NE(
       ErrorOf([] {
-        LoadConfig("", {"algo=sac"});
+        LoadConfig("", {"algo=sac", "env.id=CartPole-v1"});
       }).find("algo: sac needs a bounded Box action space, but env.id CartPole-v1 has Discrete(2)"),
       std::string::npos);
   for (const auto& d : {a, b, c}) fs::remove_all(d);
@@ -441,6 +501,29 @@ TEST(Train, BadCheckpointsAreClearErrors) {
             std::string::npos);
   EXPECT_NE(ErrorOf([&] { Evaluate(dir.string(), 0, true, 0); }).find("--episodes"),
             std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(Train, ARunDirThatHoldsARunIsRefusedUnlessOverwritten) {
+  const fs::path dir = TempPath("reuse");
+  Train(Small(2048), dir.string());
+  const auto best = fs::last_write_time(dir / "checkpoints/best.safetensors");
+  EXPECT_NE(ErrorOf([&] { Train(Small(2048), dir.string()); })
+                .find("already holds a run; continue it with --resume " + dir.string() +
+                      ", choose another --run-dir, or clear it with --overwrite"),
+            std::string::npos);
+  EXPECT_EQ(fs::last_write_time(dir / "checkpoints/best.safetensors"), best) << "untouched";
+  // --overwrite: the old run is gone (its best model, metrics, event files), a new one is there
+  std::ofstream(dir / "checkpoints/stale.txt") << "old";
+  TrainConfig other = Small(1024);
+  other.eval.every_steps = 0;
+  Train(other, dir.string(), false, 0, /*overwrite=*/true);
+  EXPECT_FALSE(fs::exists(dir / "checkpoints/stale.txt"));
+  EXPECT_FALSE(fs::exists(dir / "checkpoints/best.safetensors"));
+  int events = 0;
+  for (const auto& e : fs::directory_iterator(dir))
+    events += e.path().filename().string().rfind("events.out", 0) == 0;
+  EXPECT_EQ(events, 1);
   fs::remove_all(dir);
 }
 

@@ -1,5 +1,6 @@
 #include "rlforge/algos/registry.h"
 
+#include <cstdio>
 #include <mutex>
 #include <set>
 
@@ -20,8 +21,33 @@ void NeedsBoundedBox(const TrainConfig& c, const Space& act) {
   }
 }
 
-void PpoChecks(const TrainConfig& c, const Space&, const Space& act, int64_t) {
+// The parameters of `copies` MLPs in -> hidden -> out must fit in memory several times over
+// (values, gradients, two Adam moments): a documented limit of 2^28 (1 GiB of floats each), so a
+// typo such as [100000000, 100000000] is an error naming the key, not std::bad_alloc.
+constexpr double kMaxParameters = 268435456.0;
+void CheckNetworkSize(const std::string& key, const std::vector<int64_t>& hidden, int64_t in,
+                      int64_t out, int copies) {
+  double params = 0, width = static_cast<double>(in);
+  for (const int64_t h : hidden) {
+    params += (width + 1) * static_cast<double>(h);
+    width = static_cast<double>(h);
+  }
+  params = copies * (params + (width + 1) * static_cast<double>(out));
+  if (params > kMaxParameters) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.3g", params);
+    throw Error(key + ": these layer sizes need " + text +
+                " parameters, more than the limit of 268,435,456 (2^28)");
+  }
+}
+
+void PpoChecks(const TrainConfig& c, const Space& obs, const Space& act, int64_t) {
+  CheckNetworkSize("ppo.hidden", c.ppo.hidden, obs.size(), act.size() + 1, 2);
   const int64_t batch = static_cast<int64_t>(c.env.num_envs) * c.ppo.num_steps;
+  if (static_cast<double>(batch) * static_cast<double>(obs.size()) > kMaxParameters)
+    throw Error("ppo.num_steps: env.num_envs x ppo.num_steps = " + std::to_string(batch) +
+                " rollout rows of " + std::to_string(obs.size()) +
+                " observation values exceed the limit of 268,435,456 values");
   if (batch < c.ppo.num_minibatches) {
     throw Error("ppo.num_minibatches: expected at most env.num_envs x ppo.num_steps = " +
                 std::to_string(batch));
@@ -30,6 +56,18 @@ void PpoChecks(const TrainConfig& c, const Space&, const Space& act, int64_t) {
       act.kind() != Space::Kind::kBox) {
     throw Error("algo: " + c.algo + " does not support the action space " + act.ToString());
   }
+}
+
+void SacChecks(const TrainConfig& c, const Space& obs, const Space& act, int64_t) {
+  NeedsBoundedBox(c, act);
+  CheckNetworkSize("sac.hidden", c.sac.hidden, obs.size() + act.size(), 2 * act.size(), 5);
+}
+
+// SAC's runs default to a continuous env and one env (CleanRL's sac_continuous_action.py), so
+// `train --set algo=sac` runs what `config show sac` shows.
+void SacDefaults(TrainConfig& c) {
+  c.env.id = "Pendulum-v1";
+  c.env.num_envs = 1;
 }
 
 // A2C (SB3 / seed 001): 5-step rollouts, one gradient step, no clipping, on PPO's loop.
@@ -57,20 +95,20 @@ std::vector<AlgorithmInfo>& Table() {
          return MakePpo(a2c, dir);
        }},
       {"dqn", "DQN (CleanRL dqn.py)", "", nullptr,
-       [](const TrainConfig& c, const Space&, const Space& act, int64_t) {
+       [](const TrainConfig& c, const Space& obs, const Space& act, int64_t) {
+         CheckNetworkSize("dqn.hidden", c.dqn.hidden, obs.size(), act.size(), 2);
          if (act.kind() != Space::Kind::kDiscrete)
            throw Error("algo: dqn needs a Discrete action space, but env.id " + c.env.id + " has " +
                        act.ToString() + " (use ppo or sac)");
        },
        [](const TrainConfig& c) { return c.dqn.gamma; }, MakeDqn},
-      {"sac", "SAC (CleanRL sac_continuous_action.py)", "", nullptr,
-       [](const TrainConfig& c, const Space&, const Space& act, int64_t) {
-         NeedsBoundedBox(c, act);
-       },
+      {"sac", "SAC (CleanRL sac_continuous_action.py)", "", SacDefaults, SacChecks,
        [](const TrainConfig& c) { return c.sac.gamma; }, MakeSac},
-      {"pebble", "PEBBLE (BPref): SAC on a reward learned from preferences", "", nullptr,
-       [](const TrainConfig& c, const Space&, const Space& act, int64_t max_steps) {
-         NeedsBoundedBox(c, act);
+      {"pebble", "PEBBLE (BPref): SAC on a reward learned from preferences", "", SacDefaults,
+       [](const TrainConfig& c, const Space& obs, const Space& act, int64_t max_steps) {
+         SacChecks(c, obs, act, max_steps);
+         CheckNetworkSize("pebble.reward_model.hidden", c.pebble.reward_model.hidden,
+                          obs.size() + act.size(), 1, c.pebble.reward_model.ensemble_size);
          c.pebble.Validate(max_steps);
        },
        [](const TrainConfig& c) { return c.sac.gamma; }, MakePebble},

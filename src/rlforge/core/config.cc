@@ -1,5 +1,6 @@
 #include "rlforge/core/config.h"
 
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -17,6 +18,14 @@ std::string Range::ToString() const {
 Reader::Reader(const YAML::Node& node, std::string path) : node_(node), path_(std::move(path)) {
   if (node_ && !node_.IsNull() && !node_.IsMap()) {
     throw Error((path_.empty() ? std::string("config") : path_) + ": expected a mapping of keys");
+  }
+  // yaml-cpp keeps duplicate keys (and lookups find the first): refuse them
+  if (!node_ || !node_.IsMap()) return;
+  std::set<std::string> keys;
+  for (const auto& kv : node_) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    if (!keys.insert(key).second)
+      throw Error("duplicate key '" + Where(key.c_str()) + "' (each key may appear once)");
   }
 }
 
@@ -64,15 +73,38 @@ T Reader::Parse(const YAML::Node& n, const std::string& where, const Range& rang
     const std::string allowed = range.ToString().empty() ? "" : " in " + range.ToString();
     if (!n.IsScalar()) throw Error(where + ": expected " + kind + allowed + ", got " + Text(n));
     const std::string s = n.Scalar();
-    std::istringstream in(s);
-    double v = 0.0;
-    in >> v;
-    if (in.fail() || !in.eof() || !std::isfinite(v) ||
-        (std::is_integral_v<T> && v != std::floor(v))) {
-      throw Error(where + ": expected " + kind + allowed + ", got " + Text(n));
+    if constexpr (std::is_integral_v<T>) {
+      // an integer literal exactly; else a number that is a whole one, e.g. 1e5
+      int64_t i = 0;
+      const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
+      const bool literal = ec == std::errc() && end == s.data() + s.size();
+      if (!literal) {
+        std::istringstream in(s);
+        double v = 0.0;
+        in >> v;
+        if (in.fail() || !in.eof() || !std::isfinite(v) || v != std::floor(v))
+          throw Error(where + ": expected " + kind + allowed + ", got " + Text(n));
+        if (std::abs(v) >= 9007199254740992.0)  // 2^53: beyond it a double is no exact integer
+          throw Error(where + ": " + s + " is too large for an integer (at most " +
+                      std::to_string(std::numeric_limits<T>::max()) + ")");
+        i = static_cast<int64_t>(v);
+      }
+      if (i < std::numeric_limits<T>::min() || i > std::numeric_limits<T>::max())
+        throw Error(where + ": " + s + " is out of range for an integer (at most " +
+                    std::to_string(std::numeric_limits<T>::max()) + ")");
+      if (!range.Contains(static_cast<double>(i)))
+        throw Error(where + ": expected " + kind + allowed + ", got " + s);
+      return static_cast<T>(i);
+    } else {
+      std::istringstream in(s);
+      double v = 0.0;
+      in >> v;
+      if (in.fail() || !in.eof() || !std::isfinite(v)) {
+        throw Error(where + ": expected " + kind + allowed + ", got " + Text(n));
+      }
+      if (!range.Contains(v)) throw Error(where + ": expected " + kind + allowed + ", got " + s);
+      return static_cast<T>(v);
     }
-    if (!range.Contains(v)) throw Error(where + ": expected " + kind + allowed + ", got " + s);
-    return static_cast<T>(v);
   }
 }
 
@@ -136,6 +168,15 @@ void Reader::Finish() const {
     if (!close.empty()) message += "; did you mean '" + Where(close[0].c_str()) + "'?";
     throw Error(message);
   }
+}
+
+std::string YamlNumber(double v) {
+  if (std::isnan(v)) return ".nan";
+  if (std::isinf(v)) return v > 0 ? ".inf" : "-.inf";
+  std::string s = FormatNumber(v, DType::kFloat64);
+  const size_t e = s.find('e');
+  if (e != std::string::npos && s.find('.') == std::string::npos) s.insert(e, ".0");
+  return s;
 }
 
 void Writer::operator()(const char* key, const std::map<std::string, std::string>& value,

@@ -90,6 +90,10 @@ class Reader {
   std::set<std::string> seen_;
 };
 
+// A float as YAML 1.1 readers (PyYAML) take for a float, not a string: Python's repr, with a
+// '.' in the mantissa ("1.0e-05", "10.0", ".inf").
+std::string YamlNumber(double v);
+
 // Writes a config struct as YAML (the fully resolved config of a run).
 class Writer {
  public:
@@ -98,7 +102,7 @@ class Writer {
   void operator()(const char* key, const T& value, const char*, Range = Range::Any()) {
     out_ << YAML::Key << key << YAML::Value;
     if constexpr (std::is_same_v<T, double> || std::is_same_v<T, float>) {
-      out_ << FormatNumber(value, DType::kFloat64);
+      out_ << YamlNumber(value);
     } else {
       out_ << value;
     }

@@ -52,16 +52,26 @@ std::string FormatNumber(double v, DType dtype) {
   if (dtype != DType::kFloat32 && dtype != DType::kFloat64) {
     return std::to_string(static_cast<int64_t>(v));
   }
+  // the shortest digits that read back to the same value, laid out as Python's repr(float):
+  // positional for exponents in [-4, 16), else d.ddde+XX
   char buf[40];
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
+  int precision = 1;
+  for (; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof(buf), "%.*e", precision - 1, v);
     const double back = std::strtod(buf, nullptr);
-    const bool same =
-        dtype == DType::kFloat32 ? static_cast<float>(back) == static_cast<float>(v) : back == v;
-    if (same) break;
+    if (dtype == DType::kFloat32 ? static_cast<float>(back) == static_cast<float>(v) : back == v)
+      break;
   }
+  const std::string sci = buf;  // "-d.ddde+XX"
+  const int exponent = std::atoi(sci.c_str() + sci.find('e') + 1);
+  if (exponent < -4 || exponent >= 16) {
+    std::string mantissa = sci.substr(0, sci.find('e'));
+    std::string exp = sci.substr(sci.find('e') + 1);  // "+05" / "-05"
+    return mantissa + "e" + exp;
+  }
+  std::snprintf(buf, sizeof(buf), "%.*f", std::max(0, precision - 1 - exponent), v);
   std::string s = buf;
-  if (s.find_first_of(".en") == std::string::npos) s += ".0";
+  if (s.find('.') == std::string::npos) s += ".0";
   return s;
 }
 

@@ -205,6 +205,8 @@ Kwargs ParseKwargs(const std::vector<std::string>& items) {
       }
       const double as_double = std::strtod(text.c_str(), &end);
       if (!text.empty() && *end == '\0') {
+        if (!std::isfinite(as_double))  // nan, inf: no env parameter means that
+          throw Error("kwarg '" + key + "': expected a finite number, got " + text);
         kwargs[key] = as_double;
       } else {
         kwargs[key] = text;

@@ -2,11 +2,13 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "rlforge/core/error.h"
 #include "rlforge/feedback/web.h"
@@ -33,6 +35,26 @@ void Reply(httplib::Response& res, int status, const json& body) {
 
 void Fail(httplib::Response& res, int status, const std::string& message) {
   Reply(res, status, json{{"error", message}});
+}
+
+// The reason phrase of an HTTP status httplib answers by itself.
+const char* StatusText(int status) {
+  switch (status) {
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
+    case 416:
+      return "Range Not Satisfiable";
+    default:
+      return "error";
+  }
 }
 
 // A clip file name: letters, digits, '.', '_', '-', and no "..": nothing that leaves clips/.
@@ -62,6 +84,21 @@ bool FeedbackServer::Authorized(const std::string& header, const std::string& qu
 
 void FeedbackServer::Routes() {
   httplib::Server& s = *server_;
+  // SO_REUSEADDR only: httplib's default SO_REUSEPORT lets a second server bind the same port
+  // and take half the requests (of another run)
+  s.set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  s.set_payload_max_length(1 << 20);  // answers are a few bytes; a bigger body is a 413
+  // every error answers JSON, also those httplib makes itself (400 without a body, 413, 404)
+  s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty())
+      Fail(res, res.status, std::to_string(res.status) + " " + StatusText(res.status));
+  });
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    Fail(res, 500, "internal error");
+  });
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (Authorized(req.get_header_value("Authorization"), req.get_param_value("token")))
       return httplib::Server::HandlerResponse::Unhandled;
@@ -104,6 +141,9 @@ void FeedbackServer::Routes() {
     const std::string name = req.matches[1];
     if (!SafeName(name)) return Fail(res, 400, "bad clip name \"" + name + "\"");
     const std::filesystem::path path = std::filesystem::path(store_.clip_dir()) / name;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))
+      return Fail(res, 404, "no clip \"" + name + "\"");
     std::ifstream in(path, std::ios::binary);
     if (!in) return Fail(res, 404, "no clip \"" + name + "\"");
     const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -159,8 +199,12 @@ void FeedbackServer::Start() {
     port_ = s.bind_to_port(config_.host, config_.port) ? config_.port : -1;
   }
   if (port_ <= 0)
-    throw Error("feedback: cannot listen on " + config_.host + ":" + std::to_string(config_.port));
+    throw Error("feedback: cannot listen on " + config_.host + ":" + std::to_string(config_.port) +
+                ": port " + std::to_string(config_.port) +
+                " is in use (another labeling app?) or not allowed; choose another --port or 0");
   thread_ = std::thread([&s] { s.listen_after_bind(); });
+  // httplib's stop() does nothing until the loop runs: a Stop() right after Start() would hang
+  while (!s.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 void FeedbackServer::Stop() {

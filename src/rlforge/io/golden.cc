@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -238,6 +239,10 @@ class Replayer {
 }  // namespace
 
 std::vector<GoldenEpisode> LoadGolden(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(path + ": a directory; expected a golden JSON file (e.g. " + path +
+                "/CartPole-v1.json)");
   std::ifstream in(path);
   if (!in) throw Error(path + ": cannot open file");
   json root;

@@ -94,8 +94,8 @@ struct TrainConfig : algos::AlgoConfigs {
     using config::Range;
     v("algo", algo, "algorithm", config::Choices{algos::AlgorithmNames()});
     v("seed", seed, "seed for every RNG (CleanRL: 1)", Range::Closed(0, 4294967295.0));
-    v("total_timesteps", total_timesteps, "env steps over all envs (CleanRL ppo.py: 500000)",
-      Range::Positive());
+    v("total_timesteps", total_timesteps,
+      "env steps over all envs (CleanRL ppo.py: 500000; at most 1e16)", Range::Closed(1, 1e16));
     v("progress", progress, "live progress line on stderr");
     v.Section("env", env, "environment");
     VisitAlgos(v);

@@ -47,15 +47,14 @@ void LoadEnvs(const io::TensorDict& in, env::VectorEnv& envs) {
 }
 
 std::vector<double> RunEpisodes(const ActFn& act, const EnvConfig& env_config,
-                                const env::VectorEnv* training, const EvalRequest& req) {
+                                env::VectorEnv* training, const EvalRequest& req) {
   EnvConfig c = env_config;
   c.normalize_reward = false;  // evaluation reports the true return
   auto e = MakeEnv(c, 0.99);
   auto* norm = env::FindWrapper<env::NormalizeObservation>(e.get());
   if (norm != nullptr && training != nullptr) {
     // evaluation uses the training statistics, frozen
-    auto* train_norm = env::FindWrapper<env::NormalizeObservation>(
-        const_cast<env::Env*>(&const_cast<env::VectorEnv*>(training)->env(0)));
+    auto* train_norm = env::FindWrapper<env::NormalizeObservation>(&training->env(0));
     if (train_norm != nullptr) norm->stats() = train_norm->stats();
     norm->update_stats = false;
   }

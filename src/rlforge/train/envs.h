@@ -30,7 +30,7 @@ using ActFn = std::function<void(const float* obs, int64_t n, int64_t* discrete,
                                  bool deterministic)>;
 // Episodes on a fresh env of `c` (reward normalization off; observation normalization frozen at
 // `training`'s env 0 statistics, if it normalizes) with `act`; returns their returns.
-std::vector<double> RunEpisodes(const ActFn& act, const EnvConfig& c,
-                                const env::VectorEnv* training, const EvalRequest& req);
+std::vector<double> RunEpisodes(const ActFn& act, const EnvConfig& c, env::VectorEnv* training,
+                                const EvalRequest& req);
 
 }  // namespace rlforge::train

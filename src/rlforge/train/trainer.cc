@@ -140,8 +140,22 @@ void Context::Load(const io::TensorDict& in) {
 
 // ---- the run --------------------------------------------------------------------------------
 
+bool HoldsRun(const std::string& dir) {
+  std::error_code ec;
+  for (const char* part : {"config.yaml", "metrics.csv", "checkpoints"}) {
+    if (fs::exists(fs::path(dir) / part, ec)) return true;
+  }
+  return false;
+}
+
 TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool resume,
-                  int64_t stop_after) {
+                  int64_t stop_after, bool overwrite) {
+  if (!resume && HoldsRun(run_dir)) {
+    if (!overwrite)
+      throw Error(run_dir + ": already holds a run; continue it with --resume " + run_dir +
+                  ", choose another --run-dir, or clear it with --overwrite");
+    fs::remove_all(run_dir);
+  }
   const std::string ckpt_dir = run_dir + "/checkpoints";
   const std::string latest = ckpt_dir + "/latest.safetensors";
   TrainConfig config = config_in;
@@ -161,6 +175,12 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
   }
   TrainResult result;
   const int64_t total = algo->total_steps();
+  if (!resume && total != config.total_timesteps) {
+    std::fprintf(stderr,
+                 "note: total_timesteps %lld runs as %lld env steps (whole iterations of the "
+                 "algorithm)\n",
+                 static_cast<long long>(config.total_timesteps), static_cast<long long>(total));
+  }
   if (resume && ctx.global_step >= total) {  // nothing to do: say so, touch nothing
     result.steps = ctx.global_step;
     result.already_complete = true;

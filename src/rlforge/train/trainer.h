@@ -23,9 +23,13 @@ struct TrainResult {
 
 // Trains into run_dir (created if needed). With resume, continues from
 // run_dir/checkpoints/latest.safetensors and the config saved there. stop_after > 0: stop (with
-// a checkpoint, resumable) once that many env steps are done.
+// a checkpoint, resumable) once that many env steps are done. A run_dir that already holds a run
+// is refused unless resuming, or with overwrite (which clears it first).
 TrainResult Train(const TrainConfig& config, const std::string& run_dir, bool resume = false,
-                  int64_t stop_after = 0);
+                  int64_t stop_after = 0, bool overwrite = false);
+
+// Whether `dir` holds (part of) a run: config.yaml, metrics.csv or checkpoints/.
+bool HoldsRun(const std::string& dir);
 
 // The checkpoint file of a run dir: best.safetensors if present (when prefer_best), else latest.
 std::string CheckpointPath(const std::string& run_or_checkpoint, bool prefer_best);

@@ -109,10 +109,12 @@ std::vector<float> HumanTeacher::Label(const QueryRewards& q) {
   server_->SetStatus(status_);
   std::vector<float> labels;
   for (const auto& a : answers) {
-    if (!a && stop_ && stop_())
-      throw Error(
+    if (!a && stop_ && stop_()) {
+      server_->SetStatus(status_);
+      throw TeacherInterrupted(
           "stopped while waiting for labels: answer the pending pairs with `rlforge "
           "feedback serve RUN_DIR`, then `rlforge train --resume RUN_DIR`");
+    }
     labels.push_back(a ? LabelOf(*a) : kSkip);
   }
   store_->Expire(ids);  // the timeout's unanswered pairs leave the queue

@@ -32,6 +32,7 @@ class PebbleRun final : public OffPolicyRun<Pebble> {
   void Iterate(train::Context& ctx) override {
     if (human_ != nullptr && !started_) human_->Start();
     started_ = true;
+    if (deferred_ >= 0 && !Learn(ctx, deferred_)) return;  // the last iteration's session
     step_.Observe();
     agent_->Collect(step_.obs.data(), n_, ctx.global_step, envs_->continuous_actions());
     for (int i = 0; i < n_; ++i) states_[i] = envs_->env(i).GetState();  // where obs was taken
@@ -68,9 +69,23 @@ class PebbleRun final : public OffPolicyRun<Pebble> {
                          {shown_model_returns_.begin(), shown_model_returns_.end()}});
     }
     step_.AddTo(replay_, agent_->learns_from_true_reward() ? step_.rewards : model_rewards_);
-    for (const auto& [tag, value] : agent_->Train(replay_, ctx.global_step, ctx.iteration))
-      ctx.Log(tag, value);
+    if (agent_->SessionDue(ctx.global_step) && ctx.global_step < total_steps()) {
+      // the session (and this step's update) open the next iteration: a stop while a person
+      // answers then leaves the checkpoint from before it, which asks the same pairs again
+      deferred_ = ctx.iteration;
+      return;
+    }
+    Learn(ctx, ctx.iteration);
     if (ctx.iteration % 100 == 0) ctx.Log("charts/SPS", ctx.sps());
+  }
+
+  void Save(io::TensorDict& out) const override {
+    OffPolicyRun::Save(out);
+    out.Put("pebble.deferred_iteration", std::vector<int64_t>{deferred_}, {});
+  }
+  void Load(const io::TensorDict& in) override {
+    OffPolicyRun::Load(in);
+    deferred_ = in.Scalar<int64_t>("pebble.deferred_iteration");
   }
 
   std::vector<double> Evaluate(const train::EvalRequest& req) override {
@@ -80,6 +95,27 @@ class PebbleRun final : public OffPolicyRun<Pebble> {
   }
 
  private:
+  // A due feedback session, then the SAC update of `iteration`; false when a person's answers
+  // were interrupted (nothing changed: the run stops with a checkpoint from before the session).
+  bool Learn(train::Context& ctx, int64_t iteration) {
+    if (agent_->SessionDue(ctx.global_step)) {
+      try {
+        for (const auto& [tag, value] : agent_->Session(replay_, ctx.global_step))
+          ctx.Log(tag, value);
+      } catch (const TeacherInterrupted&) {
+        deferred_ = iteration;
+        ctx.RequestStop("by signal " + std::to_string(train::Context::InterruptSignal()) +
+                        " while waiting for labels (answer them with `rlforge feedback serve`)");
+        return false;
+      }
+    }
+    for (const auto& [tag, value] : agent_->Update(replay_, ctx.global_step, iteration))
+      ctx.Log(tag, value);
+    deferred_ = -1;
+    return true;
+  }
+
+  int64_t deferred_ = -1;  // the iteration whose session and update open the next one, or -1
   HumanTeacher* human_ = nullptr;            // the agent's teacher when it is a person
   bool started_ = false;                     // the labeling app serves
   std::vector<float> model_rewards_;         // learned reward of this step        (N)

@@ -85,13 +85,28 @@ std::optional<Pebble::EpisodeFit> Pebble::Record(int env, int64_t global_step, c
   return EpisodeFit{fit.sums[1], fit.Value()};
 }
 
-std::map<std::string, double> Pebble::Train(buffers::ReplayBuffer& replay, int64_t global_step,
-                                            int64_t iteration) {
+bool Pebble::SessionDue(int64_t global_step) const {
+  return global_step > config_.random_exploration_steps && global_step >= next_session_ &&
+         asked_ < config_.max_feedback;
+}
+
+std::map<std::string, double> Pebble::Session(buffers::ReplayBuffer& replay, int64_t global_step) {
+  std::map<std::string, double> m = FeedbackSession(replay, global_step);
+  next_session_ += config_.feedback_frequency;
+  return m;
+}
+
+std::map<std::string, double> Pebble::Update(buffers::ReplayBuffer& replay, int64_t global_step,
+                                             int64_t iteration) {
   std::map<std::string, double> m;
   if (global_step <= config_.random_exploration_steps) return m;
-  if (global_step >= next_session_ && asked_ < config_.max_feedback) {
-    m = FeedbackSession(replay, global_step);
-    next_session_ += config_.feedback_frequency;
+  // a run resumed without its replay buffer refills it as far as random exploration did first
+  if (replay.size() < std::max<int64_t>(1, config_.random_exploration_steps)) return m;
+  if (std::exchange(catch_up_, 0) != 0) {  // the first session's fresh critic catches up
+    for (int k = 0; k < config_.reset_update; ++k) {
+      replay.Sample(sac_.batch_size(), &batch_);
+      sac_.Update(batch_, k);
+    }
   }
   replay.Sample(sac_.batch_size(), &batch_);
   if (sessions_ == 0) {  // pre-training: the critic's reward is the state entropy
@@ -125,6 +140,8 @@ std::map<std::string, double> Pebble::FeedbackSession(buffers::ReplayBuffer& rep
   // candidates: segment pairs from recent episodes; the first session is uniform
   const Scheme scheme = sessions_ == 0 ? Scheme::kUniform : ParseScheme(config_.query_scheme);
   const int64_t candidates = scheme == Scheme::kUniform ? count : count * config_.large_batch;
+  const Rng rng_before = rng_;
+  const std::string teacher_before = teacher_->SaveState();
   const Segments s = episodes_.Sample(2 * candidates, H, rng_);
   // k-center features of a pair: both sides' observations
   const auto features_of = [&](const PairBatch& p) {
@@ -162,7 +179,14 @@ std::map<std::string, double> Pebble::FeedbackSession(buffers::ReplayBuffer& rep
   }
   teacher_->SetMargin(episodes_.MeanReturn() * static_cast<double>(H) /
                       std::max(1.0, episodes_.MeanLength()));
-  const std::vector<float> labels = teacher_->Label(q);
+  std::vector<float> labels;
+  try {
+    labels = teacher_->Label(q);
+  } catch (const TeacherInterrupted&) {  // as if the session had not begun: it asks the same again
+    rng_ = rng_before;
+    teacher_->LoadState(teacher_before);
+    throw;
+  }
   if (!preferences_) {
     preferences_ = std::make_unique<buffers::PreferenceBuffer>(
         config_.max_feedback, buffers::SegmentSpec{H, obs_dim_, act_dim_, s.state_dim});
@@ -212,12 +236,9 @@ std::map<std::string, double> Pebble::FeedbackSession(buffers::ReplayBuffer& rep
     Relabel(replay);
     if (config_.normalize_reward) m["reward_model/reward_scale"] = reward_scale_;
   }
-  if (sessions_ == 0) {  // leaving pre-training: a fresh critic, then catch up
+  if (sessions_ == 0) {  // leaving pre-training: a fresh critic, caught up by the next Update
     sac_.ResetCritic();
-    for (int k = 0; k < config_.reset_update; ++k) {
-      replay.Sample(sac_.batch_size(), &batch_);
-      sac_.Update(batch_, k);
-    }
+    catch_up_ = 1;
   }
   ++sessions_;
   (void)global_step;
@@ -286,7 +307,8 @@ void Pebble::Save(io::TensorDict& out) const {
   ByteWriter stats;
   intrinsic_stats_.Save(stats);
   out.PutText("pebble.intrinsic_stats", stats.bytes());
-  out.Put("pebble.counters", std::vector<int64_t>{asked_, labelled_, sessions_, next_session_});
+  out.Put("pebble.counters",
+          std::vector<int64_t>{asked_, labelled_, sessions_, next_session_, catch_up_});
   out.Put("pebble.reward_scale", std::vector<double>{reward_scale_}, {});
   std::vector<double> sums;
   for (const auto& fit : reward_fit_) sums.insert(sums.end(), fit.sums.begin(), fit.sums.end());
@@ -333,10 +355,10 @@ void Pebble::Load(const io::TensorDict& in) {
   const std::string stats_bytes = in.Text("pebble.intrinsic_stats");
   ByteReader stats(stats_bytes, in.source() + ": pebble.intrinsic_stats");
   intrinsic_stats_.Load(stats);
-  std::vector<int64_t> counters(4);
+  std::vector<int64_t> counters(5);
   in.Read("pebble.counters", counters);
   asked_ = counters[0], labelled_ = counters[1], sessions_ = counters[2];
-  next_session_ = counters[3];
+  next_session_ = counters[3], catch_up_ = counters[4];
   reward_scale_ = in.Scalar<double>("pebble.reward_scale");
   std::vector<double> sums(6 * reward_fit_.size());
   in.Read("pebble.episode_sums", sums);  // 6 per env

@@ -64,10 +64,16 @@ class Pebble {
   std::optional<EpisodeFit> Record(int env, int64_t global_step, const float* obs,
                                    const float* action, float true_reward, float model_reward,
                                    std::span<const double> state, bool episode_end);
-  // After each env step: a feedback session when one is due, then one SAC update (intrinsic
-  // reward during pre-training). Returns metrics to log (empty most steps).
-  std::map<std::string, double> Train(buffers::ReplayBuffer& replay, int64_t global_step,
-                                      int64_t iteration);
+  // Whether a feedback session is due at this step.
+  bool SessionDue(int64_t global_step) const;
+  // The feedback session: queries, the teacher's labels, reward-model training, relabeling (and
+  // the critic reset after pre-training). A TeacherInterrupted from the teacher leaves everything
+  // as it was before the session, so a checkpoint then asks the same pairs again.
+  std::map<std::string, double> Session(buffers::ReplayBuffer& replay, int64_t global_step);
+  // After each env step: one SAC update (on the intrinsic reward during pre-training). Returns
+  // metrics to log (empty most steps).
+  std::map<std::string, double> Update(buffers::ReplayBuffer& replay, int64_t global_step,
+                                       int64_t iteration);
 
   // SAC's state as SAC names it, the reward model's as reward_model.*, the rest as pebble.*.
   void Save(io::TensorDict& out) const;
@@ -103,6 +109,7 @@ class Pebble {
   std::vector<Correlation> reward_fit_;  // per env, its episode so far: (true, learned) reward (N)
   Rng rng_;                              // segment sampling, reward-model shuffles
   int64_t asked_ = 0, labelled_ = 0, sessions_ = 0, next_session_ = 0;
+  int64_t catch_up_ = 0;  // 1: the critic was reset; the next Update first runs reset_update steps
   buffers::Batch batch_;  // SAC minibatch, reused
 };
 

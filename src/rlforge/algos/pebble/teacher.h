@@ -13,11 +13,18 @@
 #include <vector>
 
 #include "rlforge/core/config.h"
+#include "rlforge/core/error.h"
 #include "rlforge/core/rng.h"
 
 namespace rlforge::algos::pebble {
 
 inline constexpr float kSkip = -1.0f;  // the teacher gave no label
+
+// A teacher that waits for a person, stopped (SIGINT/SIGTERM) before every answer came.
+class TeacherInterrupted : public Error {
+ public:
+  using Error::Error;
+};
 
 struct TeacherConfig {
   std::string preset = "oracle";  // oracle|noisy|mistake|skip|equal|myopic|custom|human
