@@ -16,6 +16,8 @@
 #include <thread>
 
 #include "rlforge/algos/registry.h"
+#include "rlforge/cloud/pull.h"
+#include "rlforge/cloud/rclone.h"
 #include "rlforge/core/error.h"
 #include "rlforge/env/checker.h"
 #include "rlforge/env/registry.h"
@@ -259,12 +261,46 @@ std::string ThreadsNote(const std::string& algo) {
   return note;
 }
 
+// `rlforge cloud pull REMOTE DIR` and `train --resume REMOTE`: the run's latest uploaded
+// checkpoint and files, into a folder that holds no run (or one --overwrite clears).
+int64_t PullRun(const std::string& remote, const std::string& dir, bool overwrite,
+                const std::string& rclone_config) {
+  if (rlforge::train::HoldsRun(dir)) {
+    if (!overwrite)
+      throw Error(dir + ": already holds a run; pull into another folder or add --overwrite");
+    std::filesystem::remove_all(dir);
+  }
+  const int64_t step = rlforge::cloud::Pull(rlforge::cloud::Rclone(rclone_config), remote, dir);
+  std::printf("pulled %s (checkpoint of step %lld) into %s\n", remote.c_str(),
+              static_cast<long long>(step), dir.c_str());
+  return step;
+}
+
+int CloudCheckCommand(const std::string& remote, const std::string& rclone_config) {
+  const auto r = rlforge::cloud::Rclone(rclone_config).Check(remote, 60.0);
+  if (!r.ok())
+    throw Error(remote + ": not reachable or not writable (rclone exit " + std::to_string(r.code) +
+                ": " + r.error + ")");
+  std::printf("%s: reachable and writable\n", remote.c_str());
+  return 0;
+}
+
 int TrainCommand(const std::string& config_file, std::vector<std::string> overrides,
                  const std::string& run_dir_arg, std::optional<int64_t> seed,
                  std::optional<std::string> resume_arg, int64_t stop_after, bool overwrite,
-                 char** argv) {
+                 const std::string& rclone_config, char** argv) {
   if (stop_after < 0) throw Error("--stop-after: expected a non-negative number of steps");
   namespace train = rlforge::train;
+  if (resume_arg && rlforge::cloud::IsRemote(*resume_arg) &&
+      !std::filesystem::exists(*resume_arg)) {  // a run on a remote: pulled first, then resumed
+    if (!config_file.empty() || !overrides.empty() || seed) {
+      throw Error("--resume: the run's saved config is used; drop --config, --set and --seed");
+    }
+    const std::string local =
+        run_dir_arg.empty() ? "runs/" + rlforge::cloud::BaseName(*resume_arg) : run_dir_arg;
+    PullRun(*resume_arg, local, overwrite, rclone_config);
+    return TrainCommand("", {}, "", std::nullopt, local, stop_after, false, rclone_config, argv);
+  }
   if (resume_arg) {
     const std::string& resume = *resume_arg;
     if (resume.empty()) throw Error("--resume: expected a run directory, got an empty string");
@@ -532,7 +568,13 @@ int main(int argc, char** argv) {
                         "run directory (default: runs/<algo>_<env>_s<seed>_<time>)");
   auto* seed_opt = train_cmd->add_option("--seed", train_seed, "seed for every RNG");
   auto* resume_opt = train_cmd->add_option(
-      "--resume", resume, "continue the run in this directory from its latest checkpoint");
+      "--resume", resume,
+      "continue the run in this directory (or on this rclone remote: pulled into --run-dir, "
+      "default runs/<name>) from its latest checkpoint");
+  std::string rclone_config;
+  train_cmd->add_option("--rclone-config", rclone_config,
+                        "rclone.conf for --resume REMOTE:PATH (the run's cloud.rclone_config "
+                        "is used after)");
   bool overwrite = false;
   train_cmd->add_flag("--overwrite", overwrite,
                       "clear a --run-dir that already holds a run before training into it");
@@ -587,6 +629,21 @@ int main(int argc, char** argv) {
       ->required();
   ckpt_show_cmd->add_option("--values", ckpt_values, "print this tensor's values, one a line");
 
+  auto* cloud_cmd = app.add_subcommand("cloud", "copies of runs on an rclone remote");
+  cloud_cmd->require_subcommand(1);
+  std::string cloud_remote, cloud_dir;
+  bool cloud_overwrite = false;
+  auto* cloud_check_cmd =
+      cloud_cmd->add_subcommand("check", "whether REMOTE:PATH is reachable and writable");
+  cloud_check_cmd->add_option("REMOTE", cloud_remote, "rclone remote:path")->required();
+  cloud_check_cmd->add_option("--rclone-config", rclone_config, "rclone.conf path");
+  auto* cloud_pull_cmd = cloud_cmd->add_subcommand(
+      "pull", "download a run's latest uploaded checkpoint and files (then train --resume DIR)");
+  cloud_pull_cmd->add_option("REMOTE", cloud_remote, "rclone remote:path of the run")->required();
+  cloud_pull_cmd->add_option("DIR", cloud_dir, "local folder (default runs/<name>)");
+  cloud_pull_cmd->add_option("--rclone-config", rclone_config, "rclone.conf path");
+  cloud_pull_cmd->add_flag("--overwrite", cloud_overwrite, "clear DIR if it holds a run");
+
   auto* feedback_cmd = app.add_subcommand("feedback", "human preference feedback");
   feedback_cmd->require_subcommand(1);
   std::string feedback_run;
@@ -622,13 +679,20 @@ int main(int argc, char** argv) {
 
   try {
     if (envs_cmd->parsed()) return ListEnvs(envs_json);
+    if (cloud_check_cmd->parsed()) return CloudCheckCommand(cloud_remote, rclone_config);
+    if (cloud_pull_cmd->parsed()) {
+      PullRun(cloud_remote,
+              cloud_dir.empty() ? "runs/" + rlforge::cloud::BaseName(cloud_remote) : cloud_dir,
+              cloud_overwrite, rclone_config);
+      return 0;
+    }
     if (serve_cmd->parsed()) return FeedbackServeCommand(feedback_run, serve_config);
     if (train_cmd->parsed()) {
       rlforge::nn::SetTrainingThreads(train_threads);
       return TrainCommand(config_file, overrides, run_dir,
                           seed_opt->count() ? std::optional<int64_t>(train_seed) : std::nullopt,
                           resume_opt->count() ? std::optional<std::string>(resume) : std::nullopt,
-                          stop_after, overwrite, argv);
+                          stop_after, overwrite, rclone_config, argv);
     }
     if (eval_cmd->parsed()) {
       const rlforge::train::Recording recording{eval_video, eval_video_episodes, eval_overlay,

@@ -16,6 +16,7 @@ PACKAGES=(
   chromium
   libmujoco-dev libqhull-dev libosmesa6-dev libbox2d-dev
   python3 python3-numpy
+  rclone
 )
 
 missing=()

@@ -72,9 +72,9 @@ std::string VersionEvent(double wall_time) {
 
 }  // namespace
 
-uint32_t Crc32c(const void* data, size_t size) {
+uint32_t Crc32c(const void* data, size_t size, uint32_t crc_before) {
   static const std::array<uint32_t, 256> table = MakeCrcTable();
-  uint32_t crc = 0xFFFFFFFFu;
+  uint32_t crc = crc_before ^ 0xFFFFFFFFu;
   const auto* p = static_cast<const uint8_t*>(data);
   for (size_t i = 0; i < size; ++i) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
   return crc ^ 0xFFFFFFFFu;

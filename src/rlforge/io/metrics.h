@@ -11,7 +11,8 @@
 namespace rlforge::io {
 
 // CRC-32C (Castagnoli), and TFRecord's masked form of it.
-uint32_t Crc32c(const void* data, size_t size);
+// CRC32C of data; with crc_before, of the bytes that gave crc_before followed by data.
+uint32_t Crc32c(const void* data, size_t size, uint32_t crc_before = 0);
 uint32_t MaskCrc(uint32_t crc);
 
 class TensorBoardWriter {

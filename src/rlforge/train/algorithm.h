@@ -110,6 +110,8 @@ class Callback {
   virtual void OnIteration(Context& ctx, Algorithm& algo) {}
   virtual void OnEnd(Context& ctx, Algorithm& algo) {}
   virtual void OnMetric(int64_t step, const std::string& tag, double value) {}
+  // A checkpoint was written to `path` (with its large state in `files_dir`, "" = none).
+  virtual void OnCheckpoint(Context& ctx, const std::string& path, const std::string& files_dir) {}
   virtual void Save(io::TensorDict& out) const {}
   virtual void Load(const io::TensorDict& in) {}
 };

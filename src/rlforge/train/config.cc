@@ -1,5 +1,8 @@
 #include "rlforge/train/config.h"
 
+#include <algorithm>
+
+#include "rlforge/core/error.h"
 #include "rlforge/env/registry.h"
 #include "rlforge/train/envs.h"
 
@@ -20,6 +23,7 @@ TrainConfig FromYaml(YAML::Node root, const std::vector<std::string>& overrides)
   config::Reader reader(root, "");
   c.Visit(reader);
   reader.Finish();
+  c.cloud.Included();
   const algos::AlgorithmInfo& algo = algos::Find(c.algo);
   env::Lookup(c.env.id);          // unknown ids fail here, with suggestions
   MakeEnv(c.env, algo.gamma(c));  // and bad kwargs
@@ -32,6 +36,27 @@ TrainConfig FromYaml(YAML::Node root, const std::vector<std::string>& overrides)
 }
 
 }  // namespace
+
+std::vector<std::string> CloudConfig::Included() const {
+  static const std::vector<std::string> kinds = {"checkpoints", "metrics", "tensorboard", "videos",
+                                                 "report"};
+  std::vector<std::string> out;
+  std::string item;
+  for (size_t i = 0; i <= include.size(); ++i) {
+    if (i < include.size() && include[i] != ',') {
+      if (include[i] != ' ') item += include[i];
+      continue;
+    }
+    if (item.empty()) continue;
+    if (std::find(kinds.begin(), kinds.end(), item) == kinds.end())
+      throw Error("cloud.include: unknown item \"" + item +
+                  "\"; expected a comma-separated list of checkpoints, metrics, tensorboard, "
+                  "videos, report");
+    out.push_back(item);
+    item.clear();
+  }
+  return out;
+}
 
 TrainConfig LoadConfig(const std::string& file, const std::vector<std::string>& overrides) {
   return FromYaml(file.empty() ? YAML::Node(YAML::NodeType::Map) : config::LoadFile(file),

@@ -79,6 +79,33 @@ struct CheckpointConfig {
   }
 };
 
+// Copies of the run on an rclone remote (Google Drive, S3, SFTP, ...): cloud/uploader.h.
+struct CloudConfig {
+  std::string remote;  // rclone remote and path, e.g. "gdrive:rlforge/runs/r1"; "" = off
+  int64_t every = 1;   // upload every this many checkpoints
+  std::string include = "checkpoints,metrics,tensorboard,videos,report";  // what goes up
+  std::string bwlimit;           // rclone --bwlimit ("4M", "08:00,512k 23:00,off"); "" = none
+  std::string rclone_config;     // path to an rclone.conf; "" = rclone's default
+  bool required = false;         // refuse to start when the remote is unreachable
+  double flush_timeout_s = 300;  // at the end (and on a stop), wait this long for uploads
+
+  template <class V>
+  void Visit(V& v) {
+    using config::Range;
+    v("remote", remote, "rclone remote:path the run is copied to (\"\" = off)");
+    v("every", every, "upload every this many checkpoints", Range::Closed(1, 1e9));
+    v("include", include,
+      "comma-separated: checkpoints, metrics, tensorboard, videos, report (the run's files)");
+    v("bwlimit", bwlimit, "rclone --bwlimit, e.g. 4M (\"\" = none)");
+    v("rclone_config", rclone_config, "rclone.conf path (\"\" = rclone's default)");
+    v("required", required, "refuse to start when the remote is not reachable and writable");
+    v("flush_timeout_s", flush_timeout_s, "seconds to wait for pending uploads at the end",
+      Range::Closed(0, 86400));
+  }
+  // The include list, each name checked (errors name cloud.include).
+  std::vector<std::string> Included() const;
+};
+
 // The whole config; the algorithms' sections come from AlgoConfigs (c.ppo, c.sac, ...).
 struct TrainConfig : algos::AlgoConfigs {
   std::string algo = "ppo";           // a registered algorithm (algos/registry.h)
@@ -88,6 +115,7 @@ struct TrainConfig : algos::AlgoConfigs {
   EnvConfig env;
   EvalConfig eval;
   CheckpointConfig checkpoint;
+  CloudConfig cloud;
 
   template <class V>
   void Visit(V& v) {
@@ -101,6 +129,7 @@ struct TrainConfig : algos::AlgoConfigs {
     VisitAlgos(v);
     v.Section("eval", eval, "evaluation");
     v.Section("checkpoint", checkpoint, "checkpoints");
+    v.Section("cloud", cloud, "copies of the run on an rclone remote");
   }
 };
 

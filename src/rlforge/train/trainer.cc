@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "rlforge/core/error.h"
+#include "rlforge/train/cloud.h"
 
 namespace rlforge::train {
 namespace {
@@ -64,9 +65,9 @@ Restored Restore(const std::string& path, const std::string& run_dir, bool with_
 // Writes the algorithm, the counters and the callbacks' state to `path` atomically; with
 // `files`, the algorithm's large state first goes to a folder of its own that the checkpoint
 // names (so a crash between the two leaves the previous checkpoint and its folder intact), and
-// older folders are removed after.
-void WriteCheckpoint(const std::string& path, const Context& ctx, const Algorithm& algo,
-                     const std::string& config_yaml, bool files) {
+// older folders are removed after. Returns that folder ("" = none).
+std::string WriteCheckpoint(const std::string& path, const Context& ctx, const Algorithm& algo,
+                            const std::string& config_yaml, bool files) {
   io::TensorDict d;
   algo.Save(d);
   ctx.Save(d);
@@ -80,12 +81,13 @@ void WriteCheckpoint(const std::string& path, const Context& ctx, const Algorith
     d.metadata()[kFilesKey] = folder;
   }
   io::WriteSafetensors(path, d);
-  if (!files) return;
+  if (!files) return "";
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename();
     if (entry.is_directory() && name.rfind("files_", 0) == 0 && name != folder)
       fs::remove_all(entry.path());
   }
+  return (dir / folder).string();
 }
 
 }  // namespace
@@ -188,6 +190,8 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
     result.has_returns = ctx.has_returns();
     return result;
   }
+  std::unique_ptr<CloudCallback> cloud;  // checks the remote before anything is written
+  if (!config.cloud.remote.empty()) cloud = std::make_unique<CloudCallback>(config.cloud, run_dir);
   fs::create_directories(ckpt_dir);
   const std::string config_yaml = ToYaml(config);
   WriteFileAtomic(run_dir + "/config.yaml", config_yaml);
@@ -200,10 +204,12 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
   });
   StopCallback stop(stop_after);
   CheckpointCallback checkpoints(config.checkpoint.every_steps, [&](Context& c) {
-    WriteCheckpoint(latest, c, *algo, config_yaml, files);
+    const std::string folder = WriteCheckpoint(latest, c, *algo, config_yaml, files);
+    for (Callback* cb : c.callbacks) cb->OnCheckpoint(c, latest, folder);
   });
   ProgressCallback progress(total);
   ctx.callbacks = {&metrics, &eval, &stop, &checkpoints};
+  if (cloud) ctx.callbacks.push_back(cloud.get());
   if (config.progress) ctx.callbacks.push_back(&progress);
   if (resume) {
     for (Callback* cb : ctx.callbacks) cb->Load(checkpoint);
@@ -218,6 +224,7 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
     algo->Iterate(ctx);
     for (Callback* cb : ctx.callbacks) cb->OnIteration(ctx, *algo);
   }
+  const double seconds = ctx.seconds();  // training, without the final writes and uploads
   for (Callback* cb : ctx.callbacks) cb->OnEnd(ctx, *algo);
   if (ctx.stop_requested()) {
     std::fprintf(stderr, "\nstopped %s at step %lld; checkpoint written: resume with --resume %s\n",
@@ -225,7 +232,7 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
                  run_dir.c_str());
   }
   result.steps = ctx.global_step;
-  result.seconds = ctx.seconds();
+  result.seconds = seconds;
   result.last_mean_return = ctx.recent_mean_return();
   result.has_returns = ctx.has_returns();
   result.interrupted = ctx.stop_requested();
