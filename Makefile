@@ -1,5 +1,5 @@
 # Thin wrapper: everything real lives in scripts/setup.sh and CMake.
-.PHONY: run test build bench format clean
+.PHONY: run test build bench format clean fuzz-build fuzz fuzz-smoke
 
 build:
 	bash scripts/setup.sh
@@ -19,6 +19,19 @@ bench: build
 	bash bench/ppo_cartpole.sh
 	bash bench/sac_pendulum.sh
 	bash bench/dqn_cartpole.sh
+
+# libFuzzer targets with ASan + UBSan (clang), in build-fuzz/; FUZZ_SECONDS per target
+fuzz-build:
+	bash scripts/setup.sh --deps-only
+	[ -f build-fuzz/build.ninja ] || cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRLFORGE_FUZZ=ON
+	cmake --build build-fuzz -j $${RLFORGE_JOBS:-2}
+
+fuzz: fuzz-build
+	bash scripts/fuzz.sh $${FUZZ_SECONDS:-600}
+
+fuzz-smoke: fuzz-build
+	bash scripts/fuzz.sh 20
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h' '*.cpp')

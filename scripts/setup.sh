@@ -17,6 +17,7 @@ PACKAGES=(
   libmujoco-dev libqhull-dev libosmesa6-dev libbox2d-dev
   python3 python3-numpy
   rclone
+  clang libclang-rt-14-dev libfuzzer-14-dev
 )
 
 missing=()

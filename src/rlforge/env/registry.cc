@@ -115,7 +115,9 @@ std::unique_ptr<Env> Make(const std::string& id, const Kwargs& kwargs) {
   Kwargs values;
   for (const auto& spec : entry.kwargs) values[spec.name] = spec.default_value;
   EnvSpec spec = entry.spec;
-  for (const auto& [name, value] : kwargs) {
+  for (const auto& item : kwargs) {
+    const std::string& name = item.first;
+    const KwValue& value = item.second;
     const std::string where = id + ": kwarg '" + name + "'";
     if (name == "max_episode_steps") {
       const auto steps = std::get<int64_t>(Coerce(where, int64_t{0}, value));

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -30,7 +31,8 @@ std::string RandomToken() {
 
 void Reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  // bytes that are not UTF-8 (a request's path or id echoed back) become U+FFFD, not a throw
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
 void Fail(httplib::Response& res, int status, const std::string& message) {
@@ -69,8 +71,48 @@ bool IsLoopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
+namespace {
+
+// httplib's server with its request processing reachable for an in-memory stream.
+class InProcessServer : public httplib::Server {
+ public:
+  using httplib::Server::process_request;
+};
+
+// A request's bytes in, the response's bytes out.
+class MemoryStream : public httplib::Stream {
+ public:
+  explicit MemoryStream(std::string_view in) : in_(in) {}
+  bool is_readable() const override { return true; }
+  bool is_writable() const override { return true; }
+  ssize_t read(char* ptr, size_t size) override {
+    const size_t n = std::min(size, in_.size() - pos_);
+    std::copy_n(in_.data() + pos_, n, ptr);
+    pos_ += n;
+    return static_cast<ssize_t>(n);
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    out.append(ptr, size);
+    return static_cast<ssize_t>(size);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = "127.0.0.1", port = 0;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    ip = "127.0.0.1", port = 0;
+  }
+  socket_t socket() const override { return INVALID_SOCKET; }
+  std::string out;  // the response
+
+ private:
+  std::string_view in_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
 FeedbackServer::FeedbackServer(FeedbackStore& store, ServerConfig config)
-    : store_(store), config_(std::move(config)), server_(std::make_unique<httplib::Server>()) {
+    : store_(store), config_(std::move(config)), server_(std::make_unique<InProcessServer>()) {
   if (!IsLoopback(config_.host) && config_.token.empty()) config_.token = RandomToken();
   Routes();
 }
@@ -211,6 +253,14 @@ void FeedbackServer::Stop() {
   if (!thread_.joinable()) return;
   server_->stop();
   thread_.join();
+}
+
+std::string FeedbackServer::Respond(std::string_view raw_request) {
+  MemoryStream stream(raw_request);
+  bool closed = false;
+  static_cast<InProcessServer&>(*server_).process_request(stream, true, closed,
+                                                          [](httplib::Request&) {});
+  return std::move(stream.out);
 }
 
 std::string FeedbackServer::url() const {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -51,6 +52,9 @@ class FeedbackServer {
   std::string url() const;  // what a person opens, with the token if there is one
   const std::string& token() const { return config_.token; }
   void SetStatus(RunStatus status);
+  // One raw HTTP/1.1 request handled in-process, as a socket would be (no Start needed):
+  // returns the raw response. For tests and the fuzzer.
+  std::string Respond(std::string_view raw_request);
 
  private:
   void Routes();

@@ -22,8 +22,9 @@ const std::vector<std::pair<Answer, std::string>> kNames = {{Answer::kLeft, "lef
                                                             {Answer::kExpired, "expired"}};
 
 // Each line of a JSONL file as an object; an Error names file:line for anything else.
-std::vector<json> ReadLines(const std::string& path) {
-  std::vector<json> rows;
+// The JSON object on each non-empty line of `path` (none if it is missing), with its line number.
+std::vector<std::pair<int, json>> ReadLines(const std::string& path) {
+  std::vector<std::pair<int, json>> rows;
   std::ifstream in(path);
   int number = 0;
   for (std::string line; std::getline(in, line);) {
@@ -32,9 +33,21 @@ std::vector<json> ReadLines(const std::string& path) {
     json row = json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (!row.is_object() || !row.contains("id") || !row["id"].is_string())
       throw Error(path + ":" + std::to_string(number) + ": expected a JSON object with an \"id\"");
-    rows.push_back(std::move(row));
+    rows.emplace_back(number, std::move(row));
   }
   return rows;
+}
+
+// row[key] as T, or `fallback` when absent; a value of another type is an Error naming file:line.
+template <class T>
+T Value(const json& row, const char* key, T fallback, const std::string& path, int line) {
+  if (!row.contains(key)) return fallback;
+  const json& v = row[key];
+  const bool ok = std::is_same_v<T, std::string> ? v.is_string() : v.is_number_integer();
+  if (!ok)
+    throw Error(path + ":" + std::to_string(line) + ": \"" + key + "\" should be " +
+                (std::is_same_v<T, std::string> ? "a string" : "an integer"));
+  return v.get<T>();
 }
 
 }  // namespace
@@ -53,21 +66,21 @@ std::string ToString(Answer a) {
 
 FeedbackStore::FeedbackStore(std::string dir) : dir_(std::move(dir)) {
   std::filesystem::create_directories(clip_dir());
-  for (const json& row : ReadLines(dir_ + "/queries.jsonl")) {
-    Query q{row["id"], row.value("session", int64_t{0}), row.value("clip0", ""),
-            row.value("clip1", "")};
+  const std::string queries = dir_ + "/queries.jsonl", labels = dir_ + "/labels.jsonl";
+  for (const auto& [line, row] : ReadLines(queries)) {
+    Query q{row["id"], Value(row, "session", int64_t{0}, queries, line),
+            Value(row, "clip0", std::string(), queries, line),
+            Value(row, "clip1", std::string(), queries, line)};
     if (index_.count(q.id)) continue;
     index_[q.id] = queries_.size();
     queries_.push_back(std::move(q));
   }
-  int number = 0;
-  for (const json& row : ReadLines(dir_ + "/labels.jsonl")) {
-    ++number;
-    const std::string label = row.value("label", "");
+  for (const auto& [line, row] : ReadLines(labels)) {
+    const std::string label = Value(row, "label", std::string(), labels, line);
     std::optional<Answer> a = label == "expired" ? Answer::kExpired : ParseAnswer(label);
     if (!a)
-      throw Error(dir_ + "/labels.jsonl: answer " + std::to_string(number) + " has label \"" +
-                  label + "\"; expected left, right, equal, skip or expired");
+      throw Error(labels + ":" + std::to_string(line) + ": label \"" + label +
+                  "\"; expected left, right, equal, skip or expired");
     answers_.emplace(row["id"].get<std::string>(), *a);  // the first answer stands
   }
 }

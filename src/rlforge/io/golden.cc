@@ -248,7 +248,7 @@ std::vector<GoldenEpisode> LoadGolden(const std::string& path) {
   json root;
   try {
     root = json::parse(in);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // syntax, and numbers out of a double's range
     throw Error(path + ": invalid JSON: " + e.what());
   }
   if (!root.is_array()) throw Error(path + ": expected a JSON array of episode objects");

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <numeric>
 #include <regex>
@@ -240,12 +241,18 @@ void OpenNpy(const std::string& path, NpyFile& f) {
     throw Error(path + ": Fortran-ordered arrays are not supported (save with C order)");
   if (!std::regex_search(header, m, shape_re)) throw Error(path + ": header has no 'shape'");
   const std::string dims = m[1];
+  // every dimension and the byte count must fit (a file cannot hold more than its size anyway)
+  uint64_t nbytes = DTypeSize(f.dtype);
   for (auto it = std::sregex_iterator(dims.begin(), dims.end(), int_re);
        it != std::sregex_iterator(); ++it) {
-    f.shape.push_back(std::stoll(it->str()));
+    const std::string digits = it->str();
+    int64_t d = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), d);
+    if (ec != std::errc() || __builtin_mul_overflow(nbytes, static_cast<uint64_t>(d), &nbytes))
+      throw Error(path + ": header shape '(" + dims + ")' is too large");
+    f.shape.push_back(d);
   }
-  const size_t nbytes = static_cast<size_t>(Count(f.shape)) * DTypeSize(f.dtype);
-  if (f.file_size != f.data_offset + nbytes) {
+  if (f.file_size < f.data_offset || f.file_size - f.data_offset != nbytes) {
     throw Error(path + ": data size mismatch: header says " + ShapeTuple(f.shape) + " " +
                 NpyDescr(f.dtype) + " (" + std::to_string(nbytes) + " bytes) but the file holds " +
                 std::to_string(f.file_size > f.data_offset ? f.file_size - f.data_offset : 0) +
