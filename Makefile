@@ -1,5 +1,5 @@
 # Thin wrapper: everything real lives in scripts/setup.sh and CMake.
-.PHONY: run test build bench format clean fuzz-build fuzz fuzz-smoke
+.PHONY: run test build bench format clean fuzz-build fuzz fuzz-smoke test-asan test-tsan
 
 build:
 	bash scripts/setup.sh
@@ -19,6 +19,21 @@ bench: build
 	bash bench/ppo_cartpole.sh
 	bash bench/sac_pendulum.sh
 	bash bench/dqn_cartpole.sh
+
+# the whole suite with ASan + UBSan (build-asan/); the threaded tests with TSan (build-tsan/)
+test-asan:
+	bash scripts/setup.sh --deps-only
+	[ -f build-asan/build.ninja ] || cmake -S . -B build-asan -G Ninja \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRLFORGE_SANITIZE=address
+	cmake --build build-asan -j $${RLFORGE_JOBS:-2}
+	cd build-asan && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure -j 2
+
+test-tsan:
+	bash scripts/setup.sh --deps-only
+	[ -f build-tsan/build.ninja ] || cmake -S . -B build-tsan -G Ninja \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRLFORGE_SANITIZE=thread -DRLFORGE_TORCH=OFF
+	cmake --build build-tsan -j $${RLFORGE_JOBS:-2}
+	cd build-tsan && ctest --output-on-failure -j 2 -R 'ThreadPool|Vector|HumanTeacher|Feedback|Sftp|cli.cloud'
 
 # libFuzzer targets with ASan + UBSan (clang), in build-fuzz/; FUZZ_SECONDS per target
 fuzz-build:

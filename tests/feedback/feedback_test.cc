@@ -78,6 +78,33 @@ TEST(FeedbackStore, AMalformedFileIsAnErrorNamingTheLine) {
   fs::remove_all(dir);
 }
 
+TEST(FeedbackStore, ALineACrashCutShortIsDroppedAndTheNextStartsClean) {
+  const fs::path dir = TempPath("cut");
+  fs::create_directories(dir);
+  // the answer to s1-q1 was being written when the process died: never acknowledged
+  AskThree(*std::make_unique<FeedbackStore>(dir.string()));
+  std::ofstream(dir / "labels.jsonl") << "{\"id\": \"s1-q0\", \"label\": \"left\"}\n{\"id\": \"s1-";
+  {
+    FeedbackStore store(dir.string());
+    EXPECT_EQ(store.answered(), 1u);
+    EXPECT_EQ(store.Pending().size(), 2u);
+    EXPECT_EQ(store.Submit("s1-q1", Answer::kRight), FeedbackStore::Result::kOk);
+  }
+  FeedbackStore again(dir.string());
+  EXPECT_EQ(again.AnswerOf("s1-q1"), Answer::kRight);
+  EXPECT_EQ(Lines(dir / "labels.jsonl"), 2u);
+  // a whole last line missing only its newline is kept, and the next line starts after it
+  std::ofstream(dir / "labels.jsonl") << "{\"id\": \"s1-q0\", \"label\": \"left\"}";
+  {
+    FeedbackStore store(dir.string());
+    EXPECT_EQ(store.AnswerOf("s1-q0"), Answer::kLeft);
+    store.Submit("s1-q2", Answer::kEqual);
+  }
+  FeedbackStore last(dir.string());
+  EXPECT_EQ(last.AnswerOf("s1-q2"), Answer::kEqual);
+  fs::remove_all(dir);
+}
+
 // A served store with three pending pairs and one clip.
 struct Served {
   explicit Served(const std::string& name, std::string token = "")

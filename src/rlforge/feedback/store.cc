@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -21,17 +22,34 @@ const std::vector<std::pair<Answer, std::string>> kNames = {{Answer::kLeft, "lef
                                                             {Answer::kSkip, "skip"},
                                                             {Answer::kExpired, "expired"}};
 
-// Each line of a JSONL file as an object; an Error names file:line for anything else.
-// The JSON object on each non-empty line of `path` (none if it is missing), with its line number.
+// The JSON object on each non-empty line of `path` (none if it is missing), with its line number;
+// an Error names file:line for anything else. A last line without its newline that does not
+// parse is a write a crash cut short (Append fsyncs a whole line before anyone is told it was
+// stored): it is dropped from the file, with a note, so the next line starts clean.
 std::vector<std::pair<int, json>> ReadLines(const std::string& path) {
   std::vector<std::pair<int, json>> rows;
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   int number = 0;
+  std::streamoff complete = 0;  // bytes up to the end of the last whole line
   for (std::string line; std::getline(in, line);) {
     ++number;
-    if (line.empty()) continue;
+    const bool cut = in.eof();  // no newline after it
     json row = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!row.is_object() || !row.contains("id") || !row["id"].is_string())
+    const bool valid = row.is_object() && row.contains("id") && row["id"].is_string();
+    if (cut && !valid) {
+      in.close();
+      std::filesystem::resize_file(path, static_cast<uintmax_t>(complete));
+      std::fprintf(stderr, "%s:%d: dropped a line a crash cut short (%zu bytes)\n", path.c_str(),
+                   number, line.size());
+      break;
+    }
+    complete += static_cast<std::streamoff>(line.size()) + 1;
+    if (cut && valid) {  // whole but for its newline: add it, so the next line starts clean
+      in.close();
+      std::ofstream(path, std::ios::app | std::ios::binary) << "\n";
+    }
+    if (line.empty()) continue;
+    if (!valid)
       throw Error(path + ":" + std::to_string(number) + ": expected a JSON object with an \"id\"");
     rows.emplace_back(number, std::move(row));
   }
