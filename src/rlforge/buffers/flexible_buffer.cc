@@ -709,34 +709,51 @@ Meta ReadMeta(const std::string& dir) {
     throw Error(path + ": invalid JSON: " + e.what());
   }
   Meta m{};
+  // a JSON integer that fits int64 (nlohmann converts a float or a huge unsigned silently)
+  const auto integer = [&](const json& v, const std::string& key) -> int64_t {
+    if (!v.is_number_integer() ||
+        (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{INT64_MAX}))
+      throw Error(path + ": '" + key + "' should be an integer, got " + v.dump());
+    return v.get<int64_t>();
+  };
   try {
     if (j.at("format") != "rlforge.FlexibleBuffer")
       throw Error(path + ": 'format' is not rlforge.FlexibleBuffer");
     if (j.at("version") != kFormatVersion)
       throw Error(path + ": unsupported version " + j.at("version").dump());
-    m.num_steps = j.at("num_steps").get<int64_t>();
-    m.n_agents = j.at("n_agents").get<int>();
-    m.total = j.at("total_steps").get<int64_t>();
-    m.current_start = j.at("current_episode_start").get<int64_t>();
+    m.num_steps = integer(j.at("num_steps"), "num_steps");
+    const int64_t agents = integer(j.at("n_agents"), "n_agents");
+    if (agents <= 0 || agents > 1'000'000) throw Error(path + ": 'n_agents' out of range");
+    m.n_agents = static_cast<int>(agents);
+    m.total = integer(j.at("total_steps"), "total_steps");
+    m.current_start = integer(j.at("current_episode_start"), "current_episode_start");
     m.rng = j.at("rng").get<std::string>();
     for (const auto& e : j.at("episodes"))
-      m.episodes.emplace_back(e.at(0).get<int64_t>(), e.at(1).get<int64_t>());
+      m.episodes.emplace_back(integer(e.at(0), "episodes"), integer(e.at(1), "episodes"));
     for (const auto& f : j.at("fields")) {
       const std::string name = f.at("name").get<std::string>();
-      m.fields.push_back(
-          {name, ScopeFromName(f.at("scope").get<std::string>(), path + ": field '" + name + "'"),
-           f.at("shape").get<std::vector<int64_t>>(),
-           DTypeFromName(f.at("dtype").get<std::string>(), path + ": field '" + name + "'")});
+      const std::string where = path + ": field '" + name + "'";
+      std::vector<int64_t> shape;
+      uint64_t bytes = static_cast<uint64_t>(m.num_steps > 0 ? m.num_steps : 1) *
+                       static_cast<uint64_t>(m.n_agents);
+      for (const auto& d : f.at("shape")) {
+        shape.push_back(integer(d, "shape"));
+        if (shape.back() <= 0 || __builtin_mul_overflow(bytes, uint64_t(shape.back()), &bytes) ||
+            bytes > (uint64_t{1} << 48))
+          throw Error(where + ": shape too large or not positive");
+      }
+      m.fields.push_back({name, ScopeFromName(f.at("scope").get<std::string>(), where), shape,
+                          DTypeFromName(f.at("dtype").get<std::string>(), where)});
     }
   } catch (const json::exception& e) {
     throw Error(path + ": malformed: " + e.what());
   }
-  if (m.num_steps <= 0 || m.n_agents <= 0 || m.total < 0 || m.current_start < 0 ||
+  if (m.num_steps <= 0 || m.num_steps > (int64_t{1} << 40) || m.total < 0 || m.current_start < 0 ||
       m.current_start > m.total) {
     throw Error(path + ": inconsistent sizes or counters");
   }
   for (const auto& [start, len] : m.episodes) {
-    if (len <= 0 || len > m.num_steps || start < m.total - m.num_steps || start + len > m.total) {
+    if (len <= 0 || len > m.num_steps || start < m.total - m.num_steps || len > m.total - start) {
       throw Error(path + ": episode [" + std::to_string(start) + ", +" + std::to_string(len) +
                   ") is outside the stored steps");
     }
