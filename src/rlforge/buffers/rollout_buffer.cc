@@ -93,10 +93,12 @@ void RolloutBuffer::Minibatch(std::span<const int64_t> rows, Batch* out) const {
       throw Error("rollout buffer: row " + std::to_string(r) + " is out of range");
     std::memcpy(out->fields[0].as<float>() + k * obs_dim_, obs_.data() + r * obs_dim_,
                 obs_dim_ * sizeof(float));
-    std::memcpy(out->fields[1].as<int64_t>() + k * num_discrete_,
-                discrete_.data() + r * num_discrete_, num_discrete_ * sizeof(int64_t));
-    std::memcpy(out->fields[2].as<float>() + k * num_continuous_,
-                continuous_.data() + r * num_continuous_, num_continuous_ * sizeof(float));
+    if (num_discrete_ > 0)  // (an empty field's pointers may be null)
+      std::memcpy(out->fields[1].as<int64_t>() + k * num_discrete_,
+                  discrete_.data() + r * num_discrete_, num_discrete_ * sizeof(int64_t));
+    if (num_continuous_ > 0)
+      std::memcpy(out->fields[2].as<float>() + k * num_continuous_,
+                  continuous_.data() + r * num_continuous_, num_continuous_ * sizeof(float));
     for (size_t s = 0; s < scalars.size(); ++s)
       out->fields[3 + s].as<float>()[k] = (*scalars[s])[r];
   }

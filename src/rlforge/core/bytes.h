@@ -61,7 +61,8 @@ class ByteReader {
     const std::string_view b = GetBytes();
     if (b.size() % sizeof(T) != 0) throw Error(what_ + ": corrupt (bad array size)");
     std::vector<T> v(b.size() / sizeof(T));
-    std::memcpy(v.data(), b.data(), b.size());
+    if (!b.empty())
+      std::memcpy(v.data(), b.data(), b.size());  // (an empty vector's data() may be null)
     return v;
   }
   bool done() const { return pos_ == in_.size(); }

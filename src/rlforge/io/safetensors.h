@@ -119,7 +119,7 @@ void TensorDict::Read(const std::string& name, std::span<T> out,
     for (size_t i = 0; i < t.shape.size(); ++i) got += (i ? ", " : "") + std::to_string(t.shape[i]);
     Fail(name, "has shape " + got + "], expected " + want + "] (does it match this config?)");
   }
-  std::memcpy(out.data(), t.bytes.data(), out.size_bytes());
+  if (!out.empty()) std::memcpy(out.data(), t.bytes.data(), out.size_bytes());
 }
 
 }  // namespace rlforge::io
