@@ -15,7 +15,7 @@ report="{"
 for t in "${targets[@]}"; do
   mkdir -p "build-fuzz/corpus/$t" "tests/fuzz/corpus/$t"
   dict=(); [[ -f "tests/fuzz/dict/$t.dict" ]] && dict=(-dict="tests/fuzz/dict/$t.dict")
-  ASAN_OPTIONS=detect_leaks=1 "build-fuzz/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 \
+  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/tests/fuzz/lsan.supp" "build-fuzz/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 \
     -timeout=10 -rss_limit_mb=2048 -artifact_prefix="build-fuzz/crashes/$t-" "${dict[@]}" \
     "build-fuzz/corpus/$t" "tests/fuzz/corpus/$t" > "build-fuzz/logs/$t.log" 2>&1
   rc=$?
