@@ -291,22 +291,17 @@ int TrainCommand(const std::string& config_file, std::vector<std::string> overri
                  const std::string& rclone_config, char** argv) {
   if (stop_after < 0) throw Error("--stop-after: expected a non-negative number of steps");
   namespace train = rlforge::train;
+  if (resume_arg && (!config_file.empty() || !overrides.empty() || seed))
+    throw Error("--resume: the run's saved config is used; drop --config, --set and --seed");
   if (resume_arg && rlforge::cloud::IsRemote(*resume_arg) &&
       !std::filesystem::exists(*resume_arg)) {  // a run on a remote: pulled first, then resumed
-    if (!config_file.empty() || !overrides.empty() || seed) {
-      throw Error("--resume: the run's saved config is used; drop --config, --set and --seed");
-    }
     const std::string local =
         run_dir_arg.empty() ? "runs/" + rlforge::cloud::BaseName(*resume_arg) : run_dir_arg;
     PullRun(*resume_arg, local, overwrite, rclone_config);
     return TrainCommand("", {}, "", std::nullopt, local, stop_after, false, rclone_config, argv);
   }
   if (resume_arg) {
-    const std::string& resume = *resume_arg;
-    if (resume.empty()) throw Error("--resume: expected a run directory, got an empty string");
-    if (!config_file.empty() || !overrides.empty() || seed) {
-      throw Error("--resume: the run's saved config is used; drop --config, --set and --seed");
-    }
+    const std::string& resume = *resume_arg;  // never empty: CLI11 refuses an empty value
     if (!run_dir_arg.empty())
       throw Error("--resume " + resume + " continues in that folder; drop --run-dir " +
                   run_dir_arg);
@@ -428,7 +423,6 @@ int ReplayCommand(const std::vector<std::string>& files, const std::string& mode
   return failed == 0 ? 0 : 1;
 }
 
-// Serves a stopped run's pending queries until SIGINT/SIGTERM.
 // What a stopped run's labeling app shows: its step and budget from the latest checkpoint, the
 // recent returns from metrics.csv (zeros when the run has no checkpoint yet).
 rlforge::feedback::RunStatus StoppedRunStatus(const std::string& run_dir) {
@@ -463,6 +457,7 @@ rlforge::feedback::RunStatus StoppedRunStatus(const std::string& run_dir) {
   return st;
 }
 
+// Serves a stopped run's pending queries until SIGINT/SIGTERM.
 int FeedbackServeCommand(const std::string& run_dir,
                          const rlforge::feedback::ServerConfig& config) {
   const std::string dir = run_dir + "/feedback";

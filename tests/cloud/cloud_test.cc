@@ -162,6 +162,13 @@ TEST_F(Sftp, APullRefusesADamagedOrMalformedUpload) {
               Pull(Rclone(), remote("runs/p"), other.string());
             }).find("LATEST.json: not a valid manifest"),
             std::string::npos);
+  std::string fractional = m;  // a size that is no integer (nlohmann would truncate it)
+  fractional.replace(fractional.find("\"size\": 2000"), 12, "\"size\": 2000.5");
+  put_manifest(fractional);
+  EXPECT_NE(ErrorOf([&] {
+              Pull(Rclone(), remote("runs/p"), other.string());
+            }).find("size and crc32c must be unsigned integers"),
+            std::string::npos);
   const std::string escape = "files_3/replay/obs.npy";
   m.replace(m.find(escape), escape.size(), "../../../etc/passwd");
   put_manifest(m);

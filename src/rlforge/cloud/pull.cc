@@ -25,9 +25,17 @@ bool Plain(const std::string& p) {
   return true;
 }
 
+// A manifest entry's size and CRC32C, each a JSON unsigned integer (a CRC of 32 bits).
+std::pair<uint64_t, uint32_t> SizeAndCrc(const nlohmann::json& entry) {
+  const auto& size = entry.at("size");
+  const auto& crc = entry.at("crc32c");
+  if (!size.is_number_unsigned() || !crc.is_number_unsigned() || crc.get<uint64_t>() > 0xFFFFFFFFu)
+    throw Error("size and crc32c must be unsigned integers");
+  return {size.get<uint64_t>(), static_cast<uint32_t>(crc.get<uint64_t>())};
+}
+
 void Verify(const fs::path& file, const nlohmann::json& entry, const std::string& source) {
-  const auto size = entry.at("size").get<uint64_t>();
-  const auto crc = entry.at("crc32c").get<uint32_t>();
+  const auto [size, crc] = SizeAndCrc(entry);
   if (!fs::exists(file)) throw Error(source + ": missing after download");
   if (fs::file_size(file) != size)
     throw Error(source + ": " + std::to_string(fs::file_size(file)) + " bytes, LATEST.json says " +
@@ -55,9 +63,9 @@ int64_t Pull(const Rclone& rclone, const std::string& remote, const std::string&
     files_dir = m.at("files_dir").get<std::string>();
     for (const auto& f : m.at("files")) {
       if (!Plain(f.at("path").get<std::string>())) throw Error("a path leaves the folder");
-      f.at("size").get<uint64_t>(), f.at("crc32c").get<uint32_t>();
+      SizeAndCrc(f);
     }
-    m.at("size").get<uint64_t>(), m.at("crc32c").get<uint32_t>();
+    SizeAndCrc(m);
   } catch (const std::exception& e) {
     throw Error(manifest_name + ": not a valid manifest: " + e.what());
   }

@@ -1,6 +1,7 @@
 #include "rlforge/cloud/uploader.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -88,8 +89,12 @@ Uploader::Uploader(Rclone rclone, std::string remote, std::string stage_dir)
   std::vector<Job> left;  // checkpoints a previous process staged but did not finish
   for (const auto& e : fs::directory_iterator(stage_)) {
     const std::string name = e.path().filename();
-    if (e.is_directory() && name.rfind("ckpt_", 0) == 0 && name.find('.') == std::string::npos) {
-      left.push_back({true, std::stoll(name.substr(5)), e.path().string(), Now(), SizeOf(e)});
+    int64_t step = -1;
+    const char* digits = name.c_str() + std::min<size_t>(5, name.size());
+    const auto [end, ec] = std::from_chars(digits, name.c_str() + name.size(), step);
+    if (e.is_directory() && name.rfind("ckpt_", 0) == 0 && ec == std::errc() &&
+        end == name.c_str() + name.size()) {
+      left.push_back({true, step, e.path().string(), Now(), SizeOf(e)});
     } else {
       fs::remove_all(e.path());  // unfinished staging, old snapshots of the run's files
     }
@@ -216,17 +221,21 @@ bool Uploader::Failed(const std::string& what, const std::string& why) {
 bool Uploader::Upload(const Job& job) {
   if (!job.checkpoint) return Step({"copy", job.dir, remote_}, "upload of the run's files");
   const std::string what = "upload of checkpoint step " + std::to_string(job.step);
+  // the manifest's CRCs read every staged byte: once per job, kept for retries
   const std::string manifest = job.dir + ".json";
-  {
-    std::ofstream out(manifest, std::ios::trunc);
+  if (!fs::exists(manifest)) {
+    const std::string tmp = manifest + ".tmp";
+    std::ofstream out(tmp, std::ios::trunc);
     out << Manifest(job.dir, job.step) << "\n";
-    if (!out) return Failed(what, "cannot write " + manifest);
+    out.close();
+    if (!out) return Failed(what, "cannot write " + tmp);
+    fs::rename(tmp, manifest);
   }
   const std::string dest = Join(remote_, "checkpoints");
   const bool ok = Step({"copy", job.dir, dest}, what) &&
                   Step({"check", "--one-way", job.dir, dest}, what + " (verify)") &&
                   Step({"copyto", manifest, Join(dest, kManifest)}, what + " (LATEST.json)");
-  fs::remove(manifest);
+  if (ok) fs::remove(manifest);
   return ok;
 }
 

@@ -62,13 +62,9 @@ std::string FormatNumber(double v, DType dtype) {
     if (dtype == DType::kFloat32 ? static_cast<float>(back) == static_cast<float>(v) : back == v)
       break;
   }
-  const std::string sci = buf;  // "-d.ddde+XX"
+  const std::string sci = buf;  // "-d.ddde+XX", as Python prints it outside [1e-4, 1e16)
   const int exponent = std::atoi(sci.c_str() + sci.find('e') + 1);
-  if (exponent < -4 || exponent >= 16) {
-    std::string mantissa = sci.substr(0, sci.find('e'));
-    std::string exp = sci.substr(sci.find('e') + 1);  // "+05" / "-05"
-    return mantissa + "e" + exp;
-  }
+  if (exponent < -4 || exponent >= 16) return sci;
   std::snprintf(buf, sizeof(buf), "%.*f", std::max(0, precision - 1 - exponent), v);
   std::string s = buf;
   if (s.find('.') == std::string::npos) s += ".0";

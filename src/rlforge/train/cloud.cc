@@ -28,21 +28,22 @@ CloudCallback::CloudCallback(const CloudConfig& config, const std::string& run_d
 
 CloudCallback::~CloudCallback() = default;
 
+bool CloudCallback::Includes(const char* kind) const {
+  return std::find(include_.begin(), include_.end(), kind) != include_.end();
+}
+
 std::vector<std::string> CloudCallback::RunFiles() const {
-  const auto has = [&](const char* kind) {
-    return std::find(include_.begin(), include_.end(), kind) != include_.end();
-  };
   std::vector<std::string> files = {"config.yaml"};
-  if (has("metrics")) files.push_back("metrics.csv");
-  if (has("tensorboard")) {
+  if (Includes("metrics")) files.push_back("metrics.csv");
+  if (Includes("tensorboard")) {
     for (const auto& e : fs::directory_iterator(run_dir_)) {
       const std::string name = e.path().filename();
       if (name.rfind("events.out.tfevents", 0) == 0) files.push_back(name);
     }
   }
-  if (has("videos")) files.push_back("videos");
-  if (has("report")) files.push_back("report.html");
-  if (has("checkpoints")) files.push_back("checkpoints/best.safetensors");
+  if (Includes("videos")) files.push_back("videos");
+  if (Includes("report")) files.push_back("report.html");
+  if (Includes("checkpoints")) files.push_back("checkpoints/best.safetensors");
   return files;
 }
 
@@ -50,7 +51,7 @@ void CloudCallback::OnCheckpoint(Context& ctx, const std::string& path,
                                  const std::string& files_dir) {
   written_step_ = ctx.global_step, written_path_ = path, written_files_ = files_dir;
   if (++written_ % config_.every != 0) return;
-  if (std::find(include_.begin(), include_.end(), "checkpoints") != include_.end()) {
+  if (Includes("checkpoints")) {
     uploader_->AddCheckpoint(ctx.global_step, path, files_dir);
     queued_step_ = ctx.global_step;
   }
@@ -79,9 +80,7 @@ void CloudCallback::OnIteration(Context& ctx, Algorithm&) {
 
 void CloudCallback::OnEnd(Context& ctx, Algorithm&) {
   // the last checkpoint always goes up, whatever cloud.every says
-  const bool checkpoints =
-      std::find(include_.begin(), include_.end(), "checkpoints") != include_.end();
-  if (checkpoints && written_step_ >= 0 && queued_step_ != written_step_)
+  if (Includes("checkpoints") && written_step_ >= 0 && queued_step_ != written_step_)
     uploader_->AddCheckpoint(written_step_, written_path_, written_files_);
   uploader_->AddRunFiles(run_dir_, RunFiles());
   Log(ctx);

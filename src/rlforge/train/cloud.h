@@ -27,6 +27,7 @@ class CloudCallback : public Callback {
 
  private:
   bool Log(Context& ctx);  // cloud/* when they changed or every 10 s; whether it logged
+  bool Includes(const char* kind) const;      // named in cloud.include
   std::vector<std::string> RunFiles() const;  // relative to the run dir, per cloud.include
 
   CloudConfig config_;
