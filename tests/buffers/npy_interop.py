@@ -72,6 +72,13 @@ for name, array in data.items():
     np.save(os.path.join(mine, name + ".npy"), array)
 meta_out = {"format": "rlforge.FlexibleBuffer", "version": 1, "num_steps": T, "n_agents": N, "total_steps": 4,
             "current_episode_start": 4, "rng": "12345 6789 0 0", "episodes": [[0, 4]], "fields": meta["fields"]}
+# the schema copied from a saved buffer still holds its files' checksums: they no longer match
+json.dump(meta_out, open(os.path.join(mine, "buffer.json"), "w"))
+result = subprocess.run([tool, "check", mine], capture_output=True, text=True)
+expect(result.returncode != 0 and "data do not match their checksum" in result.stderr
+       and "delete field 'obs''s \"crc32c\"" in result.stderr, "stale checksum refused: " + result.stderr)
+for field in meta_out["fields"]:  # files written by hand carry none
+    del field["crc32c"]
 json.dump(meta_out, open(os.path.join(mine, "buffer.json"), "w"))
 result = subprocess.run([tool, "check", mine], capture_output=True, text=True)
 expect(result.returncode == 0, "C++ check of NumPy files: " + result.stdout + result.stderr)
@@ -83,7 +90,7 @@ expect(result.returncode != 0 and "counts.npy: expected (6,) int32, found (6,) i
        "wrong dtype refused: " + result.stderr)
 
 shutil.rmtree(work, ignore_errors=True)
-checks = "C++ -> NumPy field checks, NumPy -> C++ load, dtype refusal"
+checks = "C++ -> NumPy field checks, stale checksum refusal, NumPy -> C++ load, dtype refusal"
 if failures:
     print("FAILED:\n  " + "\n  ".join(failures))
     print(f"npy interop: 0 passed, {len(failures)} failed")

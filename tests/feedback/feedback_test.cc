@@ -105,6 +105,31 @@ TEST(FeedbackStore, ALineACrashCutShortIsDroppedAndTheNextStartsClean) {
   fs::remove_all(dir);
 }
 
+TEST(FeedbackStore, AnAlteredLineIsAnErrorNotAnotherAnswer) {
+  const fs::path dir = TempPath("altered");
+  {
+    FeedbackStore store(dir.string());
+    AskThree(store);
+    store.Submit("s1-q0", Answer::kLeft);
+  }
+  std::ifstream in(dir / "labels.jsonl");
+  std::string line((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_NE(line.find("\"crc32c\":"), std::string::npos);
+  const std::string whole = line;
+  line.replace(line.find("left"), 4, "righ");  // one answer turned into another
+  std::ofstream(dir / "labels.jsonl") << line;
+  EXPECT_NE(ErrorOf([&] {
+              FeedbackStore s(dir.string());
+            }).find("labels.jsonl:1: the line does not match its checksum"),
+            std::string::npos);
+  // junk after a whole last line is not a line cut short: an error, and the file is left as it is
+  std::ofstream(dir / "labels.jsonl") << whole.substr(0, whole.size() - 1) << "*";
+  EXPECT_NE(ErrorOf([&] { FeedbackStore s(dir.string()); }).find("labels.jsonl:1:"),
+            std::string::npos);
+  EXPECT_EQ(fs::file_size(dir / "labels.jsonl"), whole.size());
+  fs::remove_all(dir);
+}
+
 // A served store with three pending pairs and one clip.
 struct Served {
   explicit Served(const std::string& name, std::string token = "")

@@ -10,8 +10,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <set>
 
 #include "rlforge/core/error.h"
+#include "rlforge/io/metrics.h"
 #include "rlforge/io/npy.h"
 
 namespace rlforge::buffers {
@@ -89,6 +91,15 @@ void FsyncDir(const std::string& dir) {
     ::fsync(fd);
     ::close(fd);
   }
+}
+
+// The checksum buffer.json carries of itself: CRC32C of its JSON without that key, dumped
+// canonically (sorted keys, no spaces), so a change to any value shows.
+constexpr const char* kCrcKey = "crc32c";
+std::string MetaCrc(json j) {
+  j.erase(kCrcKey);
+  const std::string text = j.dump();
+  return io::Crc32cHex(text.data(), text.size());
 }
 
 }  // namespace
@@ -595,6 +606,12 @@ void FlexibleBuffer::ForEachColumnBlock(Fn&& copy) const {
   }
 }
 
+size_t FlexibleBuffer::FileBytes(const FieldSpec& f) const {
+  const std::vector<int64_t> shape = StorageShape(f);
+  return std::accumulate(shape.begin(), shape.end(), size_t{1}, std::multiplies<>()) *
+         DTypeSize(f.dtype);
+}
+
 void FlexibleBuffer::WriteFields(const std::string& dir) const {
   std::vector<std::unique_ptr<io::NpyWriter>> writers;
   size_t columns = 0;
@@ -644,6 +661,27 @@ void FlexibleBuffer::Save(const std::string& dir) const {
   fs::remove_all(tmp, ec);
   if (!fs::create_directories(tmp, ec) && ec)
     throw Error(dir + ": cannot create folder: " + ec.message());
+  try {
+    WriteFolder(tmp);
+  } catch (const Error&) {  // e.g. a full disk: free what the half-written folder holds
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  // swap the finished folder in; the old one (if any) is removed only after
+  const std::string old = dir + ".old-" + std::to_string(::getpid());
+  const bool had_old = fs::exists(dir);
+  if (had_old) fs::rename(dir, old, ec);
+  if (ec) throw Error(dir + ": cannot replace: " + ec.message());
+  fs::rename(tmp, dir, ec);
+  if (ec) {
+    if (had_old) fs::rename(old, dir);
+    throw Error(dir + ": cannot rename the new buffer into place: " + ec.message());
+  }
+  FsyncDir(fs::absolute(dir).parent_path().string());
+  if (had_old) fs::remove_all(old, ec);
+}
+
+void FlexibleBuffer::WriteFolder(const std::string& tmp) const {
   json meta = {{"format", "rlforge.FlexibleBuffer"},
                {"version", kFormatVersion},
                {"num_steps", capacity_},
@@ -664,8 +702,14 @@ void FlexibleBuffer::Save(const std::string& dir) const {
                       {"shape", f.shape},
                       {"dtype", DTypeName(f.dtype)}});
   }
-  meta["fields"] = schema;
   WriteFields(tmp);
+  for (size_t i = 0; i < fields_.size(); ++i) {  // read back from the page cache
+    io::NpyReader file(tmp + "/" + fields_[i].name + ".npy", fields_[i].dtype,
+                       StorageShape(fields_[i]));
+    schema[i][kCrcKey] = io::Crc32cHex(file.MapData(), FileBytes(fields_[i]));
+  }
+  meta["fields"] = schema;
+  meta[kCrcKey] = MetaCrc(meta);
   {
     std::ofstream out(tmp + "/" + kMetaFile, std::ios::binary);
     out << meta.dump(1);
@@ -674,18 +718,6 @@ void FlexibleBuffer::Save(const std::string& dir) const {
   // one sync of the file system makes every file, and the folder, durable at once: a cache flush
   // per file would cost more than the writes
   io::SyncFileSystem(tmp);
-  // swap the finished folder in; the old one (if any) is removed only after
-  const std::string old = dir + ".old-" + std::to_string(::getpid());
-  const bool had_old = fs::exists(dir);
-  if (had_old) fs::rename(dir, old, ec);
-  if (ec) throw Error(dir + ": cannot replace: " + ec.message());
-  fs::rename(tmp, dir, ec);
-  if (ec) {
-    if (had_old) fs::rename(old, dir);
-    throw Error(dir + ": cannot rename the new buffer into place: " + ec.message());
-  }
-  FsyncDir(fs::absolute(dir).parent_path().string());
-  if (had_old) fs::remove_all(old, ec);
 }
 
 namespace {
@@ -696,6 +728,7 @@ struct Meta {
   std::string rng;
   std::vector<std::pair<int64_t, int64_t>> episodes;
   std::vector<FieldSpec> fields;
+  std::vector<std::string> crcs;  // each field file's data checksum ("" = none recorded)
 };
 
 Meta ReadMeta(const std::string& dir) {
@@ -708,6 +741,22 @@ Meta ReadMeta(const std::string& dir) {
   } catch (const json::exception& e) {
     throw Error(path + ": invalid JSON: " + e.what());
   }
+  if (j.is_object() && j.contains(kCrcKey) && j[kCrcKey] != MetaCrc(j))
+    throw Error(path + ": does not match its checksum (crc32c): the file is corrupt");
+  // a misspelt key would be ignored (a checksum unchecked): refuse what this format never writes
+  const auto known = [&](const json& object, const std::set<std::string>& keys,
+                         const std::string& where) {
+    if (!object.is_object()) return;
+    for (const auto& [key, value] : object.items())
+      if (!keys.count(key)) throw Error(path + ": unknown key '" + key + "'" + where);
+  };
+  known(j,
+        {"format", "version", "num_steps", "n_agents", "total_steps", "idx", "steps_recorded",
+         "current_episode_start", "rng", "episodes", "fields", kCrcKey},
+        "");
+  if (j.is_object() && j.contains("fields") && j["fields"].is_array())
+    for (const json& f : j["fields"])
+      known(f, {"name", "scope", "shape", "dtype", kCrcKey}, " in 'fields'");
   Meta m{};
   // a JSON integer that fits int64 (nlohmann converts a float or a huge unsigned silently)
   const auto integer = [&](const json& v, const std::string& key) -> int64_t {
@@ -744,6 +793,7 @@ Meta ReadMeta(const std::string& dir) {
       }
       m.fields.push_back({name, ScopeFromName(f.at("scope").get<std::string>(), where), shape,
                           DTypeFromName(f.at("dtype").get<std::string>(), where)});
+      m.crcs.push_back(f.contains(kCrcKey) ? f.at(kCrcKey).get<std::string>() : "");
     }
   } catch (const json::exception& e) {
     throw Error(path + ": malformed: " + e.what());
@@ -794,9 +844,15 @@ void FlexibleBuffer::LoadInto(const std::string& dir) {
   }
   // check every file (header, dtype, shape, size) and the weights before touching this buffer
   std::vector<std::unique_ptr<io::NpyReader>> readers;
-  for (const auto& f : fields_) {
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    const std::string path = dir + "/" + fields_[i].name + ".npy";
     readers.push_back(
-        std::make_unique<io::NpyReader>(dir + "/" + f.name + ".npy", f.dtype, StorageShape(f)));
+        std::make_unique<io::NpyReader>(path, fields_[i].dtype, StorageShape(fields_[i])));
+    if (!m.crcs[i].empty() &&
+        m.crcs[i] != io::Crc32cHex(readers[i]->MapData(), FileBytes(fields_[i])))
+      throw Error(path + ": data do not match their checksum in " + kMetaFile +
+                  ": the file is corrupt (or was rewritten on purpose: then delete field '" +
+                  fields_[i].name + "''s \"crc32c\" there)");
   }
   Rng rng;
   rng.Deserialize(m.rng);

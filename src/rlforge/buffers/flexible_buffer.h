@@ -147,6 +147,7 @@ class FlexibleBuffer {
   };
 
   std::vector<int64_t> StorageShape(const FieldSpec& f) const;
+  size_t FileBytes(const FieldSpec& f) const;  // the data bytes of f's .npy file
   void PrepareBatch(int64_t rows, Batch* out) const;
   void PickEpisodes(int64_t max_batch, int64_t n_episodes);
   void Gather(std::span<const int64_t> rows, Batch* out, int64_t offset, int64_t batch_rows) const;
@@ -166,6 +167,7 @@ class FlexibleBuffer {
     staged_[static_cast<size_t>(field)] = data;
   }
   void ClearStaged();
+  void WriteFolder(const std::string& dir) const;  // buffer.json and the fields, synced
   void WriteFields(const std::string& dir) const;
   void ReadFields(const std::vector<std::unique_ptr<io::NpyReader>>& readers,
                   HugeArray& records) const;

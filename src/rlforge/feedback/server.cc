@@ -1,6 +1,7 @@
 #include "rlforge/feedback/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
@@ -128,9 +129,10 @@ void FeedbackServer::Routes() {
   httplib::Server& s = *server_;
   // SO_REUSEADDR only: httplib's default SO_REUSEPORT lets a second server bind the same port
   // and take half the requests (of another run)
-  s.set_socket_options([](int sock) {
+  s.set_socket_options([this](int sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_socket_ = sock;  // the last one offered is the one bound
   });
   s.set_payload_max_length(1 << 20);  // answers are a few bytes; a bigger body is a 413
   // every error answers JSON, also those httplib makes itself (400 without a body, 413, 404)
@@ -244,6 +246,9 @@ void FeedbackServer::Start() {
     throw Error("feedback: cannot listen on " + config_.host + ":" + std::to_string(config_.port) +
                 ": port " + std::to_string(config_.port) +
                 " is in use (another labeling app?) or not allowed; choose another --port or 0");
+  // httplib listens with a backlog of 5: 32 labelers connecting at once overflow it and get
+  // their connections reset; listening again on the bound socket only raises the backlog
+  ::listen(listen_socket_, SOMAXCONN);
   thread_ = std::thread([&s] { s.listen_after_bind(); });
   // httplib's stop() does nothing until the loop runs: a Stop() right after Start() would hang
   while (!s.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));

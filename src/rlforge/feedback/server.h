@@ -64,6 +64,7 @@ class FeedbackServer {
   ServerConfig config_;                      // with the generated token, if any
   std::unique_ptr<httplib::Server> server_;  // routes set in the constructor
   std::thread thread_;                       // runs the accept loop after Start()
+  int listen_socket_ = -1;                   // the bound listening socket
   int port_ = 0;                             // bound port (the chosen one for port 0)
   mutable std::mutex status_mutex_;          // guards status_ (the trainer writes, HTTP reads)
   RunStatus status_;

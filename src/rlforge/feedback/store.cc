@@ -8,8 +8,10 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "rlforge/core/error.h"
+#include "rlforge/io/metrics.h"
 
 namespace rlforge::feedback {
 namespace {
@@ -22,21 +24,39 @@ const std::vector<std::pair<Answer, std::string>> kNames = {{Answer::kLeft, "lef
                                                             {Answer::kSkip, "skip"},
                                                             {Answer::kExpired, "expired"}};
 
+// Each line carries "crc32c", the checksum of its row without that key dumped canonically (sorted
+// keys, no spaces), so a line altered on disk is an error rather than a different answer.
+constexpr const char* kCrcKey = "crc32c";
+std::string RowCrc(json row) {
+  row.erase(kCrcKey);
+  const std::string text = row.dump();
+  return io::Crc32cHex(text.data(), text.size());
+}
+
+// Whether `line` is a proper prefix of a JSON text: what a crash leaves of a line cut short.
+bool CutShort(const std::string& line) {
+  try {
+    (void)json::parse(line);
+    return false;
+  } catch (const json::parse_error& e) {
+    return e.byte == line.size() + 1;  // the text was fine up to its end, where more was due
+  }
+}
+
 // The JSON object on each non-empty line of `path` (none if it is missing), with its line number;
-// an Error names file:line for anything else. A last line without its newline that does not
-// parse is a write a crash cut short (Append fsyncs a whole line before anyone is told it was
-// stored): it is dropped from the file, with a note, so the next line starts clean.
-std::vector<std::pair<int, json>> ReadLines(const std::string& path) {
+// an Error names file:line for anything else. A last line without its newline that is the start
+// of a JSON text is a write a crash cut short (Append fsyncs a whole line before anyone is told it
+// was stored): it is dropped from the file, with a note, so the next line starts clean.
+std::vector<std::pair<int, json>> ReadLines(const std::string& path,
+                                            const std::set<std::string>& keys) {
   std::vector<std::pair<int, json>> rows;
   std::ifstream in(path, std::ios::binary);
   int number = 0;
   std::streamoff complete = 0;  // bytes up to the end of the last whole line
   for (std::string line; std::getline(in, line);) {
     ++number;
-    const bool cut = in.eof();  // no newline after it
-    json row = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    const bool valid = row.is_object() && row.contains("id") && row["id"].is_string();
-    if (cut && !valid) {
+    const bool unterminated = in.eof();  // no newline after it
+    if (unterminated && CutShort(line)) {
       in.close();
       std::filesystem::resize_file(path, static_cast<uintmax_t>(complete));
       std::fprintf(stderr, "%s:%d: dropped a line a crash cut short (%zu bytes)\n", path.c_str(),
@@ -44,16 +64,31 @@ std::vector<std::pair<int, json>> ReadLines(const std::string& path) {
       break;
     }
     complete += static_cast<std::streamoff>(line.size()) + 1;
-    if (cut && valid) {  // whole but for its newline: add it, so the next line starts clean
+    if (line.empty()) continue;
+    json row = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!row.is_object() || !row.contains("id") || !row["id"].is_string())
+      throw Error(path + ":" + std::to_string(number) + ": expected a JSON object with an \"id\"");
+    for (const auto& [key, value] : row.items())  // a misspelt checksum key would go unchecked
+      if (key != kCrcKey && !keys.count(key))
+        throw Error(path + ":" + std::to_string(number) + ": unknown key \"" + key + "\"");
+    if (row.contains(kCrcKey) && row[kCrcKey] != RowCrc(row))
+      throw Error(path + ":" + std::to_string(number) +
+                  ": the line does not match its checksum (crc32c): it was altered; fix or "
+                  "delete the line");
+    row.erase(kCrcKey);
+    rows.emplace_back(number, std::move(row));
+    if (unterminated) {  // whole but for its newline: add it, so the next line starts clean
       in.close();
       std::ofstream(path, std::ios::app | std::ios::binary) << "\n";
     }
-    if (line.empty()) continue;
-    if (!valid)
-      throw Error(path + ":" + std::to_string(number) + ": expected a JSON object with an \"id\"");
-    rows.emplace_back(number, std::move(row));
   }
   return rows;
+}
+
+// The line for `row`, its checksum added.
+std::string Line(json row) {
+  row[kCrcKey] = RowCrc(row);
+  return row.dump();
 }
 
 // row[key] as T, or `fallback` when absent; a value of another type is an Error naming file:line.
@@ -85,7 +120,7 @@ std::string ToString(Answer a) {
 FeedbackStore::FeedbackStore(std::string dir) : dir_(std::move(dir)) {
   std::filesystem::create_directories(clip_dir());
   const std::string queries = dir_ + "/queries.jsonl", labels = dir_ + "/labels.jsonl";
-  for (const auto& [line, row] : ReadLines(queries)) {
+  for (const auto& [line, row] : ReadLines(queries, {"id", "session", "clip0", "clip1"})) {
     Query q{row["id"], Value(row, "session", int64_t{0}, queries, line),
             Value(row, "clip0", std::string(), queries, line),
             Value(row, "clip1", std::string(), queries, line)};
@@ -93,7 +128,7 @@ FeedbackStore::FeedbackStore(std::string dir) : dir_(std::move(dir)) {
     index_[q.id] = queries_.size();
     queries_.push_back(std::move(q));
   }
-  for (const auto& [line, row] : ReadLines(labels)) {
+  for (const auto& [line, row] : ReadLines(labels, {"id", "label"})) {
     const std::string label = Value(row, "label", std::string(), labels, line);
     std::optional<Answer> a = label == "expired" ? Answer::kExpired : ParseAnswer(label);
     if (!a)
@@ -118,7 +153,7 @@ void FeedbackStore::AddQuery(const Query& q) {
   std::lock_guard lock(mutex_);
   if (index_.count(q.id)) return;
   Append("queries.jsonl",
-         json{{"id", q.id}, {"session", q.session}, {"clip0", q.clip0}, {"clip1", q.clip1}}.dump());
+         Line({{"id", q.id}, {"session", q.session}, {"clip0", q.clip0}, {"clip1", q.clip1}}));
   index_[q.id] = queries_.size();
   queries_.push_back(q);
 }
@@ -129,7 +164,7 @@ FeedbackStore::Result FeedbackStore::Submit(const std::string& id, Answer answer
     if (!index_.count(id)) return Result::kUnknown;
     if (auto it = answers_.find(id); it != answers_.end())
       return it->second == answer ? Result::kDuplicate : Result::kConflict;
-    Append("labels.jsonl", json{{"id", id}, {"label", ToString(answer)}}.dump());
+    Append("labels.jsonl", Line({{"id", id}, {"label", ToString(answer)}}));
     answers_[id] = answer;
   }
   answered_cv_.notify_all();
@@ -140,7 +175,7 @@ void FeedbackStore::Expire(const std::vector<std::string>& ids) {
   std::lock_guard lock(mutex_);
   for (const auto& id : ids) {
     if (!index_.count(id) || answers_.count(id)) continue;
-    Append("labels.jsonl", json{{"id", id}, {"label", "expired"}}.dump());
+    Append("labels.jsonl", Line({{"id", id}, {"label", "expired"}}));
     answers_[id] = Answer::kExpired;
   }
 }

@@ -5,6 +5,7 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -72,12 +73,46 @@ std::string VersionEvent(double wall_time) {
 
 }  // namespace
 
-uint32_t Crc32c(const void* data, size_t size, uint32_t crc_before) {
+namespace {
+
+uint32_t Crc32cTable(uint32_t crc, const uint8_t* p, size_t size) {
   static const std::array<uint32_t, 256> table = MakeCrcTable();
-  uint32_t crc = crc_before ^ 0xFFFFFFFFu;
-  const auto* p = static_cast<const uint8_t*>(data);
   for (size_t i = 0; i < size; ++i) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+  return crc;
+}
+
+#if defined(__x86_64__)
+// SSE4.2's crc32 instruction: 8 bytes a step (~20x the table's speed on checkpoint-sized data)
+__attribute__((target("sse4.2"))) uint32_t Crc32cSse42(uint32_t crc, const uint8_t* p,
+                                                       size_t size) {
+  uint64_t c = crc;
+  for (; size >= 8; p += 8, size -= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    c = __builtin_ia32_crc32di(c, word);
+  }
+  return Crc32cTable(static_cast<uint32_t>(c), p, size);
+}
+#endif
+
+}  // namespace
+
+uint32_t Crc32c(const void* data, size_t size, uint32_t crc_before) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  uint32_t crc = crc_before ^ 0xFFFFFFFFu;
+#if defined(__x86_64__)
+  static const bool sse42 = __builtin_cpu_supports("sse4.2");
+  crc = sse42 ? Crc32cSse42(crc, p, size) : Crc32cTable(crc, p, size);
+#else
+  crc = Crc32cTable(crc, p, size);
+#endif
   return crc ^ 0xFFFFFFFFu;
+}
+
+std::string Crc32cHex(const void* data, size_t size) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08x", Crc32c(data, size));
+  return buf;
 }
 
 uint32_t MaskCrc(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; }

@@ -14,6 +14,8 @@ namespace rlforge::io {
 // CRC32C of data; with crc_before, of the bytes that gave crc_before followed by data.
 uint32_t Crc32c(const void* data, size_t size, uint32_t crc_before = 0);
 uint32_t MaskCrc(uint32_t crc);
+// Crc32c(data, size) as 8 lowercase hex digits, as the checksums in our files are written.
+std::string Crc32cHex(const void* data, size_t size);
 
 class TensorBoardWriter {
  public:

@@ -228,19 +228,21 @@ void OpenNpy(const std::string& path, NpyFile& f) {
   ReadExact(f, path, header.data(), header_len, offset);
   f.data_offset = offset + header_len;
 
-  static const std::regex descr_re(R"('descr':\s*'([^']*)')");
-  static const std::regex fortran_re(R"('fortran_order':\s*(True|False))");
-  static const std::regex shape_re(R"('shape':\s*\(([^)]*)\))");
+  // the whole header, as NumPy writes it (keys sorted, Python literals, space padding, newline):
+  // anything else is a damaged file, not a different array
+  static const std::regex header_re(
+      R"(\{\s*'descr':\s*'([^']*)',\s*'fortran_order':\s*(True|False),\s*)"
+      R"('shape':\s*\(\s*((?:(?:[1-9][0-9]*|0)\s*,\s*)*(?:[1-9][0-9]*|0)?)\s*\),?\s*\} *\n)");
   static const std::regex int_re(R"(\d+)");
   std::smatch m;
-  if (!std::regex_search(header, m, descr_re)) throw Error(path + ": header has no 'descr'");
+  if (!std::regex_match(header, m, header_re))
+    throw Error(path +
+                ": malformed .npy header (expected {'descr': ..., 'fortran_order': ..., "
+                "'shape': (...), } padded with spaces to a newline)");
   f.dtype = DTypeFromDescr(m[1], path);
-  if (!std::regex_search(header, m, fortran_re))
-    throw Error(path + ": header has no 'fortran_order'");
-  if (m[1] == "True")
+  if (m[2] == "True")
     throw Error(path + ": Fortran-ordered arrays are not supported (save with C order)");
-  if (!std::regex_search(header, m, shape_re)) throw Error(path + ": header has no 'shape'");
-  const std::string dims = m[1];
+  const std::string dims = m[3];
   // every dimension and the byte count must fit (a file cannot hold more than its size anyway)
   uint64_t nbytes = DTypeSize(f.dtype);
   for (auto it = std::sregex_iterator(dims.begin(), dims.end(), int_re);

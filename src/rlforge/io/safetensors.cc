@@ -18,6 +18,18 @@ using Json = nlohmann::json;
 
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;  // safetensors' own limit
 constexpr const char* kCrcKey = "rlforge.data_crc32c";
+constexpr const char* kHeaderCrcKey = "rlforge.header_crc32c";
+
+// CRC32C of the header's meaning: its JSON without the two checksums, dumped canonically (keys
+// sorted, no spaces), so any change to a name, shape, offset or metadata value shows
+std::string HeaderCrc(Json header) {
+  if (header.contains("__metadata__") && header["__metadata__"].is_object()) {
+    header["__metadata__"].erase(kCrcKey);
+    header["__metadata__"].erase(kHeaderCrcKey);
+  }
+  const std::string text = header.dump();
+  return Crc32cHex(text.data(), text.size());
+}
 
 struct DTypeName {
   DType dtype;
@@ -27,12 +39,6 @@ struct DTypeName {
 constexpr DTypeName kDTypes[] = {{DType::kFloat32, "F32", 4}, {DType::kFloat64, "F64", 8},
                                  {DType::kInt64, "I64", 8},   {DType::kInt32, "I32", 4},
                                  {DType::kUInt8, "U8", 1},    {DType::kBool, "BOOL", 1}};
-
-std::string Hex32(uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%08x", v);
-  return buf;
-}
 
 // The tensor entry `name` of a header: dtype, shape and offsets checked against the data size.
 Tensor ParseEntry(const std::string& source, const std::string& name, const Json& entry,
@@ -144,7 +150,6 @@ const std::string& TensorDict::Meta(const std::string& key) const {
 std::string EncodeSafetensors(const TensorDict& dict) {
   Json header = Json::object();
   uint64_t offset = 0;
-  uint32_t crc = 0;
   std::string data;
   for (const auto& [name, t] : dict.tensors()) {
     header[name] = {{"dtype", SafetensorsDType(t.dtype)},
@@ -153,10 +158,11 @@ std::string EncodeSafetensors(const TensorDict& dict) {
     offset += t.bytes.size();
     data += t.bytes;
   }
-  crc = Crc32c(data.data(), data.size());
   Json meta = Json::object();
   for (const auto& [k, v] : dict.metadata()) meta[k] = v;
-  meta[kCrcKey] = Hex32(crc);
+  header["__metadata__"] = meta;
+  meta[kCrcKey] = Crc32cHex(data.data(), data.size());
+  meta[kHeaderCrcKey] = HeaderCrc(header);
   header["__metadata__"] = meta;
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // the data starts 8-byte aligned
@@ -218,11 +224,21 @@ TensorDict DecodeSafetensors(std::string_view bytes, const std::string& source) 
                 " bytes after the last tensor (corrupt)");
   const auto crc = dict.metadata().find(kCrcKey);
   if (crc != dict.metadata().end()) {
-    if (crc->second != Hex32(Crc32c(data.data(), data.size())))
+    if (crc->second != Crc32cHex(data.data(), data.size()))
       throw Error(source + ": tensor data do not match their checksum (" + kCrcKey +
                   "): the file is corrupt");
-    dict.metadata().erase(crc);
   }
+  const auto header_crc = dict.metadata().find(kHeaderCrcKey);
+  if (header_crc == dict.metadata().end() && crc != dict.metadata().end())
+    throw Error(source + ": has " + kCrcKey + " but no " + kHeaderCrcKey +
+                ": the file is corrupt (or from an older rlforge; train again)");
+  if (header_crc != dict.metadata().end()) {
+    if (header_crc->second != HeaderCrc(header))
+      throw Error(source + ": header does not match its checksum (" + kHeaderCrcKey +
+                  "): the file is corrupt");
+    dict.metadata().erase(header_crc);
+  }
+  dict.metadata().erase(kCrcKey);
   return dict;
 }
 

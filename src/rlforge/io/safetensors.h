@@ -89,7 +89,8 @@ class TensorDict {
 };
 
 // The safetensors bytes of `dict`; its metadata gains "rlforge.data_crc32c", the CRC32C of the
-// tensor bytes, which DecodeSafetensors checks when present.
+// tensor bytes, and "rlforge.header_crc32c", that of the header (names, dtypes, shapes, offsets,
+// metadata), which DecodeSafetensors checks when present.
 std::string EncodeSafetensors(const TensorDict& dict);
 // Parses safetensors bytes; `source` names them in errors.
 TensorDict DecodeSafetensors(std::string_view bytes, const std::string& source);
