@@ -33,7 +33,7 @@ test-tsan:
 	[ -f build-tsan/build.ninja ] || cmake -S . -B build-tsan -G Ninja \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRLFORGE_SANITIZE=thread -DRLFORGE_TORCH=OFF
 	cmake --build build-tsan -j $${RLFORGE_JOBS:-2}
-	cd build-tsan && ctest --output-on-failure -j 2 -R 'ThreadPool|Vector|HumanTeacher|Feedback|Sftp|cli.cloud'
+	cd build-tsan && ctest --output-on-failure -j 2 -R 'ThreadPool|Vector|HumanTeacher|Feedback|LabelingLoad|Sftp|cli.cloud'
 
 # libFuzzer targets with ASan + UBSan (clang), in build-fuzz/; FUZZ_SECONDS per target
 fuzz-build:

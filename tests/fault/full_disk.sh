@@ -42,14 +42,14 @@ check_full() {
 }
 
 # SAC's replay folder is ~3.4 MB (the whole 100k ring): the first save fits, the second does not
-check_full sac 6m --config "$here/configs/sac/pendulum_fast.yaml" --set total_timesteps=3000 \
-  --set checkpoint.every_steps=1000 --set eval.every_steps=0
+check_full sac 6m --config "$here/configs/sac/pendulum_fast.yaml" --set total_timesteps=2000 \
+  --set sac.learning_starts=5000 --set checkpoint.every_steps=1000 --set eval.every_steps=0
 # PPO's checkpoint file: room for one and a half, so the second (beside the first) cannot fit
 "$bin" train --config "$here/configs/ppo/cartpole_fast.yaml" --set total_timesteps=1024 \
   --set "ppo.hidden=[256,256]" --set progress=false --run-dir "$work/ppo_size" > /dev/null 2>&1 \
   || fail "ppo: the sizing run failed"
 ckpt=$(stat -c %s "$work/ppo_size/checkpoints/latest.safetensors")
 check_full ppo "$((ckpt * 3 / 2 / 1024 + 48))k" --config "$here/configs/ppo/cartpole_fast.yaml" \
-  --set total_timesteps=20000 --set "ppo.hidden=[256,256]" --set checkpoint.every_steps=1024 \
+  --set total_timesteps=4096 --set "ppo.hidden=[256,256]" --set checkpoint.every_steps=1024 \
   --set eval.every_steps=0
 echo "full_disk.sh: ok"

@@ -9,16 +9,18 @@ set -u
 bin="$1"; shim="$2"; work="$3"; algo="$4"; RANDOM="${5:-7}"
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 case "$algo" in
-  sac) cfg=(--config "$here/configs/sac/pendulum_fast.yaml" --set total_timesteps=10000
+  sac) cfg=(--config "$here/configs/sac/pendulum_fast.yaml" --set total_timesteps=3000
             --set sac.learning_starts=500 --set checkpoint.every_steps=100
             --set eval.every_steps=1000 --set eval.episodes=2) ;;  # saves its replay buffer
-  ppo) cfg=(--config "$here/configs/ppo/cartpole_fast.yaml" --set total_timesteps=400000
-            --set checkpoint.every_steps=1024 --set eval.every_steps=50000 --set eval.episodes=2) ;;
+  ppo) cfg=(--config "$here/configs/ppo/cartpole_fast.yaml" --set total_timesteps=100000
+            --set checkpoint.every_steps=512 --set eval.every_steps=50000 --set eval.episodes=2) ;;
   *) echo "kill_resume.sh: algo must be sac or ppo"; exit 2 ;;
 esac
 cfg+=(--set progress=false)
 rm -rf "$work"; mkdir -p "$work"
+start=$(date +%s%N)
 "$bin" train "${cfg[@]}" --run-dir "$work/full" > "$work/full.log" 2>&1 || { cat "$work/full.log"; exit 1; }
+full_ms=$((($(date +%s%N) - start) / 1000000))  # random kills come at 2-12% of this (any build)
 
 # ASan wants its runtime first among the libraries; the shim only wraps a few C calls
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
@@ -34,12 +36,12 @@ for ((k = 0; k < 10; k++)); do
   if ((k % 2 == 0)); then  # at a random time
     "${cmd[@]}" > "$work/part.log" 2>&1 &
     pid=$!
-    sleep "0.$((20 + RANDOM % 50))"
+    sleep "$(awk -v ms="$full_ms" -v p="$((2 + RANDOM % 11))" 'BEGIN { printf "%.3f", ms * p / 100000 }')"
     kill -KILL "$pid" 2> /dev/null
     wait "$pid"; rc=$?
     moment="after a random time"
   else  # inside a checkpoint write
-    moment="${kinds[$(((k / 2) % 3))]}:$((1 + RANDOM % 30))"
+    moment="${kinds[$(((k / 2) % 3))]}:$((1 + RANDOM % 10))"
     RLFORGE_KILL_AT="$moment" LD_PRELOAD="$shim" "${cmd[@]}" > "$work/part.log" 2>&1
     rc=$?
   fi
