@@ -32,8 +32,10 @@ test-tsan:
 	bash scripts/setup.sh --deps-only
 	[ -f build-tsan/build.ninja ] || cmake -S . -B build-tsan -G Ninja \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRLFORGE_SANITIZE=thread -DRLFORGE_TORCH=OFF
-	cmake --build build-tsan -j $${RLFORGE_JOBS:-2}
-	cd build-tsan && ctest --output-on-failure -j 2 -R 'ThreadPool|Vector|HumanTeacher|Feedback|LabelingLoad|Sftp|cli.cloud'
+	cmake --build build-tsan -j $${RLFORGE_JOBS:-2} --target rlforge rlforge_tests \
+	  rlforge_feedback_tests rlforge_human_teacher_tests rlforge_fault_tests rlforge_cloud_tests
+	cd build-tsan && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp" \
+	  ctest --output-on-failure -j 2 -R 'Vector|HumanTeacher|Feedback|LabelingLoad|Sftp|cli.cloud'
 
 # libFuzzer targets with ASan + UBSan (clang), in build-fuzz/; FUZZ_SECONDS per target
 fuzz-build:
