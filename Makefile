@@ -1,4 +1,6 @@
 # Thin wrapper: everything real lives in scripts/setup.sh and CMake.
+# ccache may reuse objects built with -g in another checkout (CI clones to a fresh folder)
+export CCACHE_NOHASHDIR := true
 .PHONY: run test build bench format clean fuzz-build fuzz fuzz-smoke test-asan test-tsan
 
 build:

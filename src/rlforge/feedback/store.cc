@@ -40,7 +40,7 @@ bool CutShort(const std::string& line) {
     return false;
   } catch (const json::parse_error& e) {
     return e.byte == line.size() + 1;  // the text was fine up to its end, where more was due
-  } catch (const json::exception&) {  // e.g. a number out of range: damaged, not cut
+  } catch (const json::exception&) {   // e.g. a number out of range: damaged, not cut
     return false;
   }
 }
