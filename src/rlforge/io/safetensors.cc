@@ -160,7 +160,7 @@ std::string EncodeSafetensors(const TensorDict& dict) {
   }
   Json meta = Json::object();
   for (const auto& [k, v] : dict.metadata()) meta[k] = v;
-  header["__metadata__"] = meta;
+  header["__metadata__"] = meta;  // as the header checksum sees it: without the checksums
   meta[kCrcKey] = Crc32cHex(data.data(), data.size());
   meta[kHeaderCrcKey] = HeaderCrc(header);
   header["__metadata__"] = meta;
