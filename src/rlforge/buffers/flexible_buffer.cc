@@ -93,14 +93,8 @@ void FsyncDir(const std::string& dir) {
   }
 }
 
-// The checksum buffer.json carries of itself: CRC32C of its JSON without that key, dumped
-// canonically (sorted keys, no spaces), so a change to any value shows.
+// buffer.json's checksum of itself (io::JsonCrc32cHex) and of each field file's data
 constexpr const char* kCrcKey = "crc32c";
-std::string MetaCrc(json j) {
-  j.erase(kCrcKey);
-  const std::string text = j.dump();
-  return io::Crc32cHex(text.data(), text.size());
-}
 
 }  // namespace
 
@@ -709,7 +703,7 @@ void FlexibleBuffer::WriteFolder(const std::string& tmp) const {
     schema[i][kCrcKey] = io::Crc32cHex(file.MapData(), FileBytes(fields_[i]));
   }
   meta["fields"] = schema;
-  meta[kCrcKey] = MetaCrc(meta);
+  meta[kCrcKey] = io::JsonCrc32cHex(meta, kCrcKey);
   {
     std::ofstream out(tmp + "/" + kMetaFile, std::ios::binary);
     out << meta.dump(1);
@@ -741,7 +735,7 @@ Meta ReadMeta(const std::string& dir) {
   } catch (const json::exception& e) {
     throw Error(path + ": invalid JSON: " + e.what());
   }
-  if (j.is_object() && j.contains(kCrcKey) && j[kCrcKey] != MetaCrc(j))
+  if (j.is_object() && j.contains(kCrcKey) && j[kCrcKey] != io::JsonCrc32cHex(j, kCrcKey))
     throw Error(path + ": does not match its checksum (crc32c): the file is corrupt");
   // a misspelt key would be ignored (a checksum unchecked): refuse what this format never writes
   const auto known = [&](const json& object, const std::set<std::string>& keys,

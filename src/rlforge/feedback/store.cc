@@ -24,14 +24,9 @@ const std::vector<std::pair<Answer, std::string>> kNames = {{Answer::kLeft, "lef
                                                             {Answer::kSkip, "skip"},
                                                             {Answer::kExpired, "expired"}};
 
-// Each line carries "crc32c", the checksum of its row without that key dumped canonically (sorted
-// keys, no spaces), so a line altered on disk is an error rather than a different answer.
+// Each line carries "crc32c", its row's checksum (io::JsonCrc32cHex), so a line altered on disk is
+// an error rather than a different answer.
 constexpr const char* kCrcKey = "crc32c";
-std::string RowCrc(json row) {
-  row.erase(kCrcKey);
-  const std::string text = row.dump();
-  return io::Crc32cHex(text.data(), text.size());
-}
 
 // Whether `line` is a proper prefix of a JSON text: what a crash leaves of a line cut short.
 bool CutShort(const std::string& line) {
@@ -73,7 +68,7 @@ std::vector<std::pair<int, json>> ReadLines(const std::string& path,
     for (const auto& [key, value] : row.items())  // a misspelt checksum key would go unchecked
       if (key != kCrcKey && !keys.count(key))
         throw Error(path + ":" + std::to_string(number) + ": unknown key \"" + key + "\"");
-    if (row.contains(kCrcKey) && row[kCrcKey] != RowCrc(row))
+    if (row.contains(kCrcKey) && row[kCrcKey] != io::JsonCrc32cHex(row, kCrcKey))
       throw Error(path + ":" + std::to_string(number) +
                   ": the line does not match its checksum (crc32c): it was altered; fix or "
                   "delete the line");
@@ -89,7 +84,7 @@ std::vector<std::pair<int, json>> ReadLines(const std::string& path,
 
 // The line for `row`, its checksum added.
 std::string Line(json row) {
-  row[kCrcKey] = RowCrc(row);
+  row[kCrcKey] = io::JsonCrc32cHex(row, kCrcKey);
   return row.dump();
 }
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "rlforge/core/error.h"
 
@@ -113,6 +114,12 @@ std::string Crc32cHex(const void* data, size_t size) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%08x", Crc32c(data, size));
   return buf;
+}
+
+std::string JsonCrc32cHex(nlohmann::json j, const char* without) {
+  if (without != nullptr && j.is_object()) j.erase(without);
+  const std::string text = j.dump();
+  return Crc32cHex(text.data(), text.size());
 }
 
 uint32_t MaskCrc(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,10 @@ uint32_t Crc32c(const void* data, size_t size, uint32_t crc_before = 0);
 uint32_t MaskCrc(uint32_t crc);
 // Crc32c(data, size) as 8 lowercase hex digits, as the checksums in our files are written.
 std::string Crc32cHex(const void* data, size_t size);
+// Crc32cHex of what `j` means: its JSON without the key `without` (its own checksum), dumped
+// canonically (keys sorted, no spaces), so a change to any name or value shows and spacing does
+// not.
+std::string JsonCrc32cHex(nlohmann::json j, const char* without = nullptr);
 
 class TensorBoardWriter {
  public:

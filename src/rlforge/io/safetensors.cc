@@ -27,8 +27,7 @@ std::string HeaderCrc(Json header) {
     header["__metadata__"].erase(kCrcKey);
     header["__metadata__"].erase(kHeaderCrcKey);
   }
-  const std::string text = header.dump();
-  return Crc32cHex(text.data(), text.size());
+  return JsonCrc32cHex(std::move(header));
 }
 
 struct DTypeName {
