@@ -83,6 +83,28 @@ void A2cDefaults(TrainConfig& c) {
   c.ppo.anneal_lr = false;
 }
 
+// DreamerV3: Box observations (vector), Discrete or Box actions; its own checks of the section.
+void DreamerChecks(const TrainConfig& c, const Space& obs, const Space& act, int64_t) {
+  if (obs.kind() != Space::Kind::kBox || obs.dtype() != DType::kFloat32 ||
+      obs.shape().size() != 1) {
+    throw Error("env.id: algo: dreamer needs a Box observation space of float32 vectors, but " +
+                c.env.id + " has " + obs.ToString());
+  }
+  if (act.kind() != Space::Kind::kDiscrete &&
+      !(act.kind() == Space::Kind::kBox && act.is_bounded())) {
+    throw Error("env.id: algo: dreamer needs a Discrete or bounded Box action space, but " +
+                c.env.id + " has " + act.ToString());
+  }
+  c.dreamer.Validate();
+}
+
+// DreamerV3's runs: one env (official dmc_proprio: 1 env per policy step count), its official
+// evaluation samples actions.
+void DreamerDefaults(TrainConfig& c) {
+  c.env.num_envs = 1;
+  c.eval.deterministic = false;
+}
+
 std::vector<AlgorithmInfo>& Table() {
   static std::vector<AlgorithmInfo> table = {
       {"ppo", "PPO (CleanRL ppo.py / ppo_continuous_action.py)", "", nullptr, PpoChecks,
@@ -112,6 +134,9 @@ std::vector<AlgorithmInfo>& Table() {
          c.pebble.Validate(max_steps);
        },
        [](const TrainConfig& c) { return c.sac.gamma; }, MakePebble},
+      {"dreamer", "DreamerV3 (danijar/dreamerv3, 2024 version), vector observations", "dreamer",
+       DreamerDefaults, DreamerChecks, [](const TrainConfig& c) { return c.dreamer.gamma(); },
+       nullptr},
   };
   return table;
 }

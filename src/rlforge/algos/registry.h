@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "rlforge/algos/dqn/dqn.h"
+#include "rlforge/algos/dreamer/config.h"
 #include "rlforge/algos/pebble/config.h"
 #include "rlforge/algos/ppo/ppo.h"
 #include "rlforge/algos/sac/sac.h"
@@ -22,12 +23,13 @@ class Algorithm;
 
 namespace rlforge::algos {
 
-// Every algorithm's section of a config (top-level keys ppo:, dqn:, sac:, pebble:).
+// Every algorithm's section of a config (top-level keys ppo:, dqn:, sac:, pebble:, dreamer:).
 struct AlgoConfigs {
   PpoConfig ppo;                // ppo and a2c
   DqnConfig dqn;                // dqn
   SacConfig sac;                // sac, and pebble's learner
   pebble::PebbleConfig pebble;  // pebble
+  DreamerConfig dreamer;        // dreamer (its math in the plugin librlforge_dreamer.so)
 
   template <class V>
   void VisitAlgos(V& v) {
@@ -35,6 +37,7 @@ struct AlgoConfigs {
     v.Section("dqn", dqn, "DQN hyperparameters");
     v.Section("sac", sac, "SAC hyperparameters (also PEBBLE's learner)");
     v.Section("pebble", pebble, "PEBBLE: preference-based reward learning on SAC");
+    v.Section("dreamer", dreamer, "DreamerV3 (2024 version): world model and imagination");
   }
 };
 

@@ -47,7 +47,8 @@ void LoadEnvs(const io::TensorDict& in, env::VectorEnv& envs) {
 }
 
 std::vector<double> RunEpisodes(const ActFn& act, const EnvConfig& env_config,
-                                env::VectorEnv* training, const EvalRequest& req) {
+                                env::VectorEnv* training, const EvalRequest& req,
+                                const std::function<void()>& begin_episode) {
   EnvConfig c = env_config;
   c.normalize_reward = false;  // evaluation reports the true return
   auto e = MakeEnv(c, 0.99);
@@ -66,6 +67,7 @@ std::vector<double> RunEpisodes(const ActFn& act, const EnvConfig& env_config,
   for (int ep = 0; ep < req.episodes; ++ep) {
     e->Reset(ep == 0 ? std::optional<uint64_t>(req.seed) : std::nullopt, obs.data());
     double ret = 0.0;
+    if (begin_episode) begin_episode();
     if (req.on_step) req.on_step(*e, ep, 0, 0.0, 0.0);
     for (int64_t step = 1;; ++step) {
       act(obs.data(), 1, disc.data(), cont.data(), req.deterministic);

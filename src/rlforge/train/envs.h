@@ -29,8 +29,10 @@ void LoadEnvs(const io::TensorDict& in, env::VectorEnv& envs);
 using ActFn = std::function<void(const float* obs, int64_t n, int64_t* discrete, float* continuous,
                                  bool deterministic)>;
 // Episodes on a fresh env of `c` (reward normalization off; observation normalization frozen at
-// `training`'s env 0 statistics, if it normalizes) with `act`; returns their returns.
+// `training`'s env 0 statistics, if it normalizes) with `act`; returns their returns. A recurrent
+// policy resets its state in `begin_episode` (called before each episode's first action).
 std::vector<double> RunEpisodes(const ActFn& act, const EnvConfig& c, env::VectorEnv* training,
-                                const EvalRequest& req);
+                                const EvalRequest& req,
+                                const std::function<void()>& begin_episode = nullptr);
 
 }  // namespace rlforge::train

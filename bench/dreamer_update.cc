@@ -1,0 +1,90 @@
+// Seconds per DreamerV3 gradient step on vector observations (random data of CartPole's shapes
+// unless given), split into world model (observe + loss), imagination + actor-critic losses, and
+// backward + optimizer. Prints one JSON object. Usage:
+//   bench_dreamer_update [--threads N] [--updates N] [--set dreamer.key=value ...]
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "rlforge/algos/dreamer/agent.h"
+#include "rlforge/train/config.h"
+
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace rlforge;
+  int threads = 1, updates = 5;
+  int64_t obs_dim = 4, act_dim = 2;
+  std::vector<std::string> sets = {"algo=dreamer"};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--threads")) threads = std::stoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--updates")) updates = std::stoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--set")) sets.push_back(argv[i + 1]);
+  }
+  torch::set_num_threads(threads);
+  const train::TrainConfig config = train::LoadConfig("", sets);
+  const algos::DreamerConfig& c = config.dreamer;
+  dreamer::Agent agent(c, obs_dim, act_dim, true, 1);
+  const int64_t B = c.batch_size, T = c.batch_length;
+  dreamer::Sequences d{torch::randn({B, T, obs_dim}),
+                       torch::one_hot(torch::randint(act_dim, {B, T}), act_dim).to(torch::kFloat32),
+                       torch::ones({B, T}),
+                       torch::zeros({B, T}),
+                       torch::zeros({B, T}),
+                       torch::zeros({B, T})};
+  std::vector<double> wm, imag, step, total;
+  for (int u = 0; u < updates + 1; ++u) {
+    const double t0 = Now();
+    auto o = agent.Observe(d);
+    const double t1 = Now();
+    const int64_t K = c.imag_last > 0 ? c.imag_last : T;
+    auto im = agent.ImagineLoss(
+        o.deter.slice(1, T - K).reshape({B * K, -1}),
+        o.stoch.slice(1, T - K).reshape({B * K, o.stoch.size(2), o.stoch.size(3)}));
+    const double t2 = Now();
+    (o.loss + im.policy_loss + im.value_loss).backward();
+    const double t3 = Now();
+    if (u == 0) continue;  // warm-up
+    wm.push_back(t1 - t0);
+    imag.push_back(t2 - t1);
+    step.push_back(t3 - t2);
+    const double t4 = Now();
+    agent.Train(d);
+    total.push_back(Now() - t4);
+  }
+  const auto s = c.Size();
+  int64_t params = 0;
+  const io::TensorDict all = agent.Parameters();
+  for (const auto& [name, t] : all.tensors())
+    if (name.rfind("slow_critic", 0) != 0) params += t.numel();
+  nlohmann::json j = {{"size", c.size},
+                      {"deter", s.deter},
+                      {"batch", B},
+                      {"length", T},
+                      {"imag_horizon", c.imag_horizon},
+                      {"imag_starts", B * (c.imag_last > 0 ? c.imag_last : T)},
+                      {"threads", threads},
+                      {"parameters", params},
+                      {"seconds_per_update", Median(total)},
+                      {"world_model_forward_s", Median(wm)},
+                      {"imagination_and_ac_forward_s", Median(imag)},
+                      {"backward_s", Median(step)},
+                      {"updates_timed", updates}};
+  std::printf("%s\n", j.dump(2).c_str());
+}

@@ -1,0 +1,405 @@
+#include "rlforge/algos/dreamer/agent.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "rlforge/core/error.h"
+
+namespace rlforge::dreamer {
+namespace {
+
+constexpr double kLog2Pi = 1.8378770664093453;
+
+using Named = std::vector<std::pair<std::string, torch::Tensor>>;
+
+Named NamedParameters(const torch::nn::Module& m, const std::string& prefix) {
+  Named out;
+  for (const auto& p : m.named_parameters()) out.emplace_back(prefix + "." + p.key(), p.value());
+  return out;
+}
+
+void PutTensor(io::TensorDict& out, const std::string& name, const torch::Tensor& t) {
+  const torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  out.PutBytes(name, DType::kFloat32, c.sizes().vec(), c.data_ptr(),
+               static_cast<size_t>(c.numel()) * sizeof(float));
+}
+
+void GetTensor(const io::TensorDict& in, const std::string& name, torch::Tensor& t) {
+  torch::Tensor host = torch::empty(t.sizes(), torch::kFloat32);
+  in.Read<float>(name, std::span<float>(host.data_ptr<float>(), static_cast<size_t>(host.numel())),
+                 t.sizes().vec());
+  torch::NoGradGuard no_grad;
+  t.copy_(host);
+}
+
+}  // namespace
+
+// ---- policy distribution ---------------------------------------------------------------------
+
+Policy::Policy(const torch::Tensor& out, bool discrete, double unimix) : discrete_(discrete) {
+  if (discrete_) {
+    probs_ = Unimix(out, unimix);
+  } else {
+    const auto parts = out.chunk(2, -1);
+    mean_ = torch::tanh(parts[0]);
+    std_ = 0.9 * torch::sigmoid(parts[1] + 2.0) + 0.1;
+  }
+}
+
+torch::Tensor Policy::Sample(at::Generator& gen) const {
+  if (discrete_) {
+    const torch::Tensor u = torch::rand({probs_.size(0)}, gen).to(probs_.device());
+    return SampleStraightThrough(probs_, u).detach();
+  }
+  const torch::Tensor eps = torch::randn(mean_.sizes(), gen).to(mean_.device());
+  return (mean_ + std_ * eps).detach();
+}
+
+torch::Tensor Policy::Mode() const { return discrete_ ? OneHotMode(probs_) : mean_.detach(); }
+
+torch::Tensor Policy::LogProb(const torch::Tensor& a) const {
+  if (discrete_) return (a * probs_.log()).sum(-1);
+  return (-0.5 * ((a - mean_) / std_).square() - std_.log() - 0.5 * kLog2Pi).sum(-1);
+}
+
+torch::Tensor Policy::Entropy() const {
+  if (discrete_) return -(probs_ * probs_.log()).sum(-1);
+  return (0.5 + 0.5 * kLog2Pi + std_.log()).sum(-1);
+}
+
+// ---- optimizer -------------------------------------------------------------------------------
+
+Optimizer::Optimizer(Named params, Options options) : params_(std::move(params)), o_(options) {
+  for (const auto& [name, p] : params_) {
+    m_.push_back(torch::zeros_like(p));
+    v_.push_back(torch::zeros_like(p));
+  }
+}
+
+std::map<std::string, double> Optimizer::Step() {
+  torch::NoGradGuard no_grad;
+  ++steps_;
+  const double t = static_cast<double>(steps_);
+  const double c1 = 1.0 - std::pow(o_.beta1, t), c2 = 1.0 - std::pow(o_.beta2, t);
+  // the official schedule counts from 0: the first update has learning rate 0 under warmup
+  const double lr =
+      o_.warmup > 0 ? o_.lr * std::min(1.0, (t - 1.0) / static_cast<double>(o_.warmup)) : o_.lr;
+  std::vector<torch::Tensor> grads;
+  torch::Tensor sq = torch::zeros({}, torch::kFloat64);
+  for (const auto& [name, p] : params_) {
+    torch::Tensor g = p.grad().defined() ? p.grad().clone() : torch::zeros_like(p);
+    sq = sq + g.to(torch::kFloat64).square().sum().cpu();
+    grads.push_back(g);
+  }
+  const double grad_norm = std::sqrt(sq.item<double>());
+  const double global_scale =
+      (!o_.laprop && o_.clip > 0 && grad_norm > o_.clip) ? o_.clip / grad_norm : 1.0;
+  double update_sq = 0, param_sq = 0, count = 0;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    torch::Tensor& p = params_[i].second;
+    torch::Tensor g = grads[i];
+    torch::Tensor update;
+    if (o_.laprop) {
+      if (o_.agc > 0) {  // g / max(1, |g| / (agc max(1e-3, |p|)))
+        const torch::Tensor limit = o_.agc * torch::clamp_min(p.norm(), 1e-3);
+        g = g / torch::clamp_min(g.norm() / limit, 1.0);
+      }
+      v_[i].mul_(o_.beta2).add_(g.square(), 1.0 - o_.beta2);
+      const torch::Tensor scaled = g / ((v_[i] / c2).sqrt() + o_.eps);
+      m_[i].mul_(o_.beta1).add_(scaled, 1.0 - o_.beta1);
+      update = m_[i] / c1 * lr;
+    } else {
+      g = g * global_scale;
+      m_[i].mul_(o_.beta1).add_(g, 1.0 - o_.beta1);
+      v_[i].mul_(o_.beta2).add_(g.square(), 1.0 - o_.beta2);
+      update = (m_[i] / c1) / ((v_[i] / c2).sqrt() + o_.eps) * lr;
+    }
+    p.sub_(update);
+    update_sq += update.to(torch::kFloat64).square().sum().item<double>();
+    param_sq += p.to(torch::kFloat64).square().sum().item<double>();
+    count += static_cast<double>(p.numel());
+  }
+  return {{"grad_norm", grad_norm},
+          {"update_rms", std::sqrt(update_sq / count)},
+          {"param_rms", std::sqrt(param_sq / count)}};
+}
+
+void Optimizer::Save(io::TensorDict& out, const std::string& prefix) const {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    PutTensor(out, prefix + ".m." + params_[i].first, m_[i]);
+    PutTensor(out, prefix + ".v." + params_[i].first, v_[i]);
+  }
+  out.Put<int64_t>(prefix + ".step", std::vector<int64_t>{steps_});
+}
+
+void Optimizer::Load(const io::TensorDict& in, const std::string& prefix) {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    GetTensor(in, prefix + ".m." + params_[i].first, m_[i]);
+    GetTensor(in, prefix + ".v." + params_[i].first, v_[i]);
+  }
+  steps_ = in.Scalar<int64_t>(prefix + ".step");
+}
+
+// ---- agent -----------------------------------------------------------------------------------
+
+Agent::Agent(const algos::DreamerConfig& c, int64_t obs_dim, int64_t action_dim, bool discrete,
+             uint64_t seed)
+    : c_(c),
+      discrete_(discrete),
+      device_(c.device == "cuda" ? torch::kCUDA : torch::kCPU),
+      gen_(at::detail::createCPUGenerator(seed)),
+      twohot_(255, c.twohot, device_),
+      retnorm_(c.retnorm_decay, c.retnorm_limit) {
+  const algos::DreamerSize s = c.Size();
+  wm_ = WorldModel(obs_dim, action_dim, c, gen_);
+  const int64_t F = wm_->rssm->feature_dim();
+  actor_ = Mlp(F, s.units, 3, discrete ? action_dim : 2 * action_dim, 0.01, gen_);
+  critic_ = Mlp(F, s.units, 3, 255, 0.0, gen_);
+  slow_critic_ = Mlp(F, s.units, 3, 255, 0.0, gen_);
+  wm_->to(device_);
+  actor_->to(device_);
+  critic_->to(device_);
+  slow_critic_->to(device_);
+  {
+    torch::NoGradGuard no_grad;
+    const auto fast = critic_->parameters(), slow = slow_critic_->parameters();
+    for (size_t i = 0; i < fast.size(); ++i) slow[i].copy_(fast[i]);
+  }
+  for (auto& p : slow_critic_->parameters()) p.set_requires_grad(false);
+  const Named wm = NamedParameters(*wm_, "world_model"), actor = NamedParameters(*actor_, "actor"),
+              critic = NamedParameters(*critic_, "critic");
+  if (c.optimizer == "laprop") {
+    Named all = wm;
+    all.insert(all.end(), actor.begin(), actor.end());
+    all.insert(all.end(), critic.begin(), critic.end());
+    optimizers_.emplace_back(all, Optimizer::Options{true, c.lr, c.eps, c.agc, 0.0, c.warmup});
+  } else {  // the 2023 recipe
+    optimizers_.emplace_back(wm, Optimizer::Options{false, c.model_lr, 1e-8, 0.0, 1000.0, 0});
+    optimizers_.emplace_back(actor, Optimizer::Options{false, c.ac_lr, 1e-5, 0.0, 100.0, 0});
+    optimizers_.emplace_back(critic, Optimizer::Options{false, c.ac_lr, 1e-5, 0.0, 100.0, 0});
+  }
+}
+
+torch::Tensor Agent::Uniform(at::IntArrayRef shape) { return torch::rand(shape, gen_).to(device_); }
+
+Agent::Carry Agent::Initial(int64_t n) const {
+  const auto& rssm = wm_->rssm;
+  const auto f = torch::TensorOptions().device(device_);
+  return {
+      torch::zeros({n, rssm->deter_dim()}, f), torch::zeros({n, rssm->stoch(), rssm->classes()}, f),
+      torch::zeros({n, actor_->named_parameters()["out.weight"].size(0) / (discrete_ ? 1 : 2)}, f)};
+}
+
+torch::Tensor Agent::Act(const torch::Tensor& obs, const torch::Tensor& is_first, Carry& carry,
+                         bool sample, at::Generator& gen) {
+  torch::NoGradGuard no_grad;
+  auto& rssm = wm_->rssm;
+  const torch::Tensor keep = (1 - is_first.to(device_, torch::kFloat32)).unsqueeze(-1);
+  const torch::Tensor embed = wm_->encoder(Symlog(obs.to(device_)));
+  const torch::Tensor deter =
+      rssm->Core(carry.deter * keep, carry.stoch * keep.unsqueeze(-1), carry.action * keep);
+  const torch::Tensor post = rssm->Posterior(deter, embed);
+  const torch::Tensor u = torch::rand({post.size(0), post.size(1)}, gen).to(device_);
+  const torch::Tensor stoch = SampleStraightThrough(post, u);
+  const Policy policy(actor_(RssmImpl::Features(deter, stoch)), discrete_, c_.unimix);
+  torch::Tensor action = sample ? policy.Sample(gen) : policy.Mode();
+  if (!discrete_) action = action.clamp(-1.0, 1.0);
+  carry = {deter, stoch, action};
+  return action.cpu();
+}
+
+Agent::Observed Agent::Observe(const Sequences& d) {
+  auto& rssm = wm_->rssm;
+  const int64_t B = d.obs.size(0), T = d.obs.size(1);
+  const torch::Tensor embed = wm_->encoder(Symlog(d.obs));  // (B x T x E)
+  const torch::Tensor u = Uniform({B, T, rssm->stoch()});
+  const torch::Tensor first = d.is_first.to(torch::kFloat32);
+  Carry carry = Initial(B);
+  std::vector<torch::Tensor> deters, stochs, posts;
+  for (int64_t t = 0; t < T; ++t) {
+    // an episode start zeroes the state and the previous action
+    const torch::Tensor keep = (1 - first.select(1, t)).unsqueeze(-1);
+    const torch::Tensor deter = rssm->Core(carry.deter * keep, carry.stoch * keep.unsqueeze(-1),
+                                           d.prev_action.select(1, t) * keep);
+    const torch::Tensor post = rssm->Posterior(deter, embed.select(1, t));
+    const torch::Tensor stoch = SampleStraightThrough(post, u.select(1, t));
+    carry = {deter, stoch, carry.action};
+    deters.push_back(deter);
+    stochs.push_back(stoch);
+    posts.push_back(post);
+  }
+  Observed o;
+  o.deter = torch::stack(deters, 1);
+  o.stoch = torch::stack(stochs, 1);
+  o.post = torch::stack(posts, 1);
+  o.prior = rssm->Prior(o.deter.reshape({B * T, -1})).reshape(o.post.sizes());
+  const torch::Tensor feat = RssmImpl::Features(o.deter, o.stoch);  // (B x T x F)
+  // per (b, t): decoder symlog MSE summed over dimensions, two-hot reward, continue likelihood
+  const torch::Tensor dec = (wm_->decoder(feat) - Symlog(d.obs)).square().sum(-1);
+  const torch::Tensor rew = twohot_.Loss(wm_->reward(feat), d.reward);
+  torch::Tensor con_target = 1 - d.is_terminal.to(torch::kFloat32);
+  if (c_.contdisc) con_target = con_target * c_.gamma();
+  const torch::Tensor con = torch::binary_cross_entropy_with_logits(
+      wm_->cont(feat).squeeze(-1), con_target, {}, {}, at::Reduction::None);
+  // KL summed over latents, then free bits per (b, t)
+  const torch::Tensor dyn = FreeBits(CategoricalKl(o.post.detach(), o.prior), c_.free_nats);
+  const torch::Tensor rep = FreeBits(CategoricalKl(o.post, o.prior.detach()), c_.free_nats);
+  o.parts = {{"loss/dec", dec.mean()},
+             {"loss/rew", rew.mean()},
+             {"loss/con", con.mean()},
+             {"loss/dyn", dyn.mean()},
+             {"loss/rep", rep.mean()}};
+  o.loss = o.parts["loss/dec"] + o.parts["loss/rew"] + o.parts["loss/con"] +
+           c_.dyn_scale * o.parts["loss/dyn"] + c_.rep_scale * o.parts["loss/rep"];
+  return o;
+}
+
+Agent::Imagined Agent::ImagineLoss(const torch::Tensor& start_deter,
+                                   const torch::Tensor& start_stoch) {
+  auto& rssm = wm_->rssm;
+  const int64_t H = c_.imag_horizon, N = start_deter.size(0);
+  // imagine H steps with the prior and the policy; no gradient flows into the world model
+  std::vector<torch::Tensor> feats, actions;
+  {
+    torch::NoGradGuard no_grad;
+    torch::Tensor deter = start_deter.detach(), stoch = start_stoch.detach();
+    for (int64_t t = 0;; ++t) {
+      feats.push_back(RssmImpl::Features(deter, stoch));
+      actions.push_back(Policy(actor_(feats.back()), discrete_, c_.unimix).Sample(gen_));
+      if (t == H) break;
+      deter = rssm->Core(deter, stoch, actions.back());
+      stoch = SampleStraightThrough(rssm->Prior(deter), Uniform({N, rssm->stoch()}));
+    }
+  }
+  const torch::Tensor feat = torch::stack(feats, 1);      // (N x H+1 x F)
+  const torch::Tensor action = torch::stack(actions, 1);  // (N x H+1 x A)
+  torch::Tensor reward, con, value, slow;
+  {
+    torch::NoGradGuard no_grad;
+    reward = twohot_.Decode(wm_->reward(feat));
+    con = torch::sigmoid(wm_->cont(feat).squeeze(-1));
+    value = twohot_.Decode(critic_(feat));
+    slow = twohot_.Decode(slow_critic_(feat));
+  }
+  // lambda-returns and weights: with contdisc the continue head already holds gamma
+  const double disc = c_.contdisc ? 1.0 : c_.gamma();
+  const torch::Tensor returns =
+      LambdaReturn(torch::zeros_like(con), 1 - con, reward, value, disc, c_.lambda);  // (N x H)
+  const torch::Tensor weight = (torch::cumprod(disc * con, 1) / disc).slice(1, 0, H);
+  const double scale = retnorm_.Update(returns);
+  const torch::Tensor adv = (returns - value.slice(1, 0, H)) / scale;
+  // actor: REINFORCE with entropy bonus
+  const Policy policy(actor_(feat.slice(1, 0, H)), discrete_, c_.unimix);
+  const torch::Tensor logp = policy.LogProb(action.slice(1, 0, H));
+  const torch::Tensor entropy = policy.Entropy();
+  Imagined out;
+  out.policy_loss = (-weight * (logp * adv + c_.actent * entropy)).mean();
+  // critic: two-hot cross-entropy to the returns, regularized toward the slow critic
+  const torch::Tensor logits = critic_(feat.slice(1, 0, H));
+  out.value_loss = (weight * (twohot_.Loss(logits, returns) +
+                              c_.slowreg * twohot_.Loss(logits, slow.slice(1, 0, H))))
+                       .mean();
+  out.returns = returns;
+  out.metrics = {{"ret/mean", returns.mean().item<double>()},
+                 {"ret/scale", scale},
+                 {"ret/lo", retnorm_.lo},
+                 {"ret/hi", retnorm_.hi},
+                 {"adv/mean", adv.mean().item<double>()},
+                 {"adv/std", adv.std().item<double>()},
+                 {"policy_entropy", entropy.mean().item<double>()}};
+  return out;
+}
+
+std::map<std::string, double> Agent::Train(const Sequences& d) {
+  const int64_t B = d.obs.size(0), T = d.obs.size(1);
+  const int64_t K = c_.imag_last > 0 ? c_.imag_last : T;  // imagination starts per sequence
+  Observed o = Observe(d);
+  const torch::Tensor start_deter = o.deter.slice(1, T - K).reshape({B * K, -1});
+  const torch::Tensor start_stoch =
+      o.stoch.slice(1, T - K).reshape({B * K, o.stoch.size(2), o.stoch.size(3)});
+  Imagined im = ImagineLoss(start_deter, start_stoch);
+  // replay value loss: lambda-returns of real rewards, bootstrapped with the imagined returns
+  torch::Tensor repval = torch::zeros({}, d.obs.options());
+  if (c_.repval_scale > 0 && K > 1) {
+    const torch::Tensor feat = RssmImpl::Features(o.deter, o.stoch).slice(1, T - K).detach();
+    const torch::Tensor last = d.is_last.slice(1, T - K).to(torch::kFloat32);
+    const torch::Tensor term = d.is_terminal.slice(1, T - K).to(torch::kFloat32);
+    const torch::Tensor boot = im.returns.select(1, 0).detach().reshape({B, K});
+    const torch::Tensor ret = LambdaReturn(last, term, d.reward.slice(1, T - K), boot, c_.gamma(),
+                                           c_.lambda);  // (B x K-1)
+    torch::Tensor slow;
+    {
+      torch::NoGradGuard no_grad;
+      slow = twohot_.Decode(slow_critic_(feat.slice(1, 0, K - 1)));
+    }
+    const torch::Tensor logits = critic_(feat.slice(1, 0, K - 1));
+    repval = ((1 - last.slice(1, 0, K - 1)) *
+              (twohot_.Loss(logits, ret) + c_.slowreg * twohot_.Loss(logits, slow)))
+                 .mean();
+  }
+  const torch::Tensor loss = o.loss + im.policy_loss + im.value_loss + c_.repval_scale * repval;
+  wm_->zero_grad();
+  actor_->zero_grad();
+  critic_->zero_grad();
+  loss.backward();
+  std::map<std::string, double> metrics = im.metrics;
+  const char* names[] = {"", "model/", "actor/", "critic/"};
+  for (size_t i = 0; i < optimizers_.size(); ++i) {
+    const std::string group = optimizers_.size() == 1 ? "" : names[i + 1];
+    for (const auto& [key, value] : optimizers_[i].Step()) metrics["opt/" + group + key] = value;
+  }
+  UpdateSlowCritic();
+  for (const auto& [key, value] : o.parts) metrics[key] = value.item<double>();
+  metrics["loss/policy"] = im.policy_loss.item<double>();
+  metrics["loss/value"] = im.value_loss.item<double>();
+  metrics["loss/repval"] = repval.item<double>();
+  return metrics;
+}
+
+void Agent::UpdateSlowCritic() {
+  torch::NoGradGuard no_grad;
+  const auto fast = critic_->parameters(), slow = slow_critic_->parameters();
+  for (size_t i = 0; i < fast.size(); ++i) slow[i].lerp_(fast[i], c_.slow_rate);
+}
+
+io::TensorDict Agent::Parameters() const {
+  io::TensorDict d;
+  for (const auto& [name, t] : NamedParameters(*wm_, "world_model")) PutTensor(d, name, t);
+  for (const auto& [name, t] : NamedParameters(*actor_, "actor")) PutTensor(d, name, t);
+  for (const auto& [name, t] : NamedParameters(*critic_, "critic")) PutTensor(d, name, t);
+  for (const auto& [name, t] : NamedParameters(*slow_critic_, "slow_critic")) PutTensor(d, name, t);
+  return d;
+}
+
+void Agent::Save(io::TensorDict& out) const {
+  const io::TensorDict params = Parameters();
+  for (const auto& [name, t] : params.tensors())
+    out.PutBytes(name, t.dtype, t.shape, t.bytes.data(), t.bytes.size());
+  for (size_t i = 0; i < optimizers_.size(); ++i)
+    optimizers_[i].Save(out, "optimizer." + std::to_string(i));
+  out.Put<double>("retnorm", std::vector<double>{retnorm_.lo, retnorm_.hi});
+  const torch::Tensor state = gen_.get_state();
+  out.PutBytes("rng.dreamer", DType::kUInt8, {state.numel()}, state.data_ptr(),
+               static_cast<size_t>(state.numel()));
+}
+
+void Agent::Load(const io::TensorDict& in) {
+  for (auto [name, t] : NamedParameters(*wm_, "world_model")) GetTensor(in, name, t);
+  for (auto [name, t] : NamedParameters(*actor_, "actor")) GetTensor(in, name, t);
+  for (auto [name, t] : NamedParameters(*critic_, "critic")) GetTensor(in, name, t);
+  for (auto [name, t] : NamedParameters(*slow_critic_, "slow_critic")) GetTensor(in, name, t);
+  for (size_t i = 0; i < optimizers_.size(); ++i)
+    optimizers_[i].Load(in, "optimizer." + std::to_string(i));
+  std::vector<double> rn(2);
+  in.Read<double>("retnorm", rn);
+  retnorm_.lo = rn[0];
+  retnorm_.hi = rn[1];
+  const io::Tensor& rng = in.Get("rng.dreamer");
+  torch::Tensor state = torch::empty({static_cast<int64_t>(rng.bytes.size())}, torch::kUInt8);
+  std::memcpy(state.data_ptr(), rng.bytes.data(), rng.bytes.size());
+  gen_.set_state(state);
+}
+
+}  // namespace rlforge::dreamer

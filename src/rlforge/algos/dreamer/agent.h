@@ -1,0 +1,145 @@
+// DreamerV3's learner: the world model, the actor and critic trained in imagination, the slow
+// critic, return normalization and the optimizer (LaProp + AGC in one, or the 2023 three Adams).
+// One update (Train) reads like the official agent.py: world-model loss on a replayed batch,
+// imagination from every posterior state with gradients stopped, actor and critic losses on the
+// imagined trajectories, the replay value loss, one optimizer step over everything.
+#pragma once
+
+#include <ATen/core/Generator.h>
+#include <torch/nn/module.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "rlforge/algos/dreamer/config.h"
+#include "rlforge/algos/dreamer/math.h"
+#include "rlforge/algos/dreamer/networks.h"
+#include "rlforge/io/safetensors.h"
+
+namespace rlforge::dreamer {
+
+// A replayed batch of B sequences of T steps, on the model's device.
+struct Sequences {
+  torch::Tensor obs;          // observations                         (B x T x O)
+  torch::Tensor prev_action;  // action that led to obs (0 at first)  (B x T x A)
+  torch::Tensor reward;       // reward received on arriving at obs   (B x T)
+  torch::Tensor is_first;     // first step of an episode, 0/1        (B x T)
+  torch::Tensor is_last;      // last step (terminated or truncated)  (B x T)
+  torch::Tensor is_terminal;  // terminated (not truncated)           (B x T)
+};
+
+// The policy's distribution over actions: categorical with unimix (discrete, one-hot samples) or
+// the bounded normal N(tanh(mu), sigma), sigma = 0.9 sigmoid(x + 2) + 0.1 (continuous).
+class Policy {
+ public:
+  Policy(const torch::Tensor& out, bool discrete, double unimix);
+  torch::Tensor Sample(at::Generator& gen) const;       // (N x A)
+  torch::Tensor Mode() const;                           // (N x A)
+  torch::Tensor LogProb(const torch::Tensor& a) const;  // (N)
+  torch::Tensor Entropy() const;                        // (N)
+
+ private:
+  bool discrete_;
+  torch::Tensor probs_;       // discrete: class probabilities   (N x A)
+  torch::Tensor mean_, std_;  // continuous                     (N x A)
+};
+
+// An optimizer over named parameters: LaProp with adaptive gradient clipping and linear warmup
+// (2024), or Adam after clipping the global gradient norm (2023). Reads the parameters' .grad().
+class Optimizer {
+ public:
+  struct Options {
+    bool laprop = true;
+    double lr = 4e-5;
+    double eps = 1e-20;
+    double agc = 0.3;    // laprop: per-tensor clip ratio to the parameter norm (0 = off)
+    double clip = 0.0;   // adam: global gradient norm limit (0 = off)
+    int64_t warmup = 0;  // updates of linear learning-rate warmup
+    double beta1 = 0.9, beta2 = 0.999;
+  };
+  Optimizer(std::vector<std::pair<std::string, torch::Tensor>> params, Options options);
+  // One step; returns the global gradient norm before clipping, and the RMS of the update and
+  // of the parameters after it.
+  std::map<std::string, double> Step();
+  void Save(io::TensorDict& out, const std::string& prefix) const;
+  void Load(const io::TensorDict& in, const std::string& prefix);
+  int64_t steps() const { return steps_; }
+
+ private:
+  std::vector<std::pair<std::string, torch::Tensor>> params_;
+  Options o_;
+  std::vector<torch::Tensor> m_;  // first moments (LaProp: of the RMS-scaled gradient)
+  std::vector<torch::Tensor> v_;  // second moments of the gradient
+  int64_t steps_ = 0;
+};
+
+class Agent {
+ public:
+  Agent(const algos::DreamerConfig& c, int64_t obs_dim, int64_t action_dim, bool discrete,
+        uint64_t seed);
+
+  // What the policy carries between env steps, per env.
+  struct Carry {
+    torch::Tensor deter;   // GRU state          (N x D)
+    torch::Tensor stoch;   // latent one-hots    (N x S x K)
+    torch::Tensor action;  // previous action    (N x A)
+  };
+  Carry Initial(int64_t n) const;
+  // Actions for observations (N x O, CPU float) through the posterior; is_first (N, 0/1) zeroes
+  // the carry first. Discrete: one-hot rows; continuous: in [-1, 1]. Returns CPU (N x A). Samples
+  // come from `gen` (training: generator(); evaluation: its own).
+  torch::Tensor Act(const torch::Tensor& obs, const torch::Tensor& is_first, Carry& carry,
+                    bool sample, at::Generator& gen);
+
+  // One update on replayed sequences (on the device); returns the metrics.
+  std::map<std::string, double> Train(const Sequences& data);
+
+  // The pieces of Train, for tests. Observe: posterior states (B x T x ...) and the world-model
+  // loss; ImagineLoss: the actor and critic losses from start states (N x ...) without
+  // gradients into the world model.
+  struct Observed {
+    torch::Tensor deter, stoch;                  // posterior states   (B x T x D), (B x T x S x K)
+    torch::Tensor post, prior;                   // latent probs       (B x T x S x K)
+    torch::Tensor loss;                          // the weighted world-model loss (scalar)
+    std::map<std::string, torch::Tensor> parts;  // loss/dec, loss/rew, ... (scalars)
+  };
+  Observed Observe(const Sequences& data);
+  struct Imagined {
+    torch::Tensor policy_loss, value_loss;  // scalars
+    torch::Tensor returns;                  // lambda-returns     (N x H)
+    std::map<std::string, double> metrics;
+  };
+  Imagined ImagineLoss(const torch::Tensor& deter, const torch::Tensor& stoch);
+
+  WorldModel& world_model() { return wm_; }
+  Mlp& actor() { return actor_; }
+  Mlp& critic() { return critic_; }
+  const ReturnNorm& return_norm() const { return retnorm_; }
+  at::Generator& generator() { return gen_; }
+  torch::Device device() const { return device_; }
+  int64_t updates() const { return optimizers_[0].steps(); }
+
+  void Save(io::TensorDict& out) const;
+  void Load(const io::TensorDict& in);
+  // Every module's parameters as "world_model.encoder.0.linear.weight", "actor.out.weight", ...
+  io::TensorDict Parameters() const;
+
+ private:
+  torch::Tensor Uniform(at::IntArrayRef shape);  // U(0, 1) from the run's generator, on device
+  void UpdateSlowCritic();
+
+  algos::DreamerConfig c_;
+  bool discrete_;
+  torch::Device device_;
+  at::Generator gen_;  // every sample the agent draws (CPU, so any device gives the same)
+  WorldModel wm_{nullptr};
+  Mlp actor_{nullptr};        // features -> action logits or (mean, std) pre-activations
+  Mlp critic_{nullptr};       // features -> 255 two-hot logits
+  Mlp slow_critic_{nullptr};  // EMA of the critic (a regularizer target)
+  TwoHot twohot_;
+  ReturnNorm retnorm_;
+  std::vector<Optimizer> optimizers_;  // laprop: one; adam: world model, actor, critic
+};
+
+}  // namespace rlforge::dreamer

@@ -1,0 +1,329 @@
+// DreamerV3's run, the seed's loop (seed 004, NaturalDreamer's main.py, done as the official
+// embodied/run/train.py does it): random-policy episodes fill the replay first; then every env
+// step acts through the RSSM posterior (state and previous action zeroed at an episode start)
+// and trains train_ratio / (B x T) updates on replayed sequences. Each env keeps its own stream
+// of steps, so an episode's last observation is a step of its own (is_last, is_terminal) and the
+// next episode starts with is_first; a time limit is not a termination.
+#include <ATen/CPUGeneratorImpl.h>
+#include <dlfcn.h>
+#include <torch/torch.h>
+
+#include <chrono>
+
+#include "rlforge/algos/dreamer/agent.h"
+#include "rlforge/algos/registry.h"
+#include "rlforge/buffers/sequence_buffer.h"
+#include "rlforge/core/error.h"
+#include "rlforge/nn/mlp.h"
+#include "rlforge/train/envs.h"
+
+namespace rlforge::dreamer {
+namespace {
+
+using buffers::FieldSpec;
+using buffers::Scope;
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+class DreamerRun final : public train::Algorithm {
+ public:
+  explicit DreamerRun(const train::TrainConfig& config)
+      : config_(config),
+        c_(config.dreamer),
+        envs_(train::MakeVectorEnv(config.env, c_.gamma(), static_cast<uint64_t>(config.seed))),
+        n_(config.env.num_envs),
+        obs_dim_(envs_->single_observation_space().size()),
+        space_(envs_->env(0).Unwrapped()->action_space()),
+        discrete_(space_.kind() == Space::Kind::kDiscrete),
+        act_dim_(discrete_ ? space_.n() : space_.size()),
+        sampler_(nn::StreamRng(static_cast<uint64_t>(config.seed), 41)) {
+    agent_ = std::make_unique<Agent>(c_, obs_dim_, act_dim_, discrete_,
+                                     static_cast<uint64_t>(config.seed));
+    carry_ = agent_->Initial(n_);
+    const int64_t per_env = std::max<int64_t>(c_.batch_length, c_.buffer_size / n_);
+    for (int i = 0; i < n_; ++i) {
+      replay_.emplace_back(
+          per_env, 1,
+          std::vector<FieldSpec>{{"obs", Scope::kPerAgent, {obs_dim_}, DType::kFloat32},
+                                 {"action", Scope::kPerAgent, {act_dim_}, DType::kFloat32},
+                                 {"reward", Scope::kPerAgent, {}, DType::kFloat32},
+                                 {"is_last", Scope::kPerAgent, {}, DType::kUInt8}},
+          static_cast<uint64_t>(config.seed) + 1000 + static_cast<uint64_t>(i));
+    }
+    prev_action_.assign(static_cast<size_t>(n_ * act_dim_), 0.0f);
+    prev_reward_.assign(static_cast<size_t>(n_), 0.0f);
+    is_first_.assign(static_cast<size_t>(n_), 1);
+    on_policy_.assign(static_cast<size_t>(n_), c_.prefill == 0 ? 1 : 0);
+    iterations_ = std::max<int64_t>(1, config.total_timesteps / n_);
+  }
+
+  int64_t total_steps() const override { return iterations_ * n_; }
+
+  void Iterate(train::Context& ctx) override {
+    const auto* obs = static_cast<const float*>(envs_->observations());
+    for (int i = 0; i < n_; ++i) AddStep(i, obs + i * obs_dim_, 0, 0);
+    std::vector<float> action = ChooseActions(obs);  // (N x A) as the model sees them
+    envs_->Step();
+    ctx.global_step += n_;
+    ++ctx.iteration;
+    const auto* final_obs = static_cast<const float*>(envs_->final_observations());
+    for (int i = 0; i < n_; ++i) {
+      const float* a = action.data() + i * act_dim_;
+      const float reward = static_cast<float>(envs_->rewards()[i]);
+      if (envs_->has_final()[i]) {  // the last observation is a step of its own
+        std::copy(a, a + act_dim_, prev_action_.begin() + i * act_dim_);
+        prev_reward_[i] = reward;
+        AddStep(i, final_obs + i * obs_dim_, 1, envs_->terminated()[i]);
+        ctx.EndEpisode(envs_->final_returns()[i], envs_->final_lengths()[i]);
+        std::fill_n(prev_action_.begin() + i * act_dim_, act_dim_, 0.0f);
+        prev_reward_[i] = 0.0f;
+        is_first_[i] = 1;
+        on_policy_[i] = ctx.global_step >= c_.prefill;  // the policy takes whole episodes
+      } else {
+        std::copy(a, a + act_dim_, prev_action_.begin() + i * act_dim_);
+        prev_reward_[i] = reward;
+        is_first_[i] = 0;
+      }
+    }
+    Learn(ctx);
+  }
+
+  std::vector<double> Evaluate(const train::EvalRequest& req) override {
+    at::Generator gen = at::detail::createCPUGenerator(req.seed + 7);
+    Agent::Carry carry = agent_->Initial(1);
+    float first = 1.0f;
+    return train::RunEpisodes(
+        [&](const float* obs, int64_t, int64_t* discrete, float* continuous, bool deterministic) {
+          const torch::Tensor o = torch::from_blob(const_cast<float*>(obs), {1, obs_dim_});
+          const torch::Tensor a =
+              agent_->Act(o, torch::full({1}, first), carry, !deterministic, gen);
+          first = 0.0f;
+          ToEnv(a.data_ptr<float>(), discrete, continuous);
+        },
+        config_.env, envs_.get(), req,
+        [&] {
+          carry = agent_->Initial(1);
+          first = 1.0f;
+        });
+  }
+
+  void Save(io::TensorDict& out) const override {
+    agent_->Save(out);
+    train::SaveEnvs(out, *envs_);
+    out.Put<float>("run.prev_action", prev_action_);
+    out.Put<float>("run.prev_reward", prev_reward_);
+    out.Put<uint8_t>("run.is_first", is_first_);
+    out.Put<uint8_t>("run.on_policy", on_policy_);
+    out.Put<double>("run.credit", std::vector<double>{credit_});
+    for (const auto& [name, t] : CarryTensors()) {
+      const torch::Tensor c = t.to(torch::kCPU).contiguous();
+      out.PutBytes("run.carry." + name, DType::kFloat32, c.sizes().vec(), c.data_ptr(),
+                   static_cast<size_t>(c.numel()) * sizeof(float));
+    }
+    nn::PutRng(out, "rng.replay_sampler", sampler_);
+  }
+
+  void Load(const io::TensorDict& in) override {
+    agent_->Load(in);
+    train::LoadEnvs(in, *envs_);
+    in.Read<float>("run.prev_action", prev_action_);
+    in.Read<float>("run.prev_reward", prev_reward_);
+    in.Read<uint8_t>("run.is_first", is_first_);
+    in.Read<uint8_t>("run.on_policy", on_policy_);
+    credit_ = in.Scalar<double>("run.credit");
+    for (auto& [name, t] : CarryTensors()) {
+      torch::Tensor host = torch::empty(t.sizes(), torch::kFloat32);
+      in.Read<float>("run.carry." + name,
+                     std::span<float>(host.data_ptr<float>(), static_cast<size_t>(host.numel())),
+                     t.sizes().vec());
+      t.copy_(host);
+    }
+    nn::GetRng(in, "rng.replay_sampler", sampler_);
+  }
+
+  bool HasFiles() const override { return config_.checkpoint.save_replay_buffer; }
+  void SaveFiles(const std::string& dir) const override {
+    for (int i = 0; i < n_; ++i) replay_[i].Save(dir + "/replay_" + std::to_string(i));
+  }
+  void LoadFiles(const std::string& dir) override {
+    for (int i = 0; i < n_; ++i) replay_[i].LoadInto(dir + "/replay_" + std::to_string(i));
+  }
+  io::TensorDict Parameters() const override { return agent_->Parameters(); }
+
+ private:
+  std::vector<std::pair<std::string, torch::Tensor>> CarryTensors() const {
+    return {{"deter", carry_.deter}, {"stoch", carry_.stoch}, {"action", carry_.action}};
+  }
+
+  // One replay row of env i: its observation, the action and reward that led there, the flags.
+  void AddStep(int i, const float* obs, uint8_t is_last, uint8_t is_terminal) {
+    auto& r = replay_[i];
+    r.Set<float>("obs", {obs, static_cast<size_t>(obs_dim_)});
+    r.Set<float>("action", {prev_action_.data() + i * act_dim_, static_cast<size_t>(act_dim_)});
+    r.Set<float>("reward", {&prev_reward_[i], 1});
+    r.Set<uint8_t>("is_last", {&is_last, 1});
+    const uint8_t first = is_last ? 0 : is_first_[i];
+    r.Add({&first, 1}, {&is_terminal, 1});
+  }
+
+  // Actions for every env: the policy's for envs past the prefill, uniform random otherwise.
+  // Writes the env's action blocks; returns what the model sees (one-hot, or in [-1, 1]).
+  std::vector<float> ChooseActions(const float* obs) {
+    std::vector<float> action(static_cast<size_t>(n_ * act_dim_), 0.0f);
+    envs_->SampleActions();
+    torch::Tensor policy;
+    if (std::any_of(on_policy_.begin(), on_policy_.end(), [](uint8_t x) { return x != 0; })) {
+      const torch::Tensor o = torch::from_blob(const_cast<float*>(obs), {n_, obs_dim_});
+      const torch::Tensor first =
+          torch::tensor(std::vector<float>(is_first_.begin(), is_first_.end()));
+      policy = agent_->Act(o, first, carry_, true, agent_->generator()).contiguous();
+    }
+    for (int i = 0; i < n_; ++i) {
+      float* a = action.data() + i * act_dim_;
+      int64_t* d = envs_->discrete_actions() + i * space_.num_discrete();
+      float* c = envs_->continuous_actions() + i * space_.num_continuous();
+      if (on_policy_[i]) {
+        std::copy_n(policy.data_ptr<float>() + i * act_dim_, act_dim_, a);
+        ToEnv(a, d, c);
+      } else if (discrete_) {
+        a[d[0] - space_.start()] = 1.0f;
+      } else {
+        for (int64_t k = 0; k < act_dim_; ++k) {
+          const double lo = space_.low()[k], hi = space_.high()[k];
+          a[k] = static_cast<float>(2.0 * (c[k] - lo) / (hi - lo) - 1.0);
+        }
+      }
+    }
+    return action;
+  }
+
+  // A model action (one-hot, or in [-1, 1]) as the env's: class index, or rescaled to the bounds.
+  void ToEnv(const float* a, int64_t* discrete, float* continuous) const {
+    if (discrete_) {
+      discrete[0] = space_.start() + (std::max_element(a, a + act_dim_) - a);
+      return;
+    }
+    for (int64_t k = 0; k < act_dim_; ++k) {
+      const double lo = space_.low()[k], hi = space_.high()[k];
+      continuous[k] = static_cast<float>(lo + (a[k] + 1.0) * 0.5 * (hi - lo));
+    }
+  }
+
+  // train_ratio replayed steps per env step, once past the prefill.
+  void Learn(train::Context& ctx) {
+    if (ctx.global_step < c_.prefill) return;
+    const double per_step = c_.train_ratio / static_cast<double>(c_.batch_size * c_.batch_length);
+    credit_ += per_step * n_;
+    const double start = Now();
+    while (credit_ >= 1.0 && Sample()) {
+      for (const auto& [key, value] : agent_->Train(batch_)) sums_[key] += value;
+      ++updates_;
+      credit_ -= 1.0;
+    }
+    train_seconds_ += Now() - start;
+    if (ctx.global_step / c_.log_every != (ctx.global_step - n_) / c_.log_every) Flush(ctx);
+  }
+
+  // B sequences of T steps, each from a uniformly chosen env stream that holds T steps.
+  bool Sample() {
+    std::vector<int> ready;
+    for (int i = 0; i < n_; ++i) {
+      if (replay_[i].steps_per_env() >= c_.batch_length) ready.push_back(i);
+    }
+    if (ready.empty()) return false;
+    const int64_t B = c_.batch_size, T = c_.batch_length;
+    torch::Tensor obs = torch::empty({B, T, obs_dim_}), act = torch::empty({B, T, act_dim_});
+    torch::Tensor rew = torch::empty({B, T}), flags = torch::empty({3, B, T});
+    buffers::Batch one;
+    for (int64_t b = 0; b < B; ++b) {
+      replay_[ready[sampler_.Integers(static_cast<int64_t>(ready.size()))]].Sample(1, T, &one);
+      for (const auto& f : one.fields) {
+        const uint8_t* src = f.data.data();
+        if (f.name == "obs") std::memcpy(obs[b].data_ptr(), src, f.data.size());
+        if (f.name == "action") std::memcpy(act[b].data_ptr(), src, f.data.size());
+        if (f.name == "reward") std::memcpy(rew[b].data_ptr(), src, f.data.size());
+        const int flag = f.name == "is_first"      ? 0
+                         : f.name == "is_last"     ? 1
+                         : f.name == "is_terminal" ? 2
+                                                   : -1;
+        if (flag >= 0) {
+          float* dst = flags[flag][b].data_ptr<float>();
+          for (int64_t t = 0; t < T; ++t) dst[t] = src[t];
+        }
+      }
+    }
+    const torch::Device dev = agent_->device();
+    batch_ = {obs.to(dev),      act.to(dev),      rew.to(dev),
+              flags[0].to(dev), flags[1].to(dev), flags[2].to(dev)};
+    return true;
+  }
+
+  // The averages of the update metrics since the last row, and the throughputs.
+  void Flush(train::Context& ctx) {
+    const double now = Now(), seconds = now - last_flush_;
+    if (updates_ > 0) {
+      for (const auto& [key, sum] : sums_) ctx.Log(key, sum / static_cast<double>(updates_));
+      ctx.Log("fps/train", static_cast<double>(updates_ * c_.batch_size * c_.batch_length) /
+                               std::max(train_seconds_, 1e-9));
+    }
+    ctx.Log("fps/policy", static_cast<double>(ctx.global_step - last_step_) /
+                              std::max(seconds - train_seconds_, 1e-9));
+    ctx.Log("charts/SPS", ctx.sps());
+    ctx.Log("train/updates", static_cast<double>(agent_->updates()));
+    sums_.clear();
+    updates_ = 0;
+    train_seconds_ = 0;
+    last_flush_ = now;
+    last_step_ = ctx.global_step;
+  }
+
+  const train::TrainConfig config_;
+  const algos::DreamerConfig c_;
+  std::unique_ptr<env::VectorEnv> envs_;
+  int n_;
+  int64_t obs_dim_;
+  const Space space_;  // the env's action space before clipping
+  bool discrete_;
+  int64_t act_dim_;  // model action width: classes (discrete) or dimensions
+  std::unique_ptr<Agent> agent_;
+  Agent::Carry carry_;                           // the policy's state per env
+  std::vector<buffers::SequenceBuffer> replay_;  // one stream per env
+  Rng sampler_;                                  // which stream a sequence comes from
+  Sequences batch_;                              // the replayed batch, on the device
+  std::vector<float> prev_action_;  // action that led to each env's observation  (N x A)
+  std::vector<float> prev_reward_;  // reward received with it                    (N)
+  std::vector<uint8_t> is_first_;   // each env's observation starts an episode   (N)
+  std::vector<uint8_t> on_policy_;  // the policy acts in this env's episode      (N)
+  double credit_ = 0.0;             // updates owed (train_ratio's fractional part)
+  int64_t iterations_;
+  // metric averages between log rows
+  std::map<std::string, double> sums_;
+  int64_t updates_ = 0;
+  double train_seconds_ = 0.0, last_flush_ = Now();
+  int64_t last_step_ = 0;
+};
+
+std::unique_ptr<train::Algorithm> MakeDreamer(const train::TrainConfig& config,
+                                              const std::string&) {
+  if (config.dreamer.device == "cuda" && !torch::cuda::is_available()) {
+    throw Error("dreamer.device: cuda, but this LibTorch sees no CUDA device (use cpu)");
+  }
+  // LibTorch's intra-op threads, and OpenBLAS's own pool (pthread build): left at its default,
+  // its idle threads spin in sched_yield next to the training thread
+  torch::set_num_threads(nn::TrainingThreads());
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    set(nn::TrainingThreads());
+  return std::make_unique<DreamerRun>(config);
+}
+
+}  // namespace
+}  // namespace rlforge::dreamer
+
+extern "C" void rlforge_register() {
+  rlforge::algos::AlgorithmInfo info = rlforge::algos::Find("dreamer");
+  info.make = rlforge::dreamer::MakeDreamer;
+  rlforge::algos::Register(std::move(info));
+}

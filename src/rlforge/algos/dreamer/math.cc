@@ -1,0 +1,108 @@
+#include "rlforge/algos/dreamer/math.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+
+namespace rlforge::dreamer {
+
+torch::Tensor Symlog(const torch::Tensor& x) { return torch::sign(x) * torch::log1p(x.abs()); }
+torch::Tensor Symexp(const torch::Tensor& x) { return torch::sign(x) * torch::expm1(x.abs()); }
+
+TwoHot::TwoHot(int64_t bins, const std::string& kind, torch::Device device)
+    : symlog_(kind == "symlog") {
+  // symmetric by construction: the upper half is the lower half negated, bin (K-1)/2 is 0
+  const int64_t half = (bins - 1) / 2 + 1;
+  torch::Tensor lower = torch::linspace(-20.0, 0.0, half, torch::kFloat64);
+  if (!symlog_) lower = Symexp(lower);
+  bins_ = torch::cat({lower, -lower.slice(0, 0, half - 1).flip(0)}).to(torch::kFloat32).to(device);
+}
+
+torch::Tensor TwoHot::Encode(const torch::Tensor& y_raw) const {
+  const torch::Tensor y = (symlog_ ? Symlog(y_raw) : y_raw).unsqueeze(-1);
+  const int64_t K = bins_.size(0);
+  const torch::Tensor below = ((bins_ <= y).sum(-1) - 1).clamp(0, K - 1);
+  const torch::Tensor above = (K - (bins_ > y).sum(-1)).clamp(0, K - 1);
+  const torch::Tensor equal = below == above;
+  const torch::Tensor yv = y.squeeze(-1);
+  const torch::Tensor to_below =
+      torch::where(equal, torch::ones_like(yv), (bins_.index({below}) - yv).abs());
+  const torch::Tensor to_above =
+      torch::where(equal, torch::ones_like(yv), (bins_.index({above}) - yv).abs());
+  const torch::Tensor total = to_below + to_above;
+  return torch::one_hot(below, K).to(y.scalar_type()) * (to_above / total).unsqueeze(-1) +
+         torch::one_hot(above, K).to(y.scalar_type()) * (to_below / total).unsqueeze(-1);
+}
+
+torch::Tensor TwoHot::Decode(const torch::Tensor& logits) const {
+  // symmetric sum: bin m-1-i pairs with bin m+1+i, so a uniform distribution gives exactly 0
+  const torch::Tensor p = torch::softmax(logits, -1);
+  const int64_t m = (bins_.size(0) - 1) / 2;
+  const torch::Tensor lower = (p.slice(-1, 0, m) * bins_.slice(0, 0, m)).flip(-1);
+  const torch::Tensor upper = p.slice(-1, m + 1) * bins_.slice(0, m + 1);
+  const torch::Tensor mid = p.select(-1, m) * bins_[m];
+  const torch::Tensor value = mid + (lower + upper).sum(-1);
+  return symlog_ ? Symexp(value) : value;
+}
+
+torch::Tensor TwoHot::Loss(const torch::Tensor& logits, const torch::Tensor& y) const {
+  return -(Encode(y) * torch::log_softmax(logits, -1)).sum(-1);
+}
+
+torch::Tensor Unimix(const torch::Tensor& logits, double mix) {
+  const double K = static_cast<double>(logits.size(-1));
+  return (1.0 - mix) * torch::softmax(logits, -1) + mix / K;
+}
+
+torch::Tensor SampleStraightThrough(const torch::Tensor& probs, const torch::Tensor& u) {
+  const int64_t K = probs.size(-1);
+  torch::Tensor index;
+  {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor cdf = probs.cumsum(-1);
+    index = (cdf < u.unsqueeze(-1)).sum(-1).clamp_max(K - 1);
+  }
+  const torch::Tensor onehot = torch::one_hot(index, K).to(probs.scalar_type());
+  return onehot + probs - probs.detach();
+}
+
+torch::Tensor OneHotMode(const torch::Tensor& probs) {
+  return torch::one_hot(probs.argmax(-1), probs.size(-1)).to(probs.scalar_type());
+}
+
+torch::Tensor CategoricalKl(const torch::Tensor& p, const torch::Tensor& q) {
+  return (p * (p.log() - q.log())).sum({-2, -1});
+}
+
+torch::Tensor FreeBits(const torch::Tensor& kl, double free_nats) {
+  return torch::clamp_min(kl, free_nats);
+}
+
+torch::Tensor LambdaReturn(const torch::Tensor& last, const torch::Tensor& term,
+                           const torch::Tensor& reward, const torch::Tensor& boot, double disc,
+                           double lambda) {
+  const int64_t T = reward.size(1) - 1;
+  const torch::Tensor live = (1 - term.slice(1, 1)) * disc;    // (B x T)
+  const torch::Tensor cont = (1 - last.slice(1, 1)) * lambda;  // (B x T)
+  const torch::Tensor interm = reward.slice(1, 1) + (1 - cont) * live * boot.slice(1, 1);
+  std::vector<torch::Tensor> returns(static_cast<size_t>(T));
+  torch::Tensor next = boot.select(1, T);
+  for (int64_t t = T - 1; t >= 0; --t) {
+    next = interm.select(1, t) + live.select(1, t) * cont.select(1, t) * next;
+    returns[static_cast<size_t>(t)] = next;
+  }
+  return torch::stack(returns, 1);
+}
+
+double ReturnNorm::Update(const torch::Tensor& returns) {
+  const torch::Tensor flat = returns.detach().flatten().to(torch::kFloat32);
+  const torch::Tensor q =
+      torch::quantile(flat, torch::tensor({0.05f, 0.95f}, flat.options())).cpu();
+  lo = decay_ * lo + (1.0 - decay_) * q[0].item<double>();
+  hi = decay_ * hi + (1.0 - decay_) * q[1].item<double>();
+  return scale();
+}
+
+double ReturnNorm::scale() const { return std::max(limit_, hi - lo); }
+
+}  // namespace rlforge::dreamer
