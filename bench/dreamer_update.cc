@@ -1,7 +1,9 @@
 // Seconds per DreamerV3 gradient step on vector observations (random data of CartPole's shapes
 // unless given), split into world model (observe + loss), imagination + actor-critic losses, and
 // backward + optimizer. Prints one JSON object. Usage:
-//   bench_dreamer_update [--threads N] [--updates N] [--set dreamer.key=value ...]
+//   bench_dreamer_update [--threads N] [--updates N] [--profile TRACE.json] [--set dreamer.k=v ...]
+// --profile records one more update with LibTorch's profiler (a chrome trace: every op, its time).
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -32,12 +34,14 @@ int main(int argc, char** argv) {
   int threads = 1, updates = 5;
   int64_t obs_dim = 4, act_dim = 2;
   std::vector<std::string> sets = {"algo=dreamer"};
+  std::string profile;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--threads")) threads = std::stoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--updates")) updates = std::stoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--set")) sets.push_back(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--profile")) profile = argv[i + 1];
   }
-  torch::set_num_threads(threads);
+  dreamer::SetComputeThreads(threads);
   const train::TrainConfig config = train::LoadConfig("", sets);
   const algos::DreamerConfig& c = config.dreamer;
   dreamer::Agent agent(c, obs_dim, act_dim, true, 1);
@@ -67,6 +71,10 @@ int main(int argc, char** argv) {
     const double t4 = Now();
     agent.Train(d);
     total.push_back(Now() - t4);
+  }
+  if (!profile.empty()) {
+    torch::autograd::profiler::RecordProfile guard(profile);
+    agent.Train(d);
   }
   const auto s = c.Size();
   int64_t params = 0;

@@ -164,6 +164,28 @@ TEST(DreamerMath, StraightThroughSamplesOneHotWithTheProbsGradient) {
                            torch::tensor({{1.0f, 0.0f, 0.0f}})));
 }
 
+TEST(DreamerRssm, BlockLinearIsBlockDiagonalAndItsSharedFormAgrees) {
+  at::Generator gen = at::detail::createCPUGenerator(3);
+  BlockLinear layer(4 * 5, 4 * 3, 4, gen);  // 4 blocks of 5 inputs -> 3 outputs
+  torch::NoGradGuard no_grad;
+  layer->named_parameters()["bias"].uniform_(-1, 1);
+  const torch::Tensor x = torch::randn({6, 20});
+  const torch::Tensor y = layer(x);
+  const torch::Tensor w = layer->named_parameters()["weight"],
+                      b = layer->named_parameters()["bias"];
+  for (int64_t g = 0; g < 4; ++g) {  // block g reads inputs 5g..5g+4 only
+    const torch::Tensor ref = x.slice(1, 5 * g, 5 * g + 5).mm(w[g]) + b.slice(0, 3 * g, 3 * g + 3);
+    EXPECT_TRUE(torch::allclose(y.slice(1, 3 * g, 3 * g + 3), ref, 1e-5, 1e-5)) << g;
+  }
+  // block g's input [own_g (2), shared (3)]: the same as forward() of that concatenation
+  const torch::Tensor own = torch::randn({6, 8}), shared = torch::randn({6, 3});
+  std::vector<torch::Tensor> parts;
+  for (int64_t g = 0; g < 4; ++g)
+    parts.push_back(torch::cat({own.slice(1, 2 * g, 2 * g + 2), shared}, 1));
+  EXPECT_TRUE(
+      torch::allclose(layer->ForwardShared(own, shared), layer(torch::cat(parts, 1)), 1e-5, 1e-5));
+}
+
 // A batch of random sequences for a model with obs_dim 4 and 2 discrete actions.
 Sequences RandomSequences(int64_t B, int64_t T) {
   torch::manual_seed(5);
@@ -245,6 +267,23 @@ TEST(DreamerOptimizer, LaPropWithAgcAndWarmupMatchesAScalarLoop) {
     for (int i = 0; i < 2; ++i) EXPECT_NEAR(q[i].item<double>(), Q[i], 1e-6) << step;
   }
   EXPECT_NE(P[0], 0.5);  // the steps after warmup's first moved it
+}
+
+TEST(DreamerAgent, The2023RecipeHasThreeAdamsAndItsKnobs) {
+  Agent agent(
+      TinyConfig({"dreamer.optimizer=adam", "dreamer.contdisc=false", "dreamer.twohot=symlog",
+                  "dreamer.repval_scale=0", "dreamer.dyn_scale=0.5"}),
+      4, 2, true, 1);
+  const auto m = agent.Train(RandomSequences(2, 6));
+  for (const char* group : {"model", "actor", "critic"})
+    EXPECT_GT(m.at(std::string("opt/") + group + "/update_rms"), 0.0) << group;
+  EXPECT_EQ(m.count("opt/grad_norm"), 0u);
+  EXPECT_EQ(m.at("loss/repval"), 0.0);
+  Agent laprop(TinyConfig(), 4, 2, true, 1);
+  const auto l = laprop.Train(RandomSequences(2, 6));
+  EXPECT_GT(l.at("opt/grad_norm"), 0.0);
+  EXPECT_EQ(l.at("opt/update_rms"), 0.0);  // the first warmup step has learning rate 0
+  EXPECT_GT(l.at("loss/repval"), 0.0);
 }
 
 TEST(DreamerConfig, BadInputNamesTheKey) {

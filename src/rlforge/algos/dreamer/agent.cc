@@ -1,6 +1,7 @@
 #include "rlforge/algos/dreamer/agent.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <dlfcn.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -36,6 +37,13 @@ void GetTensor(const io::TensorDict& in, const std::string& name, torch::Tensor&
 
 }  // namespace
 
+void SetComputeThreads(int n) {
+  torch::set_num_threads(n);
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    set(n);
+}
+
 // ---- policy distribution ---------------------------------------------------------------------
 
 Policy::Policy(const torch::Tensor& out, bool discrete, double unimix) : discrete_(discrete) {
@@ -51,7 +59,7 @@ Policy::Policy(const torch::Tensor& out, bool discrete, double unimix) : discret
 torch::Tensor Policy::Sample(at::Generator& gen) const {
   if (discrete_) {
     const torch::Tensor u = torch::rand({probs_.size(0)}, gen).to(probs_.device());
-    return SampleStraightThrough(probs_, u).detach();
+    return SampleOneHot(probs_, u);
   }
   const torch::Tensor eps = torch::randn(mean_.sizes(), gen).to(mean_.device());
   return (mean_ + std_ * eps).detach();
@@ -202,7 +210,7 @@ torch::Tensor Agent::Act(const torch::Tensor& obs, const torch::Tensor& is_first
       rssm->Core(carry.deter * keep, carry.stoch * keep.unsqueeze(-1), carry.action * keep);
   const torch::Tensor post = rssm->Posterior(deter, embed);
   const torch::Tensor u = torch::rand({post.size(0), post.size(1)}, gen).to(device_);
-  const torch::Tensor stoch = SampleStraightThrough(post, u);
+  const torch::Tensor stoch = SampleOneHot(post, u);
   const Policy policy(actor_(RssmImpl::Features(deter, stoch)), discrete_, c_.unimix);
   torch::Tensor action = sample ? policy.Sample(gen) : policy.Mode();
   if (!discrete_) action = action.clamp(-1.0, 1.0);
@@ -260,27 +268,27 @@ Agent::Imagined Agent::ImagineLoss(const torch::Tensor& start_deter,
                                    const torch::Tensor& start_stoch) {
   auto& rssm = wm_->rssm;
   const int64_t H = c_.imag_horizon, N = start_deter.size(0);
-  // imagine H steps with the prior and the policy; no gradient flows into the world model
-  std::vector<torch::Tensor> feats, actions;
-  {
+  // imagine H steps with the prior and the policy; no gradient flows into the world model, the
+  // actor's outputs keep theirs (REINFORCE needs them, not the sampled path)
+  std::vector<torch::Tensor> feats, actions, outs;
+  torch::Tensor deter = start_deter.detach(), stoch = start_stoch.detach();
+  for (int64_t t = 0;; ++t) {
+    feats.push_back(RssmImpl::Features(deter, stoch));
+    if (t == H) break;
+    outs.push_back(actor_(feats.back()));
+    actions.push_back(Policy(outs.back().detach(), discrete_, c_.unimix).Sample(gen_));
     torch::NoGradGuard no_grad;
-    torch::Tensor deter = start_deter.detach(), stoch = start_stoch.detach();
-    for (int64_t t = 0;; ++t) {
-      feats.push_back(RssmImpl::Features(deter, stoch));
-      actions.push_back(Policy(actor_(feats.back()), discrete_, c_.unimix).Sample(gen_));
-      if (t == H) break;
-      deter = rssm->Core(deter, stoch, actions.back());
-      stoch = SampleStraightThrough(rssm->Prior(deter), Uniform({N, rssm->stoch()}));
-    }
+    deter = rssm->Core(deter, stoch, actions.back());
+    stoch = SampleOneHot(rssm->Prior(deter), Uniform({N, rssm->stoch()}));
   }
-  const torch::Tensor feat = torch::stack(feats, 1);      // (N x H+1 x F)
-  const torch::Tensor action = torch::stack(actions, 1);  // (N x H+1 x A)
+  const torch::Tensor feat = torch::stack(feats, 1);  // (N x H+1 x F)
+  const torch::Tensor logits = critic_(feat);         // (N x H+1 x 255)
   torch::Tensor reward, con, value, slow;
   {
     torch::NoGradGuard no_grad;
     reward = twohot_.Decode(wm_->reward(feat));
     con = torch::sigmoid(wm_->cont(feat).squeeze(-1));
-    value = twohot_.Decode(critic_(feat));
+    value = twohot_.Decode(logits.detach());
     slow = twohot_.Decode(slow_critic_(feat));
   }
   // lambda-returns and weights: with contdisc the continue head already holds gamma
@@ -291,15 +299,15 @@ Agent::Imagined Agent::ImagineLoss(const torch::Tensor& start_deter,
   const double scale = retnorm_.Update(returns);
   const torch::Tensor adv = (returns - value.slice(1, 0, H)) / scale;
   // actor: REINFORCE with entropy bonus
-  const Policy policy(actor_(feat.slice(1, 0, H)), discrete_, c_.unimix);
-  const torch::Tensor logp = policy.LogProb(action.slice(1, 0, H));
+  const Policy policy(torch::stack(outs, 1), discrete_, c_.unimix);
+  const torch::Tensor logp = policy.LogProb(torch::stack(actions, 1));
   const torch::Tensor entropy = policy.Entropy();
   Imagined out;
   out.policy_loss = (-weight * (logp * adv + c_.actent * entropy)).mean();
   // critic: two-hot cross-entropy to the returns, regularized toward the slow critic
-  const torch::Tensor logits = critic_(feat.slice(1, 0, H));
-  out.value_loss = (weight * (twohot_.Loss(logits, returns) +
-                              c_.slowreg * twohot_.Loss(logits, slow.slice(1, 0, H))))
+  const torch::Tensor head = logits.slice(1, 0, H);
+  out.value_loss = (weight * (twohot_.Loss(head, returns) +
+                              c_.slowreg * twohot_.Loss(head, slow.slice(1, 0, H))))
                        .mean();
   out.returns = returns;
   out.metrics = {{"ret/mean", returns.mean().item<double>()},

@@ -74,6 +74,10 @@ class Optimizer {
   int64_t steps_ = 0;
 };
 
+// LibTorch's intra-op threads and OpenBLAS's own pool (the pthread build, whose idle threads
+// otherwise spin in sched_yield beside the training thread), both set to n.
+void SetComputeThreads(int n);
+
 class Agent {
  public:
   Agent(const algos::DreamerConfig& c, int64_t obs_dim, int64_t action_dim, bool discrete,

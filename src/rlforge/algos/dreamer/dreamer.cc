@@ -5,7 +5,6 @@
 // of steps, so an episode's last observation is a step of its own (is_last, is_terminal) and the
 // next episode starts with is_first; a time limit is not a termination.
 #include <ATen/CPUGeneratorImpl.h>
-#include <dlfcn.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -53,6 +52,7 @@ class DreamerRun final : public train::Algorithm {
           static_cast<uint64_t>(config.seed) + 1000 + static_cast<uint64_t>(i));
     }
     prev_action_.assign(static_cast<size_t>(n_ * act_dim_), 0.0f);
+    action_.assign(static_cast<size_t>(n_ * act_dim_), 0.0f);
     prev_reward_.assign(static_cast<size_t>(n_), 0.0f);
     is_first_.assign(static_cast<size_t>(n_), 1);
     on_policy_.assign(static_cast<size_t>(n_), c_.prefill == 0 ? 1 : 0);
@@ -64,7 +64,7 @@ class DreamerRun final : public train::Algorithm {
   void Iterate(train::Context& ctx) override {
     const auto* obs = static_cast<const float*>(envs_->observations());
     for (int i = 0; i < n_; ++i) AddStep(i, obs + i * obs_dim_, 0, 0);
-    std::vector<float> action = ChooseActions(obs);  // (N x A) as the model sees them
+    const std::vector<float>& action = ChooseActions(obs);  // (N x A) as the model sees them
     envs_->Step();
     ctx.global_step += n_;
     ++ctx.iteration;
@@ -170,8 +170,9 @@ class DreamerRun final : public train::Algorithm {
 
   // Actions for every env: the policy's for envs past the prefill, uniform random otherwise.
   // Writes the env's action blocks; returns what the model sees (one-hot, or in [-1, 1]).
-  std::vector<float> ChooseActions(const float* obs) {
-    std::vector<float> action(static_cast<size_t>(n_ * act_dim_), 0.0f);
+  const std::vector<float>& ChooseActions(const float* obs) {
+    std::vector<float>& action = action_;
+    std::fill(action.begin(), action.end(), 0.0f);
     envs_->SampleActions();
     torch::Tensor policy;
     if (std::any_of(on_policy_.begin(), on_policy_.end(), [](uint8_t x) { return x != 0; })) {
@@ -217,7 +218,11 @@ class DreamerRun final : public train::Algorithm {
     const double per_step = c_.train_ratio / static_cast<double>(c_.batch_size * c_.batch_length);
     credit_ += per_step * n_;
     const double start = Now();
-    while (credit_ >= 1.0 && Sample()) {
+    while (credit_ >= 1.0) {
+      if (!Sample()) {  // no stream holds a sequence yet (a resume without the replay)
+        credit_ = 0.0;
+        break;
+      }
       for (const auto& [key, value] : agent_->Train(batch_)) sums_[key] += value;
       ++updates_;
       credit_ -= 1.0;
@@ -292,6 +297,7 @@ class DreamerRun final : public train::Algorithm {
   std::vector<buffers::SequenceBuffer> replay_;  // one stream per env
   Rng sampler_;                                  // which stream a sequence comes from
   Sequences batch_;                              // the replayed batch, on the device
+  std::vector<float> action_;       // this step's actions as the model sees them (N x A)
   std::vector<float> prev_action_;  // action that led to each env's observation  (N x A)
   std::vector<float> prev_reward_;  // reward received with it                    (N)
   std::vector<uint8_t> is_first_;   // each env's observation starts an episode   (N)
@@ -310,12 +316,7 @@ std::unique_ptr<train::Algorithm> MakeDreamer(const train::TrainConfig& config,
   if (config.dreamer.device == "cuda" && !torch::cuda::is_available()) {
     throw Error("dreamer.device: cuda, but this LibTorch sees no CUDA device (use cpu)");
   }
-  // LibTorch's intra-op threads, and OpenBLAS's own pool (pthread build): left at its default,
-  // its idle threads spin in sched_yield next to the training thread
-  torch::set_num_threads(nn::TrainingThreads());
-  using SetThreads = void (*)(int);
-  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-    set(nn::TrainingThreads());
+  SetComputeThreads(nn::TrainingThreads());
   return std::make_unique<DreamerRun>(config);
 }
 

@@ -54,16 +54,15 @@ torch::Tensor Unimix(const torch::Tensor& logits, double mix) {
   return (1.0 - mix) * torch::softmax(logits, -1) + mix / K;
 }
 
+torch::Tensor SampleOneHot(const torch::Tensor& probs, const torch::Tensor& u) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor index = (probs.cumsum(-1) < u.unsqueeze(-1)).sum(-1);
+  return torch::one_hot(index.clamp_max(probs.size(-1) - 1), probs.size(-1))
+      .to(probs.scalar_type());
+}
+
 torch::Tensor SampleStraightThrough(const torch::Tensor& probs, const torch::Tensor& u) {
-  const int64_t K = probs.size(-1);
-  torch::Tensor index;
-  {
-    torch::NoGradGuard no_grad;
-    const torch::Tensor cdf = probs.cumsum(-1);
-    index = (cdf < u.unsqueeze(-1)).sum(-1).clamp_max(K - 1);
-  }
-  const torch::Tensor onehot = torch::one_hot(index, K).to(probs.scalar_type());
-  return onehot + probs - probs.detach();
+  return SampleOneHot(probs, u) + probs - probs.detach();
 }
 
 torch::Tensor OneHotMode(const torch::Tensor& probs) {

@@ -37,6 +37,8 @@ torch::Tensor Unimix(const torch::Tensor& logits, double mix);
 // One-hot samples of probs (... x K) from uniforms u (...) by the inverse CDF, with the
 // straight-through gradient: onehot + probs - sg(probs).
 torch::Tensor SampleStraightThrough(const torch::Tensor& probs, const torch::Tensor& u);
+// The same samples without a gradient (acting, imagination).
+torch::Tensor SampleOneHot(const torch::Tensor& probs, const torch::Tensor& u);
 // The most likely class as a one-hot (... x K).
 torch::Tensor OneHotMode(const torch::Tensor& probs);
 // KL(p || q) of categoricals (... x latents x K), summed over latents and classes -> (...).

@@ -73,6 +73,16 @@ torch::Tensor BlockLinearImpl::forward(const torch::Tensor& x) {
   return torch::bmm(grouped, weight_).transpose(0, 1).reshape({n, -1}) + bias_;
 }
 
+torch::Tensor BlockLinearImpl::ForwardShared(const torch::Tensor& own,
+                                             const torch::Tensor& shared) {
+  const int64_t n = own.size(0), a = own.size(1) / groups_, out = bias_.size(0);
+  const torch::Tensor w_own = weight_.slice(1, 0, a);  // (G x a x out/G)
+  const torch::Tensor w_shared = weight_.slice(1, a).permute({1, 0, 2}).reshape({-1, out});
+  const torch::Tensor y_own =
+      torch::bmm(own.reshape({n, groups_, a}).transpose(0, 1), w_own).transpose(0, 1);
+  return torch::addmm(bias_, shared, w_shared) + y_own.reshape({n, out});
+}
+
 RssmImpl::RssmImpl(int64_t action_dim, int64_t embed_dim, const DreamerSize& s, int64_t stoch,
                    int64_t blocks, double unimix, at::Generator& gen)
     : deter_(s.deter), stoch_(stoch), classes_(s.classes), blocks_(blocks), unimix_(unimix) {
@@ -95,11 +105,8 @@ torch::Tensor RssmImpl::Core(const torch::Tensor& deter, const torch::Tensor& st
   const torch::Tensor a = action / torch::clamp_min(action.abs(), 1.0).detach();
   const torch::Tensor x = torch::cat(
       {in_deter_(deter), in_stoch_(stoch.reshape({n, -1})), in_action_(a)}, -1);  // (N x 3H)
-  // every block sees all projected inputs and its own slice of h
-  torch::Tensor y =
-      torch::cat({deter.reshape({n, G, -1}), x.unsqueeze(1).expand({n, G, x.size(1)})}, -1)
-          .reshape({n, -1});
-  y = torch::silu(RmsNorm(dyn_hidden_(y), dyn_norm_));
+  // every block sees its own slice of h and all projected inputs
+  torch::Tensor y = torch::silu(RmsNorm(dyn_hidden_->ForwardShared(deter, x), dyn_norm_));
   const auto gates = dyn_gru_(y).reshape({n, G, -1}).chunk(3, -1);  // reset, candidate, update
   const torch::Tensor reset = torch::sigmoid(gates[0].reshape({n, -1}));
   const torch::Tensor cand = torch::tanh(reset * gates[1].reshape({n, -1}));

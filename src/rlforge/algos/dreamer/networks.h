@@ -47,6 +47,9 @@ class BlockLinearImpl : public torch::nn::Module {
  public:
   BlockLinearImpl(int64_t in, int64_t out, int64_t groups, at::Generator& gen);
   torch::Tensor forward(const torch::Tensor& x);  // (N x in) -> (N x out)
+  // forward() of the input whose block g is [own_g, shared]: own (N x G a), shared (N x b), with
+  // the shared part's products done as one dense GEMM instead of G copies of it
+  torch::Tensor ForwardShared(const torch::Tensor& own, const torch::Tensor& shared);
 
  private:
   int64_t groups_;
