@@ -17,7 +17,8 @@ for starts in 0 16; do
       --set dreamer.imag_last=$starts > "$WORK/run_${starts}_${threads}.json"
   done
 done
-build/bench_dreamer_update --threads 1 --updates 1 --profile "$WORK/trace.json" > /dev/null
+build/bench_dreamer_update --threads 1 --updates 1 --set dreamer.imag_last="${PROFILE_STARTS:-0}" \
+  --profile "$WORK/trace.json" > /dev/null
 /usr/bin/python3 - "$WORK" <<'PY'
 import collections, glob, json, os, sys
 work = sys.argv[1]
@@ -34,19 +35,22 @@ for e in events:
         top.append(e)
         end[tid] = e["ts"] + e["dur"]
 gemm = ("aten::mm", "aten::addmm", "aten::bmm", "aten::matmul", "aten::linear", "MmBackward0",
-        "AddmmBackward0", "BmmBackward0")
+        "AddmmBackward0", "BmmBackward0")  # forward GEMMs and their backward nodes
 by_op = collections.defaultdict(lambda: [0, 0.0])
 for e in top:
     by_op[e["name"]][0] += 1
     by_op[e["name"]][1] += e["dur"] / 1e3
 total_ms = sum(v[1] for v in by_op.values())
-gemm_ms = sum(v[1] for k, v in by_op.items() if k.startswith(gemm))
+gemm_ms = sum(v[1] for k, v in by_op.items() if any(g in k for g in gemm))
+small = [e for e in top if e["dur"] < 10]  # ops that cost about their dispatch
 ops = sum(v[0] for v in by_op.values())
 out = {"benchmark": "dreamer_update", "machine": "this 2-core machine", "runs": runs,
        "profile_one_update_1_thread": {
            "top_level_ops": ops, "profiled_ms": round(total_ms, 1),
            "gemm_ms": round(gemm_ms, 1), "other_ms": round(total_ms - gemm_ms, 1),
            "mean_us_per_op": round(1e3 * total_ms / max(ops, 1), 1),
+           "ops_under_10us": len(small),
+           "ops_under_10us_ms": round(sum(e["dur"] for e in small) / 1e3, 1),
            "top_ops_ms": {k: [v[0], round(v[1], 1)] for k, v in
                           sorted(by_op.items(), key=lambda kv: -kv[1][1])[:15]}},
        "reference": {"notes_dreamerv3_cpu_probe_size1m_1024_starts_s": 2.0,
