@@ -85,7 +85,7 @@ TEST(DreamerMath, TwoHotEncodingByHand) {
   // the 2023 bins: linear in symlog space, the target symlog'ed
   const TwoHot linear(255, "symlog", torch::kCPU);
   const torch::Tensor lw = linear.Encode(torch::tensor({std::expm1(1.0f)}))[0];
-  // symlog(y) = 1 lies between bins 128 (20/127 x 1) and 129 (20/127 x 2)
+  // bins are 40/254 apart with bin 127 at 0: symlog(y) = 1 lies between bins 133 and 134
   const float step = 40.0f / 254.0f, frac = (1.0f - 6 * step) / step;
   EXPECT_NEAR(lw[133].item<float>(), 1 - frac, 1e-4);
   EXPECT_NEAR(lw[134].item<float>(), frac, 1e-4);

@@ -21,6 +21,8 @@ Named NamedParameters(const torch::nn::Module& m, const std::string& prefix) {
   return out;
 }
 
+}  // namespace
+
 void PutTensor(io::TensorDict& out, const std::string& name, const torch::Tensor& t) {
   const torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
   out.PutBytes(name, DType::kFloat32, c.sizes().vec(), c.data_ptr(),
@@ -34,8 +36,6 @@ void GetTensor(const io::TensorDict& in, const std::string& name, torch::Tensor&
   torch::NoGradGuard no_grad;
   t.copy_(host);
 }
-
-}  // namespace
 
 void SetComputeThreads(int n) {
   torch::set_num_threads(n);
@@ -156,6 +156,7 @@ Agent::Agent(const algos::DreamerConfig& c, int64_t obs_dim, int64_t action_dim,
              uint64_t seed)
     : c_(c),
       discrete_(discrete),
+      action_dim_(action_dim),
       device_(c.device == "cuda" ? torch::kCUDA : torch::kCPU),
       gen_(at::detail::createCPUGenerator(seed)),
       twohot_(255, c.twohot, device_),
@@ -195,9 +196,8 @@ torch::Tensor Agent::Uniform(at::IntArrayRef shape) { return torch::rand(shape, 
 Agent::Carry Agent::Initial(int64_t n) const {
   const auto& rssm = wm_->rssm;
   const auto f = torch::TensorOptions().device(device_);
-  return {
-      torch::zeros({n, rssm->deter_dim()}, f), torch::zeros({n, rssm->stoch(), rssm->classes()}, f),
-      torch::zeros({n, actor_->named_parameters()["out.weight"].size(0) / (discrete_ ? 1 : 2)}, f)};
+  return {torch::zeros({n, rssm->deter_dim()}, f),
+          torch::zeros({n, rssm->stoch(), rssm->classes()}, f), torch::zeros({n, action_dim_}, f)};
 }
 
 torch::Tensor Agent::Act(const torch::Tensor& obs, const torch::Tensor& is_first, Carry& carry,
@@ -353,9 +353,9 @@ std::map<std::string, double> Agent::Train(const Sequences& d) {
   critic_->zero_grad();
   loss.backward();
   std::map<std::string, double> metrics = im.metrics;
-  const char* names[] = {"", "model/", "actor/", "critic/"};
+  const char* groups[] = {"model/", "actor/", "critic/"};  // the 2023 recipe's optimizers
   for (size_t i = 0; i < optimizers_.size(); ++i) {
-    const std::string group = optimizers_.size() == 1 ? "" : names[i + 1];
+    const std::string group = optimizers_.size() == 1 ? "" : groups[i];
     for (const auto& [key, value] : optimizers_[i].Step()) metrics["opt/" + group + key] = value;
   }
   UpdateSlowCritic();

@@ -74,6 +74,10 @@ class Optimizer {
   int64_t steps_ = 0;
 };
 
+// A tensor (any device) as float32 `name` in a checkpoint, and back into `t` (shape checked).
+void PutTensor(io::TensorDict& out, const std::string& name, const torch::Tensor& t);
+void GetTensor(const io::TensorDict& in, const std::string& name, torch::Tensor& t);
+
 // LibTorch's intra-op threads and OpenBLAS's own pool (the pthread build, whose idle threads
 // otherwise spin in sched_yield beside the training thread), both set to n.
 void SetComputeThreads(int n);
@@ -135,6 +139,7 @@ class Agent {
 
   algos::DreamerConfig c_;
   bool discrete_;
+  int64_t action_dim_;  // model action width: classes (discrete) or dimensions
   torch::Device device_;
   at::Generator gen_;  // every sample the agent draws (CPU, so any device gives the same)
   WorldModel wm_{nullptr};

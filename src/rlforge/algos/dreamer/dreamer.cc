@@ -117,11 +117,7 @@ class DreamerRun final : public train::Algorithm {
     out.Put<uint8_t>("run.is_first", is_first_);
     out.Put<uint8_t>("run.on_policy", on_policy_);
     out.Put<double>("run.credit", std::vector<double>{credit_});
-    for (const auto& [name, t] : CarryTensors()) {
-      const torch::Tensor c = t.to(torch::kCPU).contiguous();
-      out.PutBytes("run.carry." + name, DType::kFloat32, c.sizes().vec(), c.data_ptr(),
-                   static_cast<size_t>(c.numel()) * sizeof(float));
-    }
+    for (const auto& [name, t] : CarryTensors()) PutTensor(out, "run.carry." + name, t);
     nn::PutRng(out, "rng.replay_sampler", sampler_);
   }
 
@@ -133,13 +129,7 @@ class DreamerRun final : public train::Algorithm {
     in.Read<uint8_t>("run.is_first", is_first_);
     in.Read<uint8_t>("run.on_policy", on_policy_);
     credit_ = in.Scalar<double>("run.credit");
-    for (auto& [name, t] : CarryTensors()) {
-      torch::Tensor host = torch::empty(t.sizes(), torch::kFloat32);
-      in.Read<float>("run.carry." + name,
-                     std::span<float>(host.data_ptr<float>(), static_cast<size_t>(host.numel())),
-                     t.sizes().vec());
-      t.copy_(host);
-    }
+    for (auto& [name, t] : CarryTensors()) GetTensor(in, "run.carry." + name, t);
     nn::GetRng(in, "rng.replay_sampler", sampler_);
   }
 
