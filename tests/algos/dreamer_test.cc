@@ -23,6 +23,9 @@ namespace fs = std::filesystem;
 using testing::ErrorOf;
 using testing::TempPath;
 
+// ctest runs two tests at once on two cores: one compute thread each, as the trainer's default
+const bool kOneThread = (SetComputeThreads(1), true);
+
 // A tiny model: every part of the 2024 architecture at widths that train in milliseconds.
 std::vector<std::string> Tiny(std::vector<std::string> extra = {}) {
   std::vector<std::string> s = {"algo=dreamer",         "env.id=CartPole-v1",

@@ -41,7 +41,7 @@ PY
 cfg=(--config "$(dirname "$0")/../../configs/sac/pendulum_fast.yaml" --set total_timesteps=2000
      --set sac.learning_starts=300 --set sac.buffer_size=5000 --set checkpoint.every_steps=500
      --set checkpoint.save_replay_buffer=true --set eval.every_steps=1000 --set eval.episodes=1
-     --set progress=false)
+     --set progress=false --set "sac.hidden=[16,16]" --set sac.batch_size=16)
 echo "cloud_cli.sh: server up at ${SECONDS}s"
 "$bin" train "${cfg[@]}" --run-dir "$work/full" > "$work/full.log" 2>&1 || { cat "$work/full.log"; exit 1; }
 
@@ -77,8 +77,11 @@ train_pid=$!
 for _ in $(seq 300); do [[ -f "$work/server/runs/b/checkpoints/LATEST.json" ]] && break; sleep 0.1; done
 [[ -f "$work/server/runs/b/checkpoints/LATEST.json" ]] || fail "no upload before the server was killed"
 kill -KILL "$server_pid"; wait "$server_pid" 2> /dev/null; server_pid=""
-sleep 3
-kill -0 "$train_pid" 2> /dev/null || fail "the run ended before the server came back (make it longer)"
+# ten checkpoints queue ~40 rclone calls: the run is still training or in its final flush, which
+# waits for the server (cloud.flush_timeout_s); it goes on once an upload has failed
+for _ in $(seq 600); do grep -q "failed (.*); will retry" "$work/b.log" && break; sleep 0.1; done
+grep -q "failed (.*); will retry" "$work/b.log" || fail "no upload failed while the server was down"
+kill -0 "$train_pid" 2> /dev/null || fail "the run ended before the server came back"
 serve
 wait "$train_pid" || { cat "$work/b.log"; fail "training failed while the server was down"; }
 grep -q "cloud/failures,[1-9]" "$work/b/metrics.csv" || fail "no failure was logged while the server was down"
