@@ -15,7 +15,7 @@ PACKAGES=(
   libcpp-httplib-dev
   chromium
   libmujoco-dev libqhull-dev libosmesa6-dev libbox2d-dev
-  python3 python3-numpy
+  python3 python3-numpy python3-pil protobuf-compiler
   rclone
   clang libclang-rt-14-dev libfuzzer-14-dev
 )
@@ -39,6 +39,10 @@ if ! command -v npm > /dev/null; then
   [[ $(id -u) -ne 0 ]] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+# Plotly's bundle for run reports, pinned by web/report/package-lock.json (embedded at build time)
+if [[ ! -f web/report/node_modules/plotly.js-cartesian-dist-min/plotly-cartesian.min.js ]]; then
+  (cd web/report && npm ci --no-audit --no-fund --silent)
 fi
 # playwright-core drives Debian's chromium in the browser test (no browser download)
 if [[ ! -d tests/web/node_modules/playwright-core ]]; then

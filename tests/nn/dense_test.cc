@@ -137,5 +137,47 @@ TEST(Dense, ClipGradNormScalesOnlyAboveTheLimit) {
   EXPECT_NEAR(g[1], 0.4f, 1e-6);
 }
 
+// Two "networks" in one flat block: [0, 2) and [2, 4) + [5, 6) (element 4 belongs to neither).
+// By hand: the first Adam step is lr * g / (|g| + eps) = lr * sign(g) per element, so every
+// update is lr; grad_norm is the norm before clipping, param_rms that of the new parameters.
+TEST(Dense, OptimizerHealthOfEachNetworkByHand) {
+  std::vector<float> p = {1.0f, -2.0f, 0.5f, 0.5f, 9.0f, -0.5f};
+  std::vector<float> g = {3.0f, 4.0f, 0.0f, 12.0f, 1.0f, -5.0f};
+  const double lr = 0.01, max_norm = 1.0;
+  const std::vector<float> before = p;
+  const double norm = ClipGradNorm(g.data(), 6, max_norm);
+  EXPECT_DOUBLE_EQ(norm, std::sqrt(9.0 + 16 + 144 + 1 + 25));
+  FlatAdam adam(6, 1e-8);
+  EXPECT_EQ(adam.Health(p.data(), g.data(), {{0, 6}}).grad_norm, 0.0);  // no step yet
+  adam.Step(p.data(), g.data(), lr);
+  const double coef = ClipCoef(norm, max_norm);
+  EXPECT_NEAR(coef, 1.0 / norm, 1e-6);
+
+  const OptimizerHealth a = adam.Health(p.data(), g.data(), {{0, 2}}, coef);
+  EXPECT_NEAR(a.grad_norm, 5.0, 1e-5);
+  const double a_param =
+      std::sqrt(((1 - lr) * (1 - lr) + (2 + lr) * (2 + lr)) / 2);  // 1, -2 move toward 0 and away
+  EXPECT_NEAR(a.param_rms, a_param, 1e-6);
+  EXPECT_NEAR(a.update_rms, lr, 1e-7);  // in float, as Step
+  EXPECT_NEAR(a.update_ratio, lr / a_param, 1e-6);
+
+  // g[2] = 0 takes no step: the update's RMS is over all three elements
+  const OptimizerHealth b = adam.Health(p.data(), g.data(), {{2, 4}, {5, 6}}, coef);
+  EXPECT_NEAR(b.grad_norm, 13.0, 1e-5);
+  EXPECT_NEAR(b.param_rms,
+              std::sqrt((0.25 + (0.5 - lr) * (0.5 - lr) + (0.5 - lr) * (0.5 - lr)) / 3), 1e-6);
+  EXPECT_NEAR(b.update_rms, lr * std::sqrt(2.0 / 3.0), 1e-7);
+  // the recomputed update is the one Step applied
+  double applied = 0.0;
+  for (const int i : {2, 3, 5}) applied += (before[i] - p[i]) * (before[i] - p[i]);
+  EXPECT_NEAR(b.update_rms, std::sqrt(applied / 3), 1e-7);
+
+  std::map<std::string, double> m;
+  AddHealth(m, "critic", b);
+  EXPECT_EQ(m.size(), 4u);
+  EXPECT_EQ(m.at("opt/critic/update_ratio"), b.update_ratio);
+  EXPECT_EQ(m.at("opt/critic/grad_norm"), b.grad_norm);
+}
+
 }  // namespace
 }  // namespace rlforge::nn

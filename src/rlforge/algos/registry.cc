@@ -107,36 +107,68 @@ void DreamerDefaults(TrainConfig& c) {
 
 std::vector<AlgorithmInfo>& Table() {
   static std::vector<AlgorithmInfo> table = {
-      {"ppo", "PPO (CleanRL ppo.py / ppo_continuous_action.py)", "", nullptr, PpoChecks,
-       [](const TrainConfig& c) { return c.ppo.gamma; }, MakePpo},
-      {"a2c", "A2C (SB3 defaults) on PPO's loop", "", A2cDefaults, PpoChecks,
+      {"ppo",
+       "PPO (CleanRL ppo.py / ppo_continuous_action.py)",
+       "",
+       nullptr,
+       PpoChecks,
+       [](const TrainConfig& c) { return c.ppo.gamma; },
+       MakePpo,
+       {"ppo"}},
+      {"a2c",
+       "A2C (SB3 defaults) on PPO's loop",
+       "",
+       A2cDefaults,
+       PpoChecks,
        [](const TrainConfig& c) { return c.ppo.gamma; },
        [](const TrainConfig& c, const std::string& dir) {
          TrainConfig a2c = c;
          a2c.ppo.a2c = true;
          return MakePpo(a2c, dir);
-       }},
-      {"dqn", "DQN (CleanRL dqn.py)", "", nullptr,
+       },
+       {"ppo"}},
+      {"dqn",
+       "DQN (CleanRL dqn.py)",
+       "",
+       nullptr,
        [](const TrainConfig& c, const Space& obs, const Space& act, int64_t) {
          CheckNetworkSize("dqn.hidden", c.dqn.hidden, obs.size(), act.size(), 2);
          if (act.kind() != Space::Kind::kDiscrete)
            throw Error("algo: dqn needs a Discrete action space, but env.id " + c.env.id + " has " +
                        act.ToString() + " (use ppo or sac)");
        },
-       [](const TrainConfig& c) { return c.dqn.gamma; }, MakeDqn},
-      {"sac", "SAC (CleanRL sac_continuous_action.py)", "", SacDefaults, SacChecks,
-       [](const TrainConfig& c) { return c.sac.gamma; }, MakeSac},
-      {"pebble", "PEBBLE (BPref): SAC on a reward learned from preferences", "", SacDefaults,
+       [](const TrainConfig& c) { return c.dqn.gamma; },
+       MakeDqn,
+       {"dqn"}},
+      {"sac",
+       "SAC (CleanRL sac_continuous_action.py)",
+       "",
+       SacDefaults,
+       SacChecks,
+       [](const TrainConfig& c) { return c.sac.gamma; },
+       MakeSac,
+       {"sac"}},
+      {"pebble",
+       "PEBBLE (BPref): SAC on a reward learned from preferences",
+       "",
+       SacDefaults,
        [](const TrainConfig& c, const Space& obs, const Space& act, int64_t max_steps) {
          SacChecks(c, obs, act, max_steps);
          CheckNetworkSize("pebble.reward_model.hidden", c.pebble.reward_model.hidden,
                           obs.size() + act.size(), 1, c.pebble.reward_model.ensemble_size);
          c.pebble.Validate(max_steps);
        },
-       [](const TrainConfig& c) { return c.sac.gamma; }, MakePebble},
-      {"dreamer", "DreamerV3 (danijar/dreamerv3, 2024 version), vector observations", "dreamer",
-       DreamerDefaults, DreamerChecks, [](const TrainConfig& c) { return c.dreamer.gamma(); },
-       nullptr},
+       [](const TrainConfig& c) { return c.sac.gamma; },
+       MakePebble,
+       {"pebble", "sac"}},
+      {"dreamer",
+       "DreamerV3 (danijar/dreamerv3, 2024 version), vector observations",
+       "dreamer",
+       DreamerDefaults,
+       DreamerChecks,
+       [](const TrainConfig& c) { return c.dreamer.gamma(); },
+       nullptr,
+       {"dreamer"}},
   };
   return table;
 }

@@ -59,6 +59,8 @@ struct AlgorithmInfo {
   std::function<std::unique_ptr<train::Algorithm>(const train::TrainConfig&,
                                                   const std::string& run_dir)>
       make;
+  // The config sections it reads (TensorBoard's hparams, reports).
+  std::vector<std::string> sections;
 };
 
 // The registered algorithms, built in first.

@@ -27,6 +27,11 @@ class AgentRun : public train::Algorithm {
     nn::Put(d, agent_->parameters());
     return d;
   }
+  io::TensorDict Gradients() const override {
+    io::TensorDict d;
+    nn::Put(d, agent_->gradients());
+    return d;
+  }
 
  protected:
   // The envs, reset with the config's seed; the derived run makes agent_.

@@ -8,6 +8,7 @@
 // never merged.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -48,6 +49,15 @@ struct Image {
   int height = 0;
   int width = 0;
   std::vector<uint8_t> rgb;  // pixels   (height x width x 3)
+};
+
+// A named physical quantity of an env's state, for episode dashboards and video overlays.
+struct Signal {
+  enum class Style { kLine, kSteps, kHeatmap };  // a curve, a 0/1 gait chart, a row of a heatmap
+  std::string name;              // "hull/angle": the part before '/' names the chart it is drawn in
+  std::string unit;              // "rad", "m/s", "" for none
+  double low = NAN, high = NAN;  // limits drawn beside it (NaN: none)
+  Style style = Style::kLine;
 };
 
 // Registration facts, as in Gymnasium's EnvSpec.
@@ -96,6 +106,12 @@ class Env {
 
   // The innermost env (not a wrapper).
   virtual Env* Unwrapped() { return this; }
+
+  // Named quantities of the state in physical units (BipedalWalker's hull and joints, MuJoCo's
+  // qpos and qvel by joint name): what they are, and their values after the last Reset or Step
+  // written in that order (Signals().size() doubles). Envs without any return none.
+  virtual std::vector<Signal> Signals() const { return {}; }
+  virtual void SignalValues(double* out) const {}
 
  protected:
   // Gymnasium's seeding: a new Rng from `seed`, or an OS-seeded one if none exists yet.

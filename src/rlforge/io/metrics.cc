@@ -2,9 +2,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cfloat>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -49,20 +52,89 @@ void Fixed(std::string& out, int field, T value) {
   out.append(raw, sizeof(T));
 }
 
-// Event { double wall_time = 1; int64 step = 2; string file_version = 3; Summary summary = 5; }
-// Summary { repeated Value value = 1; }  Value { string tag = 1; float simple_value = 2; }
+void VarintField(std::string& out, int field, uint64_t v) {
+  Key(out, field, 0);
+  Varint(out, v);
+}
+void PackedDoubles(std::string& out, int field, const std::vector<double>& values) {
+  Bytes(out, field,
+        std::string_view(reinterpret_cast<const char*>(values.data()), values.size() * 8));
+}
+
+// Event { double wall_time = 1; int64 step = 2; string file_version = 3; Summary summary = 5;
+//         SessionLog session_log = 7; }
+// Summary { repeated Value value = 1; }
+// Value { string tag = 1; float simple_value = 2; Image image = 4; HistogramProto histo = 5;
+//         TensorProto tensor = 8; SummaryMetadata metadata = 9; }
+std::string SummaryEvent(const std::string& value, int64_t step, double wall_time) {
+  std::string summary;
+  Bytes(summary, 1, value);
+  std::string event;
+  Fixed(event, 1, wall_time);
+  VarintField(event, 2, static_cast<uint64_t>(step));
+  Bytes(event, 5, summary);
+  return event;
+}
+
 std::string ScalarEvent(std::string_view tag, double value, int64_t step, double wall_time) {
   std::string v;
   Bytes(v, 1, tag);
   Fixed(v, 2, static_cast<float>(value));
-  std::string summary;
-  Bytes(summary, 1, v);
-  std::string event;
-  Fixed(event, 1, wall_time);
-  Key(event, 2, 0);
-  Varint(event, static_cast<uint64_t>(step));
-  Bytes(event, 5, summary);
-  return event;
+  return SummaryEvent(v, step, wall_time);
+}
+
+// SummaryMetadata { PluginData plugin_data = 1 { string plugin_name = 1; bytes content = 2; } }
+std::string PluginMetadata(std::string_view plugin, const std::string& content) {
+  std::string data;
+  Bytes(data, 1, plugin);
+  if (!content.empty()) Bytes(data, 2, content);
+  std::string metadata;
+  Bytes(metadata, 1, data);
+  return metadata;
+}
+
+// TensorProto { DataType dtype = 1; TensorShapeProto tensor_shape = 2 { Dim dim = 2 { int64 size
+// = 1; } }; repeated bytes string_val = 8; }: a 1-element string tensor, or hparams' empty float
+std::string StringTensor(std::string_view text) {
+  std::string dim, shape, tensor;
+  VarintField(dim, 1, 1);
+  Bytes(shape, 2, dim);
+  VarintField(tensor, 1, 7);  // DT_STRING
+  Bytes(tensor, 2, shape);
+  Bytes(tensor, 8, text);
+  return tensor;
+}
+std::string EmptyFloatTensor() {
+  std::string shape, tensor;
+  Bytes(shape, 2, "");        // one dim of size 0
+  VarintField(tensor, 1, 1);  // DT_FLOAT
+  Bytes(tensor, 2, shape);
+  return tensor;
+}
+
+// google.protobuf.Value { double number_value = 2; string string_value = 3; bool bool_value = 4; }
+std::string ProtoValue(const HParam& v) {
+  std::string out;
+  if (const auto* d = std::get_if<double>(&v)) {
+    Fixed(out, 2, *d);
+  } else if (const auto* s = std::get_if<std::string>(&v)) {
+    Bytes(out, 3, *s);
+  } else {
+    VarintField(out, 4, std::get<bool>(v) ? 1 : 0);
+  }
+  return out;
+}
+
+// a value of the hparams plugin: HParamsPluginData { session_start_info = 3 | session_end_info
+// = 4 } as metadata content, with the empty tensor TensorBoard's own writer attaches
+std::string HParamsValue(std::string_view tag, int field, const std::string& info) {
+  std::string data;
+  Bytes(data, field, info);
+  std::string v;
+  Bytes(v, 1, tag);
+  Bytes(v, 8, EmptyFloatTensor());
+  Bytes(v, 9, PluginMetadata("hparams", data));
+  return v;
 }
 
 std::string VersionEvent(double wall_time) {
@@ -158,6 +230,123 @@ void TensorBoardWriter::WriteRecord(const std::string& data) {
 void TensorBoardWriter::AddScalar(std::string_view tag, double value, int64_t step,
                                   double wall_time) {
   WriteRecord(ScalarEvent(tag, value, step, wall_time));
+}
+
+const std::vector<double>& DefaultBucketLimits() {
+  static const std::vector<double> limits = [] {
+    std::vector<double> positive;
+    for (double v = 1e-12; v < 1e20; v *= 1.1) positive.push_back(v);
+    std::vector<double> all = {-DBL_MAX};
+    for (auto it = positive.rbegin(); it != positive.rend(); ++it) all.push_back(-*it);
+    all.push_back(0.0);
+    all.insert(all.end(), positive.begin(), positive.end());
+    all.push_back(DBL_MAX);
+    return all;
+  }();
+  return limits;
+}
+
+Histogram MakeHistogram(const float* values, int64_t n) {
+  const std::vector<double>& limits = DefaultBucketLimits();
+  std::vector<double> counts(limits.size(), 0.0);
+  Histogram h;
+  h.min = DBL_MAX, h.max = -DBL_MAX;
+  for (int64_t i = 0; i < n; ++i) {
+    const double v = values[i];
+    if (!std::isfinite(v)) continue;
+    const auto b = std::upper_bound(limits.begin(), limits.end(), v) - limits.begin();
+    counts[static_cast<size_t>(std::min<ptrdiff_t>(b, limits.size() - 1))] += 1.0;
+    h.min = std::min(h.min, v), h.max = std::max(h.max, v);
+    h.num += 1.0, h.sum += v, h.sum_squares += v * v;
+  }
+  if (h.num == 0.0) h.min = h.max = 0.0;
+  // TensorFlow's EncodeToProto: a run of empty buckets becomes one, ending at the run's last limit
+  for (size_t i = 0; i < counts.size();) {
+    double end = limits[i], count = counts[i];
+    ++i;
+    if (count <= 0.0) {
+      while (i < counts.size() && counts[i] <= 0.0) end = limits[i], count = counts[i], ++i;
+    }
+    h.bucket_limit.push_back(end);
+    h.bucket.push_back(count);
+  }
+  return h;
+}
+
+void TensorBoardWriter::AddHistogram(std::string_view tag, const Histogram& h, int64_t step,
+                                     double wall_time) {
+  // HistogramProto { double min = 1, max = 2, num = 3, sum = 4, sum_squares = 5;
+  //                  repeated double bucket_limit = 6 [packed], bucket = 7 [packed]; }
+  std::string histo;
+  Fixed(histo, 1, h.min);
+  Fixed(histo, 2, h.max);
+  Fixed(histo, 3, h.num);
+  Fixed(histo, 4, h.sum);
+  Fixed(histo, 5, h.sum_squares);
+  PackedDoubles(histo, 6, h.bucket_limit);
+  PackedDoubles(histo, 7, h.bucket);
+  std::string v;
+  Bytes(v, 1, tag);
+  Bytes(v, 5, histo);
+  WriteRecord(SummaryEvent(v, step, wall_time));
+}
+
+void TensorBoardWriter::AddImage(std::string_view tag, const std::string& encoded, int width,
+                                 int height, int channels, int64_t step, double wall_time) {
+  // Image { int32 height = 1; int32 width = 2; int32 colorspace = 3; bytes encoded = 4; }
+  std::string image;
+  VarintField(image, 1, static_cast<uint64_t>(height));
+  VarintField(image, 2, static_cast<uint64_t>(width));
+  VarintField(image, 3, static_cast<uint64_t>(channels));
+  Bytes(image, 4, encoded);
+  std::string v;
+  Bytes(v, 1, tag);
+  Bytes(v, 4, image);
+  WriteRecord(SummaryEvent(v, step, wall_time));
+}
+
+void TensorBoardWriter::AddText(std::string_view tag, std::string_view markdown, int64_t step,
+                                double wall_time) {
+  std::string v;
+  Bytes(v, 1, tag);
+  Bytes(v, 8, StringTensor(markdown));
+  Bytes(v, 9, PluginMetadata("text", ""));
+  WriteRecord(SummaryEvent(v, step, wall_time));
+}
+
+void TensorBoardWriter::AddSessionStart(const std::map<std::string, HParam>& hparams,
+                                        std::string_view group, double start_time) {
+  // SessionStartInfo { map<string, Value> hparams = 1; string group_name = 4;
+  //                    double start_time_secs = 5; }
+  std::string info;
+  for (const auto& [name, value] : hparams) {
+    std::string entry;
+    Bytes(entry, 1, name);
+    Bytes(entry, 2, ProtoValue(value));
+    Bytes(info, 1, entry);
+  }
+  if (!group.empty()) Bytes(info, 4, group);
+  Fixed(info, 5, start_time);
+  WriteRecord(SummaryEvent(HParamsValue("_hparams_/session_start_info", 3, info), 0, start_time));
+}
+
+void TensorBoardWriter::AddSessionEnd(int status, double end_time) {
+  // SessionEndInfo { Status status = 1; double end_time_secs = 2; }
+  std::string info;
+  VarintField(info, 1, static_cast<uint64_t>(status));
+  Fixed(info, 2, end_time);
+  WriteRecord(SummaryEvent(HParamsValue("_hparams_/session_end_info", 4, info), 0, end_time));
+}
+
+void TensorBoardWriter::AddRestart(int64_t step, double wall_time) {
+  // SessionLog { SessionStatus status = 1; }, START = 1
+  std::string log;
+  VarintField(log, 1, 1);
+  std::string event;
+  Fixed(event, 1, wall_time);
+  VarintField(event, 2, static_cast<uint64_t>(step));
+  Bytes(event, 7, log);
+  WriteRecord(event);
 }
 
 void TensorBoardWriter::Flush() { std::fflush(file_); }

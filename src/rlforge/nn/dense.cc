@@ -284,6 +284,7 @@ FlatAdam::FlatAdam(int64_t size, double eps, double beta1, double beta2)
 
 void FlatAdam::Step(float* params, const float* grads, double lr) {
   ++step_;
+  lr_ = lr;
   const double bias1 = 1.0 - std::pow(beta1_, static_cast<double>(step_));
   const double bias2 = 1.0 - std::pow(beta2_, static_cast<double>(step_));
   AdamUpdate(params, grads, m_.data(), v_.data(), static_cast<int64_t>(m_.size()),
@@ -291,9 +292,47 @@ void FlatAdam::Step(float* params, const float* grads, double lr) {
              static_cast<float>(std::sqrt(bias2)), static_cast<float>(eps_));
 }
 
+OptimizerHealth FlatAdam::Health(const float* params, const float* grads,
+                                 std::initializer_list<Range> ranges, double clip_coef) const {
+  OptimizerHealth h;
+  if (step_ == 0) return h;
+  // the step Step took: lr / bias1 * m / (sqrt(v) / sqrt(bias2) + eps), in Step's floats
+  const double t = static_cast<double>(step_);
+  const auto step_size = static_cast<float>(lr_ / (1.0 - std::pow(beta1_, t)));
+  const auto bias2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(beta2_, t)));
+  const auto eps = static_cast<float>(eps_);
+  double grad_sq = 0.0, param_sq = 0.0, update_sq = 0.0, count = 0.0;
+  for (const auto& [begin, end] : ranges) {
+    grad_sq += SumSquares(grads + begin, end - begin);
+    param_sq += SumSquares(params + begin, end - begin);
+    for (int64_t i = begin; i < end; ++i) {
+      const float u = step_size * m_[i] / (std::sqrt(v_[i]) / bias2_sqrt + eps);
+      update_sq += static_cast<double>(u) * u;
+    }
+    count += static_cast<double>(end - begin);
+  }
+  if (count == 0.0) return h;
+  h.grad_norm = std::sqrt(grad_sq) / clip_coef;
+  h.param_rms = std::sqrt(param_sq / count);
+  h.update_rms = std::sqrt(update_sq / count);
+  h.update_ratio = h.param_rms > 0.0 ? h.update_rms / h.param_rms : 0.0;
+  return h;
+}
+
+void AddHealth(std::map<std::string, double>& metrics, const std::string& net,
+               const OptimizerHealth& h) {
+  const std::string prefix = "opt/" + net + "/";
+  metrics[prefix + "grad_norm"] = h.grad_norm;
+  metrics[prefix + "param_rms"] = h.param_rms;
+  metrics[prefix + "update_rms"] = h.update_rms;
+  metrics[prefix + "update_ratio"] = h.update_ratio;
+}
+
+double ClipCoef(double norm, double max_norm) { return std::min(1.0, max_norm / (norm + 1e-6)); }
+
 double ClipGradNorm(float* grads, int64_t n, double max_norm) {
   const double norm = std::sqrt(SumSquares(grads, n));
-  const double coef = max_norm / (norm + 1e-6);
+  const double coef = ClipCoef(norm, max_norm);
   if (coef < 1.0) ScaleBy(grads, n, static_cast<float>(coef));
   return norm;
 }

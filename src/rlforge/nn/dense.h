@@ -6,7 +6,10 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rlforge::nn {
@@ -70,12 +73,29 @@ class DenseMlp {
   int64_t x_stride_ = 0, batch_ = 0;
 };
 
+// What one optimizer step did to one network (DreamerV3's opt/ metrics, per network).
+struct OptimizerHealth {
+  double grad_norm = 0.0;     // L2 norm of the gradient before clipping
+  double param_rms = 0.0;     // sqrt(mean(p^2)) after the step
+  double update_rms = 0.0;    // sqrt(mean(step^2)) of the step just taken
+  double update_ratio = 0.0;  // update_rms / param_rms (healthy: around 1e-3)
+};
+// opt/<net>/{grad_norm,param_rms,update_rms,update_ratio} into metrics.
+void AddHealth(std::map<std::string, double>& metrics, const std::string& net,
+               const OptimizerHealth& h);
+
 // Adam exactly as torch.optim.Adam (no weight decay, no amsgrad) over a flat parameter array.
 class FlatAdam {
  public:
+  using Range = std::pair<int64_t, int64_t>;  // [begin, end) of the flat parameters
+
   FlatAdam() = default;
   FlatAdam(int64_t size, double eps, double beta1 = 0.9, double beta2 = 0.999);
   void Step(float* params, const float* grads, double lr);
+  // The health of the network in `ranges` after the last Step(params, grads, lr), its step
+  // recomputed from the moments; clip_coef is what clipping scaled grads by (ClipCoef; 1: none).
+  OptimizerHealth Health(const float* params, const float* grads,
+                         std::initializer_list<Range> ranges, double clip_coef = 1.0) const;
 
   std::vector<float>& exp_avg() { return m_; }
   std::vector<float>& exp_avg_sq() { return v_; }
@@ -89,10 +109,13 @@ class FlatAdam {
   std::vector<float> v_;  // second moment   (P)
   int64_t step_ = 0;
   double eps_ = 1e-8, beta1_ = 0.9, beta2_ = 0.999;
+  double lr_ = 0.0;  // of the last Step
 };
 
 // Clips the gradient to global L2 norm `max_norm` (torch.nn.utils.clip_grad_norm_'s formula);
 // returns the norm before clipping.
 double ClipGradNorm(float* grads, int64_t n, double max_norm);
+// The factor ClipGradNorm scaled a gradient of norm `norm` by (1 when it did not clip).
+double ClipCoef(double norm, double max_norm);
 
 }  // namespace rlforge::nn

@@ -29,6 +29,17 @@ namespace rlforge::train {
 class Algorithm;
 class Callback;
 
+// A summary beyond a scalar, for TensorBoard: a histogram of values, an encoded image (PNG, or an
+// animated GIF), or Markdown text.
+struct Summary {
+  enum class Kind { kHistogram, kImage, kText };
+  Kind kind = Kind::kText;
+  std::string tag;
+  std::vector<float> values;  // histogram: the values       (n)
+  std::string data;           // image: PNG/GIF bytes; text: Markdown
+  int width = 0, height = 0;  // image size in pixels
+};
+
 // What an algorithm and the callbacks share while a run goes.
 class Context {
  public:
@@ -39,6 +50,8 @@ class Context {
 
   // A scalar metric at global_step (CleanRL's names: charts/..., losses/...).
   void Log(const std::string& tag, double value);
+  // A histogram, image or text summary at global_step (every callback's OnSummary sees it).
+  void LogSummary(const Summary& summary);
   // A finished training episode: logs charts/episodic_return and _length, keeps the last 20.
   void EndEpisode(double episode_return, int64_t length);
   // Mean of the last 20 episode returns (0 when none yet), and whether there is any.
@@ -78,6 +91,9 @@ struct EvalRequest {
   uint64_t seed = 0;
   // Called with each env step's frame source (null: no recording): episode, step, reward, return.
   std::function<void(env::Env&, int episode, int64_t step, double reward, double ret)> on_step;
+  // Called with each action chosen, before it is taken: its discrete and continuous parts.
+  std::function<void(const std::vector<int64_t>& discrete, const std::vector<float>& continuous)>
+      on_action;
 };
 
 class Algorithm {
@@ -100,6 +116,8 @@ class Algorithm {
   virtual void LoadFiles(const std::string& dir) {}
   // The policy's parameters as PyTorch would name them (what tests and users compare).
   virtual io::TensorDict Parameters() const = 0;
+  // The gradients of the last update, named as Parameters() (none before the first update).
+  virtual io::TensorDict Gradients() const { return {}; }
 };
 
 // Features around the loop. Each may keep state in checkpoints (Save/Load).
@@ -110,6 +128,7 @@ class Callback {
   virtual void OnIteration(Context& ctx, Algorithm& algo) {}
   virtual void OnEnd(Context& ctx, Algorithm& algo) {}
   virtual void OnMetric(int64_t step, const std::string& tag, double value) {}
+  virtual void OnSummary(int64_t step, const Summary& summary) {}
   // A checkpoint was written to `path` (with its large state in `files_dir`, "" = none).
   virtual void OnCheckpoint(Context& ctx, const std::string& path, const std::string& files_dir) {}
   virtual void Save(io::TensorDict& out) const {}

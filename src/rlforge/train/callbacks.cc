@@ -1,13 +1,16 @@
 #include "rlforge/train/callbacks.h"
 
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "rlforge/env/env.h"
+#include "rlforge/io/image.h"
 #include "rlforge/io/video.h"
 
 namespace rlforge::train {
@@ -26,6 +29,94 @@ std::pair<double, double> MeanStd(const std::vector<double>& v) {
   for (double x : v) mean += x / static_cast<double>(v.size());
   for (double x : v) var += (x - mean) * (x - mean) / static_cast<double>(v.size());
   return {mean, std::sqrt(var)};
+}
+
+// ---- metrics --------------------------------------------------------------------------------
+
+namespace {
+
+// a scalar's text as a number, a bool or a string
+io::HParam HParamOf(const std::string& text) {
+  if (text == "true" || text == "false") return text == "true";
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (!text.empty() && end == text.c_str() + text.size()) return v;
+  return text;
+}
+
+void Flatten(const YAML::Node& node, const std::string& prefix,
+             std::map<std::string, io::HParam>& out) {
+  if (node.IsScalar()) {
+    out[prefix] = HParamOf(node.Scalar());
+  } else if (node.IsSequence()) {
+    std::string text = "[";
+    for (size_t i = 0; i < node.size(); ++i)
+      text += (i ? ", " : "") + (node[i].IsScalar() ? node[i].Scalar() : std::string("..."));
+    out[prefix] = text + "]";
+  } else if (node.IsMap()) {
+    for (const auto& kv : node) Flatten(kv.second, prefix + "." + kv.first.Scalar(), out);
+  }
+}
+
+}  // namespace
+
+std::map<std::string, io::HParam> HParams(const std::string& config_yaml,
+                                          const std::vector<std::string>& sections) {
+  std::map<std::string, io::HParam> out;
+  const YAML::Node root = YAML::Load(config_yaml);
+  for (const auto& kv : root) {
+    const std::string key = kv.first.Scalar();
+    if (!kv.second.IsMap()) {
+      Flatten(kv.second, key, out);
+    } else if (key == "env" || std::find(sections.begin(), sections.end(), key) != sections.end()) {
+      Flatten(kv.second, key, out);
+    }
+  }
+  return out;
+}
+
+MetricsCallback::MetricsCallback(const std::string& run_dir, std::string config_yaml,
+                                 std::vector<std::string> sections)
+    : logger_(run_dir), config_yaml_(std::move(config_yaml)), sections_(std::move(sections)) {}
+
+void MetricsCallback::OnStart(Context& ctx, Algorithm&) {
+  io::TensorBoardWriter& tb = logger_.tensorboard();
+  const double now = io::WallTime();
+  if (ctx.start_step > 0) tb.AddRestart(ctx.start_step, now);
+  tb.AddText("config", "```yaml\n" + config_yaml_ + "```\n", ctx.global_step, now);
+  // runs that differ only in their seed share a group (TensorBoard's HPARAMS tab)
+  std::map<std::string, io::HParam> hparams = HParams(config_yaml_, sections_);
+  nlohmann::json group = nlohmann::json::object();
+  for (const auto& [name, value] : hparams) {
+    if (name != "seed") std::visit([&](const auto& v) { group[name] = v; }, value);
+  }
+  tb.AddSessionStart(hparams, io::JsonCrc32cHex(group), now);
+  tb.Flush();
+}
+
+void MetricsCallback::OnEnd(Context& ctx, Algorithm&) {
+  constexpr int kSuccess = 1, kRunning = 3;
+  logger_.tensorboard().AddSessionEnd(ctx.stop_requested() ? kRunning : kSuccess, io::WallTime());
+  logger_.tensorboard().Flush();
+}
+
+void MetricsCallback::OnSummary(int64_t step, const Summary& s) {
+  io::TensorBoardWriter& tb = logger_.tensorboard();
+  const double now = io::WallTime();
+  switch (s.kind) {
+    case Summary::Kind::kHistogram:
+      tb.AddHistogram(s.tag,
+                      io::MakeHistogram(s.values.data(), static_cast<int64_t>(s.values.size())),
+                      step, now);
+      break;
+    case Summary::Kind::kImage:
+      tb.AddImage(s.tag, s.data, s.width, s.height, 3, step, now);
+      break;
+    case Summary::Kind::kText:
+      tb.AddText(s.tag, s.data, step, now);
+      break;
+  }
+  tb.Flush();
 }
 
 // ---- videos ---------------------------------------------------------------------------------
@@ -103,6 +194,71 @@ void ProgressCallback::Draw(const Context& ctx, bool final) {
 
 // ---- evaluation -----------------------------------------------------------------------------
 
+namespace {
+
+// What an evaluation shows TensorBoard besides its return: the actions taken, and the first
+// episode's first frame and its frames at ~10 fps.
+struct EvalMedia {
+  static constexpr int kMaxFrames = 100, kMaxWidth = 240;
+  int stride = 1;                           // env steps per GIF frame
+  std::vector<std::vector<float>> actions;  // per action dimension, each step   (dims x steps)
+  std::vector<env::Image> frames;           // first episode, downscaled         (<= kMaxFrames)
+  env::Image first;                         // its first frame, full size
+  bool render_failed = false;
+
+  void Attach(EvalRequest& req, bool histograms, bool gif, int fps) {
+    stride = std::max(1, static_cast<int>(std::lround(fps / 10.0)));
+    if (histograms) {
+      req.on_action = [this](const std::vector<int64_t>& d, const std::vector<float>& c) {
+        actions.resize(d.size() + c.size());
+        for (size_t j = 0; j < d.size(); ++j) actions[j].push_back(static_cast<float>(d[j]));
+        for (size_t j = 0; j < c.size(); ++j) actions[d.size() + j].push_back(c[j]);
+      };
+    }
+    if (!gif) return;
+    auto previous = req.on_step;  // a video recorder's
+    req.on_step = [this, previous](env::Env& e, int episode, int64_t step, double r, double ret) {
+      if (previous) previous(e, episode, step, r, ret);
+      if (episode != 0 || step % stride != 0 || frames.size() >= kMaxFrames || render_failed)
+        return;
+      try {
+        env::Image image = e.Render();
+        if (step == 0) first = image;
+        frames.push_back(io::Downscale(image, kMaxWidth));
+      } catch (const std::exception& error) {
+        render_failed = true;
+        std::fprintf(stderr, "\nwarning: eval.gif: no frames (%s)\n", error.what());
+      }
+    };
+  }
+
+  void Log(Context& ctx, double fps) const {
+    for (size_t j = 0; j < actions.size(); ++j) {
+      ctx.LogSummary({Summary::Kind::kHistogram, "eval/action/" + std::to_string(j), actions[j]});
+    }
+    if (frames.empty()) return;
+    ctx.LogSummary(
+        {Summary::Kind::kImage, "eval/frame", {}, io::EncodePng(first), first.width, first.height});
+    ctx.LogSummary({Summary::Kind::kImage,
+                    "eval/episode",
+                    {},
+                    io::EncodeGif(frames, fps / stride),
+                    frames[0].width,
+                    frames[0].height});
+  }
+};
+
+// every float tensor of `d` as a histogram `prefix`/name
+void LogHistograms(Context& ctx, const std::string& prefix, const io::TensorDict& d) {
+  for (const auto& [name, t] : d.tensors()) {
+    if (t.dtype != DType::kFloat32) continue;
+    ctx.LogSummary({Summary::Kind::kHistogram, prefix + name,
+                    std::vector<float>(t.as<float>(), t.as<float>() + t.numel())});
+  }
+}
+
+}  // namespace
+
 EvalCallback::EvalCallback(const TrainConfig& config, std::function<void(Context&)> save_best)
     : config_(config), save_best_(std::move(save_best)), next_eval_(config.eval.every_steps) {}
 
@@ -119,10 +275,17 @@ void EvalCallback::OnIteration(Context& ctx, Algorithm& algo) {
                             1, config_.eval.video_overlay, config_.eval.video_fps});
     video->Attach(req);
   }
+  EvalMedia media;
+  media.Attach(req, config_.eval.histograms, config_.eval.gif, config_.eval.video_fps);
   const auto [mean, std] = MeanStd(algo.Evaluate(req));
   if (video) video->Close();
   ctx.Log("eval/episodic_return", mean);
   ctx.Log("eval/episodic_return_std", std);
+  media.Log(ctx, config_.eval.video_fps);
+  if (config_.eval.histograms) {
+    LogHistograms(ctx, "weights/", algo.Parameters());
+    LogHistograms(ctx, "gradients/", algo.Gradients());
+  }
   if (mean > best_) {
     best_ = mean;
     save_best_(ctx);

@@ -2,9 +2,11 @@
 // which algorithm runs. The driver (trainer.cc) builds the list from the config.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "rlforge/io/metrics.h"
 #include "rlforge/train/algorithm.h"
@@ -36,16 +38,30 @@ struct VideoRecorder {
 // Mean and (population) std of values.
 std::pair<double, double> MeanStd(const std::vector<double>& v);
 
-// metrics.csv and the TensorBoard file: every metric the run logs.
+// The hparams of a resolved config (YAML): its top-level scalars and the `env` and `sections`
+// sections, flattened to "sac.q_lr"; lists become strings ("[256, 256]").
+std::map<std::string, io::HParam> HParams(const std::string& config_yaml,
+                                          const std::vector<std::string>& sections);
+
+// metrics.csv and the TensorBoard file: every metric and summary the run logs. At the start the
+// resolved config as Markdown text and the hparams session (a SessionLog START before them when
+// resuming); at the end the session's end, SUCCESS, or RUNNING when stopped to be resumed.
 class MetricsCallback : public Callback {
  public:
-  explicit MetricsCallback(const std::string& run_dir) : logger_(run_dir) {}
+  // `sections`: the algorithm's config sections, for the hparams.
+  MetricsCallback(const std::string& run_dir, std::string config_yaml,
+                  std::vector<std::string> sections);
+  void OnStart(Context& ctx, Algorithm& algo) override;
+  void OnEnd(Context& ctx, Algorithm& algo) override;
   void OnMetric(int64_t step, const std::string& tag, double value) override {
     logger_.Log(step, tag, value);
   }
+  void OnSummary(int64_t step, const Summary& summary) override;
 
  private:
   io::MetricsLogger logger_;
+  std::string config_yaml_;
+  std::vector<std::string> sections_;
 };
 
 // "[=====>     ] 12,288/500,000 (2%) | 45,123 SPS | ETA 0:11 | return 23.4" on stderr, redrawn

@@ -50,6 +50,8 @@ struct EvalConfig {
   std::string video_format = "mp4";  // mp4 (H.264) or webm (VP9)
   bool video_overlay = true;         // step, reward and return drawn on the frames
   int video_fps = 30;
+  bool histograms = true;  // TensorBoard: weights, gradients and actions at each evaluation
+  bool gif = true;         // TensorBoard: a frame (PNG) and the first episode (GIF) each time
 
   template <class V>
   void Visit(V& v) {
@@ -63,6 +65,12 @@ struct EvalConfig {
       config::Choices{{"mp4", "webm"}});
     v("video_overlay", video_overlay, "draw episode, step, reward and return on the video");
     v("video_fps", video_fps, "evaluation video frame rate", Range::Closed(1, 240));
+    v("histograms", histograms,
+      "TensorBoard histograms of the weights, the last update's gradients and the actions at each "
+      "evaluation");
+    v("gif", gif,
+      "TensorBoard images at each evaluation: the first frame (PNG) and the first episode as an "
+      "animated GIF (~10 fps, <= 240 px wide, <= 100 frames)");
   }
 };
 

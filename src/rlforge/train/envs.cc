@@ -71,6 +71,7 @@ std::vector<double> RunEpisodes(const ActFn& act, const EnvConfig& env_config,
     if (req.on_step) req.on_step(*e, ep, 0, 0.0, 0.0);
     for (int64_t step = 1;; ++step) {
       act(obs.data(), 1, disc.data(), cont.data(), req.deterministic);
+      if (req.on_action) req.on_action(disc, cont);
       const env::StepResult r = e->Step({disc, cont}, obs.data());
       ret += r.reward;
       if (req.on_step) req.on_step(*e, ep, step, r.reward, ret);

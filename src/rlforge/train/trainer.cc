@@ -98,6 +98,10 @@ void Context::Log(const std::string& tag, double value) {
   for (Callback* cb : callbacks) cb->OnMetric(global_step, tag, value);
 }
 
+void Context::LogSummary(const Summary& summary) {
+  for (Callback* cb : callbacks) cb->OnSummary(global_step, summary);
+}
+
 void Context::EndEpisode(double episode_return, int64_t length) {
   ++episodes;
   recent_.push_back(episode_return);
@@ -198,7 +202,7 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
 
   // the features around the loop, in the order they run after each iteration
   const bool files = algo->HasFiles();
-  MetricsCallback metrics(run_dir);
+  MetricsCallback metrics(run_dir, config_yaml, algos::Find(config.algo).sections);
   EvalCallback eval(config, [&](Context& c) {
     WriteCheckpoint(ckpt_dir + "/best.safetensors", c, *algo, config_yaml, false);
   });

@@ -109,10 +109,20 @@ std::map<std::string, double> Dqn::Update(buffers::Batch& batch) {
   std::fill(grads_.begin(), grads_.end(), 0.0f);
   q_.Backward(params_.data(), d_q_.data(), grads_.data());
   if (config_.max_grad_norm > 0) {
-    nn::ClipGradNorm(grads_.data(), static_cast<int64_t>(grads_.size()), config_.max_grad_norm);
+    const double norm =
+        nn::ClipGradNorm(grads_.data(), static_cast<int64_t>(grads_.size()), config_.max_grad_norm);
+    clip_coef_ = nn::ClipCoef(norm, config_.max_grad_norm);
   }
   adam_.Step(params_.data(), grads_.data(), config_.learning_rate);
   return {{"losses/td_loss", loss}, {"losses/q_values", q_mean}};
+}
+
+std::map<std::string, double> Dqn::Health() const {
+  std::map<std::string, double> m;
+  nn::AddHealth(m, "q_network",
+                adam_.Health(params_.data(), grads_.data(),
+                             {{0, static_cast<int64_t>(params_.size())}}, clip_coef_));
+  return m;
 }
 
 void Dqn::UpdateTarget() {  // target <- tau * online + (1 - tau) * target

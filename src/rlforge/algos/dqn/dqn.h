@@ -73,6 +73,8 @@ class Dqn {
   // One gradient step on a replay batch (obs, next_obs, discrete_actions, rewards, discounts).
   std::map<std::string, double> Update(buffers::Batch& batch);
   void UpdateTarget();  // target <- tau * online + (1 - tau) * target
+  // opt/q_network/...: the last step (nn::OptimizerHealth), when it is logged.
+  std::map<std::string, double> Health() const;
 
   void Save(io::TensorDict& out) const;
   void Load(const io::TensorDict& in);
@@ -92,6 +94,7 @@ class Dqn {
   std::vector<float> next_q_;     // target Q(s', .) of a batch        (B x n_pad)
   std::vector<float> d_q_;        // d loss / d online Q(s, .)         (B x n_pad)
   std::vector<float> td_target_;  // r + discount * next value         (B)
+  double clip_coef_ = 1.0;        // what clipping scaled the last gradient by
   Rng rng_;                       // exploration draws
 };
 

@@ -33,6 +33,7 @@ class DqnRun final : public OffPolicyRun<Dqn> {
       const auto losses = agent_->Update(batch_);
       if (ctx.iteration % (100 * q.train_frequency) == 0) {
         for (const auto& [tag, value] : losses) ctx.Log(tag, value);
+        for (const auto& [tag, value] : agent_->Health()) ctx.Log(tag, value);
         ctx.Log("charts/SPS", ctx.sps());
         ctx.Log("charts/epsilon", epsilon);
       }

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "rlforge/core/error.h"
+#include "rlforge/nn/dense.h"
 
 namespace rlforge::dreamer {
 namespace {
@@ -94,17 +95,20 @@ std::map<std::string, double> Optimizer::Step() {
   // the official schedule counts from 0: the first update has learning rate 0 under warmup
   const double lr =
       o_.warmup > 0 ? o_.lr * std::min(1.0, (t - 1.0) / static_cast<double>(o_.warmup)) : o_.lr;
-  std::vector<torch::Tensor> grads;
-  torch::Tensor sq = torch::zeros({}, torch::kFloat64);
+  // per parameter tensor: sums of squares of the gradient (before clipping), update, parameter
+  std::vector<torch::Tensor> grads, grad_sq, update_sq, param_sq;
   for (const auto& [name, p] : params_) {
     torch::Tensor g = p.grad().defined() ? p.grad().clone() : torch::zeros_like(p);
-    sq = sq + g.to(torch::kFloat64).square().sum().cpu();
+    grad_sq.push_back(g.to(torch::kFloat64).square().sum());
     grads.push_back(g);
   }
-  const double grad_norm = std::sqrt(sq.item<double>());
-  const double global_scale =
-      (!o_.laprop && o_.clip > 0 && grad_norm > o_.clip) ? o_.clip / grad_norm : 1.0;
-  double update_sq = 0, param_sq = 0, count = 0;
+  // the global norm is needed on the host only for the 2023 recipe's global clipping
+  torch::Tensor global_scale = torch::ones({}, grads[0].options());
+  if (!o_.laprop && o_.clip > 0) {
+    const torch::Tensor norm = torch::stack(grad_sq).sum().sqrt();  // float64
+    global_scale =
+        torch::where(norm > o_.clip, o_.clip / norm, torch::ones_like(norm)).to(torch::kFloat32);
+  }
   for (size_t i = 0; i < params_.size(); ++i) {
     torch::Tensor& p = params_[i].second;
     torch::Tensor g = grads[i];
@@ -125,13 +129,41 @@ std::map<std::string, double> Optimizer::Step() {
       update = (m_[i] / c1) / ((v_[i] / c2).sqrt() + o_.eps) * lr;
     }
     p.sub_(update);
-    update_sq += update.to(torch::kFloat64).square().sum().item<double>();
-    param_sq += p.to(torch::kFloat64).square().sum().item<double>();
-    count += static_cast<double>(p.numel());
+    update_sq.push_back(update.to(torch::kFloat64).square().sum());
+    param_sq.push_back(p.to(torch::kFloat64).square().sum());
   }
-  return {{"grad_norm", grad_norm},
-          {"update_rms", std::sqrt(update_sq / count)},
-          {"param_rms", std::sqrt(param_sq / count)}};
+  return Health(grad_sq, update_sq, param_sq);
+}
+
+std::map<std::string, double> Optimizer::Health(const std::vector<torch::Tensor>& grad_sq,
+                                                const std::vector<torch::Tensor>& update_sq,
+                                                const std::vector<torch::Tensor>& param_sq) const {
+  // one copy to the host: the sums (3 x tensors), added up per network and over all
+  const torch::Tensor sums =
+      torch::stack({torch::stack(grad_sq), torch::stack(update_sq), torch::stack(param_sq)}).cpu();
+  const auto s = sums.accessor<double, 2>();
+  struct Sums {
+    double grad = 0, update = 0, param = 0, count = 0;
+  };
+  std::map<std::string, Sums> nets;  // by the parameters' first name part: world_model, actor, ...
+  Sums all;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const std::string& name = params_[i].first;
+    for (Sums* t : {&nets[name.substr(0, name.find('.'))], &all}) {
+      t->grad += s[0][i], t->update += s[1][i], t->param += s[2][i];
+      t->count += static_cast<double>(params_[i].second.numel());
+    }
+  }
+  std::map<std::string, double> m = {{"grad_norm", std::sqrt(all.grad)},
+                                     {"update_rms", std::sqrt(all.update / all.count)},
+                                     {"param_rms", std::sqrt(all.param / all.count)}};
+  for (const auto& [net, t] : nets) {
+    nn::OptimizerHealth h{std::sqrt(t.grad), std::sqrt(t.param / t.count),
+                          std::sqrt(t.update / t.count), 0.0};
+    h.update_ratio = h.param_rms > 0 ? h.update_rms / h.param_rms : 0.0;
+    nn::AddHealth(m, net, h);
+  }
+  return m;
 }
 
 void Optimizer::Save(io::TensorDict& out, const std::string& prefix) const {
@@ -378,6 +410,17 @@ io::TensorDict Agent::Parameters() const {
   for (const auto& [name, t] : NamedParameters(*actor_, "actor")) PutTensor(d, name, t);
   for (const auto& [name, t] : NamedParameters(*critic_, "critic")) PutTensor(d, name, t);
   for (const auto& [name, t] : NamedParameters(*slow_critic_, "slow_critic")) PutTensor(d, name, t);
+  return d;
+}
+
+io::TensorDict Agent::Gradients() const {
+  io::TensorDict d;
+  const std::pair<const char*, const torch::nn::Module*> nets[] = {
+      {"world_model", wm_.get()}, {"actor", actor_.get()}, {"critic", critic_.get()}};
+  for (const auto& [prefix, net] : nets) {
+    for (const auto& [name, t] : NamedParameters(*net, prefix))
+      if (t.grad().defined()) PutTensor(d, name, t.grad());
+  }
   return d;
 }
 

@@ -59,14 +59,19 @@ class Optimizer {
     double beta1 = 0.9, beta2 = 0.999;
   };
   Optimizer(std::vector<std::pair<std::string, torch::Tensor>> params, Options options);
-  // One step; returns the global gradient norm before clipping, and the RMS of the update and
-  // of the parameters after it.
+  // One step; returns the global gradient norm before clipping and the RMS of the update and of
+  // the parameters after it (grad_norm, update_rms, param_rms), and the same per network (the
+  // parameters' first name part) as <net>/{grad_norm,param_rms,update_rms,update_ratio}.
   std::map<std::string, double> Step();
   void Save(io::TensorDict& out, const std::string& prefix) const;
   void Load(const io::TensorDict& in, const std::string& prefix);
   int64_t steps() const { return steps_; }
 
  private:
+  // Step's metrics from the per-tensor sums of squares (one host copy).
+  std::map<std::string, double> Health(const std::vector<torch::Tensor>& grad_sq,
+                                       const std::vector<torch::Tensor>& update_sq,
+                                       const std::vector<torch::Tensor>& param_sq) const;
   std::vector<std::pair<std::string, torch::Tensor>> params_;
   Options o_;
   std::vector<torch::Tensor> m_;  // first moments (LaProp: of the RMS-scaled gradient)
@@ -132,6 +137,8 @@ class Agent {
   void Load(const io::TensorDict& in);
   // Every module's parameters as "world_model.encoder.0.linear.weight", "actor.out.weight", ...
   io::TensorDict Parameters() const;
+  // The gradients of the last Train, named as Parameters() (the slow critic has none).
+  io::TensorDict Gradients() const;
 
  private:
   torch::Tensor Uniform(at::IntArrayRef shape);  // U(0, 1) from the run's generator, on device

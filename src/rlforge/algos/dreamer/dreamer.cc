@@ -141,6 +141,7 @@ class DreamerRun final : public train::Algorithm {
     for (int i = 0; i < n_; ++i) replay_[i].LoadInto(dir + "/replay_" + std::to_string(i));
   }
   io::TensorDict Parameters() const override { return agent_->Parameters(); }
+  io::TensorDict Gradients() const override { return agent_->Gradients(); }
 
  private:
   std::vector<std::pair<std::string, torch::Tensor>> CarryTensors() const {

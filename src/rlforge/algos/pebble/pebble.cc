@@ -128,7 +128,10 @@ std::map<std::string, double> Pebble::Update(buffers::ReplayBuffer& replay, int6
     }
   }
   auto losses = sac_.Update(batch_, iteration);
-  if (iteration % 100 == 0) m.insert(losses.begin(), losses.end());
+  if (iteration % 100 == 0) {
+    m.insert(losses.begin(), losses.end());
+    for (const auto& [tag, value] : sac_.Health()) m[tag] = value;
+  }
   return m;
 }
 
@@ -226,6 +229,7 @@ std::map<std::string, double> Pebble::FeedbackSession(buffers::ReplayBuffer& rep
       m["reward_model/accuracy_" + std::to_string(k)] = stats.accuracy[k];
     }
     m["reward_model/epochs"] = stats.epochs;
+    nn::AddHealth(m, "reward_model", stats.health);
     if (config_.reward_model.surf.enabled)
       m["reward_model/pseudo_labelled"] = stats.pseudo_labelled;
     if (config_.reward_model.adaptive_l2) {

@@ -79,6 +79,7 @@ class Pebble {
   void Save(io::TensorDict& out) const;
   void Load(const io::TensorDict& in);
   nn::NamedTensors parameters() const { return sac_.parameters(); }
+  nn::NamedTensors gradients() const { return sac_.gradients(); }
 
   int64_t queries_asked() const { return asked_; }
   int64_t labels_received() const { return labelled_; }

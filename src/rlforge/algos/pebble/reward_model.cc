@@ -344,6 +344,8 @@ RewardModel::TrainStats RewardModel::Train(const PairBatch& pairs, const PairBat
     }
     if (mean_accuracy > config_.stop_accuracy) break;
   }
+  stats.health =
+      adam_.Health(params_.data(), grads_.data(), {{0, static_cast<int64_t>(params_.size())}});
   if (seen_unlabeled > 0) stats.pseudo_labelled = confident / seen_unlabeled;
   if (held_out > 0) {  // RLHF-Gym: more decay when it overfits, less when it does not
     stats.train_loss = MeanLoss(pairs, Range(0, n));

@@ -62,6 +62,7 @@ class RewardModel {
     double pseudo_labelled = 0;          // SURF: share of unlabeled pairs above the threshold
     double train_loss = 0, validation_loss = 0;  // adaptive L2: after training, mean of members
     double l2 = 0;                               // the weight decay for the next session
+    nn::OptimizerHealth health;                  // the ensemble's last optimizer step
   };
   // Up to max_epochs passes over the pairs, each member over its own shuffle, until the mean
   // accuracy (over pairs with a strict preference) exceeds stop_accuracy. With SURF, each batch

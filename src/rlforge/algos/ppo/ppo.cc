@@ -311,15 +311,23 @@ std::map<std::string, double> Ppo::Update(buffers::RolloutBuffer& rollout, doubl
     var_r += (returns[i] - mean_r) * (returns[i] - mean_r) / batch;
     var_d += (returns[i] - values[i] - mean_d) * (returns[i] - values[i] - mean_d) / batch;
   }
-  return {{"losses/value_loss", last.value},
-          {"losses/policy_loss", last.policy},
-          {"losses/entropy", last.entropy},
-          {"losses/old_approx_kl", last.old_approx_kl},
-          {"losses/approx_kl", last.approx_kl},
-          {"losses/clipfrac", clipfrac / static_cast<double>(std::max<int64_t>(steps, 1))},
-          {"losses/explained_variance", var_r == 0 ? NAN : 1 - var_d / var_r},
-          {"losses/grad_norm", grad_norm},
-          {"charts/learning_rate", learning_rate}};
+  std::map<std::string, double> m = {
+      {"losses/value_loss", last.value},
+      {"losses/policy_loss", last.policy},
+      {"losses/entropy", last.entropy},
+      {"losses/old_approx_kl", last.old_approx_kl},
+      {"losses/approx_kl", last.approx_kl},
+      {"losses/clipfrac", clipfrac / static_cast<double>(std::max<int64_t>(steps, 1))},
+      {"losses/explained_variance", var_r == 0 ? NAN : 1 - var_d / var_r},
+      {"losses/grad_norm", grad_norm},
+      {"charts/learning_rate", learning_rate}};
+  // the last minibatch step, per network of the one optimizer (the log std belongs to the actor)
+  const double coef = nn::ClipCoef(grad_norm, c.max_grad_norm);
+  const auto size = static_cast<int64_t>(params_.size()), actor = actor_.num_parameters();
+  nn::AddHealth(m, "actor",
+                adam_.Health(params_.data(), grads.data(), {{0, actor}, {log_std_, size}}, coef));
+  nn::AddHealth(m, "critic", adam_.Health(params_.data(), grads.data(), {{actor, log_std_}}, coef));
+  return m;
 }
 
 void Ppo::Save(io::TensorDict& out) const {

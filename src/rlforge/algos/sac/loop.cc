@@ -29,6 +29,7 @@ class SacRun final : public OffPolicyRun<Sac> {
     const auto losses = agent_->Update(batch_, ctx.iteration);
     if (ctx.iteration % 100 == 0) {
       for (const auto& [tag, value] : losses) ctx.Log(tag, value);
+      for (const auto& [tag, value] : agent_->Health()) ctx.Log(tag, value);
       ctx.Log("charts/SPS", ctx.sps());
     }
   }

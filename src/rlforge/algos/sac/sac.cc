@@ -327,6 +327,18 @@ std::map<std::string, double> Sac::Update(buffers::Batch& batch, int64_t global_
   return m;
 }
 
+std::map<std::string, double> Sac::Health() const {
+  const Lane& first = lanes_[0];
+  const int64_t q1 = first.q1.num_parameters(), q = q1 + first.q2.num_parameters();
+  const int64_t actor = first.actor.num_parameters();
+  std::map<std::string, double> m;
+  nn::AddHealth(m, "actor",
+                actor_adam_.Health(actor_params_.data(), first.actor_grads.data(), {{0, actor}}));
+  nn::AddHealth(m, "qf1", q_adam_.Health(q_params_.data(), first.q_grads.data(), {{0, q1}}));
+  nn::AddHealth(m, "qf2", q_adam_.Health(q_params_.data(), first.q_grads.data(), {{q1, q}}));
+  return m;
+}
+
 void Sac::Save(io::TensorDict& out) const {
   nn::Put(out, parameters());
   nn::NamedTensors target;

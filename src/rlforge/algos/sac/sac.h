@@ -75,6 +75,8 @@ class Sac {
   int batch_size() const { return config_.batch_size; }
   // One critic step, and every policy_frequency steps that many actor (and alpha) steps.
   std::map<std::string, double> Update(buffers::Batch& batch, int64_t global_step);
+  // opt/{actor,qf1,qf2}/...: each network's last step (nn::OptimizerHealth), when it is logged.
+  std::map<std::string, double> Health() const;
 
   // The loss gradients of one step, without stepping (Update's parts; tests compare them with
   // autograd). Critic: mean squared TD error of q1 and q2 against the target. Actor:

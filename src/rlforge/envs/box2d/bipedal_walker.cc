@@ -351,10 +351,49 @@ class BipedalWalker final : public env::Env, private b2RayCastCallback {
       s[14 + i] = ray_fraction_;
     }
     for (size_t i = 0; i < s.size(); ++i) obs[i] = static_cast<float>(s[i]);
+    observed_ = s;
     return s;
   }
 
+ public:
+  std::vector<env::Signal> Signals() const override {
+    using S = env::Signal;
+    std::vector<S> out = {{"hull/angle", "rad"},
+                          {"hull/angular_velocity", "rad/s"},
+                          {"velocity/vx", "m/s"},
+                          {"velocity/vy", "m/s"},
+                          {"position/x", "m"}};
+    for (const char* leg :
+         {"a", "b"}) {  // Gymnasium's joint limits: hip -0.8..1.1, knee -1.6..-0.1
+      out.push_back({std::string("joint_angle/hip_") + leg, "rad", -0.8, 1.1});
+      out.push_back({std::string("joint_angle/knee_") + leg, "rad", -1.6, -0.1});
+      out.push_back({std::string("joint_speed/hip_") + leg, "rad/s"});
+      out.push_back({std::string("joint_speed/knee_") + leg, "rad/s"});
+      out.push_back({std::string("contact/leg_") + leg, "", NAN, NAN, S::Style::kSteps});
+    }
+    for (int i = 0; i < 10; ++i)
+      out.push_back({"lidar/" + std::to_string(i), "fraction", 0.0, 1.0, S::Style::kHeatmap});
+    return out;
+  }
+
+  // from the last observation, its scalings undone
+  void SignalValues(double* out) const override {
+    const std::array<double, 24>& s = observed_;
+    const double vx_scale = 0.3 * (kViewportW / kScale) / kFps,
+                 vy_scale = 0.3 * (kViewportH / kScale) / kFps;
+    double* o = out;
+    *o++ = s[0], *o++ = s[1] * kFps / 2.0, *o++ = s[2] / vx_scale, *o++ = s[3] / vy_scale;
+    *o++ = hull_ != nullptr ? hull_->GetPosition().x : 0.0;
+    for (const int k : {4, 9}) {  // leg A's entries start at 4, leg B's at 9
+      *o++ = s[k], *o++ = s[k + 2] - 1.0, *o++ = s[k + 1] * kSpeedHip, *o++ = s[k + 3] * kSpeedKnee;
+      *o++ = s[k + 4];
+    }
+    for (int i = 0; i < 10; ++i) *o++ = s[14 + i];
+  }
+
+ private:
   bool hardcore_;
+  std::array<double, 24> observed_{};  // the last observation, unscaled to float   (24)
   Space obs_space_, act_space_;
   std::unique_ptr<b2World> world_;
   b2Body* hull_ = nullptr;

@@ -260,6 +260,41 @@ std::array<double, 3> MujocoEnv::BodyXpos(int body) const {
   return {p[0], p[1], p[2]};
 }
 
+std::vector<env::Signal> MujocoEnv::Signals() const {
+  const mjModel& m = *model_;
+  std::vector<env::Signal> qpos, qvel;
+  for (int j = 0; j < m.njnt; ++j) {
+    const char* name = mj_id2name(&m, mjOBJ_JOINT, j);
+    const std::string joint = name != nullptr && *name ? name : "joint" + std::to_string(j);
+    const int type = m.jnt_type[j];
+    const bool angular = type == mjJNT_HINGE || type == mjJNT_BALL;
+    std::vector<std::string> pos_parts = {""}, vel_parts = {""};
+    if (type == mjJNT_FREE) {
+      pos_parts = {"_x", "_y", "_z", "_qw", "_qx", "_qy", "_qz"};
+      vel_parts = {"_vx", "_vy", "_vz", "_wx", "_wy", "_wz"};
+    } else if (type == mjJNT_BALL) {
+      pos_parts = {"_qw", "_qx", "_qy", "_qz"};
+      vel_parts = {"_wx", "_wy", "_wz"};
+    }
+    const bool limited = m.jnt_limited[j] && pos_parts.size() == 1;
+    for (const std::string& part : pos_parts) {
+      qpos.push_back({"qpos/" + joint + part, angular ? "rad" : "m",
+                      limited ? m.jnt_range[2 * j] : NAN, limited ? m.jnt_range[2 * j + 1] : NAN});
+    }
+    for (const std::string& part : vel_parts)
+      qvel.push_back({"qvel/" + joint + part, angular ? "rad/s" : "m/s"});
+  }
+  qpos.insert(qpos.end(), qvel.begin(), qvel.end());
+  return qpos;
+}
+
+// qpos and qvel in joint order: Signals() lists each joint's parts in model order, and joints'
+// qpos/dof addresses increase with their index
+void MujocoEnv::SignalValues(double* out) const {
+  std::copy_n(data_->qpos, model_->nq, out);
+  std::copy_n(data_->qvel, model_->nv, out + model_->nq);
+}
+
 std::vector<double> MujocoEnv::GetState() const {
   std::vector<double> state(qpos().begin(), qpos().end());
   state.insert(state.end(), qvel().begin(), qvel().end());

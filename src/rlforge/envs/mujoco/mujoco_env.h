@@ -56,6 +56,10 @@ class MujocoEnv : public env::FloatEnv {
   void SetState(std::span<const double> state) override;
   env::Image Render() const override;
   double replay_tolerance() const override { return 0.05; }
+  // qpos/<joint> and qvel/<joint> by the model's joint names (a free joint's parts as
+  // <joint>_x ... <joint>_qz, a ball's as <joint>_qw ...), with the joints' ranges where limited.
+  std::vector<env::Signal> Signals() const override;
+  void SignalValues(double* out) const override;
 
   // Snapshots add what GetState leaves out (time, solver warm start, activations, ctrl, and the
   // body positions of the last RK4 stage that the next reward reads), so a restored env
