@@ -26,6 +26,7 @@
 #include "rlforge/io/image.h"
 #include "rlforge/io/safetensors.h"
 #include "rlforge/nn/mlp.h"
+#include "rlforge/train/report.h"
 #include "rlforge/train/trainer.h"
 
 namespace {
@@ -608,6 +609,17 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
 
+  std::vector<std::string> report_runs;
+  std::string report_out;
+  auto* report_cmd = app.add_subcommand(
+      "report", "an HTML report of a run, or of several compared (mean, bootstrap band, IQM)");
+  report_cmd
+      ->add_option("RUN_DIR", report_runs, "run folders (one: its report; several: a comparison)")
+      ->required();
+  report_cmd->add_option(
+      "--out", report_out,
+      "the HTML file (default RUN_DIR/report.html for one run, report.html for several)");
+
   auto* config_cmd = app.add_subcommand("config", "configuration");
   config_cmd->require_subcommand(1);
   std::string show_algo;
@@ -682,6 +694,13 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (serve_cmd->parsed()) return FeedbackServeCommand(feedback_run, serve_config);
+    if (report_cmd->parsed()) {
+      if (report_out.empty())
+        report_out = report_runs.size() == 1 ? report_runs[0] + "/report.html" : "report.html";
+      rlforge::train::WriteReport(report_runs, report_out);
+      std::printf("wrote %s\n", report_out.c_str());
+      return 0;
+    }
     if (train_cmd->parsed()) {
       rlforge::nn::SetTrainingThreads(train_threads);
       return TrainCommand(config_file, overrides, run_dir,

@@ -357,6 +357,7 @@ MetricsLogger::MetricsLogger(const std::string& run_dir) : tensorboard_(run_dir)
   csv_ = std::fopen(path.c_str(), "a");
   if (csv_ == nullptr) throw Error(path + ": cannot open: " + std::strerror(errno));
   if (fresh) std::fputs("step,wall_time,tag,value\n", csv_);
+  std::fflush(csv_);
 }
 
 MetricsLogger::~MetricsLogger() {

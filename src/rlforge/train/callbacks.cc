@@ -196,31 +196,60 @@ void ProgressCallback::Draw(const Context& ctx, bool final) {
 
 namespace {
 
-// What an evaluation shows TensorBoard besides its return: the actions taken, and the first
-// episode's first frame and its frames at ~10 fps.
+// What an evaluation shows besides its return: the actions taken (TensorBoard histograms), the
+// first episode's first frame and its frames at ~10 fps (a PNG and a GIF), and that episode's
+// trace for the report's dashboard.
 struct EvalMedia {
-  static constexpr int kMaxFrames = 100, kMaxWidth = 240;
+  static constexpr int kMaxFrames = 100, kMaxWidth = 240, kMaxObsDims = 64;
   int stride = 1;                           // env steps per GIF frame
   std::vector<std::vector<float>> actions;  // per action dimension, each step   (dims x steps)
   std::vector<env::Image> frames;           // first episode, downscaled         (<= kMaxFrames)
   env::Image first;                         // its first frame, full size
   bool render_failed = false;
+  // the first episode, step by step (state at steps 0..T, actions and rewards at 1..T)
+  std::vector<env::Signal> signals;
+  std::vector<std::vector<double>> signal_values;   // per signal       (signals x T+1)
+  std::vector<std::vector<double>> obs;             // per obs dim      (dims x T+1), small obs only
+  std::vector<double> rewards;                      // per step         (T)
+  std::map<std::string, std::vector<double>> info;  // reward terms and such, by key   (T)
+
+  // State of episode 0 after a reset or step: its signals and (small, float) observation.
+  void Trace(env::Env& e, int64_t step, double reward) {
+    env::Env& inner = *e.Unwrapped();
+    if (step == 0) signals = inner.Signals(), signal_values.assign(signals.size(), {});
+    std::vector<double> v(signals.size());
+    inner.SignalValues(v.data());
+    for (size_t k = 0; k < v.size(); ++k) signal_values[k].push_back(v[k]);
+    const Space& space = e.observation_space();
+    if (space.dtype() == DType::kFloat32 && space.size() <= kMaxObsDims) {
+      std::vector<float> o(static_cast<size_t>(space.size()));
+      e.Observe(o.data());
+      obs.resize(o.size());
+      for (size_t k = 0; k < o.size(); ++k) obs[k].push_back(o[k]);
+    }
+    if (step == 0) return;
+    rewards.push_back(reward);
+    for (const auto& [key, value] : e.info().Items()) {
+      std::vector<double>& column = info[key];
+      column.resize(rewards.size() - 1, NAN);
+      column.push_back(value);
+    }
+  }
 
   void Attach(EvalRequest& req, bool histograms, bool gif, int fps) {
     stride = std::max(1, static_cast<int>(std::lround(fps / 10.0)));
-    if (histograms) {
-      req.on_action = [this](const std::vector<int64_t>& d, const std::vector<float>& c) {
-        actions.resize(d.size() + c.size());
-        for (size_t j = 0; j < d.size(); ++j) actions[j].push_back(static_cast<float>(d[j]));
-        for (size_t j = 0; j < c.size(); ++j) actions[d.size() + j].push_back(c[j]);
-      };
-    }
-    if (!gif) return;
+    req.on_action = [this](const std::vector<int64_t>& d, const std::vector<float>& c) {
+      actions.resize(d.size() + c.size());
+      for (size_t j = 0; j < d.size(); ++j) actions[j].push_back(static_cast<float>(d[j]));
+      for (size_t j = 0; j < c.size(); ++j) actions[d.size() + j].push_back(c[j]);
+    };
     auto previous = req.on_step;  // a video recorder's
-    req.on_step = [this, previous](env::Env& e, int episode, int64_t step, double r, double ret) {
+    req.on_step = [this, previous, gif](env::Env& e, int episode, int64_t step, double r,
+                                        double ret) {
       if (previous) previous(e, episode, step, r, ret);
-      if (episode != 0 || step % stride != 0 || frames.size() >= kMaxFrames || render_failed)
-        return;
+      if (episode != 0) return;
+      Trace(e, step, r);
+      if (!gif || step % stride != 0 || frames.size() >= kMaxFrames || render_failed) return;
       try {
         env::Image image = e.Render();
         if (step == 0) first = image;
@@ -232,8 +261,35 @@ struct EvalMedia {
     };
   }
 
-  void Log(Context& ctx, double fps) const {
-    for (size_t j = 0; j < actions.size(); ++j) {
+  // the first episode as JSON (eval_episode.json, read by the report)
+  nlohmann::json EpisodeJson(const Context& ctx, const std::string& env_id) const {
+    const size_t steps = rewards.size();
+    nlohmann::json j = {{"global_step", ctx.global_step}, {"env", env_id}, {"rewards", rewards}};
+    nlohmann::json s = nlohmann::json::array();
+    const char* styles[] = {"line", "steps", "heatmap"};
+    for (size_t k = 0; k < signals.size(); ++k) {
+      const env::Signal& g = signals[k];
+      s.push_back({{"name", g.name},
+                   {"unit", g.unit},
+                   {"low", g.low},
+                   {"high", g.high},
+                   {"style", styles[static_cast<int>(g.style)]},
+                   {"values", signal_values[k]}});
+    }
+    j["signals"] = s;
+    j["obs"] = obs;
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& column : actions) {  // episode 0's are the first T of each column
+      const auto n = static_cast<std::ptrdiff_t>(std::min(column.size(), steps));
+      a.push_back(std::vector<float>(column.begin(), column.begin() + n));
+    }
+    j["actions"] = a;
+    j["info"] = info;
+    return j;
+  }
+
+  void Log(Context& ctx, double fps, bool histograms) const {
+    for (size_t j = 0; histograms && j < actions.size(); ++j) {
       ctx.LogSummary({Summary::Kind::kHistogram, "eval/action/" + std::to_string(j), actions[j]});
     }
     if (frames.empty()) return;
@@ -281,7 +337,9 @@ void EvalCallback::OnIteration(Context& ctx, Algorithm& algo) {
   if (video) video->Close();
   ctx.Log("eval/episodic_return", mean);
   ctx.Log("eval/episodic_return_std", std);
-  media.Log(ctx, config_.eval.video_fps);
+  media.Log(ctx, config_.eval.video_fps, config_.eval.histograms);
+  WriteFileAtomic(ctx.run_dir + "/eval_episode.json",
+                  media.EpisodeJson(ctx, config_.env.id).dump() + "\n");
   if (config_.eval.histograms) {
     LogHistograms(ctx, "weights/", algo.Parameters());
     LogHistograms(ctx, "gradients/", algo.Gradients());

@@ -120,6 +120,7 @@ struct TrainConfig : algos::AlgoConfigs {
   int64_t seed = 1;                   // drives every RNG (CleanRL: 1)
   int64_t total_timesteps = 500'000;  // env steps over all envs (CleanRL ppo.py: 500000)
   bool progress = true;               // live progress line on stderr
+  bool report = true;                 // RUN_DIR/report.html at evaluations, checkpoints, the end
   EnvConfig env;
   EvalConfig eval;
   CheckpointConfig checkpoint;
@@ -133,6 +134,8 @@ struct TrainConfig : algos::AlgoConfigs {
     v("total_timesteps", total_timesteps,
       "env steps over all envs (CleanRL ppo.py: 500000; at most 1e16)", Range::Closed(1, 1e16));
     v("progress", progress, "live progress line on stderr");
+    v("report", report,
+      "write RUN_DIR/report.html (Plotly, offline) at each evaluation, checkpoint and the end");
     v.Section("env", env, "environment");
     VisitAlgos(v);
     v.Section("eval", eval, "evaluation");

@@ -8,6 +8,7 @@
 
 #include "rlforge/core/error.h"
 #include "rlforge/train/cloud.h"
+#include "rlforge/train/report.h"
 
 namespace rlforge::train {
 namespace {
@@ -212,7 +213,9 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
     for (Callback* cb : c.callbacks) cb->OnCheckpoint(c, latest, folder);
   });
   ProgressCallback progress(total);
+  ReportCallback report(run_dir);
   ctx.callbacks = {&metrics, &eval, &stop, &checkpoints};
+  if (config.report) ctx.callbacks.push_back(&report);
   if (cloud) ctx.callbacks.push_back(cloud.get());
   if (config.progress) ctx.callbacks.push_back(&progress);
   if (resume) {
