@@ -140,6 +140,20 @@ int RolloutCommand(const std::string& id, const env::Kwargs& kwargs, int episode
   return 0;
 }
 
+// The env's named signals (dashboards, eval.video_overlay_signals): name, unit, limits.
+int SignalsCommand(const std::string& id, const env::Kwargs& kwargs) {
+  auto e = env::Make(id, kwargs);
+  const std::vector<env::Signal> signals = e->Unwrapped()->Signals();
+  if (signals.empty())
+    std::printf("%s has no named signals (reports show its observation)\n", id.c_str());
+  for (const env::Signal& s : signals) {
+    std::printf("%-28s %-8s", s.name.c_str(), s.unit.c_str());
+    if (std::isfinite(s.low)) std::printf(" [%g, %g]", s.low, s.high);
+    std::printf("\n");
+  }
+  return 0;
+}
+
 int RenderCommand(const std::string& id, const env::Kwargs& kwargs, uint64_t seed, int steps,
                   const std::string& out) {
   if (steps < 0) throw Error("--steps: expected a non-negative integer");
@@ -522,6 +536,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
 
+  auto* signals_cmd =
+      env_cmd->add_subcommand("signals", "the env's named signals (reports, video overlays)");
+  add_common(signals_cmd);
+
   std::string out = "frame.png";
   int render_steps = 0;
   auto* render_cmd = env_cmd->add_subcommand("render", "write one rendered frame as PNG");
@@ -723,6 +741,7 @@ int main(int argc, char** argv) {
     if (ckpt_show_cmd->parsed()) return CheckpointShowCommand(ckpt_target, ckpt_values);
     const env::Kwargs kwargs = env::ParseKwargs(kwarg_items);
     if (check_cmd->parsed()) return CheckCommand(id, kwargs);
+    if (signals_cmd->parsed()) return SignalsCommand(id, kwargs);
     if (rollout_cmd->parsed()) return RolloutCommand(id, kwargs, episodes, seed);
     if (render_cmd->parsed()) return RenderCommand(id, kwargs, seed, render_steps, out);
     if (bench_cmd->parsed())

@@ -10,6 +10,9 @@
 #include <fstream>
 
 #include "rlforge/env/registry.h"
+#include "rlforge/io/video.h"
+#include "rlforge/train/callbacks.h"
+#include "rlforge/train/envs.h"
 #include "rlforge/train/trainer.h"
 #include "test_util.h"
 
@@ -181,6 +184,46 @@ TEST(Signals, MujocoNamesEveryQposAndQvelByJoint) {
   EXPECT_EQ(signals[6].name, "qvel/rootx");
   EXPECT_EQ(signals[6].unit, "m/s");
   EXPECT_TRUE(std::isnan(signals[6].low));
+}
+
+// The video overlay with the agent's value, its action and two env signals: every frame written,
+// and the extra lines are in the pixels (the file differs from the plain overlay's). A name the
+// env lacks is an error naming the field.
+TEST(Signals, VideoOverlayShowsValueActionAndNamedSignals) {
+  const fs::path dir = TempPath("overlay_signals");
+  fs::create_directories(dir);
+  EnvConfig c;
+  c.id = "BipedalWalker-v3";
+  auto act = [](const float*, int64_t, int64_t*, float* a, bool) {
+    for (int j = 0; j < 4; ++j) a[j] = j % 2 ? -0.5f : 0.5f;
+  };
+  auto value = [](const float*, const int64_t*, const float* a) { return 42.0 + a[0]; };
+  std::vector<int> frames;
+  std::vector<uintmax_t> sizes;
+  for (const bool extra : {false, true}) {
+    const fs::path path = dir / (extra ? "extra.mp4" : "plain.mp4");
+    Recording rec{path.string(), 1, true, 30};
+    if (extra) rec.signals = {"velocity/vx", "joint_angle/knee_a"};
+    EvalRequest req{1, true, 5, nullptr};
+    {
+      VideoRecorder recorder(rec);
+      recorder.Attach(req);
+      RunEpisodes(act, c, nullptr, req, nullptr, extra ? ValueFn(value) : ValueFn());
+      recorder.Close();
+    }
+    frames.push_back(io::DecodeVideo(path.string()).frames);
+    sizes.push_back(fs::file_size(path));
+  }
+  EXPECT_GT(frames[0], 10);
+  EXPECT_EQ(frames[0], frames[1]);
+  EXPECT_NE(sizes[0], sizes[1]);
+  auto e = env::Make("BipedalWalker-v3");
+  EXPECT_NE(ErrorOf([&] {
+              CheckSignals({"velocity/vx", "speed"}, *e, "eval.video_overlay_signals");
+            }).find("eval.video_overlay_signals: 'speed' is not a signal of BipedalWalker-v3"),
+            std::string::npos);
+  EXPECT_EQ(ErrorOf([&] { CheckSignals({"lidar/3"}, *e, "x"); }), "");
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ const artifacts = process.env.RLFORGE_ARTIFACTS || os.tmpdir();
 
 const settings = [
   "algo=sac", "env.id=BipedalWalker-v3", "progress=false", "total_timesteps=1500",
-  "sac.learning_starts=500", "sac.hidden=[64, 64]", "sac.batch_size=64", "eval.every_steps=750",
+  "sac.learning_starts=1200", "sac.hidden=[32, 32]", "sac.batch_size=32", "eval.every_steps=750",
   "eval.episodes=1", "eval.video=true", "checkpoint.every_steps=750",
 ];
 

@@ -64,6 +64,13 @@ T Reader::Parse(const YAML::Node& n, const std::string& where, const Range& rang
       out.push_back(Parse<int64_t>(n[i], where + "[" + std::to_string(i) + "]", Range::Positive()));
     }
     return out;
+  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    if (!n.IsSequence())
+      throw Error(where + ": expected a list of names like [a, b], got " + Text(n));
+    std::vector<std::string> out;
+    for (size_t i = 0; i < n.size(); ++i)
+      out.push_back(Parse<std::string>(n[i], where + "[" + std::to_string(i) + "]", Range::Any()));
+    return out;
   } else if constexpr (std::is_same_v<T, std::string>) {
     if (!n.IsScalar()) throw Error(where + ": expected a string, got " + Text(n));
     return n.Scalar();
@@ -116,6 +123,9 @@ template float Reader::Parse<float>(const YAML::Node&, const std::string&, const
 template std::vector<int64_t> Reader::Parse<std::vector<int64_t>>(const YAML::Node&,
                                                                   const std::string&,
                                                                   const Range&) const;
+template std::vector<std::string> Reader::Parse<std::vector<std::string>>(const YAML::Node&,
+                                                                          const std::string&,
+                                                                          const Range&) const;
 template std::string Reader::Parse<std::string>(const YAML::Node&, const std::string&,
                                                 const Range&) const;
 

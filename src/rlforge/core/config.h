@@ -143,7 +143,13 @@ class Describer {
       text = std::to_string(value);
     } else {  // lists
       text = "[";
-      for (size_t i = 0; i < value.size(); ++i) text += (i ? ", " : "") + std::to_string(value[i]);
+      for (size_t i = 0; i < value.size(); ++i) {
+        if constexpr (std::is_same_v<typename T::value_type, std::string>) {
+          text += (i ? ", " : "") + value[i];
+        } else {
+          text += (i ? ", " : "") + std::to_string(value[i]);
+        }
+      }
       text += "]";
     }
     lines.push_back({Where(key), text,

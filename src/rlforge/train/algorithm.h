@@ -94,6 +94,9 @@ struct EvalRequest {
   // Called with each action chosen, before it is taken: its discrete and continuous parts.
   std::function<void(const std::vector<int64_t>& discrete, const std::vector<float>& continuous)>
       on_action;
+  // Called with the agent's value estimate of the state it acts in: V(s), or Q(s, a) of the
+  // chosen action (algorithms that have one).
+  std::function<void(double value)> on_value;
 };
 
 class Algorithm {

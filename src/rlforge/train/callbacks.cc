@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "rlforge/core/error.h"
 #include "rlforge/env/env.h"
 #include "rlforge/io/image.h"
 #include "rlforge/io/video.h"
@@ -124,7 +125,26 @@ void MetricsCallback::OnSummary(int64_t step, const Summary& s) {
 struct VideoRecorder::State {
   Recording rec;
   std::unique_ptr<io::VideoWriter> writer;
+  std::string action;                    // the last action, as text
+  double value = NAN;                    // the agent's estimate for the last state it acted in
+  std::vector<size_t> signal_index;      // of each rec.signals entry in env.Signals()
+  std::vector<std::string> signal_unit;  // and its unit
+  std::vector<double> signal_values;     // all of the env's signals   (Signals().size())
 };
+
+void CheckSignals(const std::vector<std::string>& names, const env::Env& env,
+                  const std::string& field) {
+  const std::vector<env::Signal> signals = const_cast<env::Env&>(env).Unwrapped()->Signals();
+  for (const std::string& name : names) {
+    if (std::any_of(signals.begin(), signals.end(),
+                    [&](const env::Signal& s) { return s.name == name; }))
+      continue;
+    std::string known;
+    for (const env::Signal& s : signals) known += (known.empty() ? "" : ", ") + s.name;
+    throw Error(field + ": '" + name + "' is not a signal of " + env.spec().id +
+                (known.empty() ? " (it has none)" : " (it has: " + known + ")"));
+  }
+}
 
 VideoRecorder::VideoRecorder(const Recording& rec) : state_(std::make_shared<State>()) {
   state_->rec = rec;
@@ -134,6 +154,20 @@ VideoRecorder::~VideoRecorder() { Close(); }
 
 void VideoRecorder::Attach(EvalRequest& req) {
   std::shared_ptr<State> s = state_;
+  auto previous_action = req.on_action;
+  req.on_action = [s, previous_action](const std::vector<int64_t>& d, const std::vector<float>& c) {
+    if (previous_action) previous_action(d, c);
+    s->action.clear();
+    for (const int64_t a : d) s->action += (s->action.empty() ? "" : " ") + std::to_string(a);
+    for (size_t j = 0; j < c.size() && j < 6; ++j)
+      s->action += (s->action.empty() ? "" : " ") + Fixed(c[j], 2);
+    if (c.size() > 6) s->action += " ...";
+  };
+  auto previous_value = req.on_value;
+  req.on_value = [s, previous_value](double v) {
+    if (previous_value) previous_value(v);
+    s->value = v;
+  };
   req.on_step = [s](env::Env& e, int episode, int64_t step, double reward, double ret) {
     if (episode >= s->rec.episodes) return;
     env::Image frame = e.Render();
@@ -141,10 +175,33 @@ void VideoRecorder::Attach(EvalRequest& req) {
       s->writer =
           std::make_unique<io::VideoWriter>(s->rec.path, frame.width, frame.height, s->rec.fps);
     if (s->rec.overlay) {
-      io::DrawOverlay(frame, {{"episode", std::to_string(episode + 1)},
-                              {"step   ", std::to_string(step)},
-                              {"reward ", Fixed(reward, 3)},
-                              {"return ", Fixed(ret, 2)}});
+      std::vector<std::pair<std::string, std::string>> lines = {
+          {"episode", std::to_string(episode + 1)},
+          {"step   ", std::to_string(step)},
+          {"reward ", Fixed(reward, 3)},
+          {"return ", Fixed(ret, 2)}};
+      if (step > 0 && std::isfinite(s->value)) lines.emplace_back("value  ", Fixed(s->value, 2));
+      if (step > 0 && !s->action.empty()) lines.emplace_back("action ", s->action);
+      if (!s->rec.signals.empty()) {
+        env::Env& inner = *e.Unwrapped();
+        if (s->signal_index.empty()) {  // where the named signals are, once
+          CheckSignals(s->rec.signals, e, "signals");
+          const std::vector<env::Signal> all = inner.Signals();
+          for (const std::string& name : s->rec.signals) {
+            for (size_t k = 0; k < all.size(); ++k)
+              if (all[k].name == name)
+                s->signal_index.push_back(k), s->signal_unit.push_back(all[k].unit);
+          }
+          s->signal_values.resize(all.size());
+        }
+        inner.SignalValues(s->signal_values.data());
+        for (size_t i = 0; i < s->rec.signals.size(); ++i) {
+          lines.emplace_back(s->rec.signals[i],
+                             Fixed(s->signal_values[s->signal_index[i]], 2) +
+                                 (s->signal_unit[i].empty() ? "" : " " + s->signal_unit[i]));
+        }
+      }
+      io::DrawOverlay(frame, lines);
     }
     s->writer->Write(frame);
   };
@@ -238,7 +295,10 @@ struct EvalMedia {
 
   void Attach(EvalRequest& req, bool histograms, bool gif, int fps) {
     stride = std::max(1, static_cast<int>(std::lround(fps / 10.0)));
-    req.on_action = [this](const std::vector<int64_t>& d, const std::vector<float>& c) {
+    auto previous_action = req.on_action;  // a video recorder's
+    req.on_action = [this, previous_action](const std::vector<int64_t>& d,
+                                            const std::vector<float>& c) {
+      if (previous_action) previous_action(d, c);
       actions.resize(d.size() + c.size());
       for (size_t j = 0; j < d.size(); ++j) actions[j].push_back(static_cast<float>(d[j]));
       for (size_t j = 0; j < c.size(); ++j) actions[d.size() + j].push_back(c[j]);
@@ -328,7 +388,8 @@ void EvalCallback::OnIteration(Context& ctx, Algorithm& algo) {
     std::filesystem::create_directories(ctx.run_dir + "/videos");
     video.emplace(Recording{ctx.run_dir + "/videos/step_" + std::to_string(ctx.global_step) + "." +
                                 config_.eval.video_format,
-                            1, config_.eval.video_overlay, config_.eval.video_fps});
+                            1, config_.eval.video_overlay, config_.eval.video_fps,
+                            config_.eval.video_overlay_signals});
     video->Attach(req);
   }
   EvalMedia media;

@@ -18,9 +18,14 @@ namespace rlforge::train {
 struct Recording {
   std::string path;      // .mp4 or .webm
   int episodes = 1;      // the first this many episodes
-  bool overlay = false;  // episode, step, reward and return in a corner box
+  bool overlay = false;  // episode, step, reward, return, value estimate and action in a box
   int fps = 30;
+  std::vector<std::string> signals;  // env signals drawn in the box too (by Signal::name)
 };
+
+// Each name of `names` among the env's signals, or an Error naming `field` and listing them.
+void CheckSignals(const std::vector<std::string>& names, const env::Env& env,
+                  const std::string& field);
 
 // `req` with an on_step that records the first rec.episodes episodes to rec.path (the writer
 // lives in the returned closure, and the file is complete when that is destroyed or finished).

@@ -50,6 +50,7 @@ struct EvalConfig {
   std::string video_format = "mp4";  // mp4 (H.264) or webm (VP9)
   bool video_overlay = true;         // step, reward and return drawn on the frames
   int video_fps = 30;
+  std::vector<std::string> video_overlay_signals;  // env signals drawn too (velocity/vx, ...)
   bool histograms = true;  // TensorBoard: weights, gradients and actions at each evaluation
   bool gif = true;         // TensorBoard: a frame (PNG) and the first episode (GIF) each time
 
@@ -63,7 +64,11 @@ struct EvalConfig {
     v("video", video, "record each evaluation's first episode to videos/step_<N>.<format>");
     v("video_format", video_format, "evaluation video container and codec",
       config::Choices{{"mp4", "webm"}});
-    v("video_overlay", video_overlay, "draw episode, step, reward and return on the video");
+    v("video_overlay", video_overlay,
+      "draw episode, step, reward, return, the agent's value estimate and the action on the video");
+    v("video_overlay_signals", video_overlay_signals,
+      "env signals drawn on the video too, by name (e.g. [velocity/vx] for BipedalWalker-v3, "
+      "[qvel/rootx] for MuJoCo locomotion; `rlforge env signals ID` lists them)");
     v("video_fps", video_fps, "evaluation video frame rate", Range::Closed(1, 240));
     v("histograms", histograms,
       "TensorBoard histograms of the weights, the last update's gradients and the actions at each "

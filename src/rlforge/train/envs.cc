@@ -48,7 +48,7 @@ void LoadEnvs(const io::TensorDict& in, env::VectorEnv& envs) {
 
 std::vector<double> RunEpisodes(const ActFn& act, const EnvConfig& env_config,
                                 env::VectorEnv* training, const EvalRequest& req,
-                                const std::function<void()>& begin_episode) {
+                                const std::function<void()>& begin_episode, const ValueFn& value) {
   EnvConfig c = env_config;
   c.normalize_reward = false;  // evaluation reports the true return
   auto e = MakeEnv(c, 0.99);
@@ -72,6 +72,7 @@ std::vector<double> RunEpisodes(const ActFn& act, const EnvConfig& env_config,
     for (int64_t step = 1;; ++step) {
       act(obs.data(), 1, disc.data(), cont.data(), req.deterministic);
       if (req.on_action) req.on_action(disc, cont);
+      if (req.on_value && value) req.on_value(value(obs.data(), disc.data(), cont.data()));
       const env::StepResult r = e->Step({disc, cont}, obs.data());
       ret += r.reward;
       if (req.on_step) req.on_step(*e, ep, step, r.reward, ret);

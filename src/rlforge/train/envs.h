@@ -31,8 +31,12 @@ using ActFn = std::function<void(const float* obs, int64_t n, int64_t* discrete,
 // Episodes on a fresh env of `c` (reward normalization off; observation normalization frozen at
 // `training`'s env 0 statistics, if it normalizes) with `act`; returns their returns. A recurrent
 // policy resets its state in `begin_episode` (called before each episode's first action).
+// The agent's value estimate of the state `obs` it chose an action for: V(s) or Q(s, a).
+using ValueFn =
+    std::function<double(const float* obs, const int64_t* discrete, const float* continuous)>;
 std::vector<double> RunEpisodes(const ActFn& act, const EnvConfig& c, env::VectorEnv* training,
                                 const EvalRequest& req,
-                                const std::function<void()>& begin_episode = nullptr);
+                                const std::function<void()>& begin_episode = nullptr,
+                                const ValueFn& value = nullptr);
 
 }  // namespace rlforge::train

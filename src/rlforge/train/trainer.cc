@@ -8,6 +8,7 @@
 
 #include "rlforge/core/error.h"
 #include "rlforge/train/cloud.h"
+#include "rlforge/train/envs.h"
 #include "rlforge/train/report.h"
 
 namespace rlforge::train {
@@ -195,6 +196,9 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
     result.has_returns = ctx.has_returns();
     return result;
   }
+  if (!config.eval.video_overlay_signals.empty())  // a wrong name fails now, writing nothing
+    CheckSignals(config.eval.video_overlay_signals, *MakeEnv(config.env, 0.99),
+                 "eval.video_overlay_signals");
   std::unique_ptr<CloudCallback> cloud;  // checks the remote before anything is written
   if (!config.cloud.remote.empty()) cloud = std::make_unique<CloudCallback>(config.cloud, run_dir);
   fs::create_directories(ckpt_dir);

@@ -57,6 +57,10 @@ void Dqn::Act(const float* x, int64_t n, int64_t* discrete) {
   }
 }
 
+double Dqn::QValue(const float* obs, int64_t action) {
+  return q_.Forward(params_.data(), obs, obs_dim_, 1)[action - action_space_.start()];
+}
+
 void Dqn::Explore(const float* obs, int64_t n, double epsilon, int64_t* discrete) {
   Act(obs, n, discrete);
   for (int64_t i = 0; i < n; ++i) {

@@ -68,6 +68,8 @@ class Dqn {
 
   // Greedy actions for n observations (n x obs_dim).
   void Act(const float* obs, int64_t n, int64_t* discrete);
+  // Q(obs, action) of one observation (what the video overlay shows).
+  double QValue(const float* obs, int64_t action);
   // Epsilon-greedy actions for n observations; random actions come from this agent's RNG.
   void Explore(const float* obs, int64_t n, double epsilon, int64_t* discrete);
   // One gradient step on a replay batch (obs, next_obs, discrete_actions, rewards, discounts).

@@ -45,7 +45,10 @@ class DqnRun final : public OffPolicyRun<Dqn> {
   std::vector<double> Evaluate(const train::EvalRequest& req) override {
     return train::RunEpisodes(
         [&](const float* obs, int64_t n, int64_t* d, float*, bool) { agent_->Act(obs, n, d); },
-        config_.env, envs_.get(), req);
+        config_.env, envs_.get(), req, nullptr,
+        [&](const float* obs, const int64_t* d, const float*) {
+          return agent_->QValue(obs, d[0]);
+        });
   }
 };
 

@@ -89,9 +89,12 @@ class PebbleRun final : public OffPolicyRun<Pebble> {
   }
 
   std::vector<double> Evaluate(const train::EvalRequest& req) override {
-    return train::RunEpisodes([&](const float* obs, int64_t n, int64_t*, float* a,
-                                  bool det) { agent_->Act(obs, n, a, det); },
-                              config_.env, envs_.get(), req);
+    return train::RunEpisodes(
+        [&](const float* obs, int64_t n, int64_t*, float* a, bool det) {
+          agent_->Act(obs, n, a, det);
+        },
+        config_.env, envs_.get(), req, nullptr,
+        [&](const float* obs, const int64_t*, const float* a) { return agent_->QValue(obs, a); });
   }
 
  private:

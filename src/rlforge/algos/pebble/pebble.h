@@ -47,6 +47,7 @@ class Pebble {
          const Space& action_space, int num_envs, uint64_t seed,
          std::unique_ptr<Teacher> teacher = nullptr);
 
+  double QValue(const float* obs, const float* action) { return sac_.QValue(obs, action); }
   void Act(const float* obs, int64_t n, float* continuous, bool deterministic) {
     sac_.Act(obs, n, continuous, deterministic);
   }

@@ -51,7 +51,12 @@ class PpoRun final : public AgentRun<Ppo> {
   std::vector<double> Evaluate(const train::EvalRequest& req) override {
     return train::RunEpisodes([&](const float* obs, int64_t n, int64_t* d, float* a,
                                   bool det) { agent_->Act(obs, n, d, a, nullptr, nullptr, det); },
-                              config_.env, envs_.get(), req);
+                              config_.env, envs_.get(), req, nullptr,
+                              [&](const float* obs, const int64_t*, const float*) {
+                                float v = 0.0f;
+                                agent_->Value(obs, 1, &v);
+                                return static_cast<double>(v);
+                              });
   }
 
  private:

@@ -174,6 +174,15 @@ void Sac::Act(const float* x, int64_t n, float* continuous, bool deterministic) 
   std::memcpy(continuous, lane.pi.data(), sizeof(float) * n * act_dim_);
 }
 
+double Sac::QValue(const float* obs, const float* action) {
+  Lane& lane = lanes_[0];  // its activations: the next update computes its own
+  QInput(lane, obs, action, 1);
+  const int64_t in = obs_dim_ + act_dim_;
+  const double q1 = lane.q1.Forward(q_params_.data(), lane.x.data(), in, 1)[0];
+  const double q2 = lane.q2.Forward(q_params_.data(), lane.x.data(), in, 1)[0];
+  return std::min(q1, q2);
+}
+
 void Sac::SampleRandom(int64_t n, float* continuous) {
   for (int64_t i = 0; i < n; ++i) {
     action_space_.Sample(

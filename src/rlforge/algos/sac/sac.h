@@ -65,6 +65,8 @@ class Sac {
 
   // Squashed policy samples (or the mean's) for n observations (n x obs_dim) -> (n x |A|).
   void Act(const float* obs, int64_t n, float* continuous, bool deterministic);
+  // min(Q1, Q2)(obs, action) of one observation and action (what the video overlay shows).
+  double QValue(const float* obs, const float* action);
   // Collection: uniform random actions before learning_starts, then samples from the policy.
   void Collect(const float* obs, int64_t n, int64_t global_step, float* continuous);
   // Uniform random actions for n envs (N x |A|).
