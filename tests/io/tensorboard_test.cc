@@ -322,10 +322,14 @@ size_t Count(const std::vector<std::string>& events, const std::string& needle) 
 TEST(TensorBoard, ARunWritesMediaHParamsAndOptimizerHealth) {
   const fs::path dir = TempPath("tb_run");
   fs::remove_all(dir);
-  const std::vector<std::string> overrides = {
-      "progress=false",  "total_timesteps=1024",       "eval.every_steps=512",
-      "eval.episodes=1", "checkpoint.every_steps=512", "ppo.num_steps=128",
-      "env.num_envs=4"};
+  const std::vector<std::string> overrides = {"progress=false",
+                                              "total_timesteps=1024",
+                                              "eval.every_steps=512",
+                                              "eval.episodes=1",
+                                              "checkpoint.every_steps=512",
+                                              "ppo.num_steps=128",
+                                              "env.num_envs=4",
+                                              "eval.gif=true"};
   train::Train(train::LoadConfig("", overrides), dir.string(), false, 512);
   auto more = overrides;
   more.push_back("total_timesteps=1536");

@@ -208,29 +208,32 @@ const Series* Find(const RunRecord& run, const std::string& tag) {
   return it == run.metrics.end() || it->second.empty() ? nullptr : &it->second;
 }
 
-std::optional<double> RewardThreshold(const std::string& config_yaml) {
+// a scalar of the run's config by key path ("env.id", "ppo.max_grad_norm"), or ""
+std::string ConfigValue(const RunRecord& run, const std::string& key) {
+  const auto it = run.config.find(key);
+  return it == run.config.end() ? "" : it->second;
+}
+
+std::optional<double> RewardThreshold(const RunRecord& run) {
   try {
-    const std::string id = YAML::Load(config_yaml)["env"]["id"].as<std::string>();
-    return env::Lookup(id).spec.reward_threshold;
+    return env::Lookup(ConfigValue(run, "env.id")).spec.reward_threshold;
   } catch (const std::exception&) {
     return std::nullopt;
   }
 }
 
-std::string ConfigValue(const std::string& config_yaml, const std::string& section,
-                        const std::string& key) {
-  try {
-    const YAML::Node node =
-        section.empty() ? YAML::Load(config_yaml)[key] : YAML::Load(config_yaml)[section][key];
-    return node.IsScalar() ? node.Scalar() : "";
-  } catch (const std::exception&) {
-    return "";
-  }
+// every scalar of a YAML tree under its key path
+void Flatten(const YAML::Node& node, const std::string& path,
+             std::map<std::string, std::string>& out) {
+  if (node.IsScalar()) out[path] = node.Scalar();
+  if (!node.IsMap()) return;
+  for (const auto& kv : node)
+    Flatten(kv.second, path.empty() ? kv.first.Scalar() : path + "." + kv.first.Scalar(), out);
 }
 
 Section LearningCurves(const RunRecord& run) {
   Section s{"learning", "Learning curves", ""};
-  const std::optional<double> threshold = RewardThreshold(run.config_yaml);
+  const std::optional<double> threshold = RewardThreshold(run);
   if (const Series* ret = Find(run, "charts/episodic_return")) {
     Figure f = MakeFigure("Training episodes: return", "env steps", "return");
     const auto [x, y] = Columns(*ret);
@@ -297,10 +300,10 @@ Section OptimizerHealth(const RunRecord& run) {
                       prefix);
   }
   // the clip limit, where the algorithm's config has one
-  std::string algo = ConfigValue(run.config_yaml, "", "algo"), clip;
+  std::string algo = ConfigValue(run, "algo"), clip;
   try {
     for (const std::string& section : algos::Find(algo).sections)
-      if (clip.empty()) clip = ConfigValue(run.config_yaml, section, "max_grad_norm");
+      if (clip.empty()) clip = ConfigValue(run, section + ".max_grad_norm");
   } catch (const std::exception&) {
   }
   const double clip_value = clip.empty() ? 0.0 : std::atof(clip.c_str());
@@ -498,13 +501,13 @@ std::string RunHeader(const RunRecord& run) {
   int64_t steps = 0;
   double seconds = 0;
   for (const auto& [tag, series] : run.metrics) steps = std::max(steps, series.back().first);
-  const std::string algo = ConfigValue(run.config_yaml, "", "algo");
-  const std::string env_id = ConfigValue(run.config_yaml, "env", "id");
+  const std::string algo = ConfigValue(run, "algo");
+  const std::string env_id = ConfigValue(run, "env.id");
   (void)seconds;
   return "<h1>" + Html(run.name) + "</h1>" +
          FactsTable({{"algorithm", algo},
                      {"environment", env_id},
-                     {"seed", ConfigValue(run.config_yaml, "", "seed")},
+                     {"seed", ConfigValue(run, "seed")},
                      {"env steps logged", std::to_string(steps)},
                      {"last SPS", Number(last("charts/SPS"), 0)},
                      {"last evaluation return", Number(last("eval/episodic_return"))},
@@ -559,9 +562,8 @@ std::vector<Section> Comparison(const std::vector<RunRecord>& runs) {
   }
   auto label = [&](size_t g) {
     const RunRecord& first = *groups[keys[g]][0];
-    return std::string(1, static_cast<char>('A' + g % 26)) + ": " +
-           ConfigValue(first.config_yaml, "", "algo") + " on " +
-           ConfigValue(first.config_yaml, "env", "id");
+    return std::string(1, static_cast<char>('A' + g % 26)) + ": " + ConfigValue(first, "algo") +
+           " on " + ConfigValue(first, "env.id");
   };
   Section curves{"compare", "Return across seeds", ""};
   curves.note =
@@ -703,6 +705,11 @@ RunRecord ReadRun(const std::string& dir) {
   if (!fs::exists(fs::path(dir) / "config.yaml"))
     throw Error(dir + ": not a run folder (no config.yaml; expected what `rlforge train` writes)");
   run.config_yaml = ReadText(fs::path(dir) / "config.yaml");
+  try {
+    Flatten(YAML::Load(run.config_yaml), "", run.config);
+  } catch (const YAML::Exception& e) {
+    throw Error(dir + "/config.yaml: not valid YAML (" + e.what() + ")");
+  }
   const fs::path csv = fs::path(dir) / "metrics.csv";
   if (!fs::exists(csv)) throw Error(csv.string() + ": missing (the run has logged nothing yet)");
   std::ifstream in(csv);
@@ -794,9 +801,8 @@ std::string ReportHtml(const std::vector<RunRecord>& runs, const std::string& ou
   std::string header = "<h1>rlforge: " + std::to_string(runs.size()) + " runs compared</h1>";
   std::vector<std::pair<std::string, std::string>> rows;
   for (const RunRecord& run : runs)
-    rows.emplace_back(run.name, ConfigValue(run.config_yaml, "", "algo") + " on " +
-                                    ConfigValue(run.config_yaml, "env", "id") + ", seed " +
-                                    ConfigValue(run.config_yaml, "", "seed") + ", final score " +
+    rows.emplace_back(run.name, ConfigValue(run, "algo") + " on " + ConfigValue(run, "env.id") +
+                                    ", seed " + ConfigValue(run, "seed") + ", final score " +
                                     Number(FinalScore(run)));
   return Page("rlforge report: " + std::to_string(runs.size()) + " runs", header + FactsTable(rows),
               Comparison(runs));

@@ -16,9 +16,10 @@ namespace rlforge::train {
 
 // A run as the report reads it from its folder.
 struct RunRecord {
-  std::string dir;          // the run folder
-  std::string name;         // its last path component
-  std::string config_yaml;  // config.yaml, the resolved config
+  std::string dir;                            // the run folder
+  std::string name;                           // its last path component
+  std::string config_yaml;                    // config.yaml, the resolved config
+  std::map<std::string, std::string> config;  // its scalars by key path ("sac.q_lr")
   std::map<std::string, std::vector<std::pair<int64_t, double>>> metrics;  // tag -> (step, value)
   nlohmann::json episode;  // eval_episode.json: the latest evaluation's first episode, or null
   std::string video;       // the latest evaluation video (a path under dir), or ""
