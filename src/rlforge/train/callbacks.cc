@@ -88,8 +88,9 @@ void MetricsCallback::OnStart(Context& ctx, Algorithm&) {
   // runs that differ only in their seed share a group (TensorBoard's HPARAMS tab)
   std::map<std::string, io::HParam> hparams = HParams(config_yaml_, sections_);
   nlohmann::json group = nlohmann::json::object();
-  for (const auto& [name, value] : hparams) {
-    if (name != "seed") std::visit([&](const auto& v) { group[name] = v; }, value);
+  for (const auto& entry : hparams) {  // (no structured binding: lambdas capture it in C++20)
+    if (entry.first != "seed")
+      std::visit([&](const auto& v) { group[entry.first] = v; }, entry.second);
   }
   tb.AddSessionStart(hparams, io::JsonCrc32cHex(group), now);
   tb.Flush();
