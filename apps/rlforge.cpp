@@ -619,7 +619,10 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--video", eval_video,
                        "record episodes to this .mp4 (H.264) or .webm (VP9)");
   eval_cmd->add_flag("--overlay", eval_overlay,
-                     "draw episode, step, reward and return on the video");
+                     "draw episode, step, reward, return, value and action on the video");
+  std::vector<std::string> eval_signals;
+  eval_cmd->add_option("--overlay-signals", eval_signals,
+                       "env signals drawn too, e.g. velocity/vx (`rlforge env signals ID`)");
   eval_cmd->add_option("--fps", eval_fps, "video frame rate")
       ->capture_default_str()
       ->check(CLI::Range(1, 240));
@@ -728,7 +731,7 @@ int main(int argc, char** argv) {
     }
     if (eval_cmd->parsed()) {
       const rlforge::train::Recording recording{eval_video, eval_video_episodes, eval_overlay,
-                                                eval_fps};
+                                                eval_fps, eval_signals};
       const auto [mean, std] =
           rlforge::train::Evaluate(eval_target, eval_episodes, eval_deterministic, seed,
                                    eval_video.empty() ? nullptr : &recording);

@@ -355,5 +355,30 @@ TEST(TensorBoard, ARunWritesMediaHParamsAndOptimizerHealth) {
   fs::remove_all(dir);
 }
 
+// With a video recorded, the GIF takes the video's frames (no second rendering): TensorBoard gets
+// the same images, byte for byte, as from a run without a video.
+TEST(TensorBoard, WithAVideoTheGifSharesItsFrames) {
+  std::vector<std::vector<std::string>> gifs;
+  for (const char* video : {"eval.video=false", "eval.video=true"}) {
+    const fs::path dir = TempPath("tb_video_gif");
+    fs::remove_all(dir);
+    train::Train(train::LoadConfig("", {"progress=false", "total_timesteps=1024",
+                                        "eval.every_steps=512", "eval.episodes=1",
+                                        "eval.gif=true", video}),
+                 dir.string());
+    std::vector<std::string> images;  // the image records without their wall time
+    for (const std::string& e : DecodedEvents(dir)) {
+      if (e.find("image {") == std::string::npos) continue;
+      images.push_back(e.substr(e.find('\n') + 1));
+    }
+    gifs.push_back(images);
+    fs::remove_all(dir);
+  }
+  ASSERT_EQ(gifs[0].size(), 4u);  // a frame and an episode at 512 and 1024
+  EXPECT_EQ(Count(gifs[1], "tag: \"eval/episode\""), 2u);
+  EXPECT_EQ(Count(gifs[1], "width: 200"), 2u);  // CartPole's 600 px, a third for the GIF
+  EXPECT_TRUE(gifs[0] == gifs[1]) << "the images differ with a video recorded";
+}
+
 }  // namespace
 }  // namespace rlforge::io

@@ -126,7 +126,8 @@ void MetricsCallback::OnSummary(int64_t step, const Summary& s) {
 struct VideoRecorder::State {
   Recording rec;
   std::unique_ptr<io::VideoWriter> writer;
-  std::string action;                    // the last action, as text
+  std::function<void(const env::Image&, int, int64_t)> on_frame;  // sees each frame first
+  std::string action;                                             // the last action, as text
   double value = NAN;                    // the agent's estimate for the last state it acted in
   std::vector<size_t> signal_index;      // of each rec.signals entry in env.Signals()
   std::vector<std::string> signal_unit;  // and its unit
@@ -172,6 +173,7 @@ void VideoRecorder::Attach(EvalRequest& req) {
   req.on_step = [s](env::Env& e, int episode, int64_t step, double reward, double ret) {
     if (episode >= s->rec.episodes) return;
     env::Image frame = e.Render();
+    if (s->on_frame) s->on_frame(frame, episode, step);
     if (!s->writer)
       s->writer =
           std::make_unique<io::VideoWriter>(s->rec.path, frame.width, frame.height, s->rec.fps);
@@ -206,6 +208,10 @@ void VideoRecorder::Attach(EvalRequest& req) {
     }
     s->writer->Write(frame);
   };
+}
+
+void VideoRecorder::OnFrame(std::function<void(const env::Image&, int, int64_t)> f) {
+  state_->on_frame = std::move(f);
 }
 
 void VideoRecorder::Close() {
@@ -310,16 +316,21 @@ struct EvalMedia {
       if (previous) previous(e, episode, step, r, ret);
       if (episode != 0) return;
       Trace(e, step, r);
-      if (!gif || step % stride != 0 || frames.size() >= kMaxFrames || render_failed) return;
+      if (!gif || !Wants(step) || render_failed) return;
       try {
-        env::Image image = e.Render();
-        if (step == 0) first = image;
-        frames.push_back(io::Downscale(image, kMaxWidth));
+        Keep(e.Render(), step);
       } catch (const std::exception& error) {
         render_failed = true;
         std::fprintf(stderr, "\nwarning: eval.gif: no frames (%s)\n", error.what());
       }
     };
+  }
+
+  // whether the GIF takes the frame of episode 0's `step`, and taking it
+  bool Wants(int64_t step) const { return step % stride == 0 && frames.size() < kMaxFrames; }
+  void Keep(const env::Image& image, int64_t step) {
+    if (step == 0) first = image;
+    frames.push_back(io::Downscale(image, kMaxWidth));
   }
 
   // the first episode as JSON (eval_episode.json, read by the report)
@@ -394,7 +405,13 @@ void EvalCallback::OnIteration(Context& ctx, Algorithm& algo) {
     video->Attach(req);
   }
   EvalMedia media;
-  media.Attach(req, config_.eval.histograms, config_.eval.gif, config_.eval.video_fps);
+  // with a video, the GIF takes the video's frames (before the overlay) instead of rendering again
+  media.Attach(req, config_.eval.histograms, config_.eval.gif && !video, config_.eval.video_fps);
+  if (video && config_.eval.gif) {
+    video->OnFrame([&media](const env::Image& frame, int episode, int64_t step) {
+      if (episode == 0 && media.Wants(step)) media.Keep(frame, step);
+    });
+  }
   const auto [mean, std] = MeanStd(algo.Evaluate(req));
   if (video) video->Close();
   ctx.Log("eval/episodic_return", mean);

@@ -33,6 +33,8 @@ struct VideoRecorder {
   explicit VideoRecorder(const Recording& rec);
   ~VideoRecorder();
   void Attach(EvalRequest& req);
+  // `f` sees each recorded frame before the overlay is drawn: (frame, episode, step).
+  void OnFrame(std::function<void(const env::Image& frame, int episode, int64_t step)> f);
   void Close();
 
  private:

@@ -271,6 +271,8 @@ std::pair<double, double> Evaluate(const std::string& run_or_checkpoint, int epi
                                    bool deterministic, uint64_t seed, const Recording* video) {
   if (episodes < 1) throw Error("--episodes: expected a positive integer");
   Restored r = Restore(CheckpointPath(run_or_checkpoint, true), "", false);
+  if (video != nullptr && !video->signals.empty())  // before the video file is opened
+    CheckSignals(video->signals, *MakeEnv(r.config.env, 0.99), "--overlay-signals");
   EvalRequest req{episodes, deterministic, seed, nullptr};
   std::optional<VideoRecorder> recorder;
   if (video != nullptr) recorder.emplace(*video).Attach(req);
