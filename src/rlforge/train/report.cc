@@ -396,8 +396,14 @@ Section Dashboard(const RunRecord& run) {
   for (const std::string& group : order) {
     const auto& members = groups[group];
     const std::string style = members[0]->value("style", std::string("line"));
-    const std::string unit = members[0]->value("unit", std::string());
-    Figure f = MakeFigure(group + (unit.empty() ? "" : " (" + unit + ")"), "step in episode", unit);
+    // the group's unit when its members share one (MuJoCo's qpos mixes m and rad: then each
+    // member's name carries its own)
+    std::string unit = members[0]->value("unit", std::string());
+    for (const json* g : members)
+      if (g->value("unit", std::string()) != unit) unit = "mixed";
+    const bool mixed = unit == "mixed";
+    Figure f = MakeFigure(group + (unit.empty() || mixed ? "" : " (" + unit + ")"),
+                          "step in episode", mixed ? "" : unit);
     if (style == "heatmap") {
       json z = json::array(), names = json::array();
       for (const json* g : members) {
@@ -410,7 +416,9 @@ Section Dashboard(const RunRecord& run) {
       for (size_t k = 0; k < members.size(); ++k) {
         const json& g = *members[k];
         std::vector<double> y = g["values"].get<std::vector<double>>();
-        const std::string label = g.value("name", std::string()).substr(group.size() + 1);
+        const std::string own_unit = g.value("unit", std::string());
+        const std::string label = g.value("name", std::string()).substr(group.size() + 1) +
+                                  (mixed && !own_unit.empty() ? " (" + own_unit + ")" : "");
         json line = Line(steps(y.size(), 0), y, label, Color(k));
         if (style == "steps") {  // a gait chart: one 0/1 lane per signal
           for (double& v : y) v = static_cast<double>(k) * 1.5 + v;
