@@ -54,7 +54,7 @@ test("the report of a BipedalWalker run shows every section offline", { timeout:
       assert.ok(await page.locator("section#" + id).isVisible(), "section " + id);
     }
     const titles = await page.locator(".gtitle").allTextContents();
-    for (const want of ["Evaluation: mean return", "hull (", "joint_angle (", "contact",
+    for (const want of ["Evaluation: mean return", "hull", "joint_angle (rad)", "contact",
                         "lidar", "actions", "gradient norm before clipping",
                         "update / parameter RMS", "Env steps per second"]) {
       assert.ok(titles.some((t) => t.includes(want)), `a plot titled "${want}" among ${titles}`);
