@@ -53,6 +53,24 @@ TEST(Report, InterquartileMeanAndItsBootstrapIntervalByHand) {
   EXPECT_NE(ErrorOf([] { IqmWithBootstrap({}); }), "");
 }
 
+// The hparams of a run: top-level scalars, env.* and the algorithm's sections only, typed.
+TEST(Report, HParamsTakeTheAlgorithmsSectionsTyped) {
+  const std::string yaml =
+      "algo: sac\nseed: 3\nprogress: false\nenv:\n  id: Pendulum-v1\n  kwargs:\n    g: 9.81\n"
+      "ppo:\n  clip_coef: 0.2\nsac:\n  q_lr: 0.001\n  hidden: [256, 256]\n";
+  const auto h = HParams(yaml, {"sac"});
+  EXPECT_EQ(std::get<std::string>(h.at("algo")), "sac");
+  EXPECT_EQ(std::get<double>(h.at("seed")), 3.0);
+  EXPECT_EQ(std::get<bool>(h.at("progress")), false);
+  EXPECT_EQ(std::get<std::string>(h.at("env.id")), "Pendulum-v1");
+  EXPECT_EQ(std::get<double>(h.at("env.kwargs.g")), 9.81);
+  EXPECT_EQ(std::get<double>(h.at("sac.q_lr")), 0.001);
+  EXPECT_EQ(std::get<std::string>(h.at("sac.hidden")), "[256, 256]");
+  EXPECT_EQ(h.count("ppo.clip_coef"), 0u);
+  EXPECT_EQ(h.size(), 7u);
+  EXPECT_EQ(FlatConfig(yaml).at("ppo.clip_coef"), "0.2");  // the report reads every section
+}
+
 // a tiny PPO run on CartPole with two evaluations
 void TinyRun(const fs::path& dir, int seed, const std::string& lr) {
   Train(LoadConfig("", {"progress=false", "total_timesteps=1024", "eval.every_steps=512",

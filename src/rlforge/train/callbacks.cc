@@ -45,33 +45,38 @@ io::HParam HParamOf(const std::string& text) {
   return text;
 }
 
-void Flatten(const YAML::Node& node, const std::string& prefix,
-             std::map<std::string, io::HParam>& out) {
+void Flatten(const YAML::Node& node, const std::string& path,
+             std::map<std::string, std::string>& out) {
   if (node.IsScalar()) {
-    out[prefix] = HParamOf(node.Scalar());
+    out[path] = node.Scalar();
   } else if (node.IsSequence()) {
     std::string text = "[";
     for (size_t i = 0; i < node.size(); ++i)
       text += (i ? ", " : "") + (node[i].IsScalar() ? node[i].Scalar() : std::string("..."));
-    out[prefix] = text + "]";
+    out[path] = text + "]";
   } else if (node.IsMap()) {
-    for (const auto& kv : node) Flatten(kv.second, prefix + "." + kv.first.Scalar(), out);
+    for (const auto& kv : node)
+      Flatten(kv.second, path.empty() ? kv.first.Scalar() : path + "." + kv.first.Scalar(), out);
   }
 }
 
 }  // namespace
 
+std::map<std::string, std::string> FlatConfig(const std::string& config_yaml) {
+  std::map<std::string, std::string> out;
+  Flatten(YAML::Load(config_yaml), "", out);
+  return out;
+}
+
 std::map<std::string, io::HParam> HParams(const std::string& config_yaml,
                                           const std::vector<std::string>& sections) {
   std::map<std::string, io::HParam> out;
-  const YAML::Node root = YAML::Load(config_yaml);
-  for (const auto& kv : root) {
-    const std::string key = kv.first.Scalar();
-    if (!kv.second.IsMap()) {
-      Flatten(kv.second, key, out);
-    } else if (key == "env" || std::find(sections.begin(), sections.end(), key) != sections.end()) {
-      Flatten(kv.second, key, out);
-    }
+  for (const auto& [path, text] : FlatConfig(config_yaml)) {
+    const size_t dot = path.find('.');
+    const std::string section = path.substr(0, dot);
+    if (dot == std::string::npos || section == "env" ||
+        std::find(sections.begin(), sections.end(), section) != sections.end())
+      out[path] = HParamOf(text);
   }
   return out;
 }
@@ -276,20 +281,25 @@ struct EvalMedia {
   std::vector<std::vector<double>> obs;             // per obs dim      (dims x T+1), small obs only
   std::vector<double> rewards;                      // per step         (T)
   std::map<std::string, std::vector<double>> info;  // reward terms and such, by key   (T)
+  std::vector<double> signals_now;                  // scratch: this step's signals  (signals)
+  std::vector<float> obs_now;                       // scratch: this step's observation  (dims)
 
   // State of episode 0 after a reset or step: its signals and (small, float) observation.
   void Trace(env::Env& e, int64_t step, double reward) {
     env::Env& inner = *e.Unwrapped();
-    if (step == 0) signals = inner.Signals(), signal_values.assign(signals.size(), {});
-    std::vector<double> v(signals.size());
-    inner.SignalValues(v.data());
-    for (size_t k = 0; k < v.size(); ++k) signal_values[k].push_back(v[k]);
     const Space& space = e.observation_space();
-    if (space.dtype() == DType::kFloat32 && space.size() <= kMaxObsDims) {
-      std::vector<float> o(static_cast<size_t>(space.size()));
-      e.Observe(o.data());
-      obs.resize(o.size());
-      for (size_t k = 0; k < o.size(); ++k) obs[k].push_back(o[k]);
+    const bool small_obs = space.dtype() == DType::kFloat32 && space.size() <= kMaxObsDims;
+    if (step == 0) {
+      signals = inner.Signals();
+      signal_values.assign(signals.size(), {});
+      signals_now.resize(signals.size());
+      if (small_obs) obs.assign(static_cast<size_t>(space.size()), {}), obs_now.resize(obs.size());
+    }
+    inner.SignalValues(signals_now.data());
+    for (size_t k = 0; k < signals.size(); ++k) signal_values[k].push_back(signals_now[k]);
+    if (small_obs) {
+      e.Observe(obs_now.data());
+      for (size_t k = 0; k < obs.size(); ++k) obs[k].push_back(obs_now[k]);
     }
     if (step == 0) return;
     rewards.push_back(reward);
@@ -300,7 +310,7 @@ struct EvalMedia {
     }
   }
 
-  void Attach(EvalRequest& req, bool histograms, bool gif, int fps) {
+  void Attach(EvalRequest& req, bool gif, int fps) {
     stride = std::max(1, static_cast<int>(std::lround(fps / 10.0)));
     auto previous_action = req.on_action;  // a video recorder's
     req.on_action = [this, previous_action](const std::vector<int64_t>& d,
@@ -406,7 +416,7 @@ void EvalCallback::OnIteration(Context& ctx, Algorithm& algo) {
   }
   EvalMedia media;
   // with a video, the GIF takes the video's frames (before the overlay) instead of rendering again
-  media.Attach(req, config_.eval.histograms, config_.eval.gif && !video, config_.eval.video_fps);
+  media.Attach(req, config_.eval.gif && !video, config_.eval.video_fps);
   if (video && config_.eval.gif) {
     video->OnFrame([&media](const env::Image& frame, int episode, int64_t step) {
       if (episode == 0 && media.Wants(step)) media.Keep(frame, step);

@@ -45,8 +45,10 @@ struct VideoRecorder {
 // Mean and (population) std of values.
 std::pair<double, double> MeanStd(const std::vector<double>& v);
 
-// The hparams of a resolved config (YAML): its top-level scalars and the `env` and `sections`
-// sections, flattened to "sac.q_lr"; lists become strings ("[256, 256]").
+// Every scalar of a config (YAML) by key path ("sac.q_lr"); lists as text ("[256, 256]").
+std::map<std::string, std::string> FlatConfig(const std::string& config_yaml);
+// The hparams of a resolved config: its top-level scalars and the `env` and `sections`
+// sections of FlatConfig, numbers and bools typed.
 std::map<std::string, io::HParam> HParams(const std::string& config_yaml,
                                           const std::vector<std::string>& sections);
 

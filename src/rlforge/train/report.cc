@@ -222,15 +222,6 @@ std::optional<double> RewardThreshold(const RunRecord& run) {
   }
 }
 
-// every scalar of a YAML tree under its key path
-void Flatten(const YAML::Node& node, const std::string& path,
-             std::map<std::string, std::string>& out) {
-  if (node.IsScalar()) out[path] = node.Scalar();
-  if (!node.IsMap()) return;
-  for (const auto& kv : node)
-    Flatten(kv.second, path.empty() ? kv.first.Scalar() : path + "." + kv.first.Scalar(), out);
-}
-
 Section LearningCurves(const RunRecord& run) {
   Section s{"learning", "Learning curves", ""};
   const std::optional<double> threshold = RewardThreshold(run);
@@ -419,13 +410,11 @@ Section Dashboard(const RunRecord& run) {
         const std::string own_unit = g.value("unit", std::string());
         const std::string label = g.value("name", std::string()).substr(group.size() + 1) +
                                   (mixed && !own_unit.empty() ? " (" + own_unit + ")" : "");
-        json line = Line(steps(y.size(), 0), y, label, Color(k));
         if (style == "steps") {  // a gait chart: one 0/1 lane per signal
-          for (double& v : y) v = static_cast<double>(k) * 1.5 + v;
-          line = Line(steps(y.size(), 0), y, label, Color(k));
-          line["line"]["shape"] = "hv";
-          line["fill"] = "none";
+          for (double& v : y) v += static_cast<double>(k) * 1.5;
         }
+        json line = Line(steps(y.size(), 0), y, label, Color(k));
+        if (style == "steps") line["line"]["shape"] = "hv";
         f.data.push_back(line);
         for (const char* bound : {"low", "high"}) {
           if (!g.contains(bound) || !g[bound].is_number()) continue;
@@ -507,11 +496,9 @@ std::string RunHeader(const RunRecord& run) {
     return s == nullptr ? NAN : s->back().second;
   };
   int64_t steps = 0;
-  double seconds = 0;
   for (const auto& [tag, series] : run.metrics) steps = std::max(steps, series.back().first);
   const std::string algo = ConfigValue(run, "algo");
   const std::string env_id = ConfigValue(run, "env.id");
-  (void)seconds;
   return "<h1>" + Html(run.name) + "</h1>" +
          FactsTable({{"algorithm", algo},
                      {"environment", env_id},
@@ -714,7 +701,7 @@ RunRecord ReadRun(const std::string& dir) {
     throw Error(dir + ": not a run folder (no config.yaml; expected what `rlforge train` writes)");
   run.config_yaml = ReadText(fs::path(dir) / "config.yaml");
   try {
-    Flatten(YAML::Load(run.config_yaml), "", run.config);
+    run.config = FlatConfig(run.config_yaml);
   } catch (const YAML::Exception& e) {
     throw Error(dir + "/config.yaml: not valid YAML (" + e.what() + ")");
   }
