@@ -15,11 +15,13 @@
 #include <set>
 #include <thread>
 
+#include "multi_agent_commands.h"
 #include "rlforge/algos/registry.h"
 #include "rlforge/cloud/pull.h"
 #include "rlforge/cloud/rclone.h"
 #include "rlforge/core/error.h"
 #include "rlforge/env/checker.h"
+#include "rlforge/env/multi_agent.h"
 #include "rlforge/env/registry.h"
 #include "rlforge/feedback/server.h"
 #include "rlforge/io/golden.h"
@@ -75,11 +77,13 @@ int ListEnvs(bool as_json) {
       }
     }
   }
+  rlforge::cli::ListMultiAgentEnvs(as_json, out);
   if (as_json) std::printf("%s\n", out.dump(2).c_str());
   return 0;
 }
 
 int CheckCommand(const std::string& id, const env::Kwargs& kwargs) {
+  if (env::IsMultiAgent(id)) return rlforge::cli::MultiAgentCheck(id, kwargs);
   env::Lookup(id);
   const auto report = env::CheckEnv([&] { return env::Make(id, kwargs); });
   for (const auto& p : report.passed) std::printf("  ok    %s\n", p.c_str());
@@ -91,6 +95,7 @@ int CheckCommand(const std::string& id, const env::Kwargs& kwargs) {
 }
 
 int RolloutCommand(const std::string& id, const env::Kwargs& kwargs, int episodes, uint64_t seed) {
+  if (env::IsMultiAgent(id)) return rlforge::cli::MultiAgentRollout(id, kwargs, episodes, seed);
   if (episodes < 1)
     throw Error("--episodes: expected a positive integer, got " + std::to_string(episodes));
   auto e = env::Make(id, kwargs);
@@ -142,6 +147,12 @@ int RolloutCommand(const std::string& id, const env::Kwargs& kwargs, int episode
 
 // The env's named signals (dashboards, eval.video_overlay_signals): name, unit, limits.
 int SignalsCommand(const std::string& id, const env::Kwargs& kwargs) {
+  if (env::IsMultiAgent(id)) {
+    env::MakeMultiAgent(id, kwargs);
+    std::printf("%s has no named signals (multi-agent envs report per-agent observations)\n",
+                id.c_str());
+    return 0;
+  }
   auto e = env::Make(id, kwargs);
   const std::vector<env::Signal> signals = e->Unwrapped()->Signals();
   if (signals.empty())
@@ -156,6 +167,7 @@ int SignalsCommand(const std::string& id, const env::Kwargs& kwargs) {
 
 int RenderCommand(const std::string& id, const env::Kwargs& kwargs, uint64_t seed, int steps,
                   const std::string& out) {
+  if (env::IsMultiAgent(id)) return rlforge::cli::MultiAgentRender(id, kwargs, seed, steps, out);
   if (steps < 0) throw Error("--steps: expected a non-negative integer");
   auto e = env::Make(id, kwargs);
   std::vector<uint8_t> obs(e->observation_space().nbytes());
@@ -178,6 +190,11 @@ int RenderCommand(const std::string& id, const env::Kwargs& kwargs, uint64_t see
 // Steps per second of random-action stepping, resets included.
 double BenchOnce(const std::string& id, const env::Kwargs& kwargs, int64_t steps, int num_envs,
                  int threads, uint64_t seed) {
+  if (env::IsMultiAgent(id)) {
+    if (threads != 1)
+      throw Error("--threads: multi-agent envs step in one thread; got " + std::to_string(threads));
+    return rlforge::cli::MultiAgentBenchOnce(id, kwargs, steps, num_envs, seed);
+  }
   if (num_envs == 1 && threads == 1) {
     auto e = env::Make(id, kwargs);
     const rlforge::Space& space = e->action_space();
@@ -211,7 +228,7 @@ int BenchCommand(const std::string& id, const env::Kwargs& kwargs, int64_t steps
   if (num_envs < 1) throw Error("--num-envs: expected a positive integer");
   if (threads < 1) throw Error("--threads: expected a positive integer");
   if (repeat < 1) throw Error("--repeat: expected a positive integer");
-  env::Lookup(id);
+  if (!env::IsMultiAgent(id)) env::Lookup(id);
   std::vector<double> runs;
   for (int r = 0; r < repeat; ++r)
     runs.push_back(BenchOnce(id, kwargs, steps, num_envs, threads, 0));
@@ -418,10 +435,10 @@ int ReplayCommand(const std::vector<std::string>& files, const std::string& mode
   const auto mode = rlforge::io::ParseReplayMode(mode_text);
   int failed = 0, total = 0;
   for (const auto& file : files) {
-    const auto episodes = rlforge::io::LoadGolden(file);
+    const auto reports = rlforge::io::ReplayGoldenFile(file, mode, tol);
     std::printf("%s (%s mode, tol %g)\n", file.c_str(), mode_text.c_str(), tol);
-    for (size_t i = 0; i < episodes.size(); ++i) {
-      const auto r = rlforge::io::ReplayEpisode(episodes[i], mode, tol, static_cast<int>(i));
+    for (size_t i = 0; i < reports.size(); ++i) {
+      const auto& r = reports[i];
       ++total;
       failed += r.passed ? 0 : 1;
       std::printf(
@@ -520,7 +537,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> kwarg_items;
   uint64_t seed = 0;
   auto add_common = [&](CLI::App* cmd) {
-    cmd->add_option("ID", id, "Gymnasium env id, e.g. CartPole-v1")->required();
+    cmd->add_option("ID", id, "env id, e.g. CartPole-v1 or simple_spread_v3")->required();
     cmd->add_option("--kwarg,-k", kwarg_items, "env kwarg key=value (repeatable)");
   };
 

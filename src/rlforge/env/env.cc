@@ -51,15 +51,17 @@ void Env::LoadSnapshot(ByteReader& in) {
   seeded_ = seeded;
 }
 
-void Env::SeedRng(std::optional<uint64_t> seed) {
+void SeedNpRandom(std::optional<uint64_t> seed, Rng& np_random, bool& seeded) {
   if (seed) {
-    np_random_ = Rng(*seed);
-    seeded_ = true;
-  } else if (!seeded_) {
-    np_random_ = Rng();
-    seeded_ = true;
+    np_random = Rng(*seed);
+    seeded = true;
+  } else if (!seeded) {
+    np_random = Rng();
+    seeded = true;
   }
 }
+
+void Env::SeedRng(std::optional<uint64_t> seed) { SeedNpRandom(seed, np_random_, seeded_); }
 
 void Env::CheckAction(const Action& action) const {
   const Space& space = action_space();

@@ -60,6 +60,9 @@ struct Signal {
   Style style = Style::kLine;
 };
 
+// Gymnasium's seeding: a new `np_random` from `seed`, or an OS-seeded one if none exists yet.
+void SeedNpRandom(std::optional<uint64_t> seed, Rng& np_random, bool& seeded);
+
 // Registration facts, as in Gymnasium's EnvSpec.
 struct EnvSpec {
   std::string id;

@@ -8,9 +8,11 @@
 #include <sstream>
 
 #include "rlforge/core/error.h"
+#include "rlforge/env/multi_agent.h"
 #include "rlforge/env/wrappers.h"
 #include "rlforge/envs/box2d/box2d_envs.h"
 #include "rlforge/envs/classic_control/classic_control.h"
+#include "rlforge/envs/mpe/mpe.h"
 #include "rlforge/envs/mujoco/mujoco_env.h"
 
 namespace rlforge::env {
@@ -21,12 +23,18 @@ std::map<std::string, EnvEntry>& Table() {
   return table;
 }
 
+std::map<std::string, MultiAgentEntry>& MultiAgentTable() {
+  static std::map<std::string, MultiAgentEntry> table;
+  return table;
+}
+
 void EnsureBuiltins() {
   static std::once_flag once;
   std::call_once(once, [] {
     envs::RegisterClassicControl();
     envs::mujoco::RegisterMujoco();
     envs::box2d::RegisterBox2d();
+    envs::mpe::RegisterMpe();
   });
 }
 
@@ -99,6 +107,10 @@ const EnvEntry& Lookup(const std::string& id) {
   EnsureBuiltins();
   const auto it = Table().find(id);
   if (it != Table().end()) return it->second;
+  if (MultiAgentTable().count(id))
+    throw Error("'" + id +
+                "' is a multi-agent env (PettingZoo's parallel API): it takes a multi-agent "
+                "algorithm (mappo, ippo, vdn, qmix)");
   std::string message = "unknown env id '" + id + "'";
   const auto close = ClosestNames(id, RegisteredIds());
   if (!close.empty()) {
@@ -110,19 +122,23 @@ const EnvEntry& Lookup(const std::string& id) {
   throw Error(message);
 }
 
-std::unique_ptr<Env> Make(const std::string& id, const Kwargs& kwargs) {
-  const EnvEntry& entry = Lookup(id);
+namespace {
+
+// The factory's kwargs: defaults, then the given values checked against `specs` (errors name the
+// env and the kwarg). render_mode is accepted by every env; max_episode_steps only where
+// `max_episode_steps` is given.
+Kwargs ResolveKwargs(const std::string& id, const std::vector<KwargSpec>& specs,
+                     const Kwargs& kwargs, int* max_episode_steps) {
   Kwargs values;
-  for (const auto& spec : entry.kwargs) values[spec.name] = spec.default_value;
-  EnvSpec spec = entry.spec;
+  for (const auto& spec : specs) values[spec.name] = spec.default_value;
   for (const auto& item : kwargs) {
     const std::string& name = item.first;
     const KwValue& value = item.second;
     const std::string where = id + ": kwarg '" + name + "'";
-    if (name == "max_episode_steps") {
+    if (name == "max_episode_steps" && max_episode_steps) {
       const auto steps = std::get<int64_t>(Coerce(where, int64_t{0}, value));
       if (steps <= 0 || steps > 1'000'000'000) throw Error(where + ": expected a positive integer");
-      spec.max_episode_steps = static_cast<int>(steps);
+      *max_episode_steps = static_cast<int>(steps);
       continue;
     }
     if (name == "render_mode") {
@@ -131,20 +147,68 @@ std::unique_ptr<Env> Make(const std::string& id, const Kwargs& kwargs) {
         throw Error(where + ": expected \"rgb_array\", got \"" + mode + "\"");
       continue;
     }
-    const auto it = std::find_if(entry.kwargs.begin(), entry.kwargs.end(),
+    const auto it = std::find_if(specs.begin(), specs.end(),
                                  [&](const KwargSpec& k) { return k.name == name; });
-    if (it == entry.kwargs.end()) {
-      std::string accepted = "max_episode_steps, render_mode";
-      for (const auto& k : entry.kwargs) accepted += ", " + k.name;
+    if (it == specs.end()) {
+      std::string accepted = max_episode_steps ? "max_episode_steps, render_mode" : "render_mode";
+      for (const auto& k : specs) accepted += ", " + k.name;
       throw Error(id + ": unknown kwarg '" + name + "' (accepted: " + accepted + ")");
     }
     values[name] = Coerce(where, it->default_value, value);
   }
+  return values;
+}
+
+}  // namespace
+
+std::unique_ptr<Env> Make(const std::string& id, const Kwargs& kwargs) {
+  const EnvEntry& entry = Lookup(id);
+  EnvSpec spec = entry.spec;
+  Kwargs values = ResolveKwargs(id, entry.kwargs, kwargs, &spec.max_episode_steps);
   std::unique_ptr<Env> env = entry.factory(KwargReader(std::move(values)));
   env->set_spec(spec);
   if (spec.max_episode_steps > 0)
     env = std::make_unique<TimeLimit>(std::move(env), spec.max_episode_steps);
   return env;
+}
+
+// ---- multi-agent envs ---------------------------------------------------------------------
+
+void RegisterMultiAgent(MultiAgentEntry entry) {
+  const std::string id = entry.spec.id;
+  MultiAgentTable()[id] = std::move(entry);
+}
+
+std::vector<std::string> MultiAgentIds() {
+  EnsureBuiltins();
+  std::vector<std::string> ids;
+  for (const auto& [id, entry] : MultiAgentTable()) ids.push_back(id);
+  return ids;
+}
+
+bool IsMultiAgent(const std::string& id) {
+  EnsureBuiltins();
+  return MultiAgentTable().count(id) > 0;
+}
+
+const MultiAgentEntry& LookupMultiAgent(const std::string& id) {
+  EnsureBuiltins();
+  const auto it = MultiAgentTable().find(id);
+  if (it != MultiAgentTable().end()) return it->second;
+  std::string message = "unknown multi-agent env id '" + id + "'";
+  if (Table().count(id)) message += " (it is a single-agent env)";
+  const auto close = ClosestNames(id, MultiAgentIds());
+  if (!close.empty()) {
+    message += "; did you mean ";
+    for (size_t i = 0; i < close.size(); ++i) message += (i ? " or '" : "'") + close[i] + "'";
+    message += "?";
+  }
+  throw Error(message + " (`rlforge envs` lists every id)");
+}
+
+std::unique_ptr<MultiAgentEnv> MakeMultiAgent(const std::string& id, const Kwargs& kwargs) {
+  const MultiAgentEntry& entry = LookupMultiAgent(id);
+  return entry.factory(KwargReader(ResolveKwargs(id, entry.kwargs, kwargs, nullptr)));
 }
 
 std::unique_ptr<VectorEnv> MakeVector(const std::string& id, int num_envs, int num_threads,

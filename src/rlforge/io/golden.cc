@@ -2,69 +2,20 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "rlforge/core/error.h"
 #include "rlforge/env/registry.h"
 #include "rlforge/env/wrappers.h"
+#include "rlforge/io/json_reader.h"
 
 namespace rlforge::io {
 namespace {
 
+using internal::Close;
+using internal::Reader;
 using nlohmann::json;
-
-// Reads typed keys of one JSON object, naming the file and position in every error.
-class Reader {
- public:
-  Reader(const json& object, std::string where) : object_(object), where_(std::move(where)) {
-    if (!object_.is_object()) Fail("expected a JSON object");
-  }
-
-  [[noreturn]] void Fail(const std::string& what) const { throw Error(where_ + ": " + what); }
-
-  const json& Get(const std::string& key) const {
-    const auto it = object_.find(key);
-    if (it == object_.end()) Fail("missing key '" + key + "'");
-    return *it;
-  }
-  bool Has(const std::string& key) const { return object_.contains(key); }
-
-  int64_t Int(const std::string& key) const {
-    const json& v = Get(key);
-    if (!v.is_number_integer()) Fail("key '" + key + "': expected an integer, got " + v.dump());
-    return v.get<int64_t>();
-  }
-  double Number(const std::string& key) const { return NumberOf(Get(key), "key '" + key + "'"); }
-  bool Bool(const std::string& key) const {
-    const json& v = Get(key);
-    if (!v.is_boolean()) Fail("key '" + key + "': expected true or false, got " + v.dump());
-    return v.get<bool>();
-  }
-  std::string String(const std::string& key) const {
-    const json& v = Get(key);
-    if (!v.is_string()) Fail("key '" + key + "': expected a string, got " + v.dump());
-    return v.get<std::string>();
-  }
-  std::vector<double> Numbers(const std::string& key) const {
-    const json& v = Get(key);
-    if (!v.is_array()) Fail("key '" + key + "': expected an array of numbers");
-    std::vector<double> out;
-    for (size_t i = 0; i < v.size(); ++i)
-      out.push_back(NumberOf(v[i], "key '" + key + "'[" + std::to_string(i) + "]"));
-    return out;
-  }
-
- private:
-  double NumberOf(const json& v, const std::string& what) const {
-    if (!v.is_number()) Fail(what + ": expected a number, got " + v.dump());
-    return v.get<double>();
-  }
-  const json& object_;
-  std::string where_;
-};
 
 GoldenStep ParseStep(const json& j, const std::string& where) {
   const Reader r(j, where);
@@ -110,17 +61,6 @@ GoldenEpisode ParseEpisode(const json& j, const std::string& where) {
            std::to_string(ep.steps.size()) + " entries");
   }
   return ep;
-}
-
-// Compares with a relative tolerance; records the largest absolute difference.
-bool Close(double ours, double recorded, double tol, double& max_diff) {
-  const double d = std::abs(ours - recorded);
-  if (std::isnan(d)) {
-    max_diff = INFINITY;
-    return std::isnan(ours) && std::isnan(recorded);
-  }
-  max_diff = std::max(max_diff, d);
-  return d <= tol * std::max(1.0, std::abs(recorded));
 }
 
 class Replayer {
@@ -239,20 +179,7 @@ class Replayer {
 }  // namespace
 
 std::vector<GoldenEpisode> LoadGolden(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw Error(path + ": a directory; expected a golden JSON file (e.g. " + path +
-                "/CartPole-v1.json)");
-  std::ifstream in(path);
-  if (!in) throw Error(path + ": cannot open file");
-  json root;
-  try {
-    root = json::parse(in);
-  } catch (const json::exception& e) {  // syntax, and numbers out of a double's range
-    throw Error(path + ": invalid JSON: " + e.what());
-  }
-  if (!root.is_array()) throw Error(path + ": expected a JSON array of episode objects");
-  if (root.empty()) throw Error(path + ": the file holds no episodes");
+  const json root = internal::ReadEpisodeArray(path);
   std::vector<GoldenEpisode> episodes;
   for (size_t i = 0; i < root.size(); ++i) {
     episodes.push_back(ParseEpisode(root[i], path + ": episode " + std::to_string(i)));
@@ -268,19 +195,7 @@ ReplayMode ParseReplayMode(const std::string& text) {
 }
 
 ReplayReport ReplayEpisode(const GoldenEpisode& episode, ReplayMode mode, double tol, int index) {
-  ReplayReport report;
-  report.episode = index;
-  report.env_id = episode.env_id;
-  report.reset_seed = episode.reset_seed;
-  report.expected_length = static_cast<int>(episode.steps.size());
-  Replayer replayer(episode, tol, report);
-  try {
-    replayer.Run(mode);
-  } catch (const Error& e) {
-    replayer.Problem(e.what());
-    report.passed = false;
-  }
-  return report;
+  return internal::RunReplay<Replayer, GoldenEpisode, ReplayReport>(episode, mode, tol, index);
 }
 
 }  // namespace rlforge::io

@@ -57,4 +57,31 @@ struct ReplayReport {
 ReplayReport ReplayEpisode(const GoldenEpisode& episode, ReplayMode mode, double tol,
                            int index = 0);
 
+// Multi-agent golden episodes (../shared/golden/mpe/README.md): PettingZoo's parallel API,
+// per-agent dicts keyed by agent name.
+struct MultiAgentGoldenStep {
+  std::vector<std::pair<std::string, std::vector<double>>> actions;  // by agent: int or floats
+  std::vector<std::pair<std::string, std::vector<double>>> obs;      // by agent, after the step
+  std::vector<std::pair<std::string, double>> rewards;
+  std::vector<std::pair<std::string, bool>> terminations, truncations;
+  std::vector<double> agent_pos, agent_vel;  // after the step, float64   (agents x 2)
+};
+
+struct MultiAgentGoldenEpisode {
+  std::string env_id;
+  std::vector<std::pair<std::string, double>> kwargs;  // numbers and bools (as 0/1)
+  std::vector<std::string> bool_kwargs;                // which kwargs are bools
+  int64_t reset_seed = 0;
+  std::vector<double> initial_agent_pos, initial_landmark_pos;  // (agents x 2), (landmarks x 2)
+  std::vector<std::pair<std::string, std::vector<double>>> initial_obs;  // by agent
+  std::vector<MultiAgentGoldenStep> steps;
+};
+
+std::vector<MultiAgentGoldenEpisode> LoadMultiAgentGolden(const std::string& path);
+ReplayReport ReplayMultiAgentEpisode(const MultiAgentGoldenEpisode& episode, ReplayMode mode,
+                                     double tol, int index = 0);
+
+// Every episode of a golden file of either kind (a multi-agent file has 'initial_agent_pos').
+std::vector<ReplayReport> ReplayGoldenFile(const std::string& path, ReplayMode mode, double tol);
+
 }  // namespace rlforge::io

@@ -1,0 +1,194 @@
+// Multi-agent envs with PettingZoo's parallel semantics.
+//
+//   Reset(seed, obs)                                   -> every agent's first observation
+//   Step(actions, obs, rewards, terminated, truncated) -> one world step for all agents
+//   State(state)                                       -> the global state
+//
+// Agents are numbered in `possible_agents()` order. Observations go into one caller-owned block
+// of num_agents x obs_stride floats (rows of agents whose observation is narrower are
+// zero-padded); rewards and flags into num_agents slots. An agent that is terminated or truncated
+// leaves the env (PettingZoo's `env.agents`); once none is left, Step throws until Reset.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "rlforge/core/bytes.h"
+#include "rlforge/core/rng.h"
+#include "rlforge/core/spaces.h"
+#include "rlforge/env/checker.h"
+#include "rlforge/env/env.h"
+#include "rlforge/env/registry.h"
+
+namespace rlforge::env {
+
+struct MultiAgentSpec {
+  std::string id;      // PettingZoo name, e.g. simple_spread_v3
+  int max_cycles = 0;  // world steps until every agent is truncated (0: none)
+};
+
+class MultiAgentEnv {
+ public:
+  virtual ~MultiAgentEnv() = default;
+
+  const std::vector<std::string>& possible_agents() const { return agents_; }
+  int num_agents() const { return static_cast<int>(agents_.size()); }
+  const Space& observation_space(int agent) const { return obs_spaces_.at(agent); }
+  const Space& action_space(int agent) const { return act_spaces_.at(agent); }
+  int64_t obs_stride() const { return obs_stride_; }  // widest observation: one row of the block
+  int64_t state_size() const { return state_size_; }  // every agent's observation, concatenated
+  // The agent's index, or an Error naming the env and listing the agents.
+  int AgentIndex(std::string_view name) const;
+  bool alive(int agent) const { return alive_[static_cast<size_t>(agent)] != 0; }
+  int num_alive() const;
+  int64_t steps() const { return steps_; }  // world steps since Reset
+
+  // Resets; a seed re-creates the env's np_random as PettingZoo's reset(seed=...) does.
+  void Reset(std::optional<uint64_t> seed, float* obs);
+  // One world step: actions[i] is agent i's action (agents that left are not read). Throws a
+  // clear Error naming the agent for an action outside its space, and when no agent is left.
+  void Step(std::span<const Action> actions, float* obs, double* rewards, uint8_t* terminated,
+            uint8_t* truncated);
+  // The same with actions by agent name: every agent still in the env must have one, and every
+  // name must be an agent of this env (errors name the agent).
+  void StepByName(const std::vector<std::pair<std::string, Action>>& actions, float* obs,
+                  double* rewards, uint8_t* terminated, uint8_t* truncated);
+  // Every agent's observation of the current state (num_agents x obs_stride).
+  void Observe(float* obs) const;
+  // state(): the concatenation of every agent's observation (state_size floats).
+  void State(float* state) const;
+
+  virtual Image Render() const = 0;
+  // Physics state (positions, velocities, ...) and its setter (bookkeeping reset as by Reset).
+  virtual std::vector<double> GetState() const = 0;
+  virtual void SetState(std::span<const double> state) = 0;
+  // Named per-step values beyond the reward (e.g. simple_spread's reward parts), per agent.
+  const Info& info(int agent) const { return infos_.at(static_cast<size_t>(agent)); }
+
+  // Everything needed to continue bit-exactly: RNG, state, step counter, who is left.
+  void SaveSnapshot(ByteWriter& out) const;
+  void LoadSnapshot(ByteReader& in);
+
+  const MultiAgentSpec& spec() const { return spec_; }
+  void set_max_cycles(int max_cycles) { spec_.max_cycles = max_cycles; }
+
+ protected:
+  // Declares the agents and their spaces (observations must be float32 Boxes).
+  void DeclareAgents(std::vector<std::string> names, std::vector<Space> observation_spaces,
+                     std::vector<Space> action_spaces);
+  virtual void ResetWorld() = 0;                               // draw the initial state
+  virtual void Advance(std::span<const Action> actions) = 0;   // one world step
+  virtual void Reward(double* rewards) = 0;                    // of the state after Advance
+  virtual void ObserveAgent(int agent, float* obs) const = 0;  // observation_space(agent).size()
+
+  Rng np_random_;  // the env's own random source
+  bool seeded_ = false;
+  MultiAgentSpec spec_;
+  std::vector<Info> infos_;  // per agent
+
+ private:
+  std::vector<std::string> agents_;  // possible_agents         (N)
+  std::vector<Space> obs_spaces_;    // observation spaces      (N)
+  std::vector<Space> act_spaces_;    // action spaces           (N)
+  int64_t obs_stride_ = 0;
+  int64_t state_size_ = 0;
+  std::vector<uint8_t> alive_;          // agent still in env.agents   (N)
+  std::vector<Action> named_actions_;   // StepByName's actions by index   (N)
+  std::vector<uint8_t> named_present_;  // StepByName: agent given        (N)
+  int64_t steps_ = 0;
+};
+
+// Registration of a multi-agent env (PettingZoo names; kwargs as for single-agent envs).
+struct MultiAgentEntry {
+  MultiAgentSpec spec;
+  std::string description;  // one line
+  std::vector<KwargSpec> kwargs;
+  std::function<std::unique_ptr<MultiAgentEnv>(const KwargReader&)> factory;
+};
+
+void RegisterMultiAgent(MultiAgentEntry entry);
+std::vector<std::string> MultiAgentIds();
+bool IsMultiAgent(const std::string& id);
+const MultiAgentEntry& LookupMultiAgent(const std::string& id);  // Error with suggestions
+// Creates the env with validated kwargs (unknown name or wrong type = Error); render_mode
+// ("rgb_array") is accepted too.
+std::unique_ptr<MultiAgentEnv> MakeMultiAgent(const std::string& id, const Kwargs& kwargs = {});
+
+// E multi-agent envs stepped together, every quantity in one block (E x N x ...). An env whose
+// agents have all left is reset in the same Step (autoreset); its last observations, state and
+// per-agent returns are kept in the final_* blocks for bootstrapping and statistics.
+class MultiAgentVectorEnv {
+ public:
+  explicit MultiAgentVectorEnv(std::vector<std::unique_ptr<MultiAgentEnv>> envs);
+
+  int num_envs() const { return static_cast<int>(envs_.size()); }
+  int num_agents() const { return n_; }
+  int64_t obs_stride() const { return stride_; }
+  int64_t state_size() const { return state_size_; }
+  MultiAgentEnv& env(int i) { return *envs_[static_cast<size_t>(i)]; }
+  int64_t num_discrete() const { return nd_; }    // widest discrete action over agents
+  int64_t num_continuous() const { return nc_; }  // widest continuous action over agents
+
+  // Resets env i with seed + i; action sampling is seeded from it too.
+  void Reset(uint64_t seed);
+  // Steps every env with the actions in the action blocks.
+  void Step();
+  // Uniform random actions into the action blocks (per-env generators).
+  void SampleActions();
+
+  const float* observations() const { return obs_.data(); }               // (E x N x stride)
+  const float* states() const { return state_.data(); }                   // (E x state_size)
+  const float* final_observations() const { return final_obs_.data(); }   // (E x N x stride)
+  const float* final_states() const { return final_state_.data(); }       // (E x state_size)
+  const double* rewards() const { return rewards_.data(); }               // (E x N)
+  const uint8_t* terminated() const { return terminated_.data(); }        // (E x N)
+  const uint8_t* truncated() const { return truncated_.data(); }          // (E x N)
+  const uint8_t* has_final() const { return has_final_.data(); }          // (E)
+  const double* final_returns() const { return final_returns_.data(); }   // (E x N) where has_final
+  const int64_t* final_lengths() const { return final_lengths_.data(); }  // (E) where has_final
+  int64_t* discrete_actions() { return discrete_.data(); }                // (E x N x num_discrete)
+  float* continuous_actions() { return continuous_.data(); }  // (E x N x num_continuous)
+
+  void SaveSnapshot(ByteWriter& out) const;
+  void LoadSnapshot(ByteReader& in);
+
+ private:
+  Action ActionOf(int e, int agent) const;
+
+  std::vector<std::unique_ptr<MultiAgentEnv>> envs_;
+  int n_ = 0;
+  int64_t stride_ = 0, state_size_ = 0, nd_ = 0, nc_ = 0;
+  std::vector<float> obs_;              // current observations          (E x N x stride)
+  std::vector<float> state_;            // current global states         (E x state_size)
+  std::vector<float> final_obs_;        // last observations of ended episodes   (E x N x stride)
+  std::vector<float> final_state_;      // last states of ended episodes (E x state_size)
+  std::vector<double> rewards_;         // rewards of the last step      (E x N)
+  std::vector<uint8_t> terminated_;     // terminations of the last step (E x N)
+  std::vector<uint8_t> truncated_;      // truncations of the last step  (E x N)
+  std::vector<uint8_t> has_final_;      // env ended on the last step    (E)
+  std::vector<double> returns_;         // running per-agent returns     (E x N)
+  std::vector<int64_t> lengths_;        // running episode lengths       (E)
+  std::vector<double> final_returns_;   // per-agent returns of ended episodes   (E x N)
+  std::vector<int64_t> final_lengths_;  // lengths of ended episodes    (E)
+  std::vector<int64_t> discrete_;       // actions, discrete part        (E x N x num_discrete)
+  std::vector<float> continuous_;       // actions, continuous part      (E x N x num_continuous)
+  std::vector<Action> step_actions_;    // one env's actions as views    (N)
+  std::vector<Rng> action_rngs_;        // per-env action samplers       (E)
+};
+
+std::unique_ptr<MultiAgentVectorEnv> MakeMultiAgentVector(const std::string& id, int num_envs,
+                                                          const Kwargs& kwargs = {});
+
+// PettingZoo's parallel_api_test in spirit: spaces, reset/step shapes, agents leaving, state(),
+// determinism for a seed, snapshots, bad actions refused. Failures are listed, not thrown.
+CheckReport CheckMultiAgentEnv(const std::function<std::unique_ptr<MultiAgentEnv>()>& make,
+                               int steps = 200);
+
+}  // namespace rlforge::env
