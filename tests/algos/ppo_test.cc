@@ -22,8 +22,8 @@ struct Reference {
 };
 
 // CleanRL's ppo.py / ppo_continuous_action.py loss on copies of the agent's parameters.
-Reference CleanRlLoss(const Ppo& agent, const Space& act, const Ppo::Minibatch& mb,
-                      int64_t obs_dim) {
+Reference CleanRlLoss(const Ppo& agent, const Space& act, const Ppo::Minibatch& mb, int64_t obs_dim,
+                      int64_t critic_dim) {
   const PpoConfig& c = agent.config();
   std::vector<torch::Tensor> p = testing::Torch(agent.parameters());
   for (auto& t : p) t.requires_grad_(true);
@@ -32,16 +32,17 @@ Reference CleanRlLoss(const Ppo& agent, const Space& act, const Ppo::Minibatch& 
     return torch::from_blob(const_cast<float*>(d), {B, width}).clone();
   };
   const torch::Tensor x = rows(mb.obs, obs_dim);
+  const torch::Tensor critic_x = mb.critic_obs ? rows(mb.critic_obs, critic_dim) : x;
   const size_t layers = c.hidden.size() + 1;
-  auto mlp = [&](size_t first) {
-    torch::Tensor h = x;
+  auto mlp = [&](size_t first, const torch::Tensor& input) {
+    torch::Tensor h = input;
     for (size_t l = 0; l < layers; ++l) {
       h = torch::nn::functional::linear(h, p[first + 2 * l], p[first + 2 * l + 1]);
       if (l + 1 < layers) h = c.activation == "tanh" ? torch::tanh(h) : torch::relu(h);
     }
     return h;
   };
-  const torch::Tensor out = mlp(0), value = mlp(2 * layers).squeeze(-1);
+  const torch::Tensor out = mlp(0, x), value = mlp(2 * layers, critic_x).squeeze(-1);
   torch::Tensor logp = torch::zeros({B}), entropy = torch::zeros({B});
   if (act.kind() == Space::Kind::kBox) {
     const torch::Tensor log_std = p.back();
@@ -89,7 +90,7 @@ Reference CleanRlLoss(const Ppo& agent, const Space& act, const Ppo::Minibatch& 
 // Random minibatch data; old log-probs and values are the current ones plus noise, so that some
 // ratios and value changes fall outside the clip range and some inside.
 struct Data {
-  std::vector<float> obs, continuous, old_logp, old_values, advantages, returns;
+  std::vector<float> obs, continuous, old_logp, old_values, advantages, returns, critic;
   std::vector<int64_t> discrete;
   Ppo::Minibatch View(int64_t B) const {
     return {B,
@@ -99,14 +100,17 @@ struct Data {
             old_logp.data(),
             old_values.data(),
             advantages.data(),
-            returns.data()};
+            returns.data(),
+            critic.empty() ? nullptr : critic.data()};
   }
 };
 
-void ExpectGradientMatchesAutograd(const Space& act, PpoConfig config, bool expect_clipping) {
+// critic_dim > 0: the critic reads an input of its own (MAPPO's centralized critic).
+void ExpectGradientMatchesAutograd(const Space& act, PpoConfig config, bool expect_clipping,
+                                   int64_t critic_dim = 0) {
   const int64_t B = 37, obs_dim = 6;
   torch::manual_seed(7);
-  Ppo agent(config, Space::Box(-10, 10, {obs_dim}), act, 1);
+  Ppo agent(config, Space::Box(-10, 10, {obs_dim}), act, 1, critic_dim);
   std::mt19937 rng(11);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   auto random = [&](size_t n, float scale) {
@@ -116,6 +120,7 @@ void ExpectGradientMatchesAutograd(const Space& act, PpoConfig config, bool expe
   };
   Data d;
   d.obs = random(B * obs_dim, 1.0f);
+  if (critic_dim > 0) d.critic = random(B * critic_dim, 1.0f);
   d.advantages = random(B, 1.0f);
   d.returns = random(B, 1.0f);
   if (act.kind() == Space::Kind::kBox) {
@@ -130,12 +135,12 @@ void ExpectGradientMatchesAutograd(const Space& act, PpoConfig config, bool expe
   }
   d.old_logp.assign(B, 0.0f);
   d.old_values.assign(B, 0.0f);
-  const Reference current = CleanRlLoss(agent, act, d.View(B), obs_dim);
+  const Reference current = CleanRlLoss(agent, act, d.View(B), obs_dim, critic_dim);
   d.old_logp = random(B, 0.3f);
   d.old_values = random(B, 0.5f);
   for (int64_t i = 0; i < B; ++i) d.old_logp[i] += current.logp[i].item<float>();
 
-  const Reference expected = CleanRlLoss(agent, act, d.View(B), obs_dim);
+  const Reference expected = CleanRlLoss(agent, act, d.View(B), obs_dim, critic_dim);
   const Ppo::Losses losses = agent.Gradient(d.View(B));
   if (expect_clipping) {
     const double clipped = ((expected.ratio - 1).abs() > config.clip_coef).sum().item<double>();
@@ -191,6 +196,16 @@ TEST(Ppo, GradientMatchesAutogradA2c) {
 }
 
 // Two training threads split the minibatch rows into two lanes whose sums are added in order.
+// MAPPO: the policy on each agent's observation, the critic on the global state (here 11 wide),
+// one-hot agent ids appended by the caller; discrete, two heads (simple_reference) and Gaussian.
+TEST(Mappo, CentralizedCriticGradientMatchesAutograd) {
+  ExpectGradientMatchesAutograd(Space::Discrete(5), PpoConfig{}, true, 11);
+  ExpectGradientMatchesAutograd(Space::MultiDiscrete({5, 10}), PpoConfig{}, true, 11);
+  PpoConfig c;
+  c.ent_coef = 0.0;
+  ExpectGradientMatchesAutograd(Space::Box(0, 1, {5}), c, true, 11);
+}
+
 TEST(Ppo, GradientMatchesAutogradWithTwoThreads) {
   nn::SetTrainingThreads(2);
   PpoConfig c;

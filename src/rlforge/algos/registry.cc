@@ -105,6 +105,50 @@ void DreamerDefaults(TrainConfig& c) {
   c.eval.deterministic = false;
 }
 
+// MAPPO and IPPO: the joint view's spaces (one action space for all agents); the env's own
+// observation normalizers do not apply (ValueNorm normalizes the critic's targets).
+void MappoChecks(const TrainConfig& c, const Space& obs, const Space& act, int64_t) {
+  if (c.env.normalize_observation || c.env.normalize_reward)
+    throw Error(
+        "env.normalize_observation / env.normalize_reward: not available for multi-agent "
+        "envs (algo: " +
+        c.algo + "); use mappo.value_norm");
+  const int64_t agents = static_cast<int64_t>(act.nvec().empty() ? 1 : act.nvec().size());
+  CheckNetworkSize("ppo.hidden", c.ppo.hidden, obs.size() + agents, act.size() + 1, 2);
+  const int64_t batch = static_cast<int64_t>(c.env.num_envs) * c.ppo.num_steps;
+  if (batch < c.ppo.num_minibatches)
+    throw Error("ppo.num_minibatches: expected at most env.num_envs x ppo.num_steps = " +
+                std::to_string(batch));
+  if (static_cast<double>(batch) * static_cast<double>(obs.size()) > kMaxParameters)
+    throw Error("ppo.num_steps: env.num_envs x ppo.num_steps = " + std::to_string(batch) +
+                " rollout rows of " + std::to_string(obs.size()) +
+                " observation values exceed the limit of 268,435,456 values");
+}
+
+// MAPPO (marlbenchmark/on-policy train_mpe_spread.sh) at a size this machine runs: episodes of
+// 25 steps, 10 epochs of one minibatch, lr 7e-4, value loss weight 1, grad norm 10, no annealing;
+// 32 rollout threads instead of 128.
+void MappoDefaults(TrainConfig& c) {
+  c.env.id = "simple_spread_v3";
+  c.env.num_envs = 32;
+  c.ppo.num_steps = 25;
+  c.ppo.learning_rate = 7e-4;
+  c.ppo.anneal_lr = false;
+  c.ppo.update_epochs = 10;
+  c.ppo.num_minibatches = 1;
+  c.ppo.vf_coef = 1.0;
+  c.ppo.max_grad_norm = 10.0;
+}
+
+// IPPO (JaxMARL's ippo_ff_mpe.yaml): 16 envs x 128 steps, 4 epochs x 4 minibatches, lr 2.5e-4
+// annealed, CleanRL's loss weights; each agent's critic sees its own observation.
+void IppoDefaults(TrainConfig& c) {
+  c.env.id = "simple_spread_v3";
+  c.env.num_envs = 16;
+  c.mappo.centralized_critic = false;
+  c.mappo.value_norm = false;
+}
+
 std::vector<AlgorithmInfo>& Table() {
   static std::vector<AlgorithmInfo> table = {
       {"ppo",
@@ -161,6 +205,24 @@ std::vector<AlgorithmInfo>& Table() {
        [](const TrainConfig& c) { return c.sac.gamma; },
        MakePebble,
        {"pebble", "sac"}},
+      {"mappo",
+       "MAPPO (marlbenchmark/on-policy): shared PPO policy, critic on the global state",
+       "",
+       MappoDefaults,
+       MappoChecks,
+       [](const TrainConfig& c) { return c.ppo.gamma; },
+       MakeMappo,
+       {"ppo", "mappo"},
+       true},
+      {"ippo",
+       "IPPO (JaxMARL ippo_ff_mpe): PPO per agent, critic on the agent's observation",
+       "",
+       IppoDefaults,
+       MappoChecks,
+       [](const TrainConfig& c) { return c.ppo.gamma; },
+       MakeMappo,
+       {"ppo", "mappo"},
+       true},
       {"dreamer",
        "DreamerV3 (danijar/dreamerv3, 2024 version), vector observations",
        "dreamer",

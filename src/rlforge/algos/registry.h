@@ -11,6 +11,7 @@
 
 #include "rlforge/algos/dqn/dqn.h"
 #include "rlforge/algos/dreamer/config.h"
+#include "rlforge/algos/mappo/mappo.h"
 #include "rlforge/algos/pebble/config.h"
 #include "rlforge/algos/ppo/ppo.h"
 #include "rlforge/algos/sac/sac.h"
@@ -23,13 +24,15 @@ class Algorithm;
 
 namespace rlforge::algos {
 
-// Every algorithm's section of a config (top-level keys ppo:, dqn:, sac:, pebble:, dreamer:).
+// Every algorithm's section of a config (top-level keys ppo:, dqn:, sac:, pebble:, dreamer:,
+// mappo:).
 struct AlgoConfigs {
   PpoConfig ppo;                // ppo and a2c
   DqnConfig dqn;                // dqn
   SacConfig sac;                // sac, and pebble's learner
   pebble::PebbleConfig pebble;  // pebble
   DreamerConfig dreamer;        // dreamer (its math in the plugin librlforge_dreamer.so)
+  MappoConfig mappo;            // mappo and ippo (their PPO knobs in ppo)
 
   template <class V>
   void VisitAlgos(V& v) {
@@ -38,6 +41,7 @@ struct AlgoConfigs {
     v.Section("sac", sac, "SAC hyperparameters (also PEBBLE's learner)");
     v.Section("pebble", pebble, "PEBBLE: preference-based reward learning on SAC");
     v.Section("dreamer", dreamer, "DreamerV3 (2024 version): world model and imagination");
+    v.Section("mappo", mappo, "MAPPO / IPPO: the multi-agent knobs (their PPO knobs are in ppo)");
   }
 };
 
@@ -61,6 +65,8 @@ struct AlgorithmInfo {
       make;
   // The config sections it reads (TensorBoard's hparams, reports).
   std::vector<std::string> sections;
+  // It trains on multi-agent envs (env/multi_agent.h); `validate` then sees the env's joint view.
+  bool multi_agent = false;
 };
 
 // The registered algorithms, built in first.

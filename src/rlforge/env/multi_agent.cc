@@ -264,6 +264,81 @@ std::unique_ptr<MultiAgentVectorEnv> MakeMultiAgentVector(const std::string& id,
   return std::make_unique<MultiAgentVectorEnv>(std::move(envs));
 }
 
+// ---- JointEnv ---------------------------------------------------------------------------------
+
+JointEnv::JointEnv(std::unique_ptr<MultiAgentEnv> env) : env_(std::move(env)) {
+  const int n = env_->num_agents();
+  const Space& first = env_->action_space(0);
+  for (int i = 1; i < n; ++i) {
+    if (!(env_->action_space(i) == first))
+      throw Error(env_->spec().id + ": the joint view needs one action space for every agent; " +
+                  env_->possible_agents()[static_cast<size_t>(i)] + " has " +
+                  env_->action_space(i).ToString() + ", " + env_->possible_agents()[0] + " " +
+                  first.ToString());
+  }
+  observation_space_ = Space::Box(-INFINITY, INFINITY, {n * env_->obs_stride()});
+  nd_ = first.num_discrete(), nc_ = first.num_continuous();
+  if (first.is_continuous()) {
+    std::vector<double> low, high;
+    for (int i = 0; i < n; ++i) {
+      low.insert(low.end(), first.low().begin(), first.low().end());
+      high.insert(high.end(), first.high().begin(), first.high().end());
+    }
+    action_space_ = Space::Box(low, high, {n * nc_});
+  } else if (first.kind() == Space::Kind::kDiscrete ||
+             first.kind() == Space::Kind::kMultiDiscrete) {
+    if (first.start() != 0) throw Error(env_->spec().id + ": the joint view needs actions from 0");
+    std::vector<int64_t> nvec;
+    for (int i = 0; i < n; ++i) nvec.insert(nvec.end(), first.nvec().begin(), first.nvec().end());
+    action_space_ = Space::MultiDiscrete(nvec);
+  } else {
+    throw Error(env_->spec().id + ": the joint view does not take " + first.ToString() +
+                " actions");
+  }
+  actions_.resize(static_cast<size_t>(n));
+  rewards_.resize(static_cast<size_t>(n));
+  terminated_.resize(static_cast<size_t>(n)), truncated_.resize(static_cast<size_t>(n));
+  for (const auto& agent : env_->possible_agents()) reward_keys_.push_back(agent + "/reward");
+  set_spec(EnvSpec{env_->spec().id, env_->spec().max_cycles, std::nullopt});
+}
+
+void JointEnv::Reset(std::optional<uint64_t> seed, void* obs) {
+  env_->Reset(seed, static_cast<float*>(obs));
+  info_.Clear();
+}
+
+StepResult JointEnv::Step(const Action& action, void* obs) {
+  const int n = env_->num_agents();
+  if (static_cast<int64_t>(action.discrete.size()) != n * nd_ ||
+      static_cast<int64_t>(action.continuous.size()) != n * nc_)
+    throw Error(spec().id + ": expected a joint action of " + action_space_.ToString());
+  for (int i = 0; i < n; ++i) {
+    actions_[static_cast<size_t>(i)] = {
+        action.discrete.subspan(static_cast<size_t>(i * nd_), nd_),
+        action.continuous.subspan(static_cast<size_t>(i * nc_), nc_)};
+  }
+  int alive = 0;
+  for (int i = 0; i < n; ++i) alive += env_->alive(i);
+  env_->Step(actions_, static_cast<float*>(obs), rewards_.data(), terminated_.data(),
+             truncated_.data());
+  StepResult r;
+  info_.Clear();
+  bool all_terminated = true;
+  for (int i = 0; i < n; ++i) {
+    r.reward += rewards_[static_cast<size_t>(i)] / alive;
+    all_terminated = all_terminated && terminated_[static_cast<size_t>(i)];
+    info_.Set(reward_keys_[static_cast<size_t>(i)], rewards_[static_cast<size_t>(i)]);
+  }
+  const bool over = env_->num_alive() == 0;
+  r.terminated = over && all_terminated;
+  r.truncated = over && !all_terminated;
+  return r;
+}
+
+std::unique_ptr<Env> MakeJoint(const std::string& id, const Kwargs& kwargs) {
+  return std::make_unique<JointEnv>(MakeMultiAgent(id, kwargs));
+}
+
 // ---- checker ----------------------------------------------------------------------------------
 
 namespace {

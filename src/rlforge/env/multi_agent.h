@@ -186,6 +186,41 @@ class MultiAgentVectorEnv {
 std::unique_ptr<MultiAgentVectorEnv> MakeMultiAgentVector(const std::string& id, int num_envs,
                                                           const Kwargs& kwargs = {});
 
+// A multi-agent env seen as one agent acting for all, for evaluation episodes, videos and
+// reports: the observation is the agents x obs_stride block, the action every agent's action in
+// agent order (their heads as one MultiDiscrete, or one Box), the reward the mean over the agents
+// (PettingZoo's per-agent scale), and the episode ends when no agent is left (terminated if they
+// all terminated). info has each agent's reward as "<agent>/reward". Every agent must have the
+// same action space.
+class JointEnv final : public Env {
+ public:
+  explicit JointEnv(std::unique_ptr<MultiAgentEnv> env);
+
+  const Space& observation_space() const override { return observation_space_; }
+  const Space& action_space() const override { return action_space_; }
+  void Reset(std::optional<uint64_t> seed, void* obs) override;
+  StepResult Step(const Action& action, void* obs) override;
+  void Observe(void* obs) const override { env_->Observe(static_cast<float*>(obs)); }
+  Image Render() const override { return env_->Render(); }
+  std::vector<double> GetState() const override { return env_->GetState(); }
+  void SetState(std::span<const double> state) override { env_->SetState(state); }
+  void SaveSnapshot(ByteWriter& out) const override { env_->SaveSnapshot(out); }
+  void LoadSnapshot(ByteReader& in) override { env_->LoadSnapshot(in); }
+  MultiAgentEnv& multi_agent() { return *env_; }
+
+ private:
+  std::unique_ptr<MultiAgentEnv> env_;
+  Space observation_space_, action_space_;
+  int64_t nd_ = 0, nc_ = 0;      // one agent's discrete and continuous action widths
+  std::vector<Action> actions_;  // the joint action split by agent   (N)
+  std::vector<double> rewards_;  // (N)
+  std::vector<uint8_t> terminated_, truncated_;  // (N)
+  std::vector<std::string> reward_keys_;         // "<agent>/reward"   (N)
+};
+
+// The joint view of a registered multi-agent env (errors as MakeMultiAgent's).
+std::unique_ptr<Env> MakeJoint(const std::string& id, const Kwargs& kwargs = {});
+
 // PettingZoo's parallel_api_test in spirit: spaces, reset/step shapes, agents leaving, state(),
 // determinism for a seed, snapshots, bad actions refused. Failures are listed, not thrown.
 CheckReport CheckMultiAgentEnv(const std::function<std::unique_ptr<MultiAgentEnv>()>& make,

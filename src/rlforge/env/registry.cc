@@ -109,10 +109,12 @@ const EnvEntry& Lookup(const std::string& id) {
   if (it != Table().end()) return it->second;
   if (MultiAgentTable().count(id))
     throw Error("'" + id +
-                "' is a multi-agent env (PettingZoo's parallel API): it takes a multi-agent "
-                "algorithm (mappo, ippo, vdn, qmix)");
+                "' is a multi-agent env (PettingZoo's parallel API): use "
+                "env::MakeMultiAgent, or a multi-agent algorithm");
   std::string message = "unknown env id '" + id + "'";
-  const auto close = ClosestNames(id, RegisteredIds());
+  std::vector<std::string> ids = RegisteredIds(), multi = MultiAgentIds();
+  ids.insert(ids.end(), multi.begin(), multi.end());
+  const auto close = ClosestNames(id, ids);
   if (!close.empty()) {
     message += "; did you mean ";
     for (size_t i = 0; i < close.size(); ++i) message += (i ? " or '" : "'") + close[i] + "'";

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "rlforge/core/error.h"
+#include "rlforge/env/multi_agent.h"
 #include "rlforge/env/registry.h"
 #include "rlforge/train/envs.h"
 
@@ -25,9 +26,19 @@ TrainConfig FromYaml(YAML::Node root, const std::vector<std::string>& overrides)
   reader.Finish();
   c.cloud.Included();
   const algos::AlgorithmInfo& algo = algos::Find(c.algo);
-  env::Lookup(c.env.id);          // unknown ids fail here, with suggestions
-  MakeEnv(c.env, algo.gamma(c));  // and bad kwargs
-  const auto probe = env::Make(c.env.id, EnvKwargs(c.env));  // the env's own spaces
+  const bool multi_agent = env::IsMultiAgent(c.env.id);
+  if (!multi_agent) env::Lookup(c.env.id);  // unknown ids fail here, with suggestions
+  if (multi_agent != algo.multi_agent) {
+    std::string names;
+    for (const auto& info : algos::Algorithms())
+      if (info.multi_agent == multi_agent) names += (names.empty() ? "" : ", ") + info.name;
+    throw Error("algo: " + c.algo + " is a " + (algo.multi_agent ? "multi" : "single") +
+                "-agent algorithm but env.id " + c.env.id + " is a " +
+                (multi_agent ? "multi" : "single") + "-agent env (its algorithms: " + names + ")");
+  }
+  MakeEnv(c.env, algo.gamma(c));  // bad kwargs fail here
+  const auto probe = multi_agent ? env::MakeJoint(c.env.id, EnvKwargs(c.env))  // joint view
+                                 : env::Make(c.env.id, EnvKwargs(c.env));      // own spaces
   if (algo.validate) {
     algo.validate(c, probe->observation_space(), probe->action_space(),
                   probe->spec().max_episode_steps);

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "rlforge/core/bytes.h"
+#include "rlforge/env/multi_agent.h"
 #include "rlforge/env/wrappers.h"
 
 namespace rlforge::train {
@@ -14,7 +15,9 @@ env::Kwargs EnvKwargs(const EnvConfig& c) {
 }
 
 std::unique_ptr<env::Env> MakeEnv(const EnvConfig& c, double gamma) {
-  auto e = env::Make(c.id, EnvKwargs(c));
+  // a multi-agent env as one agent acting for all (evaluation, videos): env/multi_agent.h
+  auto e =
+      env::IsMultiAgent(c.id) ? env::MakeJoint(c.id, EnvKwargs(c)) : env::Make(c.id, EnvKwargs(c));
   e = std::make_unique<env::RecordEpisodeStatistics>(std::move(e));  // true returns
   if (c.clip_action && e->action_space().kind() == Space::Kind::kBox) {
     e = std::make_unique<env::ClipAction>(std::move(e));
@@ -46,6 +49,33 @@ void LoadEnvs(const io::TensorDict& in, env::VectorEnv& envs) {
   envs.LoadSnapshot(state);
 }
 
+std::vector<double> RunEpisodesOn(env::Env& e, const ActFn& act, const EvalRequest& req,
+                                  const std::function<void()>& begin_episode,
+                                  const ValueFn& value) {
+  const Space& space = e.action_space();
+  std::vector<float> obs(static_cast<size_t>(e.observation_space().size()));
+  std::vector<int64_t> disc(static_cast<size_t>(space.num_discrete()));
+  std::vector<float> cont(static_cast<size_t>(space.num_continuous()));
+  std::vector<double> returns;
+  for (int ep = 0; ep < req.episodes; ++ep) {
+    e.Reset(ep == 0 ? std::optional<uint64_t>(req.seed) : std::nullopt, obs.data());
+    double ret = 0.0;
+    if (begin_episode) begin_episode();
+    if (req.on_step) req.on_step(e, ep, 0, 0.0, 0.0);
+    for (int64_t step = 1;; ++step) {
+      act(obs.data(), 1, disc.data(), cont.data(), req.deterministic);
+      if (req.on_action) req.on_action(disc, cont);
+      if (req.on_value && value) req.on_value(value(obs.data(), disc.data(), cont.data()));
+      const env::StepResult r = e.Step({disc, cont}, obs.data());
+      ret += r.reward;
+      if (req.on_step) req.on_step(e, ep, step, r.reward, ret);
+      if (r.terminated || r.truncated) break;
+    }
+    returns.push_back(ret);
+  }
+  return returns;
+}
+
 std::vector<double> RunEpisodes(const ActFn& act, const EnvConfig& env_config,
                                 env::VectorEnv* training, const EvalRequest& req,
                                 const std::function<void()>& begin_episode, const ValueFn& value) {
@@ -59,28 +89,7 @@ std::vector<double> RunEpisodes(const ActFn& act, const EnvConfig& env_config,
     if (train_norm != nullptr) norm->stats() = train_norm->stats();
     norm->update_stats = false;
   }
-  const Space& space = e->action_space();
-  std::vector<float> obs(static_cast<size_t>(e->observation_space().size()));
-  std::vector<int64_t> disc(static_cast<size_t>(space.num_discrete()));
-  std::vector<float> cont(static_cast<size_t>(space.num_continuous()));
-  std::vector<double> returns;
-  for (int ep = 0; ep < req.episodes; ++ep) {
-    e->Reset(ep == 0 ? std::optional<uint64_t>(req.seed) : std::nullopt, obs.data());
-    double ret = 0.0;
-    if (begin_episode) begin_episode();
-    if (req.on_step) req.on_step(*e, ep, 0, 0.0, 0.0);
-    for (int64_t step = 1;; ++step) {
-      act(obs.data(), 1, disc.data(), cont.data(), req.deterministic);
-      if (req.on_action) req.on_action(disc, cont);
-      if (req.on_value && value) req.on_value(value(obs.data(), disc.data(), cont.data()));
-      const env::StepResult r = e->Step({disc, cont}, obs.data());
-      ret += r.reward;
-      if (req.on_step) req.on_step(*e, ep, step, r.reward, ret);
-      if (r.terminated || r.truncated) break;
-    }
-    returns.push_back(ret);
-  }
-  return returns;
+  return RunEpisodesOn(*e, act, req, begin_episode, value);
 }
 
 }  // namespace rlforge::train

@@ -39,4 +39,9 @@ std::vector<double> RunEpisodes(const ActFn& act, const EnvConfig& c, env::Vecto
                                 const std::function<void()>& begin_episode = nullptr,
                                 const ValueFn& value = nullptr);
 
+// The same on a given env (a multi-agent env's joint view, say), as it is.
+std::vector<double> RunEpisodesOn(env::Env& e, const ActFn& act, const EvalRequest& req,
+                                  const std::function<void()>& begin_episode = nullptr,
+                                  const ValueFn& value = nullptr);
+
 }  // namespace rlforge::train

@@ -26,7 +26,7 @@ void LogSoftmax(const float* logits, int64_t n, double* out) {
 }  // namespace
 
 Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& action_space,
-         uint64_t seed)
+         uint64_t seed, int64_t critic_dim)
     : config_(config), action_space_(action_space), rng_(nn::StreamRng(seed, 0)) {
   if (observation_space.kind() != Space::Kind::kBox ||
       observation_space.dtype() != DType::kFloat32) {
@@ -47,11 +47,13 @@ Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& a
                 " is not supported (expected Discrete, MultiDiscrete or Box)");
   }
   obs_dim_ = observation_space.size();
+  critic_dim_ = critic_dim > 0 ? critic_dim : obs_dim_;
   const nn::Activation activation = nn::ParseActivation(config.activation);
   std::vector<int64_t> sizes = {obs_dim_};
   sizes.insert(sizes.end(), config.hidden.begin(), config.hidden.end());
   sizes.push_back(act_dim_);
   actor_ = nn::DenseMlp(sizes, activation, 0);
+  sizes.front() = critic_dim_;
   sizes.back() = 1;
   critic_ = nn::DenseMlp(sizes, activation, actor_.num_parameters());
   log_std_ = actor_.num_parameters() + critic_.num_parameters();
@@ -89,15 +91,15 @@ nn::NamedTensors Ppo::AsTensors(const std::vector<float>& flat) const {
 nn::NamedTensors Ppo::parameters() const { return AsTensors(params_); }
 nn::NamedTensors Ppo::gradients() const { return AsTensors(lanes_[0].grads); }
 
-void Ppo::Value(const float* obs, int64_t n, float* values) {
-  const float* v = critic_.Forward(params_.data(), obs, obs_dim_, n);
+void Ppo::Value(const float* x, int64_t n, float* values) {
+  const float* v = critic_.Forward(params_.data(), x, critic_dim_, n);
   for (int64_t i = 0; i < n; ++i) values[i] = v[i * critic_.out_stride()];
 }
 
 void Ppo::Act(const float* x, int64_t n, int64_t* discrete, float* continuous, float* log_probs,
               float* values, bool deterministic) {
   const float* out = actor_.Forward(params_.data(), x, obs_dim_, n);
-  if (values != nullptr) Value(x, n, values);
+  if (values != nullptr && critic_dim_ == obs_dim_) Value(x, n, values);
   for (int64_t i = 0; i < n; ++i) {
     const float* row = out + i * actor_.out_stride();
     double logp = 0.0;
@@ -210,7 +212,8 @@ void Ppo::LaneGradient(Lane& lane, const Minibatch& mb, int64_t begin, int64_t e
   const int64_t rows = end - begin;
   const float* obs = mb.obs + begin * obs_dim_;
   const float* out = lane.actor.Forward(params_.data(), obs, obs_dim_, rows);
-  const float* value = lane.critic.Forward(params_.data(), obs, obs_dim_, rows);
+  const float* critic_in = mb.critic_obs ? mb.critic_obs + begin * critic_dim_ : obs;
+  const float* value = lane.critic.Forward(params_.data(), critic_in, critic_dim_, rows);
   const int64_t out_stride = lane.actor.out_stride(), value_stride = lane.critic.out_stride();
   const auto heads = static_cast<int64_t>(action_space_.nvec().size());
   lane.d_out.assign(static_cast<size_t>(rows * out_stride), 0.0f);
@@ -269,27 +272,34 @@ void Ppo::LaneGradient(Lane& lane, const Minibatch& mb, int64_t begin, int64_t e
 }
 
 std::map<std::string, double> Ppo::Update(buffers::RolloutBuffer& rollout, double learning_rate) {
+  buffers::Batch mb;
+  const Gather gather = [&](std::span<const int64_t> rows) {
+    rollout.Minibatch(rows, &mb);
+    return Minibatch{static_cast<int64_t>(rows.size()),    mb["obs"].as<float>(),
+                     mb["discrete_actions"].as<int64_t>(), mb["continuous_actions"].as<float>(),
+                     mb["log_probs"].as<float>(),          mb["values"].as<float>(),
+                     mb["advantages"].as<float>(),         mb["returns"].as<float>()};
+  };
+  return Update(rollout.num_steps() * rollout.num_envs(), gather, rollout.values(),
+                rollout.returns(), learning_rate);
+}
+
+std::map<std::string, double> Ppo::Update(int64_t batch, const Gather& gather,
+                                          std::span<const float> values,
+                                          std::span<const float> returns, double learning_rate) {
   const PpoConfig& c = config_;
-  const int64_t batch = rollout.num_steps() * rollout.num_envs();
   const int64_t minibatch = std::max<int64_t>(1, batch / c.num_minibatches);
   std::vector<float>& grads = lanes_[0].grads;  // the minibatch's gradient after Gradient
   Losses last;
   double clipfrac = 0.0, grad_norm = 0.0;
   int64_t steps = 0;
-  buffers::Batch mb;
-  std::vector<int64_t> rows(static_cast<size_t>(minibatch));
   perm_.resize(static_cast<size_t>(batch));
   for (int epoch = 0; epoch < c.update_epochs; ++epoch) {
-    // a uniform permutation of the rollout's rows (Fisher-Yates)
+    // a uniform permutation of the rows (Fisher-Yates)
     std::iota(perm_.begin(), perm_.end(), 0);
     for (int64_t i = batch - 1; i > 0; --i) std::swap(perm_[i], perm_[rng_.Integers(i + 1)]);
     for (int64_t start = 0; start + minibatch <= batch; start += minibatch) {
-      std::memcpy(rows.data(), perm_.data() + start, sizeof(int64_t) * minibatch);
-      rollout.Minibatch(rows, &mb);
-      last = Gradient({minibatch, mb["obs"].as<float>(), mb["discrete_actions"].as<int64_t>(),
-                       mb["continuous_actions"].as<float>(), mb["log_probs"].as<float>(),
-                       mb["values"].as<float>(), mb["advantages"].as<float>(),
-                       mb["returns"].as<float>()});
+      last = Gradient(gather({perm_.data() + start, static_cast<size_t>(minibatch)}));
       clipfrac += last.clipfrac;
       ++steps;
       grad_norm =
@@ -299,8 +309,6 @@ std::map<std::string, double> Ppo::Update(buffers::RolloutBuffer& rollout, doubl
     if (c.target_kl > 0.0 && last.approx_kl > c.target_kl) break;
   }
   // explained variance of the values against the returns
-  const auto& values = rollout.values();
-  const auto& returns = rollout.returns();
   double mean_r = 0, mean_d = 0;
   for (int64_t i = 0; i < batch; ++i) {
     mean_r += returns[i] / batch;

@@ -2,7 +2,9 @@
 // special case of one epoch, one minibatch, no clipping (see A2cDefaults).
 #pragma once
 
+#include <functional>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -58,24 +60,33 @@ class Ppo {
     const float* old_values = nullptr;     // V(obs) when acting         (B)
     const float* advantages = nullptr;     // GAE advantages             (B)
     const float* returns = nullptr;        // advantages + values        (B)
+    const float* critic_obs = nullptr;     // the critic's input if separate   (B x critic_dim)
   };
   struct Losses {
     double policy = 0, value = 0, entropy = 0;  // the three loss terms, minibatch means
     double old_approx_kl = 0, approx_kl = 0, clipfrac = 0;
   };
 
-  // Initial weights and every later draw (actions, minibatch order) come from `seed`.
+  // Initial weights and every later draw (actions, minibatch order) come from `seed`. The critic
+  // reads the observation, or with critic_dim > 0 an input of its own (MAPPO's centralized
+  // critic on the global state): then Act computes no values and Value takes that input.
   Ppo(const PpoConfig& config, const Space& observation_space, const Space& action_space,
-      uint64_t seed);
+      uint64_t seed, int64_t critic_dim = 0);
 
   // Samples actions for n observations (n x obs_dim). Writes discrete actions (n x D) or
   // continuous actions (n x C), and if given log-probs and values (n).
   void Act(const float* obs, int64_t n, int64_t* discrete, float* continuous, float* log_probs,
            float* values, bool deterministic = false);
-  // values (n) = V(obs (n x obs_dim)), e.g. of final observations to bootstrap truncations.
-  void Value(const float* obs, int64_t n, float* values);
+  // values (n) = V(x (n x critic_dim)), e.g. of final observations to bootstrap truncations.
+  void Value(const float* x, int64_t n, float* values);
   // One PPO update over a full rollout; returns CleanRL's losses/* metrics.
   std::map<std::string, double> Update(buffers::RolloutBuffer& rollout, double learning_rate);
+  // The same over `batch` rows that `gather` assembles into minibatches; `values` and `returns`
+  // (batch) give the explained variance.
+  using Gather = std::function<Minibatch(std::span<const int64_t> rows)>;
+  std::map<std::string, double> Update(int64_t batch, const Gather& gather,
+                                       std::span<const float> values,
+                                       std::span<const float> returns, double learning_rate);
   // gradients() = d loss / d parameters over one minibatch; returns the loss terms.
   Losses Gradient(const Minibatch& mb);
 
@@ -114,6 +125,7 @@ class Ppo {
   Space action_space_;
   bool discrete_;
   int64_t obs_dim_;
+  int64_t critic_dim_;                // the critic's input width (obs_dim_ unless separate)
   int64_t act_dim_;                   // logits (sum of cardinalities) or continuous dims
   int64_t discrete_start_ = 0;        // Discrete(n, start): the first action's value
   nn::DenseMlp actor_, critic_;       // policy head (logits or mean), state value: for acting
