@@ -51,7 +51,7 @@ TEST(MultiAgentConfig, AlgorithmsAndEnvsMustMatchInKind) {
               LoadConfig("", {"algo=ppo", "env.id=simple_spread_v3"});
             })
                 .find("algo: ppo is a single-agent algorithm but env.id simple_spread_v3 is a "
-                      "multi-agent env (its algorithms: mappo, ippo)"),
+                      "multi-agent env (its algorithms: mappo, ippo, qmix, vdn, iql)"),
             std::string::npos);
   EXPECT_NE(ErrorOf([] {
               LoadConfig("", {"algo=mappo", "env.id=CartPole-v1"});
@@ -68,6 +68,14 @@ TEST(MultiAgentConfig, AlgorithmsAndEnvsMustMatchInKind) {
   EXPECT_NE(ErrorOf([] {
               LoadConfig("", {"algo=mappo", "env.kwargs.N=0"});
             }).find("kwarg 'N'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([] {
+              LoadConfig("", {"algo=qmix", "env.id=simple_reference_v3"});
+            }).find("algo: qmix needs one Discrete action per agent"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([] {
+              LoadConfig("", {"algo=vdn", "env.kwargs.continuous_actions=true"});
+            }).find("algo: vdn needs one Discrete action per agent"),
             std::string::npos);
   const TrainConfig mappo = LoadConfig(kConfigs + "/mappo/simple_spread.yaml", {});
   EXPECT_TRUE(mappo.mappo.centralized_critic);
@@ -121,6 +129,46 @@ TEST(Mappo, SameSeedSameWeightsAndResumeEqualsUninterrupted) {
     EXPECT_FALSE(SameParameters(a, c)) << name;
     Train(TrainConfig{}, c.string(), /*resume=*/true);
     EXPECT_TRUE(SameParameters(a, c)) << name;
+    for (const auto& d : {a, b, c}) fs::remove_all(d);
+  }
+}
+
+// A small value-decomposition run: 4 envs, learning after 500 steps, small nets.
+TrainConfig SmallQ(const std::string& algo, int64_t steps, std::vector<std::string> more = {}) {
+  std::vector<std::string> settings = {
+      "algo=" + algo,       "progress=false",           "report=false",
+      "env.num_envs=4",     "qmix.hidden=[16, 16]",     "qmix.learning_starts=500",
+      "qmix.batch_size=32", "qmix.mixing_embed_dim=8",  "qmix.hypernet_embed=16",
+      "eval.every_steps=0", "checkpoint.every_steps=0", "total_timesteps=" + std::to_string(steps)};
+  settings.insert(settings.end(), more.begin(), more.end());
+  return LoadConfig("", settings);
+}
+
+TEST(Qmix, VdnBeatsARandomPolicyClearly) {
+  const double random = RandomReturn(200);
+  const fs::path dir = TempPath("learn_vdn");
+  Train(SmallQ("vdn", 40000, {"qmix.hidden=[32, 32]", "qmix.train_frequency=2"}), dir.string());
+  const auto [mean, std] = Evaluate(dir.string(), 50, true, 99);
+  std::printf("vdn after 40k steps: %.2f (random %.2f)\n", mean, random);
+  EXPECT_GT(mean, random + 4.0);
+  fs::remove_all(dir);
+}
+
+TEST(Qmix, SameSeedSameWeightsAndResumeWithItsReplayEqualsUninterrupted) {
+  for (const char* algo : {"qmix", "vdn", "iql"}) {
+    const fs::path a = TempPath("q_a"), b = TempPath("q_b"), c = TempPath("q_c");
+    const std::vector<std::string> keep = {"checkpoint.save_replay_buffer=true"};
+    Train(SmallQ(algo, 1000, keep), a.string());
+    Train(SmallQ(algo, 1000, keep), b.string());
+    EXPECT_TRUE(SameParameters(a, b)) << algo;
+    const TrainResult first = Train(SmallQ(algo, 1000, keep), c.string(), false, 800);
+    EXPECT_TRUE(first.interrupted) << algo;
+    EXPECT_FALSE(SameParameters(a, c)) << algo;
+    Train(TrainConfig{}, c.string(), /*resume=*/true);
+    EXPECT_TRUE(SameParameters(a, c)) << algo;
+    const auto p = CheckpointParameters((a / "checkpoints/latest.safetensors").string());
+    EXPECT_TRUE(p.Has("agent.0.weight")) << algo;
+    EXPECT_EQ(p.Has("mixer.hyper_w_1.2.weight"), std::string(algo) == "qmix") << algo;
     for (const auto& d : {a, b, c}) fs::remove_all(d);
   }
 }

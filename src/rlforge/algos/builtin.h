@@ -17,6 +17,8 @@ std::unique_ptr<train::Algorithm> MakeSac(const train::TrainConfig& config,
                                           const std::string& run_dir);
 std::unique_ptr<train::Algorithm> MakeMappo(const train::TrainConfig& config,
                                             const std::string& run_dir);
+std::unique_ptr<train::Algorithm> MakeQmix(const train::TrainConfig& config,
+                                           const std::string& run_dir);
 std::unique_ptr<train::Algorithm> MakePebble(const train::TrainConfig& config,
                                              const std::string& run_dir);
 

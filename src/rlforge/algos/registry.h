@@ -14,6 +14,7 @@
 #include "rlforge/algos/mappo/mappo.h"
 #include "rlforge/algos/pebble/config.h"
 #include "rlforge/algos/ppo/ppo.h"
+#include "rlforge/algos/qmix/qmix.h"
 #include "rlforge/algos/sac/sac.h"
 #include "rlforge/core/spaces.h"
 
@@ -25,7 +26,7 @@ class Algorithm;
 namespace rlforge::algos {
 
 // Every algorithm's section of a config (top-level keys ppo:, dqn:, sac:, pebble:, dreamer:,
-// mappo:).
+// mappo:, qmix:).
 struct AlgoConfigs {
   PpoConfig ppo;                // ppo and a2c
   DqnConfig dqn;                // dqn
@@ -33,6 +34,7 @@ struct AlgoConfigs {
   pebble::PebbleConfig pebble;  // pebble
   DreamerConfig dreamer;        // dreamer (its math in the plugin librlforge_dreamer.so)
   MappoConfig mappo;            // mappo and ippo (their PPO knobs in ppo)
+  QmixConfig qmix;              // qmix, vdn and iql
 
   template <class V>
   void VisitAlgos(V& v) {
@@ -42,6 +44,7 @@ struct AlgoConfigs {
     v.Section("pebble", pebble, "PEBBLE: preference-based reward learning on SAC");
     v.Section("dreamer", dreamer, "DreamerV3 (2024 version): world model and imagination");
     v.Section("mappo", mappo, "MAPPO / IPPO: the multi-agent knobs (their PPO knobs are in ppo)");
+    v.Section("qmix", qmix, "QMIX / VDN / independent DQN: value decomposition on a replay");
   }
 };
 

@@ -37,17 +37,28 @@ std::unique_ptr<env::VectorEnv> MakeVectorEnv(const EnvConfig& c, double gamma, 
   return v;
 }
 
-void SaveEnvs(io::TensorDict& out, const env::VectorEnv& envs) {
+namespace {
+
+template <class Envs>
+void Save(io::TensorDict& out, const Envs& envs) {
   ByteWriter state;
   envs.SaveSnapshot(state);
   out.PutText("envs", state.bytes());
 }
 
-void LoadEnvs(const io::TensorDict& in, env::VectorEnv& envs) {
+template <class Envs>
+void Load(const io::TensorDict& in, Envs& envs) {
   const std::string bytes = in.Text("envs");
   ByteReader state(bytes, in.source() + ": envs");
   envs.LoadSnapshot(state);
 }
+
+}  // namespace
+
+void SaveEnvs(io::TensorDict& out, const env::VectorEnv& envs) { Save(out, envs); }
+void LoadEnvs(const io::TensorDict& in, env::VectorEnv& envs) { Load(in, envs); }
+void SaveEnvs(io::TensorDict& out, const env::MultiAgentVectorEnv& envs) { Save(out, envs); }
+void LoadEnvs(const io::TensorDict& in, env::MultiAgentVectorEnv& envs) { Load(in, envs); }
 
 std::vector<double> RunEpisodesOn(env::Env& e, const ActFn& act, const EvalRequest& req,
                                   const std::function<void()>& begin_episode,

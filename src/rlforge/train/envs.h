@@ -12,6 +12,10 @@
 #include "rlforge/train/algorithm.h"
 #include "rlforge/train/config.h"
 
+namespace rlforge::env {
+class MultiAgentVectorEnv;
+}
+
 namespace rlforge::train {
 
 // env kwargs from config text: true/false, integers, numbers, else strings
@@ -24,6 +28,9 @@ std::unique_ptr<env::VectorEnv> MakeVectorEnv(const EnvConfig& c, double gamma, 
 // Every env's state and RNG (and the vector env's) as the U8 tensor "envs".
 void SaveEnvs(io::TensorDict& out, const env::VectorEnv& envs);
 void LoadEnvs(const io::TensorDict& in, env::VectorEnv& envs);
+// The same for multi-agent envs.
+void SaveEnvs(io::TensorDict& out, const env::MultiAgentVectorEnv& envs);
+void LoadEnvs(const io::TensorDict& in, env::MultiAgentVectorEnv& envs);
 
 // Actions for n observations (n x obs_dim): discrete (n x D), continuous (n x C).
 using ActFn = std::function<void(const float* obs, int64_t n, int64_t* discrete, float* continuous,

@@ -162,9 +162,7 @@ class MappoRun final : public train::Algorithm {
     }
     out.Put("mappo.value_norm",
             std::vector<double>{value_norm_.mean, value_norm_.mean_sq, value_norm_.debias});
-    ByteWriter state;
-    envs_->SaveSnapshot(state);
-    out.PutText("envs", state.bytes());
+    train::SaveEnvs(out, *envs_);
   }
 
   void Load(const io::TensorDict& in) override {
@@ -172,9 +170,7 @@ class MappoRun final : public train::Algorithm {
     std::vector<double> norm(3);
     in.Read("mappo.value_norm", norm);
     value_norm_ = {norm[0], norm[1], norm[2]};
-    const std::string bytes = in.Text("envs");
-    ByteReader state(bytes, in.source() + ": envs");
-    envs_->LoadSnapshot(state);
+    train::LoadEnvs(in, *envs_);
   }
 
   io::TensorDict Parameters() const override { return Named(false); }
