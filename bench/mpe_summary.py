@@ -41,6 +41,7 @@ summary = {
     "median_final_by_algo": {a: statistics.median(r["final_last100_return"] for r in runs
                                                    if r["algo"] == a)
                              for a in sorted({r["algo"] for r in runs})},
+    "note": "learning runs use the presets as they are; steps are env (world) steps over all envs",
 }
 json.dump(summary, open(out, "w"), indent=1)
 print(json.dumps(summary, indent=1))

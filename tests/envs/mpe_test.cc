@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
 
 #include "rlforge/core/error.h"
 #include "rlforge/env/multi_agent.h"
@@ -54,6 +57,47 @@ TEST(MpeGolden, AChangedRecordingIsCaught) {
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.first_problem.find("step 10: reward of agent_1"), std::string::npos)
       << r.first_problem;
+}
+
+TEST(MpeGolden, MalformedFilesAreClearErrorsOrReportedProblems) {
+  nlohmann::json episodes = nlohmann::json::parse(std::ifstream(kGolden));
+  auto write = [](const nlohmann::json& j, const std::string& name) {
+    const std::string path = ::testing::TempDir() + "/rlforge_mpe_" + name + ".json";
+    std::ofstream(path) << j.dump();
+    return path;
+  };
+  auto error = [&](const std::function<void(nlohmann::json&)>& change) {
+    nlohmann::json j = episodes;
+    change(j[0]);
+    try {
+      io::LoadMultiAgentGolden(write(j, "bad"));
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error([](auto& e) {
+              e.erase("initial_agent_pos");
+            }).find("episode 0: missing key 'initial_agent_pos'"),
+            std::string::npos);
+  EXPECT_NE(error([](auto& e) {
+              e["steps"][2]["rewards"]["agent_0"] = "high";
+            }).find("steps[2]: key 'rewards'['agent_0']: expected a number"),
+            std::string::npos);
+  EXPECT_NE(error([](auto& e) { e["initial_agent_pos"][1] = {0.5}; }).find("[x, y] pairs"),
+            std::string::npos);
+  // parsed, but not this env's: a problem in the report, naming the agent
+  nlohmann::json j = episodes;
+  j[0]["steps"][4]["actions"]["agent_9"] = 1;
+  auto loaded = io::LoadMultiAgentGolden(write(j, "agent"));
+  auto r = io::ReplayMultiAgentEpisode(loaded[0], io::ReplayMode::kReplay, 0.0);
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.first_problem.find("unknown agent 'agent_9'"), std::string::npos) << r.first_problem;
+  j = episodes;
+  j[0]["kwargs"]["N"] = 4;
+  loaded = io::LoadMultiAgentGolden(write(j, "n4"));
+  r = io::ReplayMultiAgentEpisode(loaded[0], io::ReplayMode::kFromSeed, 0.0);
+  EXPECT_FALSE(r.passed);
 }
 
 TEST(MultiAgentApi, EveryAgentIsTruncatedAtMaxCyclesAndLeaves) {

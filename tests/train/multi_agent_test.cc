@@ -194,7 +194,8 @@ TEST(Mappo, EvaluationLogsThePerAgentScaleAndRecordsVideo) {
   std::ifstream csv(dir / "metrics.csv");
   const std::string text((std::istreambuf_iterator<char>(csv)), std::istreambuf_iterator<char>());
   for (const char* tag : {"charts/episodic_return", "eval/episodic_return", "losses/value_loss",
-                          "charts/value_norm_std"}) {
+                          "charts/value_norm_std", "charts/team_episodic_return",
+                          "charts/adversary_2/episodic_return", "charts/agent_0/episodic_return"}) {
     EXPECT_NE(text.find(std::string(",") + tag + ","), std::string::npos) << tag;
   }
   bool video = false;

@@ -133,6 +133,7 @@ class MultiAgentVectorEnv {
   int64_t obs_stride() const { return stride_; }
   int64_t state_size() const { return state_size_; }
   MultiAgentEnv& env(int i) { return *envs_[static_cast<size_t>(i)]; }
+  const MultiAgentEnv& env(int i) const { return *envs_[static_cast<size_t>(i)]; }
   int64_t num_discrete() const { return nd_; }    // widest discrete action over agents
   int64_t num_continuous() const { return nc_; }  // widest continuous action over agents
 

@@ -60,6 +60,29 @@ void LoadEnvs(const io::TensorDict& in, env::VectorEnv& envs) { Load(in, envs); 
 void SaveEnvs(io::TensorDict& out, const env::MultiAgentVectorEnv& envs) { Save(out, envs); }
 void LoadEnvs(const io::TensorDict& in, env::MultiAgentVectorEnv& envs) { Load(in, envs); }
 
+void EndEpisodes(Context& ctx, const env::MultiAgentVectorEnv& envs) {
+  const int n = envs.num_agents();
+  int ended = 0;
+  double team = 0.0;
+  for (int e = 0; e < envs.num_envs(); ++e) {
+    if (!envs.has_final()[e]) continue;
+    double sum = 0.0;
+    for (int i = 0; i < n; ++i) sum += envs.final_returns()[e * n + i];
+    ctx.EndEpisode(sum / n, envs.final_lengths()[e]);
+    team += sum, ++ended;
+  }
+  if (ended == 0) return;
+  ctx.Log("charts/team_episodic_return", team / ended);
+  const auto& agents = envs.env(0).possible_agents();
+  for (int i = 0; i < n; ++i) {
+    double mean = 0.0;
+    for (int e = 0; e < envs.num_envs(); ++e) {
+      if (envs.has_final()[e]) mean += envs.final_returns()[e * n + i] / ended;
+    }
+    ctx.Log("charts/" + agents[static_cast<size_t>(i)] + "/episodic_return", mean);
+  }
+}
+
 std::vector<double> RunEpisodesOn(env::Env& e, const ActFn& act, const EvalRequest& req,
                                   const std::function<void()>& begin_episode,
                                   const ValueFn& value) {

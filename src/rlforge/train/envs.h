@@ -28,6 +28,11 @@ std::unique_ptr<env::VectorEnv> MakeVectorEnv(const EnvConfig& c, double gamma, 
 // Every env's state and RNG (and the vector env's) as the U8 tensor "envs".
 void SaveEnvs(io::TensorDict& out, const env::VectorEnv& envs);
 void LoadEnvs(const io::TensorDict& in, env::VectorEnv& envs);
+// The episodes that ended on the last multi-agent step: each as ctx.EndEpisode(mean over the
+// agents of their returns: PettingZoo's per-agent scale), and once per step the means of those
+// episodes' team returns (the sum over agents) and of each agent's return, as
+// charts/team_episodic_return and charts/<agent>/episodic_return.
+void EndEpisodes(Context& ctx, const env::MultiAgentVectorEnv& envs);
 // The same for multi-agent envs.
 void SaveEnvs(io::TensorDict& out, const env::MultiAgentVectorEnv& envs);
 void LoadEnvs(const io::TensorDict& in, env::MultiAgentVectorEnv& envs);

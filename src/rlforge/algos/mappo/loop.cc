@@ -287,12 +287,8 @@ class MappoRun final : public train::Algorithm {
         rewards_[i * E_ + e] =
             static_cast<float>(mean_reward ? mean : envs_->rewards()[e * N_ + i]);
       any_final = any_final || envs_->has_final()[e];
-      if (!envs_->has_final()[e]) continue;
-      // the episode's return on PettingZoo's per-agent scale: the mean of the agents' returns
-      double ret = 0.0;
-      for (int i = 0; i < N_; ++i) ret += envs_->final_returns()[e * N_ + i] / N_;
-      ctx.EndEpisode(ret, envs_->final_lengths()[e]);
     }
+    train::EndEpisodes(ctx, *envs_);
     // truncated agents bootstrap from the value of their final observation
     std::fill(final_values_.begin(), final_values_.end(), 0.0f);
     if (any_final) {

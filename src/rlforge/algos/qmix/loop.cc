@@ -159,11 +159,8 @@ class QmixRun final : public train::Algorithm {
       replay_.Set<float>("individual_rewards", {&rewards_[e * n], n});
       replay_.Set<float>("global_rewards", {&team_[e], 1});
       replay_.SaveTransition(ended && all_terminated, ended && !all_terminated);
-      if (!ended) continue;
-      double ret = 0.0;  // PettingZoo's per-agent scale: the mean of the agents' returns
-      for (int i = 0; i < N_; ++i) ret += envs_->final_returns()[e * N_ + i] / N_;
-      ctx.EndEpisode(ret, envs_->final_lengths()[e]);
     }
+    train::EndEpisodes(ctx, *envs_);
   }
 
   // The sampled transitions as the learner's agent-major batch.
