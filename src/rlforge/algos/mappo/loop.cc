@@ -232,9 +232,9 @@ class MappoRun final : public train::Algorithm {
       for (int e = 0; e < E_; ++e) {
         const size_t row = static_cast<size_t>(i * E_ + e);
         const float* o = obs + (static_cast<size_t>(e) * N_ + i) * stride_;
-        ActorInput(o, i, &actor_in_[row * in_dim_]);
+        ActorInput(o, i, actor_in_.data() + (row * in_dim_));
         CriticInput(o, states + static_cast<size_t>(e) * state_size_, i,
-                    &critic_in_[row * critic_dim_]);
+                    critic_in_.data() + (row * critic_dim_));
       }
     }
   }
@@ -242,7 +242,7 @@ class MappoRun final : public train::Algorithm {
   void Values(float* values) {
     for (size_t k = 0; k < learners_.size(); ++k) {
       const auto [first, count] = Rows(k);
-      learners_[k]->Value(&critic_in_[first * critic_dim_], count, values + first);
+      learners_[k]->Value(critic_in_.data() + (first * critic_dim_), count, values + first);
     }
     if (config_.mappo.value_norm)
       for (int r = 0; r < N_ * E_; ++r) values[r] = value_norm_.Denormalize(values[r]);
@@ -252,16 +252,17 @@ class MappoRun final : public train::Algorithm {
     BuildInputs(envs_->observations(), envs_->states());
     for (size_t k = 0; k < learners_.size(); ++k) {
       const auto [first, count] = Rows(k);
-      learners_[k]->Act(&actor_in_[first * in_dim_], count, &discrete_[first * nd_],
-                        &continuous_[first * nc_], &log_probs_[first], nullptr);
-      learners_[k]->Value(&critic_in_[first * critic_dim_], count, &values_[first]);
+      learners_[k]->Act(actor_in_.data() + (first * in_dim_), count,
+                        discrete_.data() + (first * nd_), continuous_.data() + (first * nc_),
+                        log_probs_.data() + first, nullptr);
+      learners_[k]->Value(critic_in_.data() + (first * critic_dim_), count, values_.data() + first);
     }
     // the actions into the env blocks (E x N x ...), continuous ones clipped to their bounds
     for (int i = 0; i < N_; ++i) {
       const Space& space = envs_->env(0).action_space(i);
       for (int e = 0; e < E_; ++e) {
         const size_t row = static_cast<size_t>(i * E_ + e), slot = static_cast<size_t>(e * N_ + i);
-        std::copy_n(&discrete_[row * nd_], nd_, envs_->discrete_actions() + slot * nd_);
+        std::copy_n(discrete_.data() + (row * nd_), nd_, envs_->discrete_actions() + slot * nd_);
         for (int64_t j = 0; j < nc_; ++j) {
           envs_->continuous_actions()[slot * nc_ + j] =
               std::clamp(continuous_[row * nc_ + j], static_cast<float>(space.low()[j]),
@@ -309,6 +310,7 @@ class MappoRun final : public train::Algorithm {
   // Copies an agent-major block (N x E x width) into an env-major one (E x N x width).
   template <typename T>
   void ToEnvMajor(const std::vector<T>& block, int64_t width, std::vector<T>& out) const {
+    if (width == 0) return;
     for (int e = 0; e < E_; ++e) {
       for (int i = 0; i < N_; ++i) {
         std::copy_n(&block[static_cast<size_t>((i * E_ + e) * width)], width,
@@ -395,12 +397,14 @@ class MappoRun final : public train::Algorithm {
         const buffers::FlexibleBuffer& buf = buffers_[static_cast<size_t>(e)];
         const auto* obs = reinterpret_cast<const float*>(buf.At(f_.obs, i, t));
         const auto* state = reinterpret_cast<const float*>(buf.At(f_.state, 0, t));
-        ActorInput(obs, i, &mb_obs_[b * in_dim_]);
-        CriticInput(obs, state, i, &mb_critic_[b * critic_dim_]);
+        ActorInput(obs, i, mb_obs_.data() + (b * in_dim_));
+        CriticInput(obs, state, i, mb_critic_.data() + (b * critic_dim_));
         if (nd_ > 0)
-          std::memcpy(&mb_discrete_[b * nd_], buf.At(f_.discrete, i, t), sizeof(int64_t) * nd_);
+          std::memcpy(mb_discrete_.data() + (b * nd_), buf.At(f_.discrete, i, t),
+                      sizeof(int64_t) * nd_);
         if (nc_ > 0)
-          std::memcpy(&mb_continuous_[b * nc_], buf.At(f_.continuous, i, t), sizeof(float) * nc_);
+          std::memcpy(mb_continuous_.data() + (b * nc_), buf.At(f_.continuous, i, t),
+                      sizeof(float) * nc_);
         mb_logp_[b] = Read<float>(e, f_.log_probs, i, t);
         mb_values_[b] = Read<float>(e, f_.values, i, t);
         mb_adv_[b] = advantages_[row];
