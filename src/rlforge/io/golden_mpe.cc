@@ -159,10 +159,10 @@ class MultiAgentReplayer {
   void SetRecordedState(const std::vector<double>& pos, const std::vector<double>& vel) {
     std::vector<double> state = env_->GetState();
     const size_t agents = pos.size() / 2, landmarks = ep_.initial_landmark_pos.size() / 2;
-    if (agents != static_cast<size_t>(env_->num_agents()) ||
+    if (agents != static_cast<size_t>(env_->num_agents()) || vel.size() != pos.size() ||
         state.size() < 4 * (agents + landmarks))
-      throw Error(ep_.env_id + ": the file's positions do not fit the env's " +
-                  std::to_string(env_->num_agents()) + " agents");
+      throw Error(ep_.env_id + ": the file's positions and velocities do not fit the env's " +
+                  std::to_string(env_->num_agents()) + " agents and its landmarks");
     for (size_t i = 0; i < agents + landmarks; ++i) {
       const bool agent = i < agents;
       const std::vector<double>& p = agent ? pos : ep_.initial_landmark_pos;
@@ -179,6 +179,12 @@ class MultiAgentReplayer {
   void ComparePositions(const std::vector<double>& pos, const std::vector<double>& vel,
                         const std::string& where) {
     const std::vector<double> state = env_->GetState();
+    if (pos.size() != 2 * static_cast<size_t>(env_->num_agents()) || vel.size() != pos.size()) {
+      Problem(where + ": " + std::to_string(pos.size() / 2) + " positions and " +
+              std::to_string(vel.size() / 2) + " velocities recorded, the env has " +
+              std::to_string(env_->num_agents()) + " agents");
+      return;
+    }
     for (size_t i = 0; i < pos.size() / 2; ++i) {
       for (int k = 0; k < 2; ++k) {
         if (!Close(state[4 * i + k], pos[2 * i + k], tol_, report_.max_state_diff))
@@ -192,6 +198,10 @@ class MultiAgentReplayer {
   void CompareLandmarks() {
     const std::vector<double> state = env_->GetState();
     const size_t agents = static_cast<size_t>(env_->num_agents());
+    if (state.size() < 4 * (agents + ep_.initial_landmark_pos.size() / 2)) {
+      Problem("reset: more landmarks recorded than the env has");
+      return;
+    }
     for (size_t l = 0; l < ep_.initial_landmark_pos.size() / 2; ++l) {
       for (size_t k = 0; k < 2; ++k) {
         if (!Close(state[4 * (agents + l) + k], ep_.initial_landmark_pos[2 * l + k], tol_,
