@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Summary of bench/mpe.sh: stepping speed against MPE2 and, per run, the mean of the last 100
-training episode returns (PettingZoo per-agent scale) at the end, and the env steps and seconds
-until that mean first reached -15 and the issue's target (-9 for MAPPO/IPPO, -11 for VDN/QMIX).
+(and 1000) training episode returns (PettingZoo per-agent scale) at the end, and the env steps and
+seconds until the 100-episode mean first reached -15 and the issue's target (-9 for MAPPO/IPPO,
+-11 for VDN/QMIX).
 
 usage: mpe_summary.py WORK MPE2_STEPS_PER_SECOND OUT
 """
@@ -29,6 +30,7 @@ for line in open(f"{work}/times"):
                               "seconds": round(float(r["wall_time"]) - float(start), 1)}
     runs.append({"algo": label, "seed": int(seed), "env_steps": last_step,
                  "final_last100_return": round(sum(returns[-100:]) / min(100, len(returns)), 2),
+                 "final_last1000_return": round(sum(returns[-1000:]) / min(1000, len(returns)), 2),
                  "target": TARGET.get(label, -9.0), "reached_target": hits.get("target"),
                  "reached_minus15": hits.get("minus15"),
                  "wall_seconds": round(float(end) - float(start), 1)})
