@@ -42,17 +42,23 @@ void CheckNetworkSize(const std::string& key, const std::vector<int64_t>& hidden
   }
 }
 
-void PpoChecks(const TrainConfig& c, const Space& obs, const Space& act, int64_t) {
-  CheckNetworkSize("ppo.hidden", c.ppo.hidden, obs.size(), act.size() + 1, 2);
+// A PPO rollout (env.num_envs x ppo.num_steps rows of obs_size values) must fit in memory and
+// hold at least one row per minibatch.
+void CheckRollout(const TrainConfig& c, int64_t obs_size) {
   const int64_t batch = static_cast<int64_t>(c.env.num_envs) * c.ppo.num_steps;
-  if (static_cast<double>(batch) * static_cast<double>(obs.size()) > kMaxParameters)
+  if (static_cast<double>(batch) * static_cast<double>(obs_size) > kMaxParameters)
     throw Error("ppo.num_steps: env.num_envs x ppo.num_steps = " + std::to_string(batch) +
-                " rollout rows of " + std::to_string(obs.size()) +
+                " rollout rows of " + std::to_string(obs_size) +
                 " observation values exceed the limit of 268,435,456 values");
   if (batch < c.ppo.num_minibatches) {
     throw Error("ppo.num_minibatches: expected at most env.num_envs x ppo.num_steps = " +
                 std::to_string(batch));
   }
+}
+
+void PpoChecks(const TrainConfig& c, const Space& obs, const Space& act, int64_t) {
+  CheckNetworkSize("ppo.hidden", c.ppo.hidden, obs.size(), act.size() + 1, 2);
+  CheckRollout(c, obs.size());
   if (act.kind() != Space::Kind::kDiscrete && act.kind() != Space::Kind::kMultiDiscrete &&
       act.kind() != Space::Kind::kBox) {
     throw Error("algo: " + c.algo + " does not support the action space " + act.ToString());
@@ -116,14 +122,7 @@ void MappoChecks(const TrainConfig& c, const Space& obs, const Space& act, int64
         c.algo + "); use mappo.value_norm");
   const int64_t agents = static_cast<int64_t>(act.nvec().empty() ? 1 : act.nvec().size());
   CheckNetworkSize("ppo.hidden", c.ppo.hidden, obs.size() + agents, act.size() + 1, 2);
-  const int64_t batch = static_cast<int64_t>(c.env.num_envs) * c.ppo.num_steps;
-  if (batch < c.ppo.num_minibatches)
-    throw Error("ppo.num_minibatches: expected at most env.num_envs x ppo.num_steps = " +
-                std::to_string(batch));
-  if (static_cast<double>(batch) * static_cast<double>(obs.size()) > kMaxParameters)
-    throw Error("ppo.num_steps: env.num_envs x ppo.num_steps = " + std::to_string(batch) +
-                " rollout rows of " + std::to_string(obs.size()) +
-                " observation values exceed the limit of 268,435,456 values");
+  CheckRollout(c, obs.size());
 }
 
 // MAPPO (marlbenchmark/on-policy train_mpe_spread.sh) at a size this machine runs: episodes of

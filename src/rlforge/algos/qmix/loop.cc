@@ -33,6 +33,13 @@ class QmixRun final : public train::Algorithm {
         iterations_(std::max<int64_t>(1, config.total_timesteps / E_)),
         replay_(c_.buffer_size, N_, Fields(), static_cast<uint64_t>(config.seed)) {
     envs_->Reset(static_cast<uint64_t>(config.seed));
+    f_ = {replay_.FieldId("obs"),
+          replay_.FieldId("obs_"),
+          replay_.FieldId("state"),
+          replay_.FieldId("state_"),
+          replay_.FieldId("discrete_actions"),
+          replay_.FieldId("individual_rewards"),
+          replay_.FieldId("global_rewards")};
     learner_ =
         std::make_unique<Qmix>(c_, N_, in_dim_, state_size_, envs_->env(0).action_space(0).n(),
                                static_cast<uint64_t>(config.seed));
@@ -151,13 +158,13 @@ class QmixRun final : public train::Algorithm {
       }
       team_[e] = static_cast<float>(team);
       const auto n = static_cast<size_t>(N_);
-      replay_.Set<float>("obs", {&obs_[e * n * stride_], n * stride_});
-      replay_.Set<float>("obs_", {next_obs, n * stride_});
-      replay_.Set<float>("state", {&state_[e * state_size_], static_cast<size_t>(state_size_)});
-      replay_.Set<float>("state_", {next_state, static_cast<size_t>(state_size_)});
-      replay_.Set<int64_t>("discrete_actions", {&env_actions_[e * n], n});
-      replay_.Set<float>("individual_rewards", {&rewards_[e * n], n});
-      replay_.Set<float>("global_rewards", {&team_[e], 1});
+      replay_.Set<float>(f_.obs, {&obs_[e * n * stride_], n * stride_});
+      replay_.Set<float>(f_.next_obs, {next_obs, n * stride_});
+      replay_.Set<float>(f_.state, {&state_[e * state_size_], static_cast<size_t>(state_size_)});
+      replay_.Set<float>(f_.next_state, {next_state, static_cast<size_t>(state_size_)});
+      replay_.Set<int64_t>(f_.actions, {&env_actions_[e * n], n});
+      replay_.Set<float>(f_.rewards, {&rewards_[e * n], n});
+      replay_.Set<float>(f_.team, {&team_[e], 1});
       replay_.SaveTransition(ended && all_terminated, ended && !all_terminated);
     }
     train::EndEpisodes(ctx, *envs_);
@@ -206,6 +213,9 @@ class QmixRun final : public train::Algorithm {
   int64_t ids_, in_dim_;         // one-hot id width, agent input width
   int64_t iterations_;
   buffers::FlexibleBuffer replay_;  // every env's transitions
+  struct FieldIds {
+    int obs, next_obs, state, next_state, actions, rewards, team;
+  } f_;  // the replay's field ids
   std::unique_ptr<Qmix> learner_;
   std::vector<float> inputs_;         // agents' inputs        (N x E x in_dim)
   std::vector<int64_t> actions_;      // chosen actions        (N x E)

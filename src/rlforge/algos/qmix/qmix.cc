@@ -90,8 +90,8 @@ void Qmix::Mix(const float* params, const float* q, const float* state, int64_t 
   const float* V = v.Forward(params, state, state_dim_, B);
   if (online) {
     z_.resize(static_cast<size_t>(B * E));
-    w1_out_.assign(W1, W1 + B * w1.out_stride());
-    w_final_out_.assign(Wf, Wf + B * wf.out_stride());
+    w1_out_ = W1;
+    w_final_out_ = Wf;
   }
   for (int64_t b = 0; b < B; ++b) {
     // tot = elu(q . |W1| + b1) . |w_final| + V(s)

@@ -132,8 +132,9 @@ class Qmix {
   std::vector<float> d_tot_, d_q_taken_;  // d loss / d Q_tot (B), d loss / d q (N x B)
   std::vector<float> d_agent_;            // d loss / d agent outputs   (N*B x out_pad)
   std::vector<float> z_;                  // mixer pre-activations          (B x E)
-  std::vector<float> w1_out_;             // hypernet W1, before abs        (B x w1 out_stride)
-  std::vector<float> w_final_out_;        // hypernet w_final, before abs   (B x w_final out_stride)
+  // the online hypernets' last outputs (valid until their next Forward, after MixBackward)
+  const float* w1_out_ = nullptr;       // W1 before abs        (B x w1 out_stride)
+  const float* w_final_out_ = nullptr;  // w_final before abs   (B x w_final out_stride)
   std::vector<float> d_w1_, d_b1_, d_w_final_, d_v_;  // d loss / d hypernet outputs
 };
 

@@ -28,7 +28,7 @@ struct Entity {
   bool collide = true;
   double accel = kDefaultSensitivity;  // action sensitivity
   double max_speed = NAN;              // NaN: no speed limit
-  Color color{64, 64, 64};             // drawn as MPE does: its color x 200
+  Color color{64, 64, 64};             // fill colour, RGB (MPE's 0-1 colour x 255)
   double pos[2] = {0.0, 0.0};          // p_pos
   double vel[2] = {0.0, 0.0};          // p_vel
 };
