@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <random>
+#include <set>
 
 #include "rlforge/nn/mlp.h"
 #include "torch_util.h"
@@ -55,8 +56,14 @@ Reference CleanRlLoss(const Ppo& agent, const Space& act, const Ppo::Minibatch& 
     const int64_t start = act.kind() == Space::Kind::kDiscrete ? act.start() : 0;
     const torch::Tensor actions =
         torch::from_blob(const_cast<int64_t*>(mb.discrete), {B, heads}, torch::kInt64) - start;
+    torch::Tensor logits = out;
+    if (mb.masks != nullptr) {  // MAPPO's logits[mask == 0] = -1e10
+      const torch::Tensor allowed =
+          torch::from_blob(const_cast<uint8_t*>(mb.masks), {B, out.size(1)}, torch::kUInt8);
+      logits = out.masked_fill(allowed == 0, -1e10);
+    }
     for (int64_t h = 0, offset = 0; h < heads; offset += nvec[h++]) {
-      const torch::Tensor lp = torch::log_softmax(out.narrow(1, offset, nvec[h]), -1);
+      const torch::Tensor lp = torch::log_softmax(logits.narrow(1, offset, nvec[h]), -1);
       logp = logp + lp.gather(-1, actions.select(1, h).unsqueeze(-1)).squeeze(-1);
       entropy = entropy - (lp.exp() * lp).sum(-1);
     }
@@ -70,12 +77,19 @@ Reference CleanRlLoss(const Ppo& agent, const Space& act, const Ppo::Minibatch& 
             : torch::max(-adv * ratio, -adv * torch::clamp(ratio, 1 - c.clip_coef, 1 + c.clip_coef))
                   .mean();
   const torch::Tensor ret = vec(mb.returns), old_v = vec(mb.old_values);
-  torch::Tensor v_loss = (value - ret).pow(2);
+  // 0.5 (V - R)^2, or MAPPO's Huber loss (torch's huber_loss, delta)
+  auto loss_of = [&](const torch::Tensor& v) {
+    if (c.huber_delta <= 0) return 0.5 * (v - ret).pow(2);
+    return torch::nn::functional::huber_loss(
+        v, ret,
+        torch::nn::functional::HuberLossFuncOptions().reduction(torch::kNone).delta(c.huber_delta));
+  };
+  torch::Tensor v_loss = loss_of(value);
   if (c.clip_vloss && !c.a2c) {
-    v_loss = torch::max(
-        v_loss, (old_v + torch::clamp(value - old_v, -c.clip_coef, c.clip_coef) - ret).pow(2));
+    v_loss =
+        torch::max(v_loss, loss_of(old_v + torch::clamp(value - old_v, -c.clip_coef, c.clip_coef)));
   }
-  v_loss = 0.5 * v_loss.mean();
+  v_loss = v_loss.mean();
   (pg - c.ent_coef * entropy.mean() + c.vf_coef * v_loss).backward();
   Reference r{{},
               logp.detach(),
@@ -92,6 +106,7 @@ Reference CleanRlLoss(const Ppo& agent, const Space& act, const Ppo::Minibatch& 
 struct Data {
   std::vector<float> obs, continuous, old_logp, old_values, advantages, returns, critic;
   std::vector<int64_t> discrete;
+  std::vector<uint8_t> masks;  // allowed actions   (B x logits), empty: none
   Ppo::Minibatch View(int64_t B) const {
     return {B,
             obs.data(),
@@ -101,13 +116,15 @@ struct Data {
             old_values.data(),
             advantages.data(),
             returns.data(),
-            critic.empty() ? nullptr : critic.data()};
+            critic.empty() ? nullptr : critic.data(),
+            masks.empty() ? nullptr : masks.data()};
   }
 };
 
-// critic_dim > 0: the critic reads an input of its own (MAPPO's centralized critic).
+// critic_dim > 0: the critic reads an input of its own (MAPPO's centralized critic). masked:
+// random action masks (half the actions, at least one per head), the actions among the allowed.
 void ExpectGradientMatchesAutograd(const Space& act, PpoConfig config, bool expect_clipping,
-                                   int64_t critic_dim = 0) {
+                                   int64_t critic_dim = 0, bool masked = false) {
   const int64_t B = 37, obs_dim = 6;
   torch::manual_seed(7);
   Ppo agent(config, Space::Box(-10, 10, {obs_dim}), act, 1, critic_dim);
@@ -129,7 +146,10 @@ void ExpectGradientMatchesAutograd(const Space& act, PpoConfig config, bool expe
     const int64_t start = act.kind() == Space::Kind::kDiscrete ? act.start() : 0;
     for (int64_t i = 0; i < B; ++i) {
       for (const int64_t n : act.nvec()) {
-        d.discrete.push_back(start + std::uniform_int_distribution<int64_t>(0, n - 1)(rng));
+        const int64_t a = std::uniform_int_distribution<int64_t>(0, n - 1)(rng);
+        d.discrete.push_back(start + a);
+        if (!masked) continue;
+        for (int64_t j = 0; j < n; ++j) d.masks.push_back(j == a || rng() % 2 == 0);
       }
     }
   }
@@ -204,6 +224,47 @@ TEST(Mappo, CentralizedCriticGradientMatchesAutograd) {
   PpoConfig c;
   c.ent_coef = 0.0;
   ExpectGradientMatchesAutograd(Space::Box(0, 1, {5}), c, true, 11);
+}
+
+// MAPPO's Huber value loss: a delta of 0.4 puts some errors (returns ~ N(0, 1)) beyond it.
+TEST(Mappo, HuberValueLossGradientMatchesAutograd) {
+  PpoConfig c;
+  c.huber_delta = 0.4;
+  ExpectGradientMatchesAutograd(Space::Discrete(5), c, true, 11);
+  c.clip_vloss = false;
+  ExpectGradientMatchesAutograd(Space::Discrete(5), c, true, 11);
+}
+
+// MAPPO's action masks: masked logits take no probability and no gradient.
+TEST(Mappo, MaskedGradientMatchesAutograd) {
+  ExpectGradientMatchesAutograd(Space::Discrete(5), PpoConfig{}, true, 11, true);
+  ExpectGradientMatchesAutograd(Space::MultiDiscrete({5, 10}), PpoConfig{}, true, 0, true);
+}
+
+TEST(Mappo, ActingDrawsOnlyAllowedActions) {
+  Ppo agent(PpoConfig{}, Space::Box(-1, 1, {3}), Space::MultiDiscrete({4, 3}), 5);
+  const int64_t n = 200;
+  std::vector<float> obs(n * 3, 0.5f);
+  std::vector<uint8_t> masks;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int j = 0; j < 4; ++j) masks.push_back(j == i % 4 || j == (i + 2) % 4);  // two of four
+    for (int j = 0; j < 3; ++j) masks.push_back(j == i % 3);                      // one of three
+  }
+  std::vector<int64_t> actions(n * 2);
+  std::vector<float> log_probs(n);
+  std::set<int64_t> first_head;
+  for (const bool deterministic : {false, true}) {
+    agent.Act(obs.data(), n, actions.data(), nullptr, log_probs.data(), nullptr, deterministic,
+              masks.data());
+    for (int64_t i = 0; i < n; ++i) {
+      EXPECT_TRUE(masks[i * 7 + actions[i * 2]]) << "row " << i;
+      EXPECT_EQ(actions[i * 2 + 1], i % 3) << "row " << i;
+      // one allowed of two in head one, the only one in head two: log pi near log 1/2
+      EXPECT_NEAR(log_probs[i], std::log(0.5), 0.05) << "row " << i;
+      if (!deterministic) first_head.insert(actions[i * 2]);
+    }
+  }
+  EXPECT_EQ(first_head.size(), 4u);  // every action drawn where allowed
 }
 
 TEST(Ppo, GradientMatchesAutogradWithTwoThreads) {

@@ -36,7 +36,9 @@ torch::Tensor QMixer(const std::vector<torch::Tensor>& p, size_t first, const Qm
   return (torch::bmm(hidden, wf) + v).view({kB});
 }
 
-void ExpectGradientMatchesAutograd(const std::string& mixer, bool double_q) {
+// masked: random action masks now and next (the taken action allowed), and agents out of the
+// env when acting (about 1 in 5) or after the step (1 in 3 more).
+void ExpectGradientMatchesAutograd(const std::string& mixer, bool double_q, bool masked = false) {
   QmixConfig c;
   c.mixer = mixer;
   c.double_q = double_q;
@@ -59,6 +61,15 @@ void ExpectGradientMatchesAutograd(const std::string& mixer, bool double_q) {
   std::vector<int64_t> actions(R);
   for (auto& a : actions) a = std::uniform_int_distribution<int64_t>(0, kActions - 1)(rng);
   for (int64_t b = 0; b < kB; ++b) discounts[b] = b % 4 == 0 ? 0.0f : 0.9f;
+  std::vector<uint8_t> masks(R * kActions), next_masks(R * kActions), active(R), next_active(R);
+  for (int64_t r = 0; r < R; ++r) {
+    for (int64_t j = 0; j < kActions; ++j) {
+      masks[r * kActions + j] = j == actions[r] || rng() % 2 == 0;
+      next_masks[r * kActions + j] = j == (r % kActions) || rng() % 2 == 0;
+    }
+    active[r] = r < kB || rng() % 5 != 0;  // agent 0 always in: every transition mixes someone
+    next_active[r] = active[r] && rng() % 3 != 0;
+  }
   const QmixBatch batch{kB,
                         obs.data(),
                         next_obs.data(),
@@ -66,7 +77,11 @@ void ExpectGradientMatchesAutograd(const std::string& mixer, bool double_q) {
                         next_state.data(),
                         actions.data(),
                         rewards.data(),
-                        discounts.data()};
+                        discounts.data(),
+                        masked ? masks.data() : nullptr,
+                        masked ? next_masks.data() : nullptr,
+                        masked ? active.data() : nullptr,
+                        masked ? next_active.data() : nullptr};
   learner.Update(batch);  // the online network moves away from the target copy
 
   // the reference: online parameters with gradients, the target's from the checkpoint
@@ -82,19 +97,27 @@ void ExpectGradientMatchesAutograd(const std::string& mixer, bool double_q) {
   auto rows = [](std::vector<float>& v, std::vector<int64_t> shape) {
     return torch::from_blob(v.data(), shape).clone();
   };
+  auto flags = [&](std::vector<uint8_t>& v, std::vector<int64_t> shape) {
+    return masked ? torch::from_blob(v.data(), shape, torch::kUInt8).to(torch::kFloat32)
+                  : torch::ones(shape);
+  };
+  const torch::Tensor in = flags(active, {kAgents, kB}),
+                      next_in = flags(next_active, {kAgents, kB});
+  const torch::Tensor next_allowed = flags(next_masks, {R, kActions});
   const size_t layers = c.hidden.size() + 1;
   size_t at = 0;
   const torch::Tensor x = rows(obs, {R, kIn}), next_x = rows(next_obs, {R, kIn});
   const torch::Tensor a = torch::from_blob(actions.data(), {R, 1}, torch::kInt64).clone();
-  const torch::Tensor q_taken = Mlp(p, at, layers, x).gather(1, a).view({kAgents, kB});
+  const torch::Tensor q_taken = Mlp(p, at, layers, x).gather(1, a).view({kAgents, kB}) * in;
   torch::Tensor q_next;
   {
     torch::NoGradGuard no_grad;
     size_t t_at = 0, o_at = 0;
     const torch::Tensor qt = Mlp(target, t_at, layers, next_x);
-    q_next = double_q ? qt.gather(1, Mlp(p, o_at, layers, next_x).argmax(1, true))
-                      : std::get<0>(qt.max(1, true));
-    q_next = q_next.view({kAgents, kB});
+    auto allowed = [&](const torch::Tensor& q) { return q.masked_fill(next_allowed == 0, -1e30); };
+    q_next = double_q ? qt.gather(1, allowed(Mlp(p, o_at, layers, next_x)).argmax(1, true))
+                      : std::get<0>(allowed(qt).max(1, true));
+    q_next = q_next.view({kAgents, kB}) * next_in;
   }
   const torch::Tensor disc = rows(discounts, {kB});
   torch::Tensor tot, y;
@@ -110,7 +133,9 @@ void ExpectGradientMatchesAutograd(const std::string& mixer, bool double_q) {
     tot = q_taken;
     y = rows(rewards, {kAgents, kB}) + disc * q_next;
   }
-  const torch::Tensor loss = (tot - y.detach()).pow(2).mean();
+  // the mean over transitions, or without a mixer over the agents in the env
+  const torch::Tensor loss = mixer == "none" ? ((tot - y.detach()).pow(2) * in).sum() / in.sum()
+                                             : (tot - y.detach()).pow(2).mean();
   loss.backward();
 
   const auto ours = learner.Gradient(batch);
@@ -129,6 +154,33 @@ TEST(Qmix, GradientMatchesAutograd) { ExpectGradientMatchesAutograd("qmix", true
 TEST(Qmix, GradientMatchesAutogradWithoutDoubleQ) { ExpectGradientMatchesAutograd("qmix", false); }
 TEST(Vdn, GradientMatchesAutograd) { ExpectGradientMatchesAutograd("vdn", true); }
 TEST(IndependentDqn, GradientMatchesAutograd) { ExpectGradientMatchesAutograd("none", false); }
+TEST(Qmix, MaskedGradientMatchesAutogradWithAgentsOutOfTheEnv) {
+  ExpectGradientMatchesAutograd("qmix", true, true);
+  ExpectGradientMatchesAutograd("qmix", false, true);
+  ExpectGradientMatchesAutograd("vdn", true, true);
+  ExpectGradientMatchesAutograd("none", true, true);
+}
+
+TEST(Qmix, ActingExploresAndMaximizesOverTheAllowedActionsOnly) {
+  QmixConfig c;
+  c.hidden = {8};
+  Qmix learner(c, 1, 4, 4, kActions, 9);
+  const int64_t n = 400;
+  std::vector<float> inputs(n * 4, 0.3f);
+  std::vector<uint8_t> masks(n * kActions);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t j = 0; j < kActions; ++j) masks[r * kActions + j] = j == r % 5 || j == (r + 3) % 5;
+  std::vector<int64_t> actions(n);
+  for (const double epsilon : {1.0, 0.0}) {
+    learner.Act(inputs.data(), n, epsilon, actions.data(), masks.data());
+    int64_t first = 0;
+    for (int64_t r = 0; r < n; ++r) {
+      EXPECT_TRUE(masks[r * kActions + actions[r]]) << r << " epsilon " << epsilon;
+      first += actions[r] == r % 5;
+    }
+    if (epsilon == 1.0) EXPECT_NEAR(first, n / 2, n / 8);  // uniform over the two allowed
+  }
+}
 
 }  // namespace
 }  // namespace rlforge::algos

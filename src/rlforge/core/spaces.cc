@@ -241,6 +241,30 @@ bool Space::Contains(std::span<const double> values) const {
   return true;
 }
 
+int64_t Space::MaskSize() const {
+  if (kind_ != Kind::kDiscrete && kind_ != Kind::kMultiDiscrete) return 0;
+  int64_t size = 0;
+  for (const int64_t n : nvec_) size += n;
+  return size;
+}
+
+void Space::SampleMasked(Rng& rng, const uint8_t* mask, std::span<int64_t> discrete,
+                         std::span<float> continuous) const {
+  if (mask == nullptr || MaskSize() == 0) return Sample(rng, discrete, continuous);
+  if (static_cast<int64_t>(discrete.size()) != num_discrete())
+    throw Error("Space::SampleMasked: output sizes do not match " + ToString());
+  for (size_t part = 0; part < nvec_.size(); mask += nvec_[part++]) {
+    const int64_t allowed =
+        std::count_if(mask, mask + nvec_[part], [](uint8_t flag) { return flag != 0; });
+    if (allowed == 0)
+      throw Error("action mask of " + ToString() + " allows no value of part " +
+                  std::to_string(part));
+    int64_t k = rng.Integers(allowed), j = 0;  // the k-th allowed value
+    while (mask[j] == 0 || k-- > 0) ++j;
+    discrete[part] = start_ + j;
+  }
+}
+
 void Space::Sample(Rng& rng, std::span<int64_t> discrete, std::span<float> continuous) const {
   if (static_cast<int64_t>(discrete.size()) != num_discrete() ||
       static_cast<int64_t>(continuous.size()) != num_continuous()) {

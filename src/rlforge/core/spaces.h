@@ -82,6 +82,14 @@ class Space {
 
   // Draws a uniform member, NumPy-exact for Discrete and bounded float Box (Gymnasium's sample()).
   void Sample(Rng& rng, std::span<int64_t> discrete, std::span<float> continuous) const;
+  // The same among the actions a mask allows (Gymnasium's sample(mask)): `mask` has one flag per
+  // value of each discrete part (the nvec concatenated), 1 = allowed; null = Sample. Each part
+  // draws uniformly among its allowed values (np_random.choice(np.flatnonzero(mask))); a part
+  // with none allowed is an Error.
+  void SampleMasked(Rng& rng, const uint8_t* mask, std::span<int64_t> discrete,
+                    std::span<float> continuous) const;
+  // Flags in a mask of this space's actions: the sum of the discrete parts' cardinalities.
+  int64_t MaskSize() const;
 
   // Gymnasium flatten: Discrete and MultiDiscrete as one-hot blocks, the rest as is.
   int64_t FlatDim() const;

@@ -26,7 +26,51 @@ void MultiAgentEnv::DeclareAgents(std::vector<std::string> names,
   infos_.assign(n, Info());
   named_actions_.assign(n, Action{});
   named_present_.assign(n, 0);
+  int64_t widest_mask = 0;
+  for (const Space& s : act_spaces_) widest_mask = std::max(widest_mask, s.MaskSize());
+  mask_.assign(static_cast<size_t>(widest_mask), 1);
 }
+
+void MultiAgentEnv::ActionMask(int agent, uint8_t* mask) const {
+  const Space& space = act_spaces_.at(static_cast<size_t>(agent));
+  const int64_t size = space.MaskSize();
+  std::fill_n(mask, size, uint8_t{1});
+  if (!has_action_masks()) return;
+  MaskActions(agent, mask);
+  for (size_t part = 0, at = 0; part < space.nvec().size(); at += space.nvec()[part++]) {
+    if (std::any_of(mask + at, mask + at + space.nvec()[part], [](uint8_t f) { return f != 0; }))
+      continue;
+    // an agent that left may have nothing left to do: then nothing is masked
+    if (!alive(agent)) {
+      std::fill_n(mask, size, uint8_t{1});
+      return;
+    }
+    throw Error(spec_.id + ": the action mask of " + agents_[static_cast<size_t>(agent)] +
+                " allows no action" +
+                (space.nvec().size() > 1 ? " of part " + std::to_string(part) : ""));
+  }
+}
+
+namespace {
+
+// Empty if every discrete part of `a` is allowed by `mask`, else which value is not.
+std::string MaskedOut(const Space& space, const uint8_t* mask, const Action& a) {
+  for (size_t part = 0, at = 0; part < space.nvec().size(); at += space.nvec()[part++]) {
+    const int64_t value = a.discrete[part], j = value - space.start();
+    if (mask[at + static_cast<size_t>(j)] != 0) continue;
+    std::string allowed;
+    for (int64_t k = 0; k < space.nvec()[part]; ++k) {
+      if (mask[at + static_cast<size_t>(k)])
+        allowed += (allowed.empty() ? "" : ", ") + std::to_string(k + space.start());
+    }
+    return "action " + std::to_string(value) +
+           (space.nvec().size() > 1 ? " of part " + std::to_string(part) : "") +
+           " is masked out in this state (allowed: " + allowed + ")";
+  }
+  return {};
+}
+
+}  // namespace
 
 int MultiAgentEnv::AgentIndex(std::string_view name) const {
   for (size_t i = 0; i < agents_.size(); ++i) {
@@ -65,6 +109,12 @@ void MultiAgentEnv::Step(std::span<const Action> actions, float* obs, double* re
     if (!why.empty())
       throw Error(spec_.id + ": action of " + agents_[static_cast<size_t>(i)] + " is not in " +
                   act_spaces_[static_cast<size_t>(i)].ToString() + ": " + why);
+    if (!has_action_masks()) continue;
+    ActionMask(i, mask_.data());
+    const std::string masked = MaskedOut(act_spaces_[static_cast<size_t>(i)], mask_.data(),
+                                         actions[static_cast<size_t>(i)]);
+    if (!masked.empty())
+      throw Error(spec_.id + ": " + agents_[static_cast<size_t>(i)] + "'s " + masked);
   }
   for (Info& info : infos_) info.Clear();
   Advance(actions);
@@ -73,7 +123,7 @@ void MultiAgentEnv::Step(std::span<const Action> actions, float* obs, double* re
   const bool out_of_time = spec_.max_cycles > 0 && steps_ >= spec_.max_cycles;
   Observe(obs);
   for (int i = 0; i < n; ++i) {
-    terminated[i] = 0;
+    terminated[i] = alive(i) && Terminated(i);
     truncated[i] = alive(i) && out_of_time;
     if (!alive(i)) rewards[i] = 0.0;
   }
@@ -154,7 +204,9 @@ MultiAgentVectorEnv::MultiAgentVectorEnv(std::vector<std::unique_ptr<MultiAgentE
   for (int i = 0; i < n_; ++i) {
     nd_ = std::max(nd_, first.action_space(i).num_discrete());
     nc_ = std::max(nc_, first.action_space(i).num_continuous());
+    mask_stride_ = std::max(mask_stride_, first.action_mask_size(i));
   }
+  masked_ = first.has_action_masks();
   const auto e = envs_.size(), n = static_cast<size_t>(n_);
   obs_.assign(e * n * static_cast<size_t>(stride_), 0.0f);
   final_obs_ = obs_;
@@ -170,6 +222,8 @@ MultiAgentVectorEnv::MultiAgentVectorEnv(std::vector<std::unique_ptr<MultiAgentE
   final_lengths_.assign(e, 0);
   discrete_.assign(e * n * static_cast<size_t>(nd_), 0);
   continuous_.assign(e * n * static_cast<size_t>(nc_), 0.0f);
+  masks_.assign(e * n * static_cast<size_t>(mask_stride_), 1);
+  final_masks_ = masks_;
   step_actions_.assign(n, Action{});
   action_rngs_.assign(e, Rng(0));
 }
@@ -183,11 +237,20 @@ Action MultiAgentVectorEnv::ActionOf(int e, int agent) const {
                  static_cast<size_t>(space.num_continuous())}};
 }
 
+void MultiAgentVectorEnv::Masks(int e, std::vector<uint8_t>& block) {
+  if (!masked_) return;
+  for (int i = 0; i < n_; ++i) {
+    const size_t row = static_cast<size_t>(e) * n_ + static_cast<size_t>(i);
+    envs_[static_cast<size_t>(e)]->ActionMask(i, &block[row * mask_stride_]);
+  }
+}
+
 void MultiAgentVectorEnv::Reset(uint64_t seed) {
   for (int e = 0; e < num_envs(); ++e) {
     MultiAgentEnv& env = *envs_[static_cast<size_t>(e)];
     env.Reset(seed + static_cast<uint64_t>(e), &obs_[static_cast<size_t>(e) * n_ * stride_]);
     env.State(&state_[static_cast<size_t>(e) * state_size_]);
+    Masks(e, masks_);
     action_rngs_[static_cast<size_t>(e)] = Rng(seed + static_cast<uint64_t>(e));
     lengths_[static_cast<size_t>(e)] = 0;
   }
@@ -200,9 +263,10 @@ void MultiAgentVectorEnv::SampleActions() {
     for (int i = 0; i < n_; ++i) {
       const size_t row = static_cast<size_t>(e) * n_ + static_cast<size_t>(i);
       const Space& space = envs_[static_cast<size_t>(e)]->action_space(i);
-      space.Sample(action_rngs_[static_cast<size_t>(e)],
-                   {discrete_.data() + row * nd_, static_cast<size_t>(space.num_discrete())},
-                   {continuous_.data() + row * nc_, static_cast<size_t>(space.num_continuous())});
+      space.SampleMasked(
+          action_rngs_[static_cast<size_t>(e)], masked_ ? &masks_[row * mask_stride_] : nullptr,
+          {discrete_.data() + row * nd_, static_cast<size_t>(space.num_discrete())},
+          {continuous_.data() + row * nc_, static_cast<size_t>(space.num_continuous())});
     }
   }
 }
@@ -218,9 +282,11 @@ void MultiAgentVectorEnv::Step() {
     env.State(state);
     ++lengths_[static_cast<size_t>(e)];
     for (int i = 0; i < n_; ++i) returns_[row + i] += rewards_[row + i];
+    Masks(e, masks_);
     has_final_[static_cast<size_t>(e)] = env.num_alive() == 0;
     if (!has_final_[static_cast<size_t>(e)]) continue;
     std::copy(obs, obs + n_ * stride_, &final_obs_[row * stride_]);
+    std::copy_n(&masks_[row * mask_stride_], n_ * mask_stride_, &final_masks_[row * mask_stride_]);
     std::copy(state, state + state_size_, &final_state_[static_cast<size_t>(e) * state_size_]);
     std::copy(&returns_[row], &returns_[row] + n_, &final_returns_[row]);
     std::fill(&returns_[row], &returns_[row] + n_, 0.0);
@@ -228,6 +294,7 @@ void MultiAgentVectorEnv::Step() {
     lengths_[static_cast<size_t>(e)] = 0;
     env.Reset(std::nullopt, obs);
     env.State(state);
+    Masks(e, masks_);
   }
 }
 
@@ -253,6 +320,7 @@ void MultiAgentVectorEnv::LoadSnapshot(ByteReader& in) {
   returns_ = std::move(returns), lengths_ = std::move(lengths);
   for (Rng& rng : action_rngs_) rng.Deserialize(in.GetString());
   std::fill(has_final_.begin(), has_final_.end(), uint8_t{0});
+  for (int e = 0; e < num_envs(); ++e) Masks(e, masks_);
 }
 
 std::unique_ptr<MultiAgentVectorEnv> MakeMultiAgentVector(const std::string& id, int num_envs,
@@ -317,15 +385,13 @@ StepResult JointEnv::Step(const Action& action, void* obs) {
         action.discrete.subspan(static_cast<size_t>(i * nd_), nd_),
         action.continuous.subspan(static_cast<size_t>(i * nc_), nc_)};
   }
-  int alive = 0;
-  for (int i = 0; i < n; ++i) alive += env_->alive(i);
   env_->Step(actions_, static_cast<float*>(obs), rewards_.data(), terminated_.data(),
              truncated_.data());
   StepResult r;
   info_.Clear();
   bool all_terminated = true;
   for (int i = 0; i < n; ++i) {
-    r.reward += rewards_[static_cast<size_t>(i)] / alive;
+    r.reward += rewards_[static_cast<size_t>(i)] / n;
     all_terminated = all_terminated && terminated_[static_cast<size_t>(i)];
     info_.Set(reward_keys_[static_cast<size_t>(i)], rewards_[static_cast<size_t>(i)]);
   }
@@ -353,6 +419,7 @@ std::vector<double> Rollout(MultiAgentEnv& env, uint64_t seed, int steps, CheckR
   std::vector<std::vector<int64_t>> discrete(static_cast<size_t>(n));
   std::vector<std::vector<float>> continuous(static_cast<size_t>(n));
   std::vector<Action> actions(static_cast<size_t>(n));
+  std::vector<uint8_t> mask;
   Rng rng(seed);
   env.Reset(seed, obs.data());
   trace.assign(obs.begin(), obs.end());
@@ -361,7 +428,10 @@ std::vector<double> Rollout(MultiAgentEnv& env, uint64_t seed, int steps, CheckR
       const Space& space = env.action_space(i);
       discrete[i].resize(static_cast<size_t>(space.num_discrete()));
       continuous[i].resize(static_cast<size_t>(space.num_continuous()));
-      space.Sample(rng, discrete[i], continuous[i]);
+      mask.resize(static_cast<size_t>(env.action_mask_size(i)));
+      env.ActionMask(i, mask.data());
+      space.SampleMasked(rng, env.has_action_masks() ? mask.data() : nullptr, discrete[i],
+                         continuous[i]);
       actions[i] = Action{discrete[i], continuous[i]};
     }
     env.Step(actions, obs.data(), rewards.data(), term.data(), trunc.data());
@@ -385,6 +455,50 @@ std::vector<double> Rollout(MultiAgentEnv& env, uint64_t seed, int steps, CheckR
     trace.insert(trace.end(), trunc.begin(), trunc.end());
   }
   return trace;
+}
+
+// With action masks: over an episode, an action a mask forbids is refused, and the allowed ones
+// are taken (Step with them succeeds).
+void CheckMasksRefused(MultiAgentEnv& env, CheckReport& report) {
+  const int n = env.num_agents();
+  std::vector<float> obs(static_cast<size_t>(n * env.obs_stride()));
+  std::vector<double> rewards(static_cast<size_t>(n));
+  std::vector<uint8_t> term(static_cast<size_t>(n)), trunc(static_cast<size_t>(n));
+  std::vector<std::vector<int64_t>> discrete(static_cast<size_t>(n));
+  std::vector<std::vector<float>> continuous(static_cast<size_t>(n));
+  std::vector<std::vector<uint8_t>> masks(static_cast<size_t>(n));
+  std::vector<Action> actions(static_cast<size_t>(n));
+  Rng rng(11);
+  env.Reset(11, obs.data());
+  bool refused = false, tried = false;
+  while (env.num_alive() > 0) {
+    for (int i = 0; i < n; ++i) {
+      const Space& space = env.action_space(i);
+      masks[i].resize(static_cast<size_t>(env.action_mask_size(i)));
+      env.ActionMask(i, masks[i].data());
+      discrete[i].resize(static_cast<size_t>(space.num_discrete()));
+      continuous[i].resize(static_cast<size_t>(space.num_continuous()));
+      space.SampleMasked(rng, masks[i].data(), discrete[i], continuous[i]);
+      actions[i] = Action{discrete[i], continuous[i]};
+    }
+    for (int i = 0; i < n && !tried; ++i) {  // the first forbidden action of an agent still in
+      const auto off = std::find(masks[i].begin(), masks[i].end(), uint8_t{0});
+      if (!env.alive(i) || off == masks[i].end() || env.action_space(i).nvec().size() != 1)
+        continue;
+      const int64_t kept = discrete[i][0];
+      discrete[i][0] = (off - masks[i].begin()) + env.action_space(i).start();
+      tried = true;
+      try {
+        env.Step(actions, obs.data(), rewards.data(), term.data(), trunc.data());
+      } catch (const Error&) {
+        refused = true;
+      }
+      discrete[i][0] = kept;
+    }
+    if (tried && !refused) break;
+    env.Step(actions, obs.data(), rewards.data(), term.data(), trunc.data());
+  }
+  if (tried) (refused ? report.passed : report.failures).push_back("masked actions are refused");
 }
 
 }  // namespace
@@ -456,6 +570,7 @@ CheckReport CheckMultiAgentEnv(const std::function<std::unique_ptr<MultiAgentEnv
   } catch (const Error&) {
     report.passed.push_back("actions outside the space are refused");
   }
+  if (env->has_action_masks()) CheckMasksRefused(*env, report);
   return report;
 }
 

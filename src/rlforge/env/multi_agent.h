@@ -8,6 +8,9 @@
 // of num_agents x obs_stride floats (rows of agents whose observation is narrower are
 // zero-padded); rewards and flags into num_agents slots. An agent that is terminated or truncated
 // leaves the env (PettingZoo's `env.agents`); once none is left, Step throws until Reset.
+//
+// Envs with action masks (PettingZoo's info["action_mask"] / observation["action_mask"]) say
+// which discrete actions each agent may take in the current state; Step refuses the others.
 #pragma once
 
 #include <cstdint>
@@ -50,6 +53,15 @@ class MultiAgentEnv {
   int num_alive() const;
   int64_t steps() const { return steps_; }  // world steps since Reset
 
+  // Whether some actions are unavailable in some states; if not, every mask is all ones.
+  virtual bool has_action_masks() const { return false; }
+  // Flags of agent's mask: its discrete parts' cardinalities summed (0 for Box actions).
+  int64_t action_mask_size(int agent) const { return act_spaces_.at(agent).MaskSize(); }
+  // The agent's allowed actions in the current state (action_mask_size flags, 1 = allowed; the
+  // discrete parts' masks concatenated), also at the end of an episode (for
+  // bootstrapping); an agent that left with none allowed gets every action allowed.
+  void ActionMask(int agent, uint8_t* mask) const;
+
   // Resets; a seed re-creates the env's np_random as PettingZoo's reset(seed=...) does.
   void Reset(std::optional<uint64_t> seed, float* obs);
   // One world step: actions[i] is agent i's action (agents that left are not read). Throws a
@@ -83,10 +95,14 @@ class MultiAgentEnv {
   // Declares the agents and their spaces (observations must be float32 Boxes).
   void DeclareAgents(std::vector<std::string> names, std::vector<Space> observation_spaces,
                      std::vector<Space> action_spaces);
-  virtual void ResetWorld() = 0;                               // draw the initial state
-  virtual void Advance(std::span<const Action> actions) = 0;   // one world step
-  virtual void Reward(double* rewards) = 0;                    // of the state after Advance
-  virtual void ObserveAgent(int agent, float* obs) const = 0;  // observation_space(agent).size()
+  virtual void ResetWorld() = 0;                                  // draw the initial state
+  virtual void Advance(std::span<const Action> actions) = 0;      // one world step
+  virtual void Reward(double* rewards) = 0;                       // of the state after Advance
+  virtual bool Terminated(int /*agent*/) const { return false; }  // the agent's episode is over
+  virtual void ObserveAgent(int agent, float* obs) const = 0;     // observation_space(agent).size()
+  // With has_action_masks: clears the flags of the actions the agent may not take now (the mask
+  // comes in all ones).
+  virtual void MaskActions(int /*agent*/, uint8_t* /*mask*/) const {}
 
   Rng np_random_;  // the env's own random source
   bool seeded_ = false;
@@ -102,6 +118,7 @@ class MultiAgentEnv {
   std::vector<uint8_t> alive_;          // agent still in env.agents   (N)
   std::vector<Action> named_actions_;   // StepByName's actions by index   (N)
   std::vector<uint8_t> named_present_;  // StepByName: agent given        (N)
+  std::vector<uint8_t> mask_;           // one agent's action mask, checked by Step   (mask size)
   int64_t steps_ = 0;
 };
 
@@ -136,12 +153,14 @@ class MultiAgentVectorEnv {
   const MultiAgentEnv& env(int i) const { return *envs_[static_cast<size_t>(i)]; }
   int64_t num_discrete() const { return nd_; }    // widest discrete action over agents
   int64_t num_continuous() const { return nc_; }  // widest continuous action over agents
+  bool has_action_masks() const { return masked_; }
+  int64_t mask_stride() const { return mask_stride_; }  // widest action mask over agents
 
   // Resets env i with seed + i; action sampling is seeded from it too.
   void Reset(uint64_t seed);
   // Steps every env with the actions in the action blocks.
   void Step();
-  // Uniform random actions into the action blocks (per-env generators).
+  // Uniform random actions among the allowed ones into the action blocks (per-env generators).
   void SampleActions();
 
   const float* observations() const { return obs_.data(); }               // (E x N x stride)
@@ -154,7 +173,10 @@ class MultiAgentVectorEnv {
   const uint8_t* has_final() const { return has_final_.data(); }          // (E)
   const double* final_returns() const { return final_returns_.data(); }   // (E x N) where has_final
   const int64_t* final_lengths() const { return final_lengths_.data(); }  // (E) where has_final
-  int64_t* discrete_actions() { return discrete_.data(); }                // (E x N x num_discrete)
+  // Allowed actions now and at the end of ended episodes, with has_action_masks (all ones else).
+  const uint8_t* action_masks() const { return masks_.data(); }  // (E x N x mask_stride)
+  const uint8_t* final_action_masks() const { return final_masks_.data(); }  // the same
+  int64_t* discrete_actions() { return discrete_.data(); }    // (E x N x num_discrete)
   float* continuous_actions() { return continuous_.data(); }  // (E x N x num_continuous)
 
   void SaveSnapshot(ByteWriter& out) const;
@@ -162,10 +184,12 @@ class MultiAgentVectorEnv {
 
  private:
   Action ActionOf(int e, int agent) const;
+  void Masks(int e, std::vector<uint8_t>& block);  // env e's masks into its rows of `block`
 
   std::vector<std::unique_ptr<MultiAgentEnv>> envs_;
   int n_ = 0;
-  int64_t stride_ = 0, state_size_ = 0, nd_ = 0, nc_ = 0;
+  int64_t stride_ = 0, state_size_ = 0, nd_ = 0, nc_ = 0, mask_stride_ = 0;
+  bool masked_ = false;
   std::vector<float> obs_;              // current observations          (E x N x stride)
   std::vector<float> state_;            // current global states         (E x state_size)
   std::vector<float> final_obs_;        // last observations of ended episodes   (E x N x stride)
@@ -180,6 +204,8 @@ class MultiAgentVectorEnv {
   std::vector<int64_t> final_lengths_;  // lengths of ended episodes    (E)
   std::vector<int64_t> discrete_;       // actions, discrete part        (E x N x num_discrete)
   std::vector<float> continuous_;       // actions, continuous part      (E x N x num_continuous)
+  std::vector<uint8_t> masks_;          // allowed actions now           (E x N x mask_stride)
+  std::vector<uint8_t> final_masks_;    // allowed at the end of ended episodes   (the same)
   std::vector<Action> step_actions_;    // one env's actions as views    (N)
   std::vector<Rng> action_rngs_;        // per-env action samplers       (E)
 };
@@ -189,10 +215,10 @@ std::unique_ptr<MultiAgentVectorEnv> MakeMultiAgentVector(const std::string& id,
 
 // A multi-agent env seen as one agent acting for all, for evaluation episodes, videos and
 // reports: the observation is the agents x obs_stride block, the action every agent's action in
-// agent order (their heads as one MultiDiscrete, or one Box), the reward the mean over the agents
-// (PettingZoo's per-agent scale), and the episode ends when no agent is left (terminated if they
-// all terminated). info has each agent's reward as "<agent>/reward". Every agent must have the
-// same action space.
+// agent order (their heads as one MultiDiscrete, or one Box), the reward the sum over the agents
+// over their number (agents that left add 0: returns are PettingZoo's per-agent scale), and the
+// episode ends when no agent is left (terminated if they all terminated). info has each agent's
+// reward as "<agent>/reward". Every agent must have the same action space.
 class JointEnv final : public Env {
  public:
   explicit JointEnv(std::unique_ptr<MultiAgentEnv> env);

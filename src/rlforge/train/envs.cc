@@ -1,5 +1,6 @@
 #include "rlforge/train/envs.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "rlforge/core/bytes.h"
@@ -124,6 +125,27 @@ std::vector<double> RunEpisodes(const ActFn& act, const EnvConfig& env_config,
     norm->update_stats = false;
   }
   return RunEpisodesOn(*e, act, req, begin_episode, value);
+}
+
+std::vector<double> RunJointEpisodes(const JointActFn& act, const EnvConfig& env_config,
+                                     const EvalRequest& req) {
+  EnvConfig c = env_config;
+  c.normalize_reward = false;  // evaluation reports the true return
+  auto e = MakeEnv(c, 0.99);
+  const env::MultiAgentEnv& agents = env::FindWrapper<env::JointEnv>(e.get())->multi_agent();
+  int64_t stride = 0;
+  for (int i = 0; i < agents.num_agents(); ++i)
+    stride = std::max(stride, agents.action_mask_size(i));
+  std::vector<uint8_t> masks(static_cast<size_t>(agents.num_agents() * stride));
+  return RunEpisodesOn(
+      *e,
+      [&](const float* obs, int64_t, int64_t* discrete, float* continuous, bool deterministic) {
+        if (!agents.has_action_masks())
+          return act(obs, nullptr, discrete, continuous, deterministic);
+        for (int i = 0; i < agents.num_agents(); ++i) agents.ActionMask(i, &masks[i * stride]);
+        act(obs, masks.data(), discrete, continuous, deterministic);
+      },
+      req);
 }
 
 }  // namespace rlforge::train

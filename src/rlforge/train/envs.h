@@ -56,4 +56,12 @@ std::vector<double> RunEpisodesOn(env::Env& e, const ActFn& act, const EvalReque
                                   const std::function<void()>& begin_episode = nullptr,
                                   const ValueFn& value = nullptr);
 
+// Episodes on the joint view of a multi-agent env (env/multi_agent.h's JointEnv) of `c`, as
+// RunEpisodes; `act` also gets every agent's action mask (N x mask_stride, null when the env
+// has none) for the agents' observations (N x obs_stride).
+using JointActFn = std::function<void(const float* obs, const uint8_t* masks, int64_t* discrete,
+                                      float* continuous, bool deterministic)>;
+std::vector<double> RunJointEpisodes(const JointActFn& act, const EnvConfig& c,
+                                     const EvalRequest& req);
+
 }  // namespace rlforge::train

@@ -4,6 +4,9 @@
 // truncation apart from termination), then GAE per agent and epochs of PPO minibatch updates over
 // the (agent, env, step) rows. The loss and optimizer are PPO's (algos/ppo/ppo.cc).
 //
+// With action masks the agents act, and are trained, on the allowed actions only. Rows where an
+// agent had already left the env (MAPPO's active_masks) stay out of the updates and of ValueNorm.
+//
 // Inputs are built agent-major, row i * E + e for agent i in env e, so that one shared learner
 // acts on all N x E rows in one call and per-agent learners on contiguous blocks of E rows.
 #include <algorithm>
@@ -72,12 +75,18 @@ class MappoRun final : public train::Algorithm {
         state_size_(envs_->state_size()),
         nd_(envs_->num_discrete()),
         nc_(envs_->num_continuous()),
+        ms_(envs_->has_action_masks() ? envs_->mask_stride() : 0),
         ids_(config.mappo.share_parameters && config.mappo.agent_id ? N_ : 0),
         in_dim_(stride_ + ids_),
         critic_dim_(config.mappo.centralized_critic ? state_size_ + ids_ : in_dim_),
         iterations_(std::max<int64_t>(1, config.total_timesteps / (int64_t{E_} * T_))) {
     envs_->Reset(static_cast<uint64_t>(config.seed));
     const env::MultiAgentEnv& probe = envs_->env(0);
+    for (int i = 0; i < N_ && ms_ > 0; ++i) {
+      if (probe.action_mask_size(i) != ms_)
+        throw Error("mappo: action masks need every agent to have the same number of actions; " +
+                    probe.possible_agents()[i] + " has " + probe.action_space(i).ToString());
+    }
     const int learners = config.mappo.share_parameters ? 1 : N_;
     for (int k = 0; k < learners; ++k) {
       const Space obs = Space::Box(-INFINITY, INFINITY, {in_dim_});
@@ -94,14 +103,17 @@ class MappoRun final : public train::Algorithm {
           b.FieldId("individual_rewards"),
           b.FieldId("agent_terminated"),
           b.FieldId("agent_truncated"),
-          b.FieldId("final_values")};
+          b.FieldId("final_values"),
+          b.FieldId("active")};
     if (nd_ > 0) f_.discrete = b.FieldId("discrete_actions");
     if (nc_ > 0) f_.continuous = b.FieldId("continuous_actions");
+    if (ms_ > 0) f_.mask = b.FieldId("action_mask");
     const auto rows = static_cast<size_t>(N_ * E_);
     actor_in_.resize(rows * in_dim_);
     critic_in_.resize(rows * critic_dim_);
     discrete_.resize(rows * nd_);
     continuous_.resize(rows * nc_);
+    masks_.resize(rows * ms_), staged_active_.resize(rows);
     log_probs_.resize(rows), values_.resize(rows), final_values_.resize(rows);
     rewards_.resize(rows);
     staged_obs_.resize(rows * stride_), staged_state_.resize(E_ * state_size_);
@@ -110,6 +122,7 @@ class MappoRun final : public train::Algorithm {
     staged_discrete_.resize(rows * nd_), staged_continuous_.resize(rows * nc_);
     const auto total = rows * static_cast<size_t>(T_);
     advantages_.resize(total), returns_.resize(total), targets_.resize(total);
+    active_.resize(total);
     value_estimates_.resize(total);
     for (auto* v : {&col_rewards_, &col_values_, &col_final_, &col_adv_, &col_ret_})
       v->resize(static_cast<size_t>(T_));
@@ -142,16 +155,16 @@ class MappoRun final : public train::Algorithm {
   std::vector<double> Evaluate(const train::EvalRequest& req) override {
     // on the env's joint view: the observation is the agents' block, the action theirs in order
     std::vector<float> in(static_cast<size_t>(N_ * in_dim_));
-    return train::RunEpisodes(
-        [&](const float* obs, int64_t, int64_t* d, float* a, bool det) {
+    return train::RunJointEpisodes(
+        [&](const float* obs, const uint8_t* masks, int64_t* d, float* a, bool det) {
           for (int i = 0; i < N_; ++i) ActorInput(obs + i * stride_, i, &in[i * in_dim_]);
           for (size_t k = 0; k < learners_.size(); ++k) {
             const int64_t first = Rows(k).first / E_, count = Rows(k).second / E_;
             learners_[k]->Act(&in[first * in_dim_], count, d + first * nd_, a + first * nc_,
-                              nullptr, nullptr, det);
+                              nullptr, nullptr, det, masks ? masks + first * ms_ : nullptr);
           }
         },
-        config_.env, nullptr, req);
+        config_.env, req);
   }
 
   void Save(io::TensorDict& out) const override {
@@ -206,9 +219,11 @@ class MappoRun final : public train::Algorithm {
         {"individual_rewards", Scope::kPerAgent, {}, DType::kFloat32},
         {"agent_terminated", Scope::kPerAgent, {}, DType::kUInt8},
         {"agent_truncated", Scope::kPerAgent, {}, DType::kUInt8},
-        {"final_values", Scope::kPerAgent, {}, DType::kFloat32}};  // V(final) where truncated
+        {"final_values", Scope::kPerAgent, {}, DType::kFloat32},  // V(final) where truncated
+        {"active", Scope::kPerAgent, {}, DType::kUInt8}};         // still in the env when acting
     if (nd_ > 0) f.push_back({"discrete_actions", Scope::kPerAgent, {nd_}, DType::kInt64});
     if (nc_ > 0) f.push_back({"continuous_actions", Scope::kPerAgent, {nc_}, DType::kFloat32});
+    if (ms_ > 0) f.push_back({"action_mask", Scope::kPerAgent, {ms_}, DType::kUInt8});
     return f;
   }
 
@@ -250,11 +265,13 @@ class MappoRun final : public train::Algorithm {
 
   void CollectStep(train::Context& ctx) {
     BuildInputs(envs_->observations(), envs_->states());
+    ToAgentMajor(envs_->action_masks(), ms_, masks_);
     for (size_t k = 0; k < learners_.size(); ++k) {
       const auto [first, count] = Rows(k);
       learners_[k]->Act(actor_in_.data() + (first * in_dim_), count,
                         discrete_.data() + (first * nd_), continuous_.data() + (first * nc_),
-                        log_probs_.data() + first, nullptr);
+                        log_probs_.data() + first, nullptr, false,
+                        ms_ > 0 ? masks_.data() + first * ms_ : nullptr);
       learners_[k]->Value(critic_in_.data() + (first * critic_dim_), count, values_.data() + first);
     }
     // the actions into the env blocks (E x N x ...), continuous ones clipped to their bounds
@@ -277,6 +294,9 @@ class MappoRun final : public train::Algorithm {
     ToEnvMajor(values_, 1, staged_values_);
     ToEnvMajor(discrete_, nd_, staged_discrete_);
     ToEnvMajor(continuous_, nc_, staged_continuous_);
+    staged_masks_.assign(envs_->action_masks(), envs_->action_masks() + masks_.size());
+    for (int e = 0; e < E_; ++e)
+      for (int i = 0; i < N_; ++i) staged_active_[e * N_ + i] = envs_->env(e).alive(i);
     envs_->Step();
     ctx.global_step += E_;
     const bool mean_reward = config_.mappo.reward == "mean";
@@ -307,6 +327,14 @@ class MappoRun final : public train::Algorithm {
     for (int e = 0; e < E_; ++e) Store(e);
   }
 
+  // Copies an env-major block (E x N x width) into an agent-major one (N x E x width).
+  template <typename T>
+  void ToAgentMajor(const T* block, int64_t width, std::vector<T>& out) const {
+    for (int i = 0; i < N_ && width > 0; ++i) {
+      for (int e = 0; e < E_; ++e)
+        std::copy_n(block + (e * N_ + i) * width, width, &out[(i * E_ + e) * width]);
+    }
+  }
   // Copies an agent-major block (N x E x width) into an env-major one (E x N x width).
   template <typename T>
   void ToEnvMajor(const std::vector<T>& block, int64_t width, std::vector<T>& out) const {
@@ -335,6 +363,8 @@ class MappoRun final : public train::Algorithm {
     b.Set<float>(f_.final_values, rows(staged_final_, 1));
     if (nd_ > 0) b.Set<int64_t>(f_.discrete, rows(staged_discrete_, nd_));
     if (nc_ > 0) b.Set<float>(f_.continuous, rows(staged_continuous_, nc_));
+    if (ms_ > 0) b.Set<uint8_t>(f_.mask, rows(staged_masks_, ms_));
+    b.Set<uint8_t>(f_.active, rows(staged_active_, 1));
     const std::span<const uint8_t> term(envs_->terminated() + e * N_, static_cast<size_t>(N_));
     const std::span<const uint8_t> trunc(envs_->truncated() + e * N_, static_cast<size_t>(N_));
     b.Set<uint8_t>(f_.terminated, term);
@@ -370,29 +400,44 @@ class MappoRun final : public train::Algorithm {
         buffers::Gae(s, col_values_, values_[i * E_ + e], static_cast<float>(c.gamma),
                      static_cast<float>(c.gae_lambda), col_adv_, col_ret_);
         const size_t base = static_cast<size_t>((i * E_ + e) * T_);
+        for (int64_t t = 0; t < T_; ++t) active_[base + t] = Read<uint8_t>(e, f_.active, i, t);
         std::copy(col_adv_.begin(), col_adv_.end(), advantages_.begin() + base);
         std::copy(col_ret_.begin(), col_ret_.end(), returns_.begin() + base);
         std::copy(col_values_.begin(), col_values_.end(), value_estimates_.begin() + base);
       }
     }
-    if (config_.mappo.value_norm) value_norm_.Update(returns_);
+    if (config_.mappo.value_norm) {  // the statistics of the active rows' returns
+      active_returns_.clear();
+      for (size_t r = 0; r < returns_.size(); ++r)
+        if (active_[r]) active_returns_.push_back(returns_[r]);
+      if (!active_returns_.empty()) value_norm_.Update(active_returns_);
+    }
     for (size_t r = 0; r < returns_.size(); ++r)
       targets_[r] = config_.mappo.value_norm ? value_norm_.Normalize(returns_[r]) : returns_[r];
   }
 
-  // PPO epochs for learner k over its rows (row = (agent * E + env) * T + t).
+  // PPO epochs for learner k over its active rows (row = (agent * E + env) * T + t).
   std::map<std::string, double> UpdateLearner(size_t k, double lr) {
-    const int64_t first = Rows(k).first * T_, batch = Rows(k).second * T_;
-    const Ppo::Gather gather = [&, first](std::span<const int64_t> rows) {
+    const int64_t first = Rows(k).first * T_;
+    update_rows_.clear(), update_values_.clear(), update_returns_.clear();
+    for (int64_t row = first; row < first + Rows(k).second * T_; ++row) {
+      if (!active_[row]) continue;
+      update_rows_.push_back(row);
+      update_values_.push_back(value_estimates_[row]);
+      update_returns_.push_back(returns_[row]);
+    }
+    if (update_rows_.empty()) return {};
+    const Ppo::Gather gather = [&](std::span<const int64_t> rows) {
       const auto B = static_cast<int64_t>(rows.size());
       mb_obs_.resize(static_cast<size_t>(B * in_dim_));
       mb_critic_.resize(static_cast<size_t>(B * critic_dim_));
       mb_discrete_.resize(static_cast<size_t>(B * nd_));
       mb_continuous_.resize(static_cast<size_t>(B * nc_));
+      mb_masks_.resize(static_cast<size_t>(B * ms_));
       for (auto* v : {&mb_logp_, &mb_values_, &mb_adv_, &mb_targets_})
         v->resize(static_cast<size_t>(B));
       for (int64_t b = 0; b < B; ++b) {
-        const int64_t row = first + rows[b], t = row % T_, ie = row / T_;
+        const int64_t row = update_rows_[rows[b]], t = row % T_, ie = row / T_;
         const int i = static_cast<int>(ie / E_), e = static_cast<int>(ie % E_);
         const buffers::FlexibleBuffer& buf = buffers_[static_cast<size_t>(e)];
         const auto* obs = reinterpret_cast<const float*>(buf.At(f_.obs, i, t));
@@ -405,6 +450,7 @@ class MappoRun final : public train::Algorithm {
         if (nc_ > 0)
           std::memcpy(mb_continuous_.data() + (b * nc_), buf.At(f_.continuous, i, t),
                       sizeof(float) * nc_);
+        if (ms_ > 0) std::memcpy(mb_masks_.data() + (b * ms_), buf.At(f_.mask, i, t), ms_);
         mb_logp_[b] = Read<float>(e, f_.log_probs, i, t);
         mb_values_[b] = Read<float>(e, f_.values, i, t);
         mb_adv_[b] = advantages_[row];
@@ -418,11 +464,11 @@ class MappoRun final : public train::Algorithm {
                             mb_values_.data(),
                             mb_adv_.data(),
                             mb_targets_.data(),
-                            config_.mappo.centralized_critic ? mb_critic_.data() : nullptr};
+                            config_.mappo.centralized_critic ? mb_critic_.data() : nullptr,
+                            ms_ > 0 ? mb_masks_.data() : nullptr};
     };
-    return learners_[k]->Update(batch, gather,
-                                {value_estimates_.data() + first, static_cast<size_t>(batch)},
-                                {returns_.data() + first, static_cast<size_t>(batch)}, lr);
+    return learners_[k]->Update(static_cast<int64_t>(update_rows_.size()), gather, update_values_,
+                                update_returns_, lr);
   }
 
   const train::TrainConfig config_;  // a copy: the run outlives its caller's
@@ -430,6 +476,7 @@ class MappoRun final : public train::Algorithm {
   int E_, N_, T_;                // envs, agents, steps per rollout
   int64_t stride_, state_size_;  // observation row width, global state width
   int64_t nd_, nc_;              // action widths per agent: discrete, continuous
+  int64_t ms_;                   // action mask width per agent (0: no masks)
   int64_t ids_;                  // one-hot id width (0: none)
   int64_t in_dim_, critic_dim_;  // actor and critic input widths
   int64_t iterations_;
@@ -440,6 +487,7 @@ class MappoRun final : public train::Algorithm {
   std::vector<float> critic_in_;     // critic inputs           (N x E x critic_dim)
   std::vector<int64_t> discrete_;    // sampled actions         (N x E x nd)
   std::vector<float> continuous_;    // sampled actions, unclipped   (N x E x nc)
+  std::vector<uint8_t> masks_;       // allowed actions         (N x E x ms)
   std::vector<float> log_probs_;     // log pi(a)               (N x E)
   std::vector<float> values_;        // critic outputs; V(s_T) in return units at the end   (N x E)
   std::vector<float> final_values_;  // V(final obs) of truncated agents   (N x E)
@@ -448,6 +496,10 @@ class MappoRun final : public train::Algorithm {
   std::vector<float> returns_;       // advantages + values, return units   (N x E x T)
   std::vector<float> targets_;       // value targets (normalized with value_norm)   (N x E x T)
   std::vector<float> value_estimates_;  // V(s_t) in return units   (N x E x T)
+  std::vector<uint8_t> active_;         // the agent was in the env when acting   (N x E x T)
+  std::vector<float> active_returns_;   // the returns of active rows, for ValueNorm
+  std::vector<int64_t> update_rows_;    // one learner's active rows
+  std::vector<float> update_values_, update_returns_;  // their values and returns
   std::vector<float> col_rewards_, col_values_, col_final_, col_adv_, col_ret_;  // one column (T)
   std::vector<uint8_t> col_term_, col_trunc_;                                    // one column (T)
   // the step's transition, env-major, staged into the buffers
@@ -456,12 +508,15 @@ class MappoRun final : public train::Algorithm {
   std::vector<float> staged_logp_, staged_values_, staged_rewards_, staged_final_;  // (E x N)
   std::vector<int64_t> staged_discrete_;                                            // (E x N x nd)
   std::vector<float> staged_continuous_;  // unclipped   (E x N x nc)
+  std::vector<uint8_t> staged_masks_;     // allowed actions when acting   (E x N x ms)
+  std::vector<uint8_t> staged_active_;    // in the env when acting        (E x N)
   struct FieldIds {
-    int obs, state, log_probs, values, rewards, terminated, truncated, final_values;
-    int discrete = -1, continuous = -1;
+    int obs, state, log_probs, values, rewards, terminated, truncated, final_values, active;
+    int discrete = -1, continuous = -1, mask = -1;
   } f_;                                                    // the buffers' field ids
   std::vector<float> mb_obs_, mb_critic_, mb_continuous_;  // a minibatch's rows
   std::vector<int64_t> mb_discrete_;
+  std::vector<uint8_t> mb_masks_;
   std::vector<float> mb_logp_, mb_values_, mb_adv_, mb_targets_;
 };
 

@@ -13,15 +13,31 @@ namespace {
 
 constexpr double kLog2Pi = 1.8378770664093453;  // log(2 pi)
 
-// log softmax of one head's logits (n) into out (n)
-void LogSoftmax(const float* logits, int64_t n, double* out) {
-  double max = logits[0];
-  for (int64_t j = 1; j < n; ++j) max = std::max<double>(max, logits[j]);
+// log softmax of one head's logits (n) into out (n); with a mask (n, 1 = allowed) the masked
+// logits count as -inf, as MAPPO's logits[mask == 0] = -1e10
+void LogSoftmax(const float* logits, int64_t n, const uint8_t* mask, double* out) {
+  auto allowed = [mask](int64_t j) { return mask == nullptr || mask[j] != 0; };
+  double max = -INFINITY;
+  for (int64_t j = 0; j < n; ++j) max = allowed(j) ? std::max<double>(max, logits[j]) : max;
   double sum = 0.0;
-  for (int64_t j = 0; j < n; ++j) sum += std::exp(logits[j] - max);
+  for (int64_t j = 0; j < n; ++j) sum += allowed(j) ? std::exp(logits[j] - max) : 0.0;
   const double log_sum = max + std::log(sum);
-  for (int64_t j = 0; j < n; ++j) out[j] = logits[j] - log_sum;
+  for (int64_t j = 0; j < n; ++j) out[j] = allowed(j) ? logits[j] - log_sum : -INFINITY;
 }
+
+// The value loss of one error e = V - R and its derivative: e^2 / 2, or with delta > 0 the Huber
+// loss (torch's huber_loss: e^2 / 2 within delta, delta (|e| - delta / 2) beyond).
+double ValueLoss(double e, double delta, double* d_e) {
+  if (delta <= 0.0 || std::abs(e) <= delta) {
+    *d_e = e;
+    return 0.5 * e * e;
+  }
+  *d_e = e > 0 ? delta : -delta;
+  return delta * (std::abs(e) - 0.5 * delta);
+}
+
+// p log p, 0 where p = 0
+double PLogP(double log_p) { return std::isinf(log_p) ? 0.0 : std::exp(log_p) * log_p; }
 
 }  // namespace
 
@@ -97,7 +113,7 @@ void Ppo::Value(const float* x, int64_t n, float* values) {
 }
 
 void Ppo::Act(const float* x, int64_t n, int64_t* discrete, float* continuous, float* log_probs,
-              float* values, bool deterministic) {
+              float* values, bool deterministic, const uint8_t* masks) {
   const float* out = actor_.Forward(params_.data(), x, obs_dim_, n);
   if (values != nullptr && critic_dim_ == obs_dim_) Value(x, n, values);
   for (int64_t i = 0; i < n; ++i) {
@@ -109,13 +125,15 @@ void Ppo::Act(const float* x, int64_t n, int64_t* discrete, float* continuous, f
       const auto heads = static_cast<int64_t>(nvec.size());
       for (int64_t h = 0, offset = 0; h < heads; offset += nvec[h++]) {
         double* lp = lanes_[0].log_pi.data();
-        LogSoftmax(row + offset, nvec[h], lp);
+        const uint8_t* mask = masks != nullptr ? masks + i * act_dim_ + offset : nullptr;
+        LogSoftmax(row + offset, nvec[h], mask, lp);
         int64_t a = 0;
         if (deterministic) {
           for (int64_t j = 1; j < nvec[h]; ++j) a = lp[j] > lp[a] ? j : a;
-        } else {  // inverse CDF of one uniform draw
+        } else {  // inverse CDF of one uniform draw; masked actions have no mass
           double u = rng_.Random(), cdf = std::exp(lp[0]);
           while (a + 1 < nvec[h] && u >= cdf) cdf += std::exp(lp[++a]);
+          while (std::isinf(lp[a])) --a;  // rounding ran past the last allowed action
         }
         logp += lp[a];
         discrete[i * heads + h] = a + discrete_start_;
@@ -133,23 +151,24 @@ void Ppo::Act(const float* x, int64_t n, int64_t* discrete, float* continuous, f
 }
 
 void Ppo::LogProb(Lane& lane, const float* out, const int64_t* discrete, const float* continuous,
-                  double* logp, double* entropy) const {
+                  const uint8_t* mask, double* logp, double* entropy) const {
   *logp = 0.0, *entropy = 0.0;
   float* dlogp = lane.dlogp.data();
   float* dentropy = lane.dentropy.data();
   if (discrete_) {
-    // per head: d logp / d z = onehot(a) - p, d H / d z = -p (log p + H)
+    // per head: d logp / d z = onehot(a) - p, d H / d z = -p (log p + H); masked logits have
+    // p = 0 and no gradient
     double* lp = lane.log_pi.data();
     const auto& nvec = action_space_.nvec();
     for (size_t h = 0, offset = 0; h < nvec.size(); offset += nvec[h++]) {
       const int64_t n = nvec[h], a = discrete[h] - discrete_start_;
-      LogSoftmax(out + offset, n, lp);
+      LogSoftmax(out + offset, n, mask != nullptr ? mask + offset : nullptr, lp);
       double head_entropy = 0.0;
-      for (int64_t j = 0; j < n; ++j) head_entropy -= std::exp(lp[j]) * lp[j];
+      for (int64_t j = 0; j < n; ++j) head_entropy -= PLogP(lp[j]);
       for (int64_t j = 0; j < n; ++j) {
         const double p = std::exp(lp[j]);
         dlogp[offset + j] = static_cast<float>((j == a ? 1.0 : 0.0) - p);
-        dentropy[offset + j] = static_cast<float>(-p * (lp[j] + head_entropy));
+        dentropy[offset + j] = p == 0.0 ? 0.0f : static_cast<float>(-p * (lp[j] + head_entropy));
       }
       *logp += lp[a];
       *entropy += head_entropy;
@@ -228,7 +247,7 @@ void Ppo::LaneGradient(Lane& lane, const Minibatch& mb, int64_t begin, int64_t e
     const int64_t i = begin + r;  // row in the minibatch
     double logp = 0.0, entropy = 0.0;
     LogProb(lane, out + r * out_stride, mb.discrete + i * heads, mb.continuous + i * act_dim_,
-            &logp, &entropy);
+            mb.masks != nullptr ? mb.masks + i * act_dim_ : nullptr, &logp, &entropy);
     const double adv = (mb.advantages[i] - adv_mean) * adv_scale;
     const double log_ratio = logp - mb.old_log_probs[i], ratio = std::exp(log_ratio);
     l.old_approx_kl += -log_ratio * inv_b;
@@ -253,15 +272,17 @@ void Ppo::LaneGradient(Lane& lane, const Minibatch& mb, int64_t begin, int64_t e
         d_log_std[j] += static_cast<float>(d_logp * lane.dlogp_log_std[j] + d_entropy);
       }
     }
-    // value loss 0.5 (V - R)^2, or with clip_vloss the larger of it and the clipped version
+    // value loss L(V - R), or with clip_vloss the larger of it and the clipped version's
     const double v = value[r * value_stride], ret = mb.returns[i], old = mb.old_values[i];
-    double v_loss = 0.5 * (v - ret) * (v - ret), d_v = v - ret;
+    double d_v;
+    double v_loss = ValueLoss(v - ret, c.huber_delta, &d_v);
     if (c.clip_vloss && !c.a2c) {
       const double change = std::clamp(v - old, -c.clip_coef, c.clip_coef);
-      const double clipped_loss = 0.5 * (old + change - ret) * (old + change - ret);
+      double d_clipped;
+      const double clipped_loss = ValueLoss(old + change - ret, c.huber_delta, &d_clipped);
       if (clipped_loss > v_loss) {
         v_loss = clipped_loss;
-        d_v = change == v - old ? old + change - ret : 0.0;
+        d_v = change == v - old ? d_clipped : 0.0;
       }
     }
     l.value += v_loss * inv_b;

@@ -32,6 +32,7 @@ struct PpoConfig {
   bool clip_vloss = true;         // clip the value loss too (CleanRL: true)
   double ent_coef = 0.01;         // entropy bonus (CleanRL: 0.01; continuous: 0.0)
   double vf_coef = 0.5;           // value loss weight (CleanRL: 0.5)
+  double huber_delta = 0.0;       // Huber value loss beyond this error; 0 = squared (MAPPO: 10)
   double max_grad_norm = 0.5;     // global gradient clipping (CleanRL: 0.5)
   double target_kl = 0.0;  // stop the epochs early above this approx KL; 0 = off (CleanRL: None)
   std::vector<int64_t> hidden = {64,
@@ -61,6 +62,7 @@ class Ppo {
     const float* advantages = nullptr;     // GAE advantages             (B)
     const float* returns = nullptr;        // advantages + values        (B)
     const float* critic_obs = nullptr;     // the critic's input if separate   (B x critic_dim)
+    const uint8_t* masks = nullptr;        // allowed discrete actions, 1 = allowed   (B x logits)
   };
   struct Losses {
     double policy = 0, value = 0, entropy = 0;  // the three loss terms, minibatch means
@@ -74,9 +76,10 @@ class Ppo {
       uint64_t seed, int64_t critic_dim = 0);
 
   // Samples actions for n observations (n x obs_dim). Writes discrete actions (n x D) or
-  // continuous actions (n x C), and if given log-probs and values (n).
+  // continuous actions (n x C), and if given log-probs and values (n). With action masks
+  // (n x logits: every head's, 1 = allowed) only allowed actions are drawn.
   void Act(const float* obs, int64_t n, int64_t* discrete, float* continuous, float* log_probs,
-           float* values, bool deterministic = false);
+           float* values, bool deterministic = false, const uint8_t* masks = nullptr);
   // values (n) = V(x (n x critic_dim)), e.g. of final observations to bootstrap truncations.
   void Value(const float* x, int64_t n, float* values);
   // One PPO update over a full rollout; returns CleanRL's losses/* metrics.
@@ -116,10 +119,10 @@ class Ppo {
   // Rows [begin, end) of the minibatch into lane.grads and lane.losses.
   void LaneGradient(Lane& lane, const Minibatch& mb, int64_t begin, int64_t end, double adv_mean,
                     double adv_scale);
-  // log pi(a) and entropy of one sample's policy head `out`, with their gradients w.r.t. `out`
-  // (and the log std) in the lane's scratch.
+  // log pi(a) and entropy of one sample's policy head `out` (masked logits excluded when `mask`
+  // is given), with their gradients w.r.t. `out` (and the log std) in the lane's scratch.
   void LogProb(Lane& lane, const float* out, const int64_t* discrete, const float* continuous,
-               double* logp, double* entropy) const;
+               const uint8_t* mask, double* logp, double* entropy) const;
 
   PpoConfig config_;
   Space action_space_;
@@ -155,6 +158,9 @@ void PpoConfig::Visit(V& v) {
   v("ent_coef", ent_coef, "entropy bonus weight (CleanRL: 0.01; continuous: 0.0)",
     Range::NonNegative());
   v("vf_coef", vf_coef, "value loss weight (CleanRL: 0.5)", Range::NonNegative());
+  v("huber_delta", huber_delta,
+    "Huber value loss with this delta (MAPPO: 10); 0 = the squared error / 2 (CleanRL)",
+    Range::NonNegative());
   v("max_grad_norm", max_grad_norm, "global gradient norm clip (CleanRL: 0.5)", Range::Positive());
   v("target_kl", target_kl, "stop epochs early above this approx KL, 0 = never (CleanRL: None)",
     Range::NonNegative());

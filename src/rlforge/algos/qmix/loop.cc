@@ -3,7 +3,9 @@
 // observations, the global state before and after, actions, individual and team rewards,
 // termination apart from truncation) go into one FlexibleBuffer shared by the envs, and every
 // train_frequency steps a uniform batch of transitions trains the agents and the mixer on the TD
-// loss. The math is in qmix.cc.
+// loss. The math is in qmix.cc. With action masks the agents explore and maximize over the
+// allowed actions only (the next step's masks kept for the targets); an agent out of the env
+// adds nothing to the mix.
 #include <algorithm>
 #include <cstring>
 
@@ -30,6 +32,7 @@ class QmixRun final : public train::Algorithm {
         state_size_(envs_->state_size()),
         ids_(c_.agent_id ? N_ : 0),
         in_dim_(stride_ + ids_),
+        ms_(envs_->has_action_masks() ? envs_->mask_stride() : 0),
         iterations_(std::max<int64_t>(1, config.total_timesteps / E_)),
         replay_(c_.buffer_size, N_, Fields(), static_cast<uint64_t>(config.seed)) {
     envs_->Reset(static_cast<uint64_t>(config.seed));
@@ -39,7 +42,11 @@ class QmixRun final : public train::Algorithm {
           replay_.FieldId("state_"),
           replay_.FieldId("discrete_actions"),
           replay_.FieldId("individual_rewards"),
-          replay_.FieldId("global_rewards")};
+          replay_.FieldId("global_rewards"),
+          replay_.FieldId("active"),
+          replay_.FieldId("active_")};
+    if (ms_ > 0)
+      f_.mask = replay_.FieldId("action_mask"), f_.next_mask = replay_.FieldId("action_mask_");
     learner_ =
         std::make_unique<Qmix>(c_, N_, in_dim_, state_size_, envs_->env(0).action_space(0).n(),
                                static_cast<uint64_t>(config.seed));
@@ -47,6 +54,8 @@ class QmixRun final : public train::Algorithm {
     inputs_.resize(rows * in_dim_), actions_.resize(rows);
     obs_.resize(rows * stride_), state_.resize(E_ * state_size_);
     rewards_.resize(rows), team_.resize(E_), env_actions_.resize(rows);
+    masks_.resize(rows * ms_), env_masks_.resize(rows * ms_);
+    active_.resize(rows), next_active_.resize(rows);
   }
 
   int64_t total_steps() const override { return iterations_ * E_; }
@@ -60,7 +69,15 @@ class QmixRun final : public train::Algorithm {
     std::copy_n(envs_->observations(), obs_.size(), obs_.data());
     std::copy_n(envs_->states(), state_.size(), state_.data());
     Inputs(obs_.data(), E_, inputs_.data());
-    learner_->Act(inputs_.data(), N_ * E_, epsilon, actions_.data());
+    std::copy_n(envs_->action_masks(), env_masks_.size(), env_masks_.data());
+    for (int i = 0; i < N_ && ms_ > 0; ++i) {  // agent-major, as the inputs
+      for (int e = 0; e < E_; ++e)
+        std::copy_n(&env_masks_[(e * N_ + i) * ms_], ms_, &masks_[(i * E_ + e) * ms_]);
+    }
+    for (int e = 0; e < E_; ++e)
+      for (int i = 0; i < N_; ++i) active_[e * N_ + i] = envs_->env(e).alive(i);
+    learner_->Act(inputs_.data(), N_ * E_, epsilon, actions_.data(),
+                  ms_ > 0 ? masks_.data() : nullptr);
     for (int i = 0; i < N_; ++i) {
       for (int e = 0; e < E_; ++e) envs_->discrete_actions()[e * N_ + i] = actions_[i * E_ + e];
     }
@@ -82,12 +99,12 @@ class QmixRun final : public train::Algorithm {
 
   std::vector<double> Evaluate(const train::EvalRequest& req) override {
     std::vector<float> in(static_cast<size_t>(N_ * in_dim_));
-    return train::RunEpisodes(
-        [&](const float* obs, int64_t, int64_t* d, float*, bool) {
+    return train::RunJointEpisodes(
+        [&](const float* obs, const uint8_t* masks, int64_t* d, float*, bool) {
           Inputs(obs, 1, in.data());
-          learner_->Act(in.data(), N_, 0.0, d);
+          learner_->Act(in.data(), N_, 0.0, d, masks);
         },
-        config_.env, nullptr, req);
+        config_.env, req);
   }
 
   void Save(io::TensorDict& out) const override {
@@ -117,15 +134,25 @@ class QmixRun final : public train::Algorithm {
   // Flexibuff's names: obs/obs_, state/state_, discrete_actions, individual and global rewards.
   // Transitions of all envs share the ring, so its episode index is not used (batches are
   // uniform over transitions).
+  // With masks, action_mask/action_mask_ (now and next); active/active_: the agent is in the
+  // env when acting, and still in it (not terminated) after the step.
   std::vector<buffers::FieldSpec> Fields() const {
     using buffers::Scope;
-    return {{"obs", Scope::kPerAgent, {stride_}, DType::kFloat32},
-            {"obs_", Scope::kPerAgent, {stride_}, DType::kFloat32},
-            {"state", Scope::kGlobal, {state_size_}, DType::kFloat32},
-            {"state_", Scope::kGlobal, {state_size_}, DType::kFloat32},
-            {"discrete_actions", Scope::kPerAgent, {1}, DType::kInt64},
-            {"individual_rewards", Scope::kPerAgent, {}, DType::kFloat32},
-            {"global_rewards", Scope::kGlobal, {}, DType::kFloat32}};
+    std::vector<buffers::FieldSpec> f = {
+        {"obs", Scope::kPerAgent, {stride_}, DType::kFloat32},
+        {"obs_", Scope::kPerAgent, {stride_}, DType::kFloat32},
+        {"state", Scope::kGlobal, {state_size_}, DType::kFloat32},
+        {"state_", Scope::kGlobal, {state_size_}, DType::kFloat32},
+        {"discrete_actions", Scope::kPerAgent, {1}, DType::kInt64},
+        {"individual_rewards", Scope::kPerAgent, {}, DType::kFloat32},
+        {"global_rewards", Scope::kGlobal, {}, DType::kFloat32},
+        {"active", Scope::kPerAgent, {}, DType::kUInt8},
+        {"active_", Scope::kPerAgent, {}, DType::kUInt8}};
+    if (ms_ > 0) {
+      f.push_back({"action_mask", Scope::kPerAgent, {ms_}, DType::kUInt8});
+      f.push_back({"action_mask_", Scope::kPerAgent, {ms_}, DType::kUInt8});
+    }
+    return f;
   }
 
   // Agent-major inputs (N x envs x in_dim) from env-major observations (envs x N x stride).
@@ -149,9 +176,12 @@ class QmixRun final : public train::Algorithm {
                               static_cast<size_t>(e) * N_ * stride_;
       const float* next_state =
           (ended ? envs_->final_states() : envs_->states()) + static_cast<size_t>(e) * state_size_;
+      const uint8_t* next_masks =
+          (ended ? envs_->final_action_masks() : envs_->action_masks()) + e * N_ * ms_;
       double team = 0.0;
       bool all_terminated = true;
       for (int i = 0; i < N_; ++i) {
+        next_active_[e * N_ + i] = active_[e * N_ + i] && !envs_->terminated()[e * N_ + i];
         rewards_[e * N_ + i] = static_cast<float>(envs_->rewards()[e * N_ + i]);
         team += envs_->rewards()[e * N_ + i] / (c_.team_reward == "mean" ? N_ : 1);
         all_terminated = all_terminated && envs_->terminated()[e * N_ + i];
@@ -165,6 +195,12 @@ class QmixRun final : public train::Algorithm {
       replay_.Set<int64_t>(f_.actions, {&env_actions_[e * n], n});
       replay_.Set<float>(f_.rewards, {&rewards_[e * n], n});
       replay_.Set<float>(f_.team, {&team_[e], 1});
+      replay_.Set<uint8_t>(f_.active, {&active_[e * n], n});
+      replay_.Set<uint8_t>(f_.next_active, {&next_active_[e * n], n});
+      if (ms_ > 0) {
+        replay_.Set<uint8_t>(f_.mask, {&env_masks_[e * n * ms_], n * ms_});
+        replay_.Set<uint8_t>(f_.next_mask, {next_masks, n * ms_});
+      }
       replay_.SaveTransition(ended && all_terminated, ended && !all_terminated);
     }
     train::EndEpisodes(ctx, *envs_);
@@ -193,7 +229,11 @@ class QmixRun final : public train::Algorithm {
             batch_["state_"].as<float>(),
             batch_["discrete_actions"].as<int64_t>(),
             own ? batch_["individual_rewards"].as<float>() : batch_["global_rewards"].as<float>(),
-            discounts_.data()};
+            discounts_.data(),
+            ms_ > 0 ? batch_["action_mask"].as<uint8_t>() : nullptr,
+            ms_ > 0 ? batch_["action_mask_"].as<uint8_t>() : nullptr,
+            batch_["active"].as<uint8_t>(),
+            batch_["active_"].as<uint8_t>()};
   }
   // One agent's B observations (B x stride) as inputs (B x in_dim).
   void Inputs1(const float* obs, int agent, int64_t B, float* out) const {
@@ -211,10 +251,12 @@ class QmixRun final : public train::Algorithm {
   int E_, N_;                    // envs, agents
   int64_t stride_, state_size_;  // observation row width, global state width
   int64_t ids_, in_dim_;         // one-hot id width, agent input width
+  int64_t ms_;                   // action mask width (0: no masks)
   int64_t iterations_;
   buffers::FlexibleBuffer replay_;  // every env's transitions
   struct FieldIds {
-    int obs, next_obs, state, next_state, actions, rewards, team;
+    int obs, next_obs, state, next_state, actions, rewards, team, active, next_active;
+    int mask = -1, next_mask = -1;
   } f_;  // the replay's field ids
   std::unique_ptr<Qmix> learner_;
   std::vector<float> inputs_;         // agents' inputs        (N x E x in_dim)
@@ -223,6 +265,10 @@ class QmixRun final : public train::Algorithm {
   std::vector<float> obs_, state_;    // acted on              (E x N x stride), (E x state)
   std::vector<float> rewards_;        // individual rewards    (E x N)
   std::vector<float> team_;           // team rewards          (E)
+  std::vector<uint8_t> masks_;        // allowed actions       (N x E x ms)
+  std::vector<uint8_t> env_masks_;    // the same, env-major   (E x N x ms)
+  std::vector<uint8_t> active_;       // in the env when acting   (E x N)
+  std::vector<uint8_t> next_active_;  // still in it after the step   (E x N)
   buffers::Batch batch_;              // a sampled batch, reused
   std::vector<float> batch_in_, batch_next_in_;  // its inputs   (N x B x in_dim)
   std::vector<float> discounts_;                 // gamma or 0           (B)

@@ -80,6 +80,13 @@ struct QmixBatch {
   const int64_t* actions = nullptr;   // chosen actions          (N x B)
   const float* rewards = nullptr;     // team (B), or each agent's with mixer none (N x B)
   const float* discounts = nullptr;   // gamma, 0 where terminated   (B)
+  // optional: allowed actions (1) now and at the next step   (N x B x n_actions each)
+  const uint8_t* masks = nullptr;
+  const uint8_t* next_masks = nullptr;
+  // optional: the agent was in the env when acting, and is still in it (not terminated) after
+  // the step   (N x B each); an agent out of the env adds Q = 0 to the mix
+  const uint8_t* active = nullptr;
+  const uint8_t* next_active = nullptr;
 };
 
 class Qmix {
@@ -87,8 +94,10 @@ class Qmix {
   Qmix(const QmixConfig& config, int n_agents, int64_t in_dim, int64_t state_dim, int64_t n_actions,
        uint64_t seed);
 
-  // Greedy (epsilon 0) or epsilon-greedy actions for `rows` agent inputs (rows x in_dim).
-  void Act(const float* inputs, int64_t rows, double epsilon, int64_t* actions);
+  // Greedy (epsilon 0) or epsilon-greedy actions for `rows` agent inputs (rows x in_dim), among
+  // the allowed ones if `masks` (rows x n_actions, 1 = allowed) is given.
+  void Act(const float* inputs, int64_t rows, double epsilon, int64_t* actions,
+           const uint8_t* masks = nullptr);
   // The TD loss's gradient on one batch into gradients(); returns losses/td_loss, q_taken_mean,
   // target_mean.
   std::map<std::string, double> Gradient(const QmixBatch& batch);
