@@ -286,7 +286,9 @@ void MultiAgentVectorEnv::Step() {
     has_final_[static_cast<size_t>(e)] = env.num_alive() == 0;
     if (!has_final_[static_cast<size_t>(e)]) continue;
     std::copy(obs, obs + n_ * stride_, &final_obs_[row * stride_]);
-    std::copy_n(&masks_[row * mask_stride_], n_ * mask_stride_, &final_masks_[row * mask_stride_]);
+    if (masked_)
+      std::copy_n(&masks_[row * mask_stride_], n_ * mask_stride_,
+                  &final_masks_[row * mask_stride_]);
     std::copy(state, state + state_size_, &final_state_[static_cast<size_t>(e) * state_size_]);
     std::copy(&returns_[row], &returns_[row] + n_, &final_returns_[row]);
     std::fill(&returns_[row], &returns_[row] + n_, 0.0);
