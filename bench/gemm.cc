@@ -80,8 +80,8 @@ int main() {
     for (float& x : b) x = normal(rng);
     const int64_t a_m = s.a_transposed ? 1 : s.K, a_k = s.a_transposed ? s.M : 1;
     const double own_rate = Rate(s, [&] {
-      rlforge::nn::Gemm(s.M, s.N, s.K, a.data(), a_m, a_k, b.data(), s.N, own.data(), s.N,
-                        nullptr, false);
+      rlforge::nn::Gemm(s.M, s.N, s.K, a.data(), a_m, a_k, b.data(), s.N, own.data(), s.N, nullptr,
+                        false);
     });
     const double blas_rate = Rate(s, [&] {
       cblas_sgemm(CblasRowMajor, s.a_transposed ? CblasTrans : CblasNoTrans, CblasNoTrans,
@@ -90,7 +90,8 @@ int main() {
                   static_cast<int>(s.N), 0.0f, blas.data(), static_cast<int>(s.N));
     });
     double diff = 0.0;
-    for (size_t i = 0; i < own.size(); ++i) diff = std::max<double>(diff, std::abs(own[i] - blas[i]));
+    for (size_t i = 0; i < own.size(); ++i)
+      diff = std::max<double>(diff, std::abs(own[i] - blas[i]));
     rows.push_back({{"shape", s.net},
                     {"M", s.M},
                     {"N", s.N},

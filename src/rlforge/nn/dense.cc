@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "rlforge/core/error.h"
 
@@ -145,12 +146,25 @@ RLFORGE_SIMD_CLONES
 void Gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t a_m, int64_t a_k, const float* b,
           int64_t ldb, float* c, int64_t ldc, const float* bias, bool accumulate) {
   int64_t m = 0;
+  // With A transposed (a weight gradient, x^T da) the R rows of a block sit at every k in one
+  // scattered line: copied into a k-major panel (K x R) first, as R x K reads against the block's
+  // 2 R N K flops, so that the panel and B's columns stay in L1 together.
+  const bool pack = a_m == 1 && a_k > 8 && N >= 128;
+  thread_local std::vector<float> panel;  // the block's rows of A, k-major   (K x 8)
+  if (pack && static_cast<int64_t>(panel.size()) < K * 8) panel.resize(static_cast<size_t>(K * 8));
   auto rows = [&](auto r) {  // r rows of C from row m on
     constexpr int R = decltype(r)::value;
+    const float* rows_a = a + m * a_m;
+    int64_t row_m = a_m, row_k = a_k;
+    if (pack) {
+      for (int64_t k = 0; k < K; ++k)
+        for (int i = 0; i < R; ++i) panel[k * R + i] = rows_a[k * a_k + i];
+      rows_a = panel.data(), row_m = 1, row_k = R;
+    }
     if constexpr (R == 8) {  // one column of vectors (an output layer): 8 FMAs in flight
-      Block<8, 1>(K, a + m * a_m, a_m, a_k, b, ldb, c + m * ldc, ldc, bias, accumulate);
+      Block<8, 1>(K, rows_a, row_m, row_k, b, ldb, c + m * ldc, ldc, bias, accumulate);
     } else {
-      Row<R>(N, K, a + m * a_m, a_m, a_k, b, ldb, c + m * ldc, ldc, bias, accumulate);
+      Row<R>(N, K, rows_a, row_m, row_k, b, ldb, c + m * ldc, ldc, bias, accumulate);
     }
     m += R;
   };
