@@ -34,16 +34,22 @@ Reference CleanRlLoss(const Ppo& agent, const Space& act, const Ppo::Minibatch& 
   };
   const torch::Tensor x = rows(mb.obs, obs_dim);
   const torch::Tensor critic_x = mb.critic_obs ? rows(mb.critic_obs, critic_dim) : x;
-  const size_t layers = c.hidden.size() + 1;
-  auto mlp = [&](size_t first, const torch::Tensor& input) {
+  const size_t layers = c.hidden.size() + 1, per_net = (c.layer_norm ? 4 : 2) * layers;
+  // Sequential(Linear, act, ...), or with layer_norm (LayerNorm, Linear, act, LayerNorm, ...)
+  auto mlp = [&](size_t at, const torch::Tensor& input) {
     torch::Tensor h = input;
     for (size_t l = 0; l < layers; ++l) {
-      h = torch::nn::functional::linear(h, p[first + 2 * l], p[first + 2 * l + 1]);
+      if (c.layer_norm) {
+        h = torch::layer_norm(h, {h.size(1)}, p[at], p[at + 1], 1e-5);
+        at += 2;
+      }
+      h = torch::nn::functional::linear(h, p[at], p[at + 1]);
+      at += 2;
       if (l + 1 < layers) h = c.activation == "tanh" ? torch::tanh(h) : torch::relu(h);
     }
     return h;
   };
-  const torch::Tensor out = mlp(0, x), value = mlp(2 * layers, critic_x).squeeze(-1);
+  const torch::Tensor out = mlp(0, x), value = mlp(per_net, critic_x).squeeze(-1);
   torch::Tensor logp = torch::zeros({B}), entropy = torch::zeros({B});
   if (act.kind() == Space::Kind::kBox) {
     const torch::Tensor log_std = p.back();
@@ -130,6 +136,21 @@ void ExpectGradientMatchesAutograd(const Space& act, PpoConfig config, bool expe
   Ppo agent(config, Space::Box(-10, 10, {obs_dim}), act, 1, critic_dim);
   std::mt19937 rng(11);
   std::normal_distribution<float> normal(0.0f, 1.0f);
+  if (config.layer_norm) {  // LayerNorm gains and biases away from 1 and 0 (1-D weights)
+    io::TensorDict saved;
+    agent.Save(saved);
+    for (const auto& t : agent.parameters()) {
+      if (t.shape.size() != 1 || t.name.size() < 7 || t.name.substr(t.name.size() - 7) != ".weight")
+        continue;
+      const std::string layer = t.name.substr(0, t.name.size() - 7);
+      std::vector<float> g = t.values, b(g.size());
+      for (float& x : g) x = 1.0f + 0.3f * normal(rng);
+      for (float& x : b) x = 0.2f * normal(rng);
+      saved.Put(layer + ".weight", g, t.shape);
+      saved.Put(layer + ".bias", b, t.shape);
+    }
+    agent.Load(saved);
+  }
   auto random = [&](size_t n, float scale) {
     std::vector<float> v(n);
     for (float& f : v) f = scale * normal(rng);
@@ -233,6 +254,16 @@ TEST(Mappo, HuberValueLossGradientMatchesAutograd) {
   ExpectGradientMatchesAutograd(Space::Discrete(5), c, true, 11);
   c.clip_vloss = false;
   ExpectGradientMatchesAutograd(Space::Discrete(5), c, true, 11);
+}
+
+// MAPPO's LayerNorms (use_feature_normalization, and after each hidden layer); torch's
+// layer_norm as the reference. The gains and biases move first, so that they are not 1 and 0.
+TEST(Mappo, LayerNormGradientMatchesAutograd) {
+  PpoConfig c;
+  c.layer_norm = true;
+  c.hidden = {16, 12};
+  ExpectGradientMatchesAutograd(Space::Discrete(5), c, true, 11);
+  ExpectGradientMatchesAutograd(Space::Box(-1, 1, {2}), c, true);
 }
 
 // MAPPO's action masks: masked logits take no probability and no gradient.

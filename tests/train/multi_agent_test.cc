@@ -119,6 +119,7 @@ TEST(Mappo, SameSeedSameWeightsAndResumeEqualsUninterrupted) {
   rlforge::testing::RegisterMaskedPick();
   for (const std::vector<std::string>& variant : {std::vector<std::string>{},
                                                   {"env.id=masked_pick_v0"},
+                                                  {"ppo.layer_norm=true"},
                                                   {"mappo.share_parameters=false"},
                                                   {"env.id=simple_reference_v3"},
                                                   {"env.kwargs.continuous_actions=true"}}) {

@@ -187,6 +187,42 @@ void Tanh(float* x, int64_t n) {
   }
 }
 
+void LayerNorm(const float* x, int64_t x_stride, int64_t rows, int64_t n, const float* g,
+               const float* b, float* y, float* xhat, float* rstd, int64_t stride) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* in = x + r * x_stride;
+    double mean = 0.0, var = 0.0;
+    for (int64_t j = 0; j < n; ++j) mean += in[j];
+    mean /= static_cast<double>(n);
+    for (int64_t j = 0; j < n; ++j) var += (in[j] - mean) * (in[j] - mean);
+    const auto rs = static_cast<float>(1.0 / std::sqrt(var / static_cast<double>(n) + 1e-5));
+    rstd[r] = rs;
+    for (int64_t j = 0; j < n; ++j) {
+      const float h = static_cast<float>(in[j] - mean) * rs;
+      xhat[r * stride + j] = h;
+      y[r * stride + j] = h * g[j] + b[j];
+    }
+  }
+}
+
+void LayerNormBackward(const float* dy, const float* xhat, const float* rstd, int64_t rows,
+                       int64_t n, const float* g, float* dx, float* dg, float* db, int64_t stride) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* d = dy + r * stride;
+    const float* h = xhat + r * stride;
+    double mean_d = 0.0, mean_dh = 0.0;  // of dxhat and of dxhat xhat
+    for (int64_t j = 0; j < n; ++j) {
+      mean_d += d[j] * g[j];
+      mean_dh += d[j] * g[j] * h[j];
+      if (dg != nullptr) dg[j] += d[j] * h[j], db[j] += d[j];
+    }
+    mean_d /= static_cast<double>(n), mean_dh /= static_cast<double>(n);
+    for (int64_t j = 0; j < n; ++j)
+      dx[r * stride + j] = static_cast<float>(rstd[r] * (d[j] * g[j] - mean_d - h[j] * mean_dh));
+    std::fill(dx + r * stride + n, dx + (r + 1) * stride, 0.0f);  // padding
+  }
+}
+
 Activation ParseActivation(const std::string& name) {
   if (name == "tanh") return Activation::kTanh;
   if (name == "relu") return Activation::kRelu;
@@ -194,7 +230,8 @@ Activation ParseActivation(const std::string& name) {
   throw Error("activation: expected tanh or relu, got \"" + name + "\"");
 }
 
-DenseMlp::DenseMlp(const std::vector<int64_t>& sizes, Activation activation, int64_t offset)
+DenseMlp::DenseMlp(const std::vector<int64_t>& sizes, Activation activation, int64_t offset,
+                   bool layer_norm)
     : activation_(activation) {
   for (size_t l = 0; l + 1 < sizes.size(); ++l) {
     Layer layer{sizes[l], sizes[l + 1], PadTo8(sizes[l + 1]), 0, 0};
@@ -203,7 +240,13 @@ DenseMlp::DenseMlp(const std::vector<int64_t>& sizes, Activation activation, int
     size_ += layer.in * layer.out_pad + layer.out_pad;
     layers_.push_back(layer);
   }
+  for (size_t k = 0; layer_norm && k + 1 < sizes.size(); ++k) {  // the input, then hidden layers
+    const int64_t n = sizes[k], pad = PadTo8(n);
+    norms_.push_back({n, pad, offset + size_, offset + size_ + pad});
+    size_ += 2 * pad;
+  }
   h_.resize(layers_.size());
+  y_.resize(norms_.size()), xhat_.resize(norms_.size()), rstd_.resize(norms_.size());
 }
 
 void DenseMlp::Import(float* params, size_t l, const float* w, const float* b) const {
@@ -230,8 +273,15 @@ void DenseMlp::Reserve(int64_t batch) {
     h_[l].assign(static_cast<size_t>(batch * layers_[l].out_pad), 0.0f);
     widest = std::max(widest, layers_[l].out_pad);
   }
+  for (size_t k = 0; k < norms_.size(); ++k) {
+    y_[k].assign(static_cast<size_t>(batch * norms_[k].pad), 0.0f);
+    xhat_[k].assign(static_cast<size_t>(batch * norms_[k].pad), 0.0f);
+    rstd_[k].assign(static_cast<size_t>(batch), 0.0f);
+    widest = std::max(widest, norms_[k].pad);
+  }
   dh_.assign(static_cast<size_t>(batch * widest), 0.0f);
   da_.assign(static_cast<size_t>(batch * widest), 0.0f);
+  if (!norms_.empty()) dn_.assign(static_cast<size_t>(batch * widest), 0.0f);
   capacity_ = batch;
 }
 
@@ -241,7 +291,15 @@ const float* DenseMlp::Forward(const float* params, const float* x, int64_t x_st
   x_ = x, x_stride_ = x_stride, batch_ = batch;
   const float* in = x;
   int64_t in_stride = x_stride;
+  // with layer_norm, norm k's output feeds layer k
+  auto normalize = [&](size_t k) {
+    const Norm& N = norms_[k];
+    LayerNorm(in, in_stride, batch, N.n, params + N.g, params + N.b, y_[k].data(), xhat_[k].data(),
+              rstd_[k].data(), N.pad);
+    in = y_[k].data(), in_stride = N.pad;
+  };
   for (size_t l = 0; l < layers_.size(); ++l) {
+    if (l < norms_.size()) normalize(l);
     const Layer& L = layers_[l];
     float* h = h_[l].data();
     // h = in Wt + b, then the activation between layers
@@ -264,27 +322,40 @@ const float* DenseMlp::Forward(const float* params, const float* x, int64_t x_st
 void DenseMlp::Backward(const float* params, const float* dy, float* grads, float* dx) {
   const int64_t B = batch_;
   const float* da = dy;  // d loss / d pre-activation of layer l   (B x out_pad)
+  const bool normed = !norms_.empty();
   for (size_t l = layers_.size(); l-- > 0;) {
     const Layer& L = layers_[l];
     if (grads != nullptr) {  // dWt += in^T da ; db += column sums of da
-      const float* in = l == 0 ? x_ : h_[l - 1].data();
-      const int64_t in_stride = l == 0 ? x_stride_ : layers_[l - 1].out_pad;
+      const float* in = normed ? y_[l].data() : l == 0 ? x_ : h_[l - 1].data();
+      const int64_t in_stride = normed   ? norms_[l].pad
+                                : l == 0 ? x_stride_
+                                         : layers_[l - 1].out_pad;
       Gemm(L.in, L.out_pad, B, in, 1, in_stride, da, L.out_pad, grads + L.wt, L.out_pad, nullptr,
            true);
       AddColumnSums(da, B, L.out_pad, grads + L.b);
     }
-    if (l == 0 && dx == nullptr) break;
+    // the input norm's gradients need d loss / d (layer 0's input) too
+    if (l == 0 && dx == nullptr && !(normed && grads != nullptr)) break;
     // d loss / d input = da W, with W (out x in_pad) the transpose of Wt
     const int64_t in_pad = PadTo8(L.in);
     w_.assign(static_cast<size_t>(L.out * in_pad), 0.0f);
     for (int64_t i = 0; i < L.in; ++i) {
       for (int64_t o = 0; o < L.out; ++o) w_[o * in_pad + i] = params[L.wt + i * L.out_pad + o];
     }
-    float* d_in = l == 0 ? dx : dh_.data();
+    float* d_in = l == 0 && !normed ? dx : dh_.data();
     Gemm(B, in_pad, L.out, da, L.out_pad, 1, w_.data(), in_pad, d_in, in_pad, nullptr, false);
+    const float* d_out = d_in;  // d loss / d the previous layer's activation (or the input)
+    if (normed) {               // back through norm l
+      const Norm& N = norms_[l];
+      float* d_norm_in = l == 0 && dx != nullptr ? dx : dn_.data();
+      LayerNormBackward(d_in, xhat_[l].data(), rstd_[l].data(), B, N.n, params + N.g, d_norm_in,
+                        grads != nullptr ? grads + N.g : nullptr,
+                        grads != nullptr ? grads + N.b : nullptr, N.pad);
+      d_out = d_norm_in;
+    }
     if (l == 0) break;
     // through the activation, from its output h: tanh' = 1 - h^2, relu' = [h > 0] (or 0.01)
-    ActivationGrad(activation_, h_[l - 1].data(), dh_.data(), da_.data(), B * in_pad);
+    ActivationGrad(activation_, h_[l - 1].data(), d_out, da_.data(), B * in_pad);
     da = da_.data();
   }
 }

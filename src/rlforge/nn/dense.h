@@ -25,6 +25,16 @@ void Gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t a_m, int64_t 
 // x <- tanh(x) elementwise: Eigen's 13/6 rational approximation (a few ulp from std::tanh).
 void Tanh(float* x, int64_t n);
 
+// torch.nn.LayerNorm over the first n of each row's values (eps 1e-5): y = xhat g + b with
+// xhat = (x - mean) / sqrt(var + eps); keeps xhat and 1 / sqrt(var + eps) for the backward.
+// Rows are `stride` floats apart; the n..stride padding of y and xhat is left as it is.
+void LayerNorm(const float* x, int64_t x_stride, int64_t rows, int64_t n, const float* g,
+               const float* b, float* y, float* xhat, float* rstd, int64_t stride);
+// Its backward: dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) with dxhat = dy g, and
+// if `dg` is given dg += sum over rows of dy xhat, db += sum of dy. dx's padding is set to 0.
+void LayerNormBackward(const float* dy, const float* xhat, const float* rstd, int64_t rows,
+                       int64_t n, const float* g, float* dx, float* dg, float* db, int64_t stride);
+
 // Between layers: tanh, ReLU, or LeakyReLU with PyTorch's default slope 0.01.
 enum class Activation { kTanh, kRelu, kLeakyRelu };
 constexpr float kLeakySlope = 0.01f;
@@ -33,19 +43,27 @@ Activation ParseActivation(const std::string& name);  // "tanh" | "relu" | "leak
 // An MLP in -> hidden... -> out whose parameters live in a flat array owned by the caller, so
 // several nets share one gradient buffer and one Adam step. Layer l holds, at its offsets,
 // Wt (in x out_pad: the transpose of torch's Linear weight, padded columns 0) and b (out_pad).
+// With layer_norm, LayerNorms (as on-policy's MLPBase with use_feature_normalization) normalize
+// the input and each hidden layer's activation: norm 0 is the input's, norm l + 1 follows layer l.
 class DenseMlp {
  public:
   struct Layer {
     int64_t in, out, out_pad;  // sizes; out_pad = PadTo8(out)
     int64_t wt, b;             // offsets of Wt and b in the flat parameters
   };
+  struct Norm {
+    int64_t n, pad;  // normalized width and its padding to 8
+    int64_t g, b;    // offsets of the gain and bias (pad each, padding 0)
+  };
 
   DenseMlp() = default;
-  // Lays the layers out from `offset` on; num_parameters() floats follow.
-  DenseMlp(const std::vector<int64_t>& sizes, Activation activation, int64_t offset);
+  // Lays the layers (then the norms) out from `offset` on; num_parameters() floats follow.
+  DenseMlp(const std::vector<int64_t>& sizes, Activation activation, int64_t offset,
+           bool layer_norm = false);
 
   int64_t num_parameters() const { return size_; }
   const std::vector<Layer>& layers() const { return layers_; }
+  const std::vector<Norm>& norms() const { return norms_; }  // empty without layer_norm
   int64_t out_stride() const { return layers_.back().out_pad; }
 
   // Copies layer l between the flat parameters and torch's layout: w (out x in), b (out).
@@ -63,13 +81,19 @@ class DenseMlp {
   void Reserve(int64_t batch);
 
   std::vector<Layer> layers_;
+  std::vector<Norm> norms_;
   Activation activation_ = Activation::kTanh;
   int64_t size_ = 0;
   int64_t capacity_ = 0;               // rows the scratch below holds
   std::vector<std::vector<float>> h_;  // output of layer l, last Forward   (batch x out_pad)
-  std::vector<float> w_;               // W of one layer, torch layout      (out x in_pad)
-  std::vector<float> dh_, da_;         // d loss / d layer output, pre-act  (batch x width_pad)
-  const float* x_ = nullptr;           // input of the last Forward         (batch x x_stride)
+  // with layer_norm, of norm k (0: the input, l + 1: after layer l), last Forward
+  std::vector<std::vector<float>> y_;     // its output, the next layer's input   (batch x pad)
+  std::vector<std::vector<float>> xhat_;  // normalized values                    (batch x pad)
+  std::vector<std::vector<float>> rstd_;  // 1 / sqrt(var + eps) per row          (batch)
+  std::vector<float> dn_;                 // d loss / d a norm's input    (batch x width_pad)
+  std::vector<float> w_;                  // W of one layer, torch layout      (out x in_pad)
+  std::vector<float> dh_, da_;            // d loss / d layer output, pre-act  (batch x width_pad)
+  const float* x_ = nullptr;              // input of the last Forward         (batch x x_stride)
   int64_t x_stride_ = 0, batch_ = 0;
 };
 

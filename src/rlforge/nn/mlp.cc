@@ -1,5 +1,6 @@
 #include "rlforge/nn/mlp.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "rlforge/core/error.h"
@@ -87,8 +88,30 @@ std::vector<float> Orthogonal(int64_t rows, int64_t cols, double gain, Rng& rng)
   return out;
 }
 
+namespace {
+
+// LayerNorms start as torch's: gain 1, bias 0.
+void InitNorms(const DenseMlp& net, float* params) {
+  for (const auto& N : net.norms()) {
+    std::fill_n(params + N.g, N.n, 1.0f);
+    std::fill_n(params + N.b, N.n, 0.0f);
+  }
+}
+
+// The torch.nn.Sequential index of layer l: (Linear, act)* without norms; with them
+// (LayerNorm, Linear, act, LayerNorm, Linear, act, ..., Linear), norm k at 3k.
+std::string LinearName(const DenseMlp& net, const std::string& prefix, size_t l) {
+  return prefix + "." + std::to_string(net.norms().empty() ? 2 * l : 3 * l + 1);
+}
+std::string NormName(const std::string& prefix, size_t k) {
+  return prefix + "." + std::to_string(3 * k);
+}
+
+}  // namespace
+
 void InitOrthogonal(const DenseMlp& net, float* params, double hidden_gain, double out_gain,
                     Rng& rng) {
+  InitNorms(net, params);
   for (size_t l = 0; l < net.layers().size(); ++l) {
     const auto& L = net.layers()[l];
     const double gain = l + 1 == net.layers().size() ? out_gain : hidden_gain;
@@ -108,6 +131,7 @@ void InitLinearDefault(const DenseMlp& net, float* params, size_t l, Rng& rng) {
 }
 
 void InitLinearDefault(const DenseMlp& net, float* params, Rng& rng) {
+  InitNorms(net, params);
   for (size_t l = 0; l < net.layers().size(); ++l) InitLinearDefault(net, params, l, rng);
 }
 
@@ -115,7 +139,12 @@ void ExportLayers(const DenseMlp& net, const float* params, const std::string& p
                   NamedTensors* out) {
   for (size_t l = 0; l < net.layers().size(); ++l) {
     const auto& L = net.layers()[l];
-    const std::string name = prefix + "." + std::to_string(2 * l);
+    if (l < net.norms().size()) {  // the LayerNorm before it
+      const auto& N = net.norms()[l];
+      out->push_back({NormName(prefix, l) + ".weight", {N.n}, {params + N.g, params + N.g + N.n}});
+      out->push_back({NormName(prefix, l) + ".bias", {N.n}, {params + N.b, params + N.b + N.n}});
+    }
+    const std::string name = LinearName(net, prefix, l);
     NamedTensor w{name + ".weight", {L.out, L.in}, std::vector<float>(L.out * L.in)};
     NamedTensor b{name + ".bias", {L.out}, std::vector<float>(L.out)};
     net.Export(params, l, w.values.data(), b.values.data());
@@ -128,7 +157,12 @@ void ImportLayers(const DenseMlp& net, float* params, const std::string& prefix,
                   const io::TensorDict& in) {
   for (size_t l = 0; l < net.layers().size(); ++l) {
     const auto& L = net.layers()[l];
-    const std::string name = prefix + "." + std::to_string(2 * l);
+    if (l < net.norms().size()) {
+      const auto& N = net.norms()[l];
+      in.Read(NormName(prefix, l) + ".weight", std::span<float>(params + N.g, N.n), {N.n});
+      in.Read(NormName(prefix, l) + ".bias", std::span<float>(params + N.b, N.n), {N.n});
+    }
+    const std::string name = LinearName(net, prefix, l);
     std::vector<float> w(static_cast<size_t>(L.out * L.in)), b(static_cast<size_t>(L.out));
     in.Read(name + ".weight", w, {L.out, L.in});
     in.Read(name + ".bias", b, {L.out});

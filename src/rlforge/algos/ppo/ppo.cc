@@ -68,10 +68,10 @@ Ppo::Ppo(const PpoConfig& config, const Space& observation_space, const Space& a
   std::vector<int64_t> sizes = {obs_dim_};
   sizes.insert(sizes.end(), config.hidden.begin(), config.hidden.end());
   sizes.push_back(act_dim_);
-  actor_ = nn::DenseMlp(sizes, activation, 0);
+  actor_ = nn::DenseMlp(sizes, activation, 0, config.layer_norm);
   sizes.front() = critic_dim_;
   sizes.back() = 1;
-  critic_ = nn::DenseMlp(sizes, activation, actor_.num_parameters());
+  critic_ = nn::DenseMlp(sizes, activation, actor_.num_parameters(), config.layer_norm);
   log_std_ = actor_.num_parameters() + critic_.num_parameters();
   params_.assign(static_cast<size_t>(log_std_ + (discrete_ ? 0 : nn::PadTo8(act_dim_))), 0.0f);
   // CleanRL's layer_init: orthogonal, gain sqrt(2), the actor's head 0.01 and the critic's 1

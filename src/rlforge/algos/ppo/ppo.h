@@ -38,6 +38,7 @@ struct PpoConfig {
   std::vector<int64_t> hidden = {64,
                                  64};  // hidden layer sizes of actor and critic (CleanRL: [64, 64])
   std::string activation = "tanh";     // tanh | relu (CleanRL: tanh)
+  bool layer_norm = false;    // LayerNorm on the input and after each hidden layer (MAPPO: on)
   double init_log_std = 0.0;  // continuous actions: initial state-independent log std (CleanRL: 0)
   bool a2c = false;           // A2C loss: -log_prob * advantage, no ratio, no clipping
 
@@ -167,6 +168,9 @@ void PpoConfig::Visit(V& v) {
   v("hidden", hidden, "hidden layer sizes of actor and critic (CleanRL: [64, 64])");
   v("activation", activation, "hidden activation (CleanRL: tanh)",
     config::Choices{{"tanh", "relu"}});
+  v("layer_norm", layer_norm,
+    "LayerNorm on the inputs and after each hidden activation of actor and critic (MAPPO's "
+    "use_feature_normalization and MLP blocks; CleanRL: off)");
   v("init_log_std", init_log_std, "continuous: initial log std (CleanRL: 0)",
     Range::Closed(-20, 2));
   v("a2c", a2c, "use the A2C loss (no ratio, no clipping) instead of PPO's");
