@@ -3,7 +3,7 @@
 // and input gradient (da W). Prints JSON: per shape, GFLOP/s of both (median of 5 timed loops of
 // at least 50 ms) and the largest difference of their results.
 //
-//   OPENBLAS_NUM_THREADS=1 build/bench_gemm > bench/results/gemm.json
+//   bash bench/dense.sh (writes bench/results/gemm.json)
 #include <cblas.h>
 
 #include <algorithm>

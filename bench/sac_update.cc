@@ -4,7 +4,7 @@
 // at CleanRL's sizes (batch 256, [256, 256]) and the fast preset's (batch 100, [64, 64]); beside
 // OpenBLAS's single-thread sgemm rate at 256 x 256 x 256 in the same run. Prints JSON.
 //
-//   OPENBLAS_NUM_THREADS=1 build/bench_sac_update > bench/results/sac_update.json
+//   bash bench/dense.sh (writes bench/results/sac_update.json)
 #include <cblas.h>
 
 #include <algorithm>

@@ -237,11 +237,11 @@ Action MultiAgentVectorEnv::ActionOf(int e, int agent) const {
                  static_cast<size_t>(space.num_continuous())}};
 }
 
-void MultiAgentVectorEnv::Masks(int e, std::vector<uint8_t>& block) {
+void MultiAgentVectorEnv::UpdateMasks(int e) {
   if (!masked_) return;
   for (int i = 0; i < n_; ++i) {
     const size_t row = static_cast<size_t>(e) * n_ + static_cast<size_t>(i);
-    envs_[static_cast<size_t>(e)]->ActionMask(i, &block[row * mask_stride_]);
+    envs_[static_cast<size_t>(e)]->ActionMask(i, &masks_[row * mask_stride_]);
   }
 }
 
@@ -250,7 +250,7 @@ void MultiAgentVectorEnv::Reset(uint64_t seed) {
     MultiAgentEnv& env = *envs_[static_cast<size_t>(e)];
     env.Reset(seed + static_cast<uint64_t>(e), &obs_[static_cast<size_t>(e) * n_ * stride_]);
     env.State(&state_[static_cast<size_t>(e) * state_size_]);
-    Masks(e, masks_);
+    UpdateMasks(e);
     action_rngs_[static_cast<size_t>(e)] = Rng(seed + static_cast<uint64_t>(e));
     lengths_[static_cast<size_t>(e)] = 0;
   }
@@ -282,7 +282,7 @@ void MultiAgentVectorEnv::Step() {
     env.State(state);
     ++lengths_[static_cast<size_t>(e)];
     for (int i = 0; i < n_; ++i) returns_[row + i] += rewards_[row + i];
-    Masks(e, masks_);
+    UpdateMasks(e);
     has_final_[static_cast<size_t>(e)] = env.num_alive() == 0;
     if (!has_final_[static_cast<size_t>(e)]) continue;
     std::copy(obs, obs + n_ * stride_, &final_obs_[row * stride_]);
@@ -296,7 +296,7 @@ void MultiAgentVectorEnv::Step() {
     lengths_[static_cast<size_t>(e)] = 0;
     env.Reset(std::nullopt, obs);
     env.State(state);
-    Masks(e, masks_);
+    UpdateMasks(e);
   }
 }
 
@@ -322,7 +322,7 @@ void MultiAgentVectorEnv::LoadSnapshot(ByteReader& in) {
   returns_ = std::move(returns), lengths_ = std::move(lengths);
   for (Rng& rng : action_rngs_) rng.Deserialize(in.GetString());
   std::fill(has_final_.begin(), has_final_.end(), uint8_t{0});
-  for (int e = 0; e < num_envs(); ++e) Masks(e, masks_);
+  for (int e = 0; e < num_envs(); ++e) UpdateMasks(e);
 }
 
 std::unique_ptr<MultiAgentVectorEnv> MakeMultiAgentVector(const std::string& id, int num_envs,

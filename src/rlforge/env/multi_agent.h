@@ -184,7 +184,7 @@ class MultiAgentVectorEnv {
 
  private:
   Action ActionOf(int e, int agent) const;
-  void Masks(int e, std::vector<uint8_t>& block);  // env e's masks into its rows of `block`
+  void UpdateMasks(int e);  // env e's current masks into its rows of masks_
 
   std::vector<std::unique_ptr<MultiAgentEnv>> envs_;
   int n_ = 0;

@@ -10,13 +10,14 @@ namespace {
 
 float Sign(float x) { return static_cast<float>((x > 0.0f) - (x < 0.0f)); }
 
-bool Allowed(const uint8_t* mask, int64_t a) { return mask == nullptr || mask[a] != 0; }
+// Flag i of optional flags (action masks, agents in the env): null means every flag is set.
+bool On(const uint8_t* flags, int64_t i) { return flags == nullptr || flags[i] != 0; }
 
 // argmax over the allowed actions of one row of Q values (n)
 int64_t Argmax(const float* q, int64_t n, const uint8_t* mask) {
   int64_t best = -1;
   for (int64_t a = 0; a < n; ++a) {
-    if (Allowed(mask, a) && (best < 0 || q[a] > q[best])) best = a;
+    if (On(mask, a) && (best < 0 || q[a] > q[best])) best = a;
   }
   return best;
 }
@@ -30,6 +31,7 @@ Qmix::Qmix(const QmixConfig& config, int n_agents, int64_t in_dim, int64_t state
       in_dim_(in_dim),
       state_dim_(state_dim),
       n_actions_(n_actions),
+      action_space_(Space::Discrete(n_actions)),
       qmix_(config.mixer == "qmix"),
       rng_(nn::StreamRng(seed, 0)) {
   using nn::Activation;
@@ -82,11 +84,7 @@ void Qmix::Act(const float* inputs, int64_t rows, double epsilon, int64_t* actio
   for (int64_t r = 0; r < rows; ++r) {
     const uint8_t* mask = masks != nullptr ? masks + r * n_actions_ : nullptr;
     if (epsilon > 0.0 && rng_.Random() < epsilon) {  // uniform over the allowed actions
-      int64_t allowed = 0;
-      for (int64_t a = 0; a < n_actions_; ++a) allowed += Allowed(mask, a);
-      int64_t k = rng_.Integers(allowed), a = 0;  // the k-th allowed action
-      while (!Allowed(mask, a) || k-- > 0) ++a;
-      actions[r] = a;
+      action_space_.SampleMasked(rng_, mask, {actions + r, 1}, {});
       continue;
     }
     actions[r] = Argmax(q + r * stride, n_actions_, mask);
@@ -162,19 +160,18 @@ std::map<std::string, double> Qmix::Gradient(const QmixBatch& batch) {
   next_actions_.resize(static_cast<size_t>(R));
   // the next step's values: max_a' Q'(o', a'), or Q'(o', argmax_a' Q(o', a')) with double Q,
   // over the allowed a'; 0 for agents out of the env
-  auto in = [](const uint8_t* flags, int64_t r) { return flags == nullptr || flags[r] != 0; };
   if (config_.double_q) Act(batch.next_obs, R, 0.0, next_actions_.data(), batch.next_masks);
   const float* qt = agent_eval_.Forward(target_.data(), batch.next_obs, in_dim_, R);
   for (int64_t r = 0; r < R; ++r) {
     const float* row = qt + r * stride;
     const uint8_t* mask = batch.next_masks ? batch.next_masks + r * n_actions_ : nullptr;
     const int64_t a = config_.double_q ? next_actions_[r] : Argmax(row, n_actions_, mask);
-    q_next_[r] = in(batch.next_active, r) ? row[a] : 0.0f;
+    q_next_[r] = On(batch.next_active, r) ? row[a] : 0.0f;
   }
   // Q(o, a) of the actions taken
   const float* q = agent_.Forward(params_.data(), batch.obs, in_dim_, R);
   for (int64_t r = 0; r < R; ++r)
-    q_taken_[r] = in(batch.active, r) ? q[r * stride + batch.actions[r]] : 0.0f;
+    q_taken_[r] = On(batch.active, r) ? q[r * stride + batch.actions[r]] : 0.0f;
   // TD error of the mixed values (or of every agent's own, without a mixer): loss = mean td^2
   const bool mixed = config_.mixer != "none";
   const int64_t rows = mixed ? B : R;
@@ -200,7 +197,7 @@ std::map<std::string, double> Qmix::Gradient(const QmixBatch& batch) {
   double loss = 0.0, taken = 0.0, target = 0.0;
   for (int64_t r = 0; r < rows; ++r) {
     const float y = batch.rewards[r] + batch.discounts[r % B] * target_tot_[r];
-    const float td = mixed || in(batch.active, r) ? tot_[r] - y : 0.0f;
+    const float td = mixed || On(batch.active, r) ? tot_[r] - y : 0.0f;
     loss += static_cast<double>(td) * td / n;
     taken += tot_[r] / n, target += y / n;
     d_tot_[r] = 2.0f * td / static_cast<float>(n);
@@ -215,7 +212,7 @@ std::map<std::string, double> Qmix::Gradient(const QmixBatch& batch) {
   // into the agent network through the chosen actions' outputs
   d_agent_.assign(static_cast<size_t>(R * stride), 0.0f);
   for (int64_t r = 0; r < R; ++r)
-    d_agent_[r * stride + batch.actions[r]] = in(batch.active, r) ? d_q_taken_[r] : 0.0f;
+    d_agent_[r * stride + batch.actions[r]] = On(batch.active, r) ? d_q_taken_[r] : 0.0f;
   agent_.Backward(params_.data(), d_agent_.data(), grads_.data());
   return {{"losses/td_loss", loss}, {"losses/q_taken_mean", taken}, {"losses/target_mean", target}};
 }

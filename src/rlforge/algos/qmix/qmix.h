@@ -11,6 +11,7 @@
 
 #include "rlforge/core/config.h"
 #include "rlforge/core/rng.h"
+#include "rlforge/core/spaces.h"
 #include "rlforge/io/safetensors.h"
 #include "rlforge/nn/dense.h"
 #include "rlforge/nn/mlp.h"
@@ -124,6 +125,7 @@ class Qmix {
   QmixConfig config_;
   int n_;  // agents
   int64_t in_dim_, state_dim_, n_actions_;
+  Space action_space_;                  // Discrete(n_actions): exploration draws
   bool qmix_;                           // the hypernetwork mixer (else a sum, or none)
   nn::DenseMlp agent_, agent_eval_;     // Q network: with backward, and for other passes
   nn::DenseMlp w1_, b1_, w_final_, v_;  // QMIX hypernets on the state (with backward)
