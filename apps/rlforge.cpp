@@ -20,6 +20,7 @@
 #include "rlforge/cloud/pull.h"
 #include "rlforge/cloud/rclone.h"
 #include "rlforge/core/error.h"
+#include "rlforge/dist/comm.h"
 #include "rlforge/env/checker.h"
 #include "rlforge/env/multi_agent.h"
 #include "rlforge/env/registry.h"
@@ -345,7 +346,9 @@ int TrainCommand(const std::string& config_file, std::vector<std::string> overri
       // Train reports a broken run directory from its checkpoint
     }
     RestartForOpenMP(algo, argv);
+    rlforge::dist::Init();
     const auto r = train::Train(train::TrainConfig{}, resume, /*resume=*/true, stop_after);
+    if (rlforge::dist::Rank() > 0) return 0;
     const std::string mean =
         r.has_returns ? std::to_string(r.last_mean_return) : std::string("n/a (no episode ended)");
     if (r.already_complete) {
@@ -362,12 +365,17 @@ int TrainCommand(const std::string& config_file, std::vector<std::string> overri
   if (seed) overrides.push_back("seed=" + std::to_string(*seed));
   const train::TrainConfig config = train::LoadConfig(config_file, overrides);
   RestartForOpenMP(config.algo, argv);
-  const std::string run_dir = run_dir_arg.empty() ? DefaultRunDir(config) : run_dir_arg;
-  std::printf("training %s on %s (seed %lld%s) -> %s\n", config.algo.c_str(), config.env.id.c_str(),
-              static_cast<long long>(config.seed), ThreadsNote(config.algo).c_str(),
-              run_dir.c_str());
+  rlforge::dist::Init();
+  std::string run_dir = run_dir_arg.empty() ? DefaultRunDir(config) : run_dir_arg;
+  rlforge::dist::Broadcast(run_dir);              // rank 0's (the default name holds the time)
+  const bool speak = rlforge::dist::Rank() == 0;  // one rank of a job reports
+  if (speak)
+    std::printf("training %s on %s (seed %lld%s) -> %s\n", config.algo.c_str(),
+                config.env.id.c_str(), static_cast<long long>(config.seed),
+                ThreadsNote(config.algo).c_str(), run_dir.c_str());
   std::fflush(stdout);  // before the progress line on stderr
   const auto r = train::Train(config, run_dir, /*resume=*/false, stop_after, overwrite);
+  if (!speak) return 0;
   std::printf("%s: %lld steps in %.1f s (%.0f SPS), last-20 mean return %.2f%s\n", run_dir.c_str(),
               static_cast<long long>(r.steps), r.seconds,
               static_cast<double>(r.steps) / std::max(r.seconds, 1e-9), r.last_mean_return,
@@ -618,6 +626,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256));
   train_cmd->add_option("--stop-after", stop_after,
                         "stop with a checkpoint after this many env steps (resumable)");
+  double rank_timeout = 600.0;
+  train_cmd
+      ->add_option("--rank-timeout", rank_timeout,
+                   "under mpirun: seconds to wait for the other ranks before stopping the job")
+      ->capture_default_str();
 
   std::string eval_target;
   int eval_episodes = 10;
@@ -741,6 +754,7 @@ int main(int argc, char** argv) {
     }
     if (train_cmd->parsed()) {
       rlforge::nn::SetTrainingThreads(train_threads);
+      rlforge::dist::SetTimeout(rank_timeout);
       return TrainCommand(config_file, overrides, run_dir,
                           seed_opt->count() ? std::optional<int64_t>(train_seed) : std::nullopt,
                           resume_opt->count() ? std::optional<std::string>(resume) : std::nullopt,
@@ -768,6 +782,8 @@ int main(int argc, char** argv) {
       return BenchCommand(id, kwargs, bench_steps, num_envs, threads, repeat, bench_json);
     if (replay_cmd->parsed()) return ReplayCommand(files, mode, tol);
   } catch (const Error& e) {
+    // a rank of a job stops the others too (they may wait for it in a collective)
+    if (rlforge::dist::Distributed()) rlforge::dist::Abort(std::string("error: ") + e.what());
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }

@@ -8,6 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   clang-format clang-tidy
   libtorch-dev libopenblas0-pthread libblas-dev
+  openmpi-bin libopenmpi-dev iproute2 util-linux
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcairo2-dev fonts-dejavu-core

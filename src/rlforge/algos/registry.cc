@@ -192,7 +192,9 @@ std::vector<AlgorithmInfo>& Table() {
        PpoChecks,
        [](const TrainConfig& c) { return c.ppo.gamma; },
        MakePpo,
-       {"ppo"}},
+       {"ppo"},
+       false,
+       true},
       {"a2c",
        "A2C (SB3 defaults) on PPO's loop",
        "",
@@ -204,7 +206,9 @@ std::vector<AlgorithmInfo>& Table() {
          a2c.ppo.a2c = true;
          return MakePpo(a2c, dir);
        },
-       {"ppo"}},
+       {"ppo"},
+       false,
+       true},
       {"dqn",
        "DQN (CleanRL dqn.py)",
        "",

@@ -70,6 +70,8 @@ struct AlgorithmInfo {
   std::vector<std::string> sections;
   // It trains on multi-agent envs (env/multi_agent.h); `validate` then sees the env's joint view.
   bool multi_agent = false;
+  // It runs as one job across the ranks of `mpirun -np N` (dist/comm.h); else one process only.
+  bool distributed = false;
 };
 
 // The registered algorithms, built in first.

@@ -34,15 +34,26 @@ class AgentRun : public train::Algorithm {
   }
 
  protected:
-  // The envs, reset with the config's seed; the derived run makes agent_.
-  AgentRun(const train::TrainConfig& config, double gamma)
-      : config_(config),
-        envs_(train::MakeVectorEnv(config.env, gamma, static_cast<uint64_t>(config.seed))) {}
+  // The envs, reset with the config's seed; the derived run makes agent_. With `split`, only
+  // this rank's share of them (train::RankShare), seeded by their global index.
+  AgentRun(const train::TrainConfig& config, double gamma, bool split = false)
+      : AgentRun(config, gamma,
+                 split ? train::RankShare(config.env)
+                       : std::pair<train::EnvConfig, int>{config.env, 0}) {}
   uint64_t seed() const { return static_cast<uint64_t>(config_.seed); }
 
   const train::TrainConfig config_;  // a copy: the run outlives its caller's
+  const int first_env_;              // the global index of envs_'s first env
   std::unique_ptr<env::VectorEnv> envs_;
   std::unique_ptr<Agent> agent_;
+
+ private:
+  AgentRun(const train::TrainConfig& config, double gamma,
+           const std::pair<train::EnvConfig, int>& share)
+      : config_(config),
+        first_env_(share.second),
+        envs_(train::MakeVectorEnv(share.first, gamma, static_cast<uint64_t>(config.seed),
+                                   share.second)) {}
 };
 
 // One env step per iteration into a replay buffer, as CleanRL's off-policy scripts.

@@ -47,11 +47,12 @@ Action VectorEnv::ActionOf(int i) const {
                                  static_cast<size_t>(num_continuous_))};
 }
 
-void VectorEnv::Reset(uint64_t seed) {
+void VectorEnv::Reset(uint64_t seed, int64_t first) {
   for (int i = 0; i < num_envs(); ++i) {
-    envs_[i]->Reset(seed + static_cast<uint64_t>(i), ObsRow(obs_, i));
+    const uint64_t g = static_cast<uint64_t>(first) + static_cast<uint64_t>(i);  // global index
+    envs_[i]->Reset(seed + g, ObsRow(obs_, i));
     const uint32_t words[3] = {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
-                               static_cast<uint32_t>(i) ^ 0x61637473u /* "acts" */};
+                               static_cast<uint32_t>(g) ^ 0x61637473u /* "acts" */};
     action_rngs_[i] = Rng(SeedSequence(words));
   }
   std::fill(has_final_.begin(), has_final_.end(), 0);

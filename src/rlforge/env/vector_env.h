@@ -27,12 +27,16 @@ class VectorEnv {
   const Space& single_action_space() const { return envs_[0]->action_space(); }
   Env& env(int i) { return *envs_[static_cast<size_t>(i)]; }
 
-  // Resets env i with seed + i (Gymnasium's vector reset); action sampling is seeded from it too.
-  void Reset(uint64_t seed);
+  // Resets env i with seed + first + i (Gymnasium's vector reset; `first` is the global index of
+  // env 0 when other processes hold the envs before it); its action sampler is keyed by the
+  // seed and that global index too.
+  void Reset(uint64_t seed, int64_t first = 0);
   // Steps every env with the actions in the action blocks.
   void Step();
   // Fills the action blocks with uniform random actions (per-env generators).
   void SampleActions();
+  // The per-env generators (N), for a policy that samples each env's actions from its own stream.
+  std::span<Rng> action_rngs() { return action_rngs_; }
 
   // Blocks, row i belongs to env i.
   void* observations() { return obs_.data(); }                      // (N x obs bytes)

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rlforge/core/error.h"
+#include "rlforge/dist/comm.h"
 #include "rlforge/env/env.h"
 #include "rlforge/io/image.h"
 #include "rlforge/io/video.h"
@@ -457,6 +458,8 @@ void StopCallback::OnIteration(Context& ctx, Algorithm&) {
   } else if (stop_after_ > 0 && ctx.global_step >= stop_after_) {
     ctx.RequestStop("as asked");
   }
+  // the ranks of a job stop together (the later callbacks write their checkpoint together)
+  if (dist::AnyRank(ctx.stop_requested())) ctx.RequestStop("as another rank asked");
 }
 
 CheckpointCallback::CheckpointCallback(int64_t every_steps,

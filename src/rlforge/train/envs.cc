@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "rlforge/core/bytes.h"
+#include "rlforge/dist/comm.h"
 #include "rlforge/env/multi_agent.h"
 #include "rlforge/env/wrappers.h"
 
@@ -30,12 +31,25 @@ std::unique_ptr<env::Env> MakeEnv(const EnvConfig& c, double gamma) {
   return e;
 }
 
-std::unique_ptr<env::VectorEnv> MakeVectorEnv(const EnvConfig& c, double gamma, uint64_t seed) {
+std::unique_ptr<env::VectorEnv> MakeVectorEnv(const EnvConfig& c, double gamma, uint64_t seed,
+                                              int first) {
   std::vector<std::unique_ptr<env::Env>> envs;
   for (int i = 0; i < c.num_envs; ++i) envs.push_back(MakeEnv(c, gamma));
   auto v = std::make_unique<env::VectorEnv>(std::move(envs), c.threads);
-  v->Reset(seed);
+  v->Reset(seed, first);
   return v;
+}
+
+std::pair<EnvConfig, int> RankShare(const EnvConfig& c) {
+  const int ranks = dist::Size();
+  if (c.num_envs % ranks != 0) {
+    throw Error("env.num_envs: " + std::to_string(c.num_envs) + " envs cannot be split evenly " +
+                "across " + std::to_string(ranks) + " ranks (mpirun -np " + std::to_string(ranks) +
+                "); use a multiple of " + std::to_string(ranks) + " envs or another -np");
+  }
+  EnvConfig share = c;
+  share.num_envs = c.num_envs / ranks;
+  return {share, dist::Rank() * share.num_envs};
 }
 
 namespace {

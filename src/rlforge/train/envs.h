@@ -22,8 +22,14 @@ namespace rlforge::train {
 env::Kwargs EnvKwargs(const EnvConfig& c);
 // One env: RecordEpisodeStatistics (true returns), ClipAction, the normalizers as configured.
 std::unique_ptr<env::Env> MakeEnv(const EnvConfig& c, double gamma);
-// num_envs of them, reset with `seed` (env i with seed + i).
-std::unique_ptr<env::VectorEnv> MakeVectorEnv(const EnvConfig& c, double gamma, uint64_t seed);
+// num_envs of them, reset with `seed` (env i with seed + first + i: `first` is the global index
+// of env 0 when other processes hold the envs before it).
+std::unique_ptr<env::VectorEnv> MakeVectorEnv(const EnvConfig& c, double gamma, uint64_t seed,
+                                              int first = 0);
+// This process's share of c.num_envs when the ranks of an mpirun job split them (dist/comm.h):
+// the config of its num_envs / ranks envs, and the global index of its first. An Error naming
+// both numbers when they do not divide.
+std::pair<EnvConfig, int> RankShare(const EnvConfig& c);
 
 // Every env's state and RNG (and the vector env's) as the U8 tensor "envs".
 void SaveEnvs(io::TensorDict& out, const env::VectorEnv& envs);

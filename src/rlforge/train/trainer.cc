@@ -5,8 +5,11 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <optional>
 
 #include "rlforge/core/error.h"
+#include "rlforge/dist/comm.h"
 #include "rlforge/train/cloud.h"
 #include "rlforge/train/envs.h"
 #include "rlforge/train/report.h"
@@ -44,6 +47,15 @@ class SignalScope {
 
 constexpr const char* kConfigKey = "rlforge.config";
 constexpr const char* kFilesKey = "rlforge.files";  // the folder beside it with large state
+// a job of several ranks (dist/comm.h): how many, and the step their own files were written at
+constexpr const char* kRanksKey = "rlforge.ranks";
+constexpr const char* kRankStepKey = "rlforge.rank_step";
+
+// Rank r's own checkpoint (its envs and generators; the shared state as every rank holds it)
+// beside rank 0's latest.safetensors, which names the step last.
+std::string RankCheckpoint(const std::string& ckpt_dir, int rank, const std::string& step) {
+  return ckpt_dir + "/rank" + std::to_string(rank) + "_" + step + ".safetensors";
+}
 
 // A saved algorithm with its config, restored from a checkpoint file.
 struct Restored {
@@ -69,8 +81,10 @@ Restored Restore(const std::string& path, const std::string& run_dir, bool with_
 // names (so a crash between the two leaves the previous checkpoint and its folder intact), and
 // older folders are removed after. Returns that folder ("" = none).
 std::string WriteCheckpoint(const std::string& path, const Context& ctx, const Algorithm& algo,
-                            const std::string& config_yaml, bool files) {
+                            const std::string& config_yaml, bool files,
+                            const std::map<std::string, std::string>& meta = {}) {
   io::TensorDict d;
+  for (const auto& [key, value] : meta) d.metadata()[key] = value;
   algo.Save(d);
   ctx.Save(d);
   for (const Callback* cb : ctx.callbacks) cb->Save(d);
@@ -90,6 +104,56 @@ std::string WriteCheckpoint(const std::string& path, const Context& ctx, const A
       fs::remove_all(entry.path());
   }
   return (dir / folder).string();
+}
+
+// The checkpoint of a job of several ranks, as two phases: every rank but 0 writes its own file
+// for this step, then rank 0 writes latest.safetensors naming the step (so a crash in between
+// leaves the previous latest and its rank files intact), then the older rank files go.
+void WriteRankCheckpoints(const std::string& ckpt_dir, const Context& ctx, const Algorithm& algo,
+                          const std::string& config_yaml) {
+  const std::string step = std::to_string(ctx.global_step);
+  const int rank = dist::Rank();
+  if (rank > 0)
+    WriteCheckpoint(RankCheckpoint(ckpt_dir, rank, step), ctx, algo, config_yaml, false);
+  dist::Barrier();
+  if (rank == 0) {
+    WriteCheckpoint(ckpt_dir + "/latest.safetensors", ctx, algo, config_yaml, false,
+                    {{kRanksKey, std::to_string(dist::Size())}, {kRankStepKey, step}});
+  }
+  dist::Barrier();
+  if (rank == 0) return;
+  const std::string mine = "rank" + std::to_string(rank) + "_";
+  for (const auto& entry : fs::directory_iterator(ckpt_dir)) {
+    const std::string name = entry.path().filename();
+    if (name.rfind(mine, 0) == 0 && name != mine + step + ".safetensors") fs::remove(entry.path());
+  }
+}
+
+// This rank's checkpoint to resume from: latest.safetensors on rank 0, else the rank file it
+// names; the job must have as many ranks as the one that wrote it.
+std::string ResumePath(const std::string& latest) {
+  const io::TensorDict head = io::ReadSafetensors(latest);
+  const auto found = head.metadata().find(kRanksKey);
+  const int written = found == head.metadata().end() ? 1 : std::stoi(found->second);
+  if (written != dist::Size()) {
+    throw Error(latest + ": written by a job of " + std::to_string(written) +
+                " rank(s); resume it with " +
+                (written == 1 ? std::string("one process (no mpirun)")
+                              : "mpirun -np " + std::to_string(written)) +
+                ", not " + std::to_string(dist::Size()));
+  }
+  if (dist::Rank() == 0) return latest;
+  return RankCheckpoint(fs::path(latest).parent_path(), dist::Rank(), head.Meta(kRankStepKey));
+}
+
+// A hash of the policy's parameters, to check that every rank holds the same.
+uint64_t ParameterHash(const Algorithm& algo) {
+  uint64_t h = dist::Hash(nullptr, 0);
+  const io::TensorDict parameters = algo.Parameters();
+  for (const auto& [name, tensor] : parameters.tensors())
+    h = dist::Hash(tensor.bytes.data(), tensor.bytes.size(),
+                   dist::Hash(name.data(), name.size(), h));
+  return h;
 }
 
 }  // namespace
@@ -158,12 +222,14 @@ bool HoldsRun(const std::string& dir) {
 
 TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool resume,
                   int64_t stop_after, bool overwrite) {
-  if (!resume && HoldsRun(run_dir)) {
+  const int rank = dist::Rank();  // rank 0 writes the run's shared files (dist/comm.h)
+  if (!resume && rank == 0 && HoldsRun(run_dir)) {
     if (!overwrite)
       throw Error(run_dir + ": already holds a run; continue it with --resume " + run_dir +
                   ", choose another --run-dir, or clear it with --overwrite");
     fs::remove_all(run_dir);
   }
+  dist::Barrier();
   const std::string ckpt_dir = run_dir + "/checkpoints";
   const std::string latest = ckpt_dir + "/latest.safetensors";
   TrainConfig config = config_in;
@@ -175,12 +241,17 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
       throw Error(ckpt_dir +
                   "/latest.pt: a LibTorch checkpoint from an older rlforge; this "
                   "version reads .safetensors only (train again)");
-    Restored r = Restore(latest, run_dir, /*with_files=*/true);
+    Restored r = Restore(ResumePath(latest), run_dir, /*with_files=*/true);
     config = r.config, algo = std::move(r.algo), checkpoint = std::move(r.checkpoint);
     ctx.Load(checkpoint);
   } else {
     algo = algos::FindLoaded(config.algo).make(config, run_dir);
   }
+  if (dist::Distributed() && !algos::Find(config.algo).distributed) {
+    throw Error("algo: " + config.algo + " runs in one process only; under mpirun -np " +
+                std::to_string(dist::Size()) + " use ppo or a2c");
+  }
+  dist::CheckSame(ParameterHash(*algo), "the policy's parameters");
   TrainResult result;
   const int64_t total = algo->total_steps();
   if (!resume && total != config.total_timesteps) {
@@ -200,28 +271,37 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
     CheckSignals(config.eval.video_overlay_signals, *MakeEnv(config.env, 0.99),
                  "eval.video_overlay_signals");
   std::unique_ptr<CloudCallback> cloud;  // checks the remote before anything is written
-  if (!config.cloud.remote.empty()) cloud = std::make_unique<CloudCallback>(config.cloud, run_dir);
+  if (!config.cloud.remote.empty() && rank == 0)
+    cloud = std::make_unique<CloudCallback>(config.cloud, run_dir);
   fs::create_directories(ckpt_dir);
   const std::string config_yaml = ToYaml(config);
-  WriteFileAtomic(run_dir + "/config.yaml", config_yaml);
+  if (rank == 0) WriteFileAtomic(run_dir + "/config.yaml", config_yaml);
 
   // the features around the loop, in the order they run after each iteration
   const bool files = algo->HasFiles();
-  MetricsCallback metrics(run_dir, config_yaml, algos::Find(config.algo).sections);
+  std::optional<MetricsCallback> metrics;  // opens the run's metric files: rank 0's
+  if (rank == 0) metrics.emplace(run_dir, config_yaml, algos::Find(config.algo).sections);
   EvalCallback eval(config, [&](Context& c) {
     WriteCheckpoint(ckpt_dir + "/best.safetensors", c, *algo, config_yaml, false);
   });
   StopCallback stop(stop_after);
   CheckpointCallback checkpoints(config.checkpoint.every_steps, [&](Context& c) {
+    if (dist::Distributed()) {
+      WriteRankCheckpoints(ckpt_dir, c, *algo, config_yaml);
+      if (rank > 0) return;
+      for (Callback* cb : c.callbacks) cb->OnCheckpoint(c, latest, "");
+      return;
+    }
     const std::string folder = WriteCheckpoint(latest, c, *algo, config_yaml, files);
     for (Callback* cb : c.callbacks) cb->OnCheckpoint(c, latest, folder);
   });
   ProgressCallback progress(total);
   ReportCallback report(run_dir);
-  ctx.callbacks = {&metrics, &eval, &stop, &checkpoints};
-  if (config.report) ctx.callbacks.push_back(&report);
+  ctx.callbacks = {&stop, &checkpoints};  // every rank's; rank 0 also logs and writes for the job
+  if (rank == 0) ctx.callbacks = {&*metrics, &eval, &stop, &checkpoints};
+  if (rank == 0 && config.report) ctx.callbacks.push_back(&report);
   if (cloud) ctx.callbacks.push_back(cloud.get());
-  if (config.progress) ctx.callbacks.push_back(&progress);
+  if (rank == 0 && config.progress) ctx.callbacks.push_back(&progress);
   if (resume) {
     for (Callback* cb : ctx.callbacks) cb->Load(checkpoint);
   }

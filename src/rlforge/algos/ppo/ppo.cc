@@ -6,6 +6,7 @@
 
 #include "rlforge/core/error.h"
 #include "rlforge/core/thread_pool.h"
+#include "rlforge/dist/comm.h"
 #include "rlforge/nn/mlp.h"
 
 namespace rlforge::algos {
@@ -23,6 +24,29 @@ void LogSoftmax(const float* logits, int64_t n, const uint8_t* mask, double* out
   for (int64_t j = 0; j < n; ++j) sum += allowed(j) ? std::exp(logits[j] - max) : 0.0;
   const double log_sum = max + std::log(sum);
   for (int64_t j = 0; j < n; ++j) out[j] = allowed(j) ? logits[j] - log_sum : -INFINITY;
+}
+
+// Advantage normalization (A - mean) / (unbiased std + 1e-8) over `n` advantages adv(i).
+template <class Adv>
+void AdvantageStats(int64_t n, Adv adv, double* mean, double* scale) {
+  *mean = 0.0, *scale = 1.0;
+  if (n < 2) return;
+  for (int64_t i = 0; i < n; ++i) *mean += adv(i) / static_cast<double>(n);
+  double var = 0.0;
+  for (int64_t i = 0; i < n; ++i) var += std::pow(adv(i) - *mean, 2) / static_cast<double>(n - 1);
+  *scale = 1.0 / (std::sqrt(var) + 1e-8);
+}
+
+// The loss terms as 6 doubles, to move between processes, and back.
+constexpr int kLossTerms = 6;
+void PackLosses(const Ppo::Losses& l, double* out) {
+  const double terms[kLossTerms] = {l.policy,        l.value,     l.entropy,
+                                    l.old_approx_kl, l.approx_kl, l.clipfrac};
+  std::copy_n(terms, kLossTerms, out);
+}
+void AddLosses(const double* in, Ppo::Losses* l) {
+  l->policy += in[0], l->value += in[1], l->entropy += in[2];
+  l->old_approx_kl += in[3], l->approx_kl += in[4], l->clipfrac += in[5];
 }
 
 // The value loss of one error e = V - R and its derivative: e^2 / 2, or with delta > 0 the Huber
@@ -113,11 +137,12 @@ void Ppo::Value(const float* x, int64_t n, float* values) {
 }
 
 void Ppo::Act(const float* x, int64_t n, int64_t* discrete, float* continuous, float* log_probs,
-              float* values, bool deterministic, const uint8_t* masks) {
+              float* values, bool deterministic, const uint8_t* masks, std::span<Rng> streams) {
   const float* out = actor_.Forward(params_.data(), x, obs_dim_, n);
   if (values != nullptr && critic_dim_ == obs_dim_) Value(x, n, values);
   for (int64_t i = 0; i < n; ++i) {
     const float* row = out + i * actor_.out_stride();
+    Rng& rng = streams.empty() ? rng_ : streams[streams.size() == 1 ? 0 : i];
     double logp = 0.0;
     if (discrete_) {
       // one categorical head per discrete component (MultiDiscrete); log-probs add up
@@ -131,7 +156,7 @@ void Ppo::Act(const float* x, int64_t n, int64_t* discrete, float* continuous, f
         if (deterministic) {
           for (int64_t j = 1; j < nvec[h]; ++j) a = lp[j] > lp[a] ? j : a;
         } else {  // inverse CDF of one uniform draw; masked actions have no mass
-          double u = rng_.Random(), cdf = std::exp(lp[0]);
+          double u = rng.Random(), cdf = std::exp(lp[0]);
           while (a + 1 < nvec[h] && u >= cdf) cdf += std::exp(lp[++a]);
           while (std::isinf(lp[a])) --a;  // rounding ran past the last allowed action
         }
@@ -141,7 +166,7 @@ void Ppo::Act(const float* x, int64_t n, int64_t* discrete, float* continuous, f
     } else {
       const float* log_std = params_.data() + log_std_;
       for (int64_t j = 0; j < act_dim_; ++j) {
-        const double z = deterministic ? 0.0 : rng_.Normal(0.0, 1.0);
+        const double z = deterministic ? 0.0 : rng.Normal(0.0, 1.0);
         continuous[i * act_dim_ + j] = static_cast<float>(row[j] + std::exp(log_std[j]) * z);
         logp += -0.5 * z * z - log_std[j] - 0.5 * kLog2Pi;
       }
@@ -193,11 +218,9 @@ Ppo::Losses Ppo::Gradient(const Minibatch& mb) {
   const int64_t B = mb.size;
   // advantages normalized over the whole minibatch: (A - mean) / (unbiased std + 1e-8)
   double adv_mean = 0.0, adv_scale = 1.0;
-  if (config_.norm_adv && B > 1) {
-    for (int64_t i = 0; i < B; ++i) adv_mean += mb.advantages[i] / static_cast<double>(B);
-    double var = 0.0;
-    for (int64_t i = 0; i < B; ++i) var += std::pow(mb.advantages[i] - adv_mean, 2) / (B - 1);
-    adv_scale = 1.0 / (std::sqrt(var) + 1e-8);
+  if (config_.norm_adv) {
+    AdvantageStats(
+        B, [&](int64_t i) { return mb.advantages[i]; }, &adv_mean, &adv_scale);
   }
   // each lane takes a contiguous share of the rows; the sums are then taken in lane order
   const auto lanes = static_cast<int64_t>(lanes_.size());
@@ -215,12 +238,9 @@ Ppo::Losses Ppo::Gradient(const Minibatch& mb) {
   for (int64_t k = 1; k < lanes; ++k) {
     const Lane& lane = lanes_[k];
     for (size_t i = 0; i < first.grads.size(); ++i) first.grads[i] += lane.grads[i];
-    first.losses.policy += lane.losses.policy;
-    first.losses.value += lane.losses.value;
-    first.losses.entropy += lane.losses.entropy;
-    first.losses.old_approx_kl += lane.losses.old_approx_kl;
-    first.losses.approx_kl += lane.losses.approx_kl;
-    first.losses.clipfrac += lane.losses.clipfrac;
+    double terms[kLossTerms];
+    PackLosses(lane.losses, terms);
+    AddLosses(terms, &first.losses);
   }
   return first.losses;
 }
@@ -239,7 +259,7 @@ void Ppo::LaneGradient(Lane& lane, const Minibatch& mb, int64_t begin, int64_t e
   lane.d_value.assign(static_cast<size_t>(rows * value_stride), 0.0f);
   std::fill(lane.grads.begin(), lane.grads.end(), 0.0f);
   float* d_log_std = lane.grads.data() + log_std_;
-  const double inv_b = 1.0 / static_cast<double>(mb.size);
+  const double inv_b = 1.0 / static_cast<double>(mb.total > 0 ? mb.total : mb.size);
   const double d_entropy = -c.ent_coef * inv_b;  // d loss / d entropy of one sample
   Losses& l = lane.losses;
   l = Losses{};
@@ -308,27 +328,181 @@ std::map<std::string, double> Ppo::Update(buffers::RolloutBuffer& rollout, doubl
 std::map<std::string, double> Ppo::Update(int64_t batch, const Gather& gather,
                                           std::span<const float> values,
                                           std::span<const float> returns, double learning_rate) {
+  const EpochStats stats = RunEpochs(
+      batch, [&](std::span<const int64_t> rows) { return Gradient(gather(rows)); }, learning_rate);
+  return Metrics(stats, values, returns, learning_rate);
+}
+
+Ppo::EpochStats Ppo::RunEpochs(int64_t batch, const MinibatchGradient& gradient,
+                               double learning_rate) {
   const PpoConfig& c = config_;
   const int64_t minibatch = std::max<int64_t>(1, batch / c.num_minibatches);
-  std::vector<float>& grads = lanes_[0].grads;  // the minibatch's gradient after Gradient
-  Losses last;
-  double clipfrac = 0.0, grad_norm = 0.0;
-  int64_t steps = 0;
+  std::vector<float>& grads = lanes_[0].grads;  // the minibatch's gradient after `gradient`
+  EpochStats s;
   perm_.resize(static_cast<size_t>(batch));
   for (int epoch = 0; epoch < c.update_epochs; ++epoch) {
     // a uniform permutation of the rows (Fisher-Yates)
     std::iota(perm_.begin(), perm_.end(), 0);
     for (int64_t i = batch - 1; i > 0; --i) std::swap(perm_[i], perm_[rng_.Integers(i + 1)]);
     for (int64_t start = 0; start + minibatch <= batch; start += minibatch) {
-      last = Gradient(gather({perm_.data() + start, static_cast<size_t>(minibatch)}));
-      clipfrac += last.clipfrac;
-      ++steps;
-      grad_norm =
+      s.last = gradient({perm_.data() + start, static_cast<size_t>(minibatch)});
+      s.clipfrac += s.last.clipfrac;
+      ++s.steps;
+      s.grad_norm =
           nn::ClipGradNorm(grads.data(), static_cast<int64_t>(grads.size()), c.max_grad_norm);
       adam_.Step(params_.data(), grads.data(), learning_rate);
     }
-    if (c.target_kl > 0.0 && last.approx_kl > c.target_kl) break;
+    if (c.target_kl > 0.0 && s.last.approx_kl > c.target_kl) break;
   }
+  return s;
+}
+
+std::map<std::string, double> Ppo::Update(buffers::RolloutBuffer& rollout, double learning_rate,
+                                          const Shards& shards) {
+  const int64_t T = rollout.num_steps(), E = shards.total, local = shards.local;
+  const int64_t batch = T * E;
+  // every env's advantages, values and returns, in the global row order t * E + g
+  {
+    std::vector<float> mine;
+    for (const auto* v : {&rollout.advantages(), &rollout.values(), &rollout.returns()})
+      mine.insert(mine.end(), v->begin(), v->end());
+    std::vector<float> all(mine.size() * static_cast<size_t>(E / local));
+    dist::Allgather(mine, all);
+    rows_all_.resize(static_cast<size_t>(3 * batch));
+    for (int64_t r = 0; r < E / local; ++r) {  // rank r's block: 3 x T x local
+      for (int64_t part = 0; part < 3; ++part) {
+        for (int64_t t = 0; t < T; ++t) {
+          std::copy_n(all.data() + ((r * 3 + part) * T + t) * local, local,
+                      rows_all_.data() + part * batch + t * E + r * local);
+        }
+      }
+    }
+  }
+  const float* advantages = rows_all_.data();
+  bounds_.resize(static_cast<size_t>(E + 1));
+  buffers::Batch mb;
+  const auto gradient = [&](std::span<const int64_t> rows) {
+    // the minibatch's rows grouped by shard (env), each shard's in the drawn order
+    std::fill(bounds_.begin(), bounds_.end(), 0);
+    for (int64_t row : rows) ++bounds_[row % E + 1];
+    std::partial_sum(bounds_.begin(), bounds_.end(), bounds_.begin());
+    sorted_.resize(rows.size());
+    cursor_.assign(bounds_.begin(), bounds_.end() - 1);
+    for (int64_t row : rows) sorted_[cursor_[row % E]++] = row;
+    double adv_mean = 0.0, adv_scale = 1.0;
+    if (config_.norm_adv) {
+      AdvantageStats(
+          static_cast<int64_t>(sorted_.size()), [&](int64_t i) { return advantages[sorted_[i]]; },
+          &adv_mean, &adv_scale);
+    }
+    // this process's shards, as rows of its own rollout (t * local + g - first)
+    const int64_t begin = bounds_[shards.first], end = bounds_[shards.first + local];
+    local_rows_.clear();
+    for (int64_t i = begin; i < end; ++i)
+      local_rows_.push_back(sorted_[i] / E * local + sorted_[i] % E - shards.first);
+    rollout.Minibatch(local_rows_, &mb);
+    Minibatch m{static_cast<int64_t>(local_rows_.size()),
+                mb["obs"].as<float>(),
+                mb["discrete_actions"].as<int64_t>(),
+                mb["continuous_actions"].as<float>(),
+                mb["log_probs"].as<float>(),
+                mb["values"].as<float>(),
+                mb["advantages"].as<float>(),
+                mb["returns"].as<float>()};
+    m.total = static_cast<int64_t>(rows.size());
+    cursor_.resize(static_cast<size_t>(local + 1));  // now the local shards' bounds in m
+    for (int64_t k = 0; k <= local; ++k) cursor_[k] = bounds_[shards.first + k] - begin;
+    ShardGradients(m, cursor_, adv_mean, adv_scale);
+    return CombineShards(E);
+  };
+  const EpochStats stats = RunEpochs(batch, gradient, learning_rate);
+  return Metrics(stats, {rows_all_.data() + batch, static_cast<size_t>(batch)},
+                 {rows_all_.data() + 2 * batch, static_cast<size_t>(batch)}, learning_rate);
+}
+
+void Ppo::ShardGradients(const Minibatch& mb, std::span<const int64_t> bounds, double adv_mean,
+                         double adv_scale) {
+  const auto local = static_cast<int64_t>(bounds.size()) - 1;
+  const auto P = static_cast<int64_t>(params_.size());
+  const auto lanes = static_cast<int64_t>(lanes_.size());
+  shard_grads_.resize(static_cast<size_t>(local * P));
+  shard_losses_.resize(static_cast<size_t>(local * kLossTerms));
+  // rows [begin, end) by `lane` into shard k's block (an empty shard contributes zeros)
+  auto rows_into = [&](Lane& lane, int64_t k, int64_t begin, int64_t end, float* grads,
+                       double* losses) {
+    if (begin == end) {
+      std::fill_n(grads, P, 0.0f);
+      std::fill_n(losses, kLossTerms, 0.0);
+      return;
+    }
+    LaneGradient(lane, mb, begin, end, adv_mean, adv_scale);
+    std::copy_n(lane.grads.data(), P, grads);
+    PackLosses(lane.losses, losses);
+  };
+  auto run = [&](const std::function<void(int)>& lane_work) {
+    if (pool_ != nullptr) {
+      pool_->ParallelFor(static_cast<int>(lanes), [&](int b, int e) {
+        for (int k = b; k < e; ++k) lane_work(k);
+      });
+    } else {
+      for (int k = 0; k < lanes; ++k) lane_work(k);
+    }
+  };
+  if (local >= lanes) {  // whole shards per lane: the bits do not depend on the lane count
+    run([&](int l) {
+      for (int64_t k = l; k < local; k += lanes) {
+        rows_into(lanes_[l], k, bounds[k], bounds[k + 1], shard_grads_.data() + k * P,
+                  shard_losses_.data() + k * kLossTerms);
+      }
+    });
+    return;
+  }
+  // fewer shards than lanes: each shard's rows split across the lanes, summed in lane order
+  std::vector<float>& lane_grads = all_grads_;  // scratch until CombineShards
+  std::vector<double>& lane_losses = all_losses_;
+  lane_grads.resize(static_cast<size_t>(lanes * P));
+  lane_losses.resize(static_cast<size_t>(lanes * kLossTerms));
+  for (int64_t k = 0; k < local; ++k) {
+    const int64_t n = bounds[k + 1] - bounds[k];
+    run([&](int l) {
+      rows_into(lanes_[l], k, bounds[k] + n * l / lanes, bounds[k] + n * (l + 1) / lanes,
+                lane_grads.data() + l * P, lane_losses.data() + l * kLossTerms);
+    });
+    float* grads = shard_grads_.data() + k * P;
+    double* losses = shard_losses_.data() + k * kLossTerms;
+    std::copy_n(lane_grads.data(), P, grads);
+    std::copy_n(lane_losses.data(), kLossTerms, losses);
+    for (int64_t l = 1; l < lanes; ++l) {
+      for (int64_t i = 0; i < P; ++i) grads[i] += lane_grads[l * P + i];
+      for (int j = 0; j < kLossTerms; ++j) losses[j] += lane_losses[l * kLossTerms + j];
+    }
+  }
+}
+
+Ppo::Losses Ppo::CombineShards(int64_t total) {
+  const auto P = static_cast<int64_t>(params_.size());
+  all_grads_.resize(static_cast<size_t>(total * P));
+  all_losses_.resize(static_cast<size_t>(total * kLossTerms));
+  dist::Allgather(shard_grads_, all_grads_);
+  dist::Allgather(shard_losses_, all_losses_);
+  std::vector<float>& grads = lanes_[0].grads;
+  std::copy_n(all_grads_.data(), P, grads.data());
+  Losses losses;
+  AddLosses(all_losses_.data(), &losses);
+  for (int64_t g = 1; g < total; ++g) {
+    const float* shard = all_grads_.data() + g * P;
+    for (int64_t i = 0; i < P; ++i) grads[i] += shard[i];
+    AddLosses(all_losses_.data() + g * kLossTerms, &losses);
+  }
+  return losses;
+}
+
+std::map<std::string, double> Ppo::Metrics(const EpochStats& s, std::span<const float> values,
+                                           std::span<const float> returns,
+                                           double learning_rate) const {
+  const PpoConfig& c = config_;
+  const auto batch = static_cast<int64_t>(values.size());
+  const std::vector<float>& grads = lanes_[0].grads;
   // explained variance of the values against the returns
   double mean_r = 0, mean_d = 0;
   for (int64_t i = 0; i < batch; ++i) {
@@ -340,18 +514,19 @@ std::map<std::string, double> Ppo::Update(int64_t batch, const Gather& gather,
     var_r += (returns[i] - mean_r) * (returns[i] - mean_r) / batch;
     var_d += (returns[i] - values[i] - mean_d) * (returns[i] - values[i] - mean_d) / batch;
   }
+  const Losses& last = s.last;
   std::map<std::string, double> m = {
       {"losses/value_loss", last.value},
       {"losses/policy_loss", last.policy},
       {"losses/entropy", last.entropy},
       {"losses/old_approx_kl", last.old_approx_kl},
       {"losses/approx_kl", last.approx_kl},
-      {"losses/clipfrac", clipfrac / static_cast<double>(std::max<int64_t>(steps, 1))},
+      {"losses/clipfrac", s.clipfrac / static_cast<double>(std::max<int64_t>(s.steps, 1))},
       {"losses/explained_variance", var_r == 0 ? NAN : 1 - var_d / var_r},
-      {"losses/grad_norm", grad_norm},
+      {"losses/grad_norm", s.grad_norm},
       {"charts/learning_rate", learning_rate}};
   // the last minibatch step, per network of the one optimizer (the log std belongs to the actor)
-  const double coef = nn::ClipCoef(grad_norm, c.max_grad_norm);
+  const double coef = nn::ClipCoef(s.grad_norm, c.max_grad_norm);
   const auto size = static_cast<int64_t>(params_.size()), actor = actor_.num_parameters();
   nn::AddHealth(m, "actor",
                 adam_.Health(params_.data(), grads.data(), {{0, actor}, {log_std_, size}}, coef));

@@ -64,6 +64,14 @@ class Ppo {
     const float* returns = nullptr;        // advantages + values        (B)
     const float* critic_obs = nullptr;     // the critic's input if separate   (B x critic_dim)
     const uint8_t* masks = nullptr;        // allowed discrete actions, 1 = allowed   (B x logits)
+    int64_t total = 0;  // rows the losses average over when others hold the rest (0: size)
+  };
+  // The rollout's envs as gradient shards: the rows of global env g are shard g, this process
+  // holds envs [first, first + local) of `total`, and a minibatch's gradient is the sum of its
+  // shards' gradients in shard order, whichever process computed them. So one process with E
+  // envs and N processes with E/N each give the same bits (dist/comm.h).
+  struct Shards {
+    int64_t first = 0, local = 1, total = 1;
   };
   struct Losses {
     double policy = 0, value = 0, entropy = 0;  // the three loss terms, minibatch means
@@ -78,13 +86,20 @@ class Ppo {
 
   // Samples actions for n observations (n x obs_dim). Writes discrete actions (n x D) or
   // continuous actions (n x C), and if given log-probs and values (n). With action masks
-  // (n x logits: every head's, 1 = allowed) only allowed actions are drawn.
+  // (n x logits: every head's, 1 = allowed) only allowed actions are drawn. Samples come from
+  // `streams`: one per row (n), or one for every row; none: the learner's own generator.
   void Act(const float* obs, int64_t n, int64_t* discrete, float* continuous, float* log_probs,
-           float* values, bool deterministic = false, const uint8_t* masks = nullptr);
+           float* values, bool deterministic = false, const uint8_t* masks = nullptr,
+           std::span<Rng> streams = {});
   // values (n) = V(x (n x critic_dim)), e.g. of final observations to bootstrap truncations.
   void Value(const float* x, int64_t n, float* values);
   // One PPO update over a full rollout; returns CleanRL's losses/* metrics.
   std::map<std::string, double> Update(buffers::RolloutBuffer& rollout, double learning_rate);
+  // The same over this process's share of a rollout (T x shards.local envs) whose other envs
+  // other ranks hold: minibatches are drawn from all T x shards.total rows, advantages are
+  // normalized over all of them, and the shard gradients are combined in shard order.
+  std::map<std::string, double> Update(buffers::RolloutBuffer& rollout, double learning_rate,
+                                       const Shards& shards);
   // The same over `batch` rows that `gather` assembles into minibatches; `values` and `returns`
   // (batch) give the explained variance.
   using Gather = std::function<Minibatch(std::span<const int64_t> rows)>;
@@ -122,6 +137,26 @@ class Ppo {
                     double adv_scale);
   // log pi(a) and entropy of one sample's policy head `out` (masked logits excluded when `mask`
   // is given), with their gradients w.r.t. `out` (and the log std) in the lane's scratch.
+  // The rows of `mb` [bounds[k], bounds[k + 1]) as shard k's gradient and losses, into
+  // shard_grads_ and shard_losses_ (the lanes share the shards, or split a lone shard's rows).
+  void ShardGradients(const Minibatch& mb, std::span<const int64_t> bounds, double adv_mean,
+                      double adv_scale);
+  // Every rank's shards summed in shard order into lanes_[0].grads; returns the summed losses.
+  Losses CombineShards(int64_t total);
+  // What the epochs of one update leave for its metrics.
+  struct EpochStats {
+    Losses last;             // the last minibatch's loss terms
+    double clipfrac = 0.0;   // summed over the minibatch steps
+    int64_t steps = 0;       // minibatch steps taken
+    double grad_norm = 0.0;  // the last step's gradient norm before clipping
+  };
+  // Fills lanes_[0].grads with the gradient over the minibatch of these rows; returns its losses.
+  using MinibatchGradient = std::function<Losses(std::span<const int64_t> rows)>;
+  // update_epochs of minibatch Adam steps over `batch` rows, each epoch in a fresh random order.
+  EpochStats RunEpochs(int64_t batch, const MinibatchGradient& gradient, double learning_rate);
+  // CleanRL's losses/* and the optimizer's health after the last minibatch step.
+  std::map<std::string, double> Metrics(const EpochStats& stats, std::span<const float> values,
+                                        std::span<const float> returns, double learning_rate) const;
   void LogProb(Lane& lane, const float* out, const int64_t* discrete, const float* continuous,
                const uint8_t* mask, double* logp, double* entropy) const;
 
@@ -140,6 +175,16 @@ class Ppo {
   std::unique_ptr<ThreadPool> pool_;  // runs the lanes; null with one thread
   Rng rng_;                           // action samples and minibatch order
   std::vector<int64_t> perm_;         // this epoch's row order                    (T x N)
+  // the sharded update (Shards)
+  std::vector<float> shard_grads_;    // this process's shards' gradients          (local x P)
+  std::vector<float> all_grads_;      // every shard's, in shard order             (total x P)
+  std::vector<double> shard_losses_;  // their loss sums, 6 per shard             (local x 6)
+  std::vector<double> all_losses_;    // every shard's                             (total x 6)
+  std::vector<float> rows_all_;       // advantages, values, returns of every env (3 x T x total)
+  std::vector<int64_t> sorted_;       // a minibatch's rows ordered by shard       (B)
+  std::vector<int64_t> bounds_;       // shard g's rows in sorted_: [bounds_[g], bounds_[g+1])
+  std::vector<int64_t> cursor_;       // where each shard's next row goes, then local bounds
+  std::vector<int64_t> local_rows_;   // this process's rows of sorted_, as its rollout's rows
 };
 
 template <class V>
