@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # PPO and A2C as one job over ranks of mpirun (OpenMPI, this machine's 2 cores oversubscribed).
-# usage: mpi_test.sh RLFORGE_BIN WORK_DIR equal|resume|kill|hang|bad
+# usage: mpi_test.sh RLFORGE_BIN WORK_DIR equal|resume|offpolicy|kill|hang|bad
 #   equal   1 rank == 2 ranks == 3 ranks, bit for bit (weights, optimizer, generator, counters,
 #           recent returns, every logged metric but the clock's), for PPO with 6 envs; A2C 1 == 2
 #   resume  2 ranks stopped and resumed == never stopped; the other rank counts are refused
+#   offpolicy  DQN and SAC on 2 ranks, each with its own replay shard saved with checkpoints:
+#           stopped and resumed == never stopped (the ranks' weights are checked equal at the end)
 #   kill    rank 1 SIGKILLed mid-run: the job ends within 30 s naming the rank; --resume finishes
 #           it with the same weights as a run that never stopped
 #   hang    rank 1 stopped (SIGSTOP): the others' watchdog ends the job within 30 s
@@ -30,8 +32,8 @@ shared() {
     echo "$name $("$bin" checkpoint show "$ckpt" --values "$name" | md5sum | cut -c1-32)"
   done
 }
-# every metric but those of the clock (wall time, SPS)
-metrics() { awk -F, 'NR > 1 && $3 != "charts/SPS" { print $1, $3, $4 }' "$1/metrics.csv"; }
+# every metric but those of the clock (wall time, SPS, time in collectives)
+metrics() { awk -F, 'NR > 1 && $3 != "charts/SPS" && $3 != "charts/comm_seconds" { print $1, $3, $4 }' "$1/metrics.csv"; }
 # the pid of rank $1 of the job running in this folder
 rank_pid() {
   local pid
@@ -79,6 +81,26 @@ case "$case_" in
     cmp part/checkpoints/latest.safetensors other/checkpoints/latest.safetensors || fail "a refused resume changed the run"
     echo "mpi_test.sh: ok, 2 ranks stopped at 1536 and resumed == never stopped; 1 and 3 ranks refused"
     ;;
+  offpolicy)
+    dqn=(--set algo=dqn --set env.num_envs=2 --set total_timesteps=3000 --set dqn.learning_starts=500
+         --set checkpoint.every_steps=500 --set checkpoint.save_replay_buffer=true
+         --set eval.every_steps=0 --set progress=false --set report=false)
+    sac=(--config "$here/configs/sac/pendulum_fast.yaml" --set env.num_envs=2 --set total_timesteps=1200
+         --set sac.learning_starts=300 --set checkpoint.every_steps=200
+         --set checkpoint.save_replay_buffer=true --set eval.every_steps=0 --set progress=false
+         --set report=false)
+    for algo in dqn sac; do
+      declare -n cfg="$algo"
+      mpi 2 train "${cfg[@]}" --run-dir "$algo" > "$algo.log" 2>&1 || { cat "$algo.log"; fail "$algo on 2 ranks failed"; }
+      mpi 2 train "${cfg[@]}" --run-dir "${algo}_part" --stop-after 700 > "${algo}_part.log" 2>&1 \
+        || { cat "${algo}_part.log"; fail "$algo: the first part failed"; }
+      ls "${algo}_part/checkpoints" | grep -q "^rank1_.*_files$" || fail "$algo: rank 1's replay shard was not saved"
+      mpi 2 train --resume "${algo}_part" > "${algo}_resume.log" 2>&1 || { cat "${algo}_resume.log"; fail "$algo: the resume failed"; }
+      same "$algo" "${algo}_part"
+      [[ $(ls "${algo}_part/checkpoints" | grep -c "_files$") == 2 ]] || fail "$algo: older replay shards were left behind"
+    done
+    echo "mpi_test.sh: ok, dqn and sac on 2 ranks with replay shards: stopped and resumed == never stopped"
+    ;;
   kill)
     long=("${ppo[@]}" --set total_timesteps=192000 --set eval.every_steps=0 --set checkpoint.every_steps=9600)
     mpi 2 train "${long[@]}" --run-dir full > full.log 2>&1 || { cat full.log; fail "the full run failed"; }
@@ -125,8 +147,10 @@ case "$case_" in
     mpi 4 train "${ppo[@]}" --run-dir four > four.log 2>&1 && fail "6 envs ran on 4 ranks"
     grep -q "env.num_envs: 6 envs cannot be split evenly across 4 ranks" four.log || fail "unclear error: $(cat four.log)"
     [[ -e four/checkpoints/latest.safetensors ]] && fail "a refused run wrote a checkpoint"
-    mpi 2 train --set algo=dqn --set progress=false --run-dir dqn > dqn.log 2>&1 && fail "dqn ran on 2 ranks"
-    grep -q "algo: dqn runs in one process only; under mpirun -np 2 use ppo or a2c" dqn.log || fail "unclear error: $(cat dqn.log)"
+    mpi 2 train --set algo=mappo --set progress=false --run-dir mappo > mappo.log 2>&1 && fail "mappo ran on 2 ranks"
+    grep -q "algo: mappo runs in one process only; under mpirun -np 2 use one of: ppo, a2c, dqn, sac" mappo.log || fail "unclear error: $(cat mappo.log)"
+    mpi 3 train --set algo=dqn --set env.num_envs=3 --set dqn.batch_size=128 --set progress=false --run-dir dqn > dqn.log 2>&1 && fail "a batch of 128 ran on 3 ranks"
+    grep -q "dqn.batch_size: 128 rows cannot be split evenly across 3 ranks" dqn.log || fail "unclear error: $(cat dqn.log)"
     "$bin" train --rank-timeout 0 --run-dir t0 > t0.log 2>&1 && fail "--rank-timeout 0 was taken"
     grep -q "rank-timeout" t0.log || fail "unclear error: $(cat t0.log)"
     echo "mpi_test.sh: ok, bad -np, a one-process algorithm and a bad --rank-timeout refused"

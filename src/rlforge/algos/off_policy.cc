@@ -3,11 +3,15 @@
 #include <algorithm>
 #include <cstring>
 
+#include "rlforge/train/envs.h"
+
 namespace rlforge::algos {
 
-Transitions::Transitions(env::VectorEnv& envs)
+Transitions::Transitions(env::VectorEnv& envs, int first, int total)
     : envs_(envs),
       n_(envs.num_envs()),
+      first_(first),
+      total_(total),
       obs_dim_(envs.single_observation_space().size()),
       num_discrete_(envs.single_action_space().num_discrete()),
       num_continuous_(envs.single_action_space().num_continuous()) {
@@ -23,7 +27,7 @@ void Transitions::Observe() {
 }
 
 void Transitions::Record(train::Context& ctx) {
-  ctx.global_step += n_;
+  ctx.global_step += total_;
   ++ctx.iteration;
   std::memcpy(next_obs.data(), envs_.observations(), next_obs.size() * sizeof(float));
   const auto* final_obs = static_cast<const float*>(envs_.final_observations());
@@ -34,9 +38,12 @@ void Transitions::Record(train::Context& ctx) {
     if (envs_.has_final()[i]) {
       std::memcpy(next_obs.data() + i * obs_dim_, final_obs + i * obs_dim_,
                   static_cast<size_t>(obs_dim_) * sizeof(float));
-      ctx.EndEpisode(envs_.final_returns()[i], envs_.final_lengths()[i]);
+      ended_.insert(ended_.end(),
+                    {static_cast<double>(ctx.global_step), static_cast<double>(first_ + i),
+                     envs_.final_returns()[i], static_cast<double>(envs_.final_lengths()[i])});
     }
   }
+  train::ReportEpisodes(ctx, ended_);
 }
 
 void Transitions::AddTo(buffers::ReplayBuffer& replay) { AddTo(replay, rewards); }

@@ -13,12 +13,14 @@ namespace rlforge::algos {
 
 class Transitions {
  public:
-  explicit Transitions(env::VectorEnv& envs);
+  // `envs` are the job's envs [first, first + envs.num_envs()) of `total` (all of them when one
+  // process runs the job).
+  Transitions(env::VectorEnv& envs, int first, int total);
 
   // Copies the observations the envs' next actions are taken on.
   void Observe();
-  // After envs.Step(): the rewards, flags and true next observations; ended episodes are
-  // reported to ctx; ctx.global_step and ctx.iteration advance.
+  // After envs.Step(): the rewards, flags and true next observations; ended episodes (every
+  // rank's) are reported to ctx; ctx.global_step (by every rank's envs) and ctx.iteration advance.
   void Record(train::Context& ctx);
   // Stores the step in `replay` (rewards from `rewards`, by default the env's).
   void AddTo(buffers::ReplayBuffer& replay);
@@ -34,7 +36,8 @@ class Transitions {
 
  private:
   env::VectorEnv& envs_;
-  int n_;
+  int n_, first_, total_;      // this process's envs, the global index of its first, the job's
+  std::vector<double> ended_;  // this step's ended episodes: step, global env, return, length
   int64_t obs_dim_, num_discrete_, num_continuous_;
 };
 

@@ -1,5 +1,6 @@
 #include "rlforge/dist/comm.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +19,7 @@ namespace {
 int g_rank = 0, g_size = 1;
 bool g_started = false;
 double g_timeout = 600.0;
+double g_waited = 0.0;  // seconds in Wait so far
 
 // Launched by OpenMPI's mpirun (which sets this in every rank's environment).
 bool UnderMpirun() { return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr; }
@@ -36,8 +38,11 @@ void Wait(MPI_Request& request, const char* what) {
   for (int polls = 0;; ++polls) {
     int done = 0;
     MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-    if (done) return;
     const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+    if (done) {
+      g_waited += waited;
+      return;
+    }
     if (waited > g_timeout) {
       char message[256];
       std::snprintf(message, sizeof message,
@@ -84,6 +89,7 @@ void SetTimeout(double seconds) {
   g_timeout = seconds;
 }
 double timeout() { return g_timeout; }
+double seconds_in_collectives() { return g_waited; }
 
 namespace {
 
@@ -116,6 +122,20 @@ void Allgather(std::span<const float> mine, std::span<float> all) {
 
 void Allgather(std::span<const double> mine, std::span<double> all) {
   AllgatherOf(mine, all, "an exchange of statistics");
+}
+
+void AverageInRankOrder(std::span<float> values) {
+  if (g_size == 1) return;
+  static thread_local std::vector<float> all;  // every rank's values   (ranks x n)
+  all.resize(values.size() * static_cast<size_t>(g_size));
+  AllgatherOf(std::span<const float>(values), std::span<float>(all), "a gradient exchange");
+  const size_t n = values.size();
+  std::copy_n(all.begin(), n, values.begin());
+  for (int r = 1; r < g_size; ++r) {
+    for (size_t i = 0; i < n; ++i) values[i] += all[r * n + i];
+  }
+  const float inv = 1.0f / static_cast<float>(g_size);
+  for (float& v : values) v *= inv;
 }
 
 std::vector<double> AllgatherV(std::span<const double> mine) {
@@ -194,8 +214,7 @@ void CheckSame(uint64_t value, const std::string& what) {
   AllgatherBytes(&value, sizeof value, all.data(), "a check of the ranks' state");
   std::string differ;
   for (int r = 1; r < g_size; ++r) {
-    if (all[r] != all[0])
-      differ += (differ.empty() ? "" : ", ") + std::to_string(r);
+    if (all[r] != all[0]) differ += (differ.empty() ? "" : ", ") + std::to_string(r);
   }
   if (!differ.empty())
     throw Error(what + " differs between rank 0 and rank(s) " + differ +

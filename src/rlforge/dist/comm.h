@@ -25,9 +25,15 @@ inline bool Distributed() { return Size() > 1; }
 void SetTimeout(double seconds);
 double timeout();
 
+// Seconds this process has spent in collectives so far, waiting for the others included.
+double seconds_in_collectives();
+
 // Every rank's `mine` (the same size on every rank), concatenated in rank order.
 void Allgather(std::span<const float> mine, std::span<float> all);
 void Allgather(std::span<const double> mine, std::span<double> all);
+// Every rank's `values` (the same size on every rank) averaged, in place: summed in rank order,
+// then divided by the rank count, so every rank gets the same bits.
+void AverageInRankOrder(std::span<float> values);
 // Every rank's `mine` (any size), concatenated in rank order.
 std::vector<double> AllgatherV(std::span<const double> mine);
 // True on every rank when `flag` is true on any rank.

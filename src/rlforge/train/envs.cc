@@ -1,7 +1,9 @@
 #include "rlforge/train/envs.h"
 
 #include <algorithm>
+#include <numeric>
 #include <optional>
+#include <tuple>
 
 #include "rlforge/core/bytes.h"
 #include "rlforge/dist/comm.h"
@@ -38,6 +40,27 @@ std::unique_ptr<env::VectorEnv> MakeVectorEnv(const EnvConfig& c, double gamma, 
   auto v = std::make_unique<env::VectorEnv>(std::move(envs), c.threads);
   v->Reset(seed, first);
   return v;
+}
+
+void ReportEpisodes(Context& ctx, std::vector<double>& ended) {
+  const int64_t now = ctx.global_step;
+  auto report = [&](const double* e) {
+    ctx.global_step = static_cast<int64_t>(e[0]);
+    ctx.EndEpisode(e[2], static_cast<int64_t>(e[3]));
+  };
+  if (!dist::Distributed()) {  // already in (step, env) order
+    for (size_t k = 0; k < ended.size(); k += 4) report(&ended[k]);
+  } else {
+    const std::vector<double> all = dist::AllgatherV(ended);
+    std::vector<size_t> order(all.size() / 4);
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return std::tie(all[4 * a], all[4 * a + 1]) < std::tie(all[4 * b], all[4 * b + 1]);
+    });
+    for (size_t k : order) report(&all[4 * k]);
+  }
+  ctx.global_step = now;
+  ended.clear();
 }
 
 std::pair<EnvConfig, int> RankShare(const EnvConfig& c) {

@@ -31,6 +31,12 @@ std::unique_ptr<env::VectorEnv> MakeVectorEnv(const EnvConfig& c, double gamma, 
 // both numbers when they do not divide.
 std::pair<EnvConfig, int> RankShare(const EnvConfig& c);
 
+// Episodes that ended on this rank, 4 values each (the global step it ended at, the env's global
+// index, its return, its length), and those of every other rank of the job (dist/comm.h),
+// reported to ctx in (step, env) order, each at its step: every rank's counters and recent
+// returns stay the same, and rank 0 logs them all. Clears `ended`.
+void ReportEpisodes(Context& ctx, std::vector<double>& ended);
+
 // Every env's state and RNG (and the vector env's) as the U8 tensor "envs".
 void SaveEnvs(io::TensorDict& out, const env::VectorEnv& envs);
 void LoadEnvs(const io::TensorDict& in, env::VectorEnv& envs);

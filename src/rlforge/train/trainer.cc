@@ -1,5 +1,6 @@
 #include "rlforge/train/trainer.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -76,13 +77,13 @@ Restored Restore(const std::string& path, const std::string& run_dir, bool with_
   return r;
 }
 
-// Writes the algorithm, the counters and the callbacks' state to `path` atomically; with
-// `files`, the algorithm's large state first goes to a folder of its own that the checkpoint
-// names (so a crash between the two leaves the previous checkpoint and its folder intact), and
-// older folders are removed after. Returns that folder ("" = none).
-std::string WriteCheckpoint(const std::string& path, const Context& ctx, const Algorithm& algo,
-                            const std::string& config_yaml, bool files,
-                            const std::map<std::string, std::string>& meta = {}) {
+// Writes the algorithm, the counters and the callbacks' state to `path` atomically; with a
+// `folder` name, the algorithm's large state first goes to that folder beside it, which the
+// checkpoint names (so a crash between the two leaves the previous checkpoint and its folder
+// intact).
+void WriteCheckpoint(const std::string& path, const Context& ctx, const Algorithm& algo,
+                     const std::string& config_yaml, const std::string& folder = "",
+                     const std::map<std::string, std::string>& meta = {}) {
   io::TensorDict d;
   for (const auto& [key, value] : meta) d.metadata()[key] = value;
   algo.Save(d);
@@ -90,43 +91,41 @@ std::string WriteCheckpoint(const std::string& path, const Context& ctx, const A
   for (const Callback* cb : ctx.callbacks) cb->Save(d);
   d.metadata()[kConfigKey] = config_yaml;
   d.metadata()["format"] = "pt";  // PyTorch names and layouts, as Hugging Face's loader expects
-  const fs::path dir = fs::path(path).parent_path();
-  const std::string folder = "files_" + std::to_string(ctx.global_step);
-  if (files) {
-    algo.SaveFiles(dir / folder);
+  if (!folder.empty()) {
+    algo.SaveFiles(fs::path(path).parent_path() / folder);
     d.metadata()[kFilesKey] = folder;
   }
   io::WriteSafetensors(path, d);
-  if (!files) return "";
+}
+
+// Removes the folders and files in `dir` whose names start with `prefix`, except those in `keep`.
+void RemoveOlder(const std::string& dir, const std::string& prefix,
+                 std::initializer_list<std::string> keep) {
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename();
-    if (entry.is_directory() && name.rfind("files_", 0) == 0 && name != folder)
+    if (name.rfind(prefix, 0) == 0 && std::find(keep.begin(), keep.end(), name) == keep.end())
       fs::remove_all(entry.path());
   }
-  return (dir / folder).string();
 }
 
 // The checkpoint of a job of several ranks, as two phases: every rank but 0 writes its own file
-// for this step, then rank 0 writes latest.safetensors naming the step (so a crash in between
-// leaves the previous latest and its rank files intact), then the older rank files go.
+// for this step (and every rank its large state, with `files`, to rank<r>_<step>_files), then
+// rank 0 writes latest.safetensors naming the step (so a crash in between leaves the previous
+// latest and its rank files intact), then the older rank files go.
 void WriteRankCheckpoints(const std::string& ckpt_dir, const Context& ctx, const Algorithm& algo,
-                          const std::string& config_yaml) {
-  const std::string step = std::to_string(ctx.global_step);
+                          const std::string& config_yaml, bool files) {
   const int rank = dist::Rank();
-  if (rank > 0)
-    WriteCheckpoint(RankCheckpoint(ckpt_dir, rank, step), ctx, algo, config_yaml, false);
+  const std::string step = std::to_string(ctx.global_step), mine = "rank" + std::to_string(rank);
+  const std::string folder = files ? mine + "_" + step + "_files" : "";
+  const std::string own = fs::path(RankCheckpoint(ckpt_dir, rank, step)).filename();
+  if (rank > 0) WriteCheckpoint(ckpt_dir + "/" + own, ctx, algo, config_yaml, folder);
   dist::Barrier();
   if (rank == 0) {
-    WriteCheckpoint(ckpt_dir + "/latest.safetensors", ctx, algo, config_yaml, false,
+    WriteCheckpoint(ckpt_dir + "/latest.safetensors", ctx, algo, config_yaml, folder,
                     {{kRanksKey, std::to_string(dist::Size())}, {kRankStepKey, step}});
   }
   dist::Barrier();
-  if (rank == 0) return;
-  const std::string mine = "rank" + std::to_string(rank) + "_";
-  for (const auto& entry : fs::directory_iterator(ckpt_dir)) {
-    const std::string name = entry.path().filename();
-    if (name.rfind(mine, 0) == 0 && name != mine + step + ".safetensors") fs::remove(entry.path());
-  }
+  RemoveOlder(ckpt_dir, mine + "_", {own, folder});
 }
 
 // This rank's checkpoint to resume from: latest.safetensors on rank 0, else the rank file it
@@ -248,8 +247,11 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
     algo = algos::FindLoaded(config.algo).make(config, run_dir);
   }
   if (dist::Distributed() && !algos::Find(config.algo).distributed) {
+    std::string names;
+    for (const algos::AlgorithmInfo& a : algos::Algorithms())
+      if (a.distributed) names += (names.empty() ? "" : ", ") + a.name;
     throw Error("algo: " + config.algo + " runs in one process only; under mpirun -np " +
-                std::to_string(dist::Size()) + " use ppo or a2c");
+                std::to_string(dist::Size()) + " use one of: " + names);
   }
   dist::CheckSame(ParameterHash(*algo), "the policy's parameters");
   TrainResult result;
@@ -282,18 +284,21 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
   std::optional<MetricsCallback> metrics;  // opens the run's metric files: rank 0's
   if (rank == 0) metrics.emplace(run_dir, config_yaml, algos::Find(config.algo).sections);
   EvalCallback eval(config, [&](Context& c) {
-    WriteCheckpoint(ckpt_dir + "/best.safetensors", c, *algo, config_yaml, false);
+    WriteCheckpoint(ckpt_dir + "/best.safetensors", c, *algo, config_yaml);
   });
   StopCallback stop(stop_after);
   CheckpointCallback checkpoints(config.checkpoint.every_steps, [&](Context& c) {
     if (dist::Distributed()) {
-      WriteRankCheckpoints(ckpt_dir, c, *algo, config_yaml);
-      if (rank > 0) return;
-      for (Callback* cb : c.callbacks) cb->OnCheckpoint(c, latest, "");
+      WriteRankCheckpoints(ckpt_dir, c, *algo, config_yaml, files);
+      if (rank == 0)
+        for (Callback* cb : c.callbacks) cb->OnCheckpoint(c, latest, "");
       return;
     }
-    const std::string folder = WriteCheckpoint(latest, c, *algo, config_yaml, files);
-    for (Callback* cb : c.callbacks) cb->OnCheckpoint(c, latest, folder);
+    const std::string folder = files ? "files_" + std::to_string(c.global_step) : "";
+    WriteCheckpoint(latest, c, *algo, config_yaml, folder);
+    if (files) RemoveOlder(ckpt_dir, "files_", {folder});
+    for (Callback* cb : c.callbacks)
+      cb->OnCheckpoint(c, latest, files ? ckpt_dir + "/" + folder : "");
   });
   ProgressCallback progress(total);
   ReportCallback report(run_dir);
@@ -316,6 +321,7 @@ TrainResult Train(const TrainConfig& config_in, const std::string& run_dir, bool
     for (Callback* cb : ctx.callbacks) cb->OnIteration(ctx, *algo);
   }
   const double seconds = ctx.seconds();  // training, without the final writes and uploads
+  dist::CheckSame(ParameterHash(*algo), "the policy's parameters at the end");
   for (Callback* cb : ctx.callbacks) cb->OnEnd(ctx, *algo);
   if (ctx.stop_requested()) {
     std::fprintf(stderr, "\nstopped %s at step %lld; checkpoint written: resume with --resume %s\n",

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "rlforge/core/error.h"
+#include "rlforge/dist/comm.h"
 #include "rlforge/nn/mlp.h"
 
 namespace rlforge::algos {
@@ -61,11 +62,13 @@ double Dqn::QValue(const float* obs, int64_t action) {
   return q_.Forward(params_.data(), obs, obs_dim_, 1)[action - action_space_.start()];
 }
 
-void Dqn::Explore(const float* obs, int64_t n, double epsilon, int64_t* discrete) {
+void Dqn::Explore(const float* obs, int64_t n, double epsilon, int64_t* discrete,
+                  std::span<Rng> streams) {
   Act(obs, n, discrete);
   for (int64_t i = 0; i < n; ++i) {
-    if (rng_.Random() < epsilon)
-      discrete[i] = action_space_.start() + rng_.Integers(action_space_.n());
+    Rng& rng = streams.empty() ? rng_ : streams[i];
+    if (rng.Random() < epsilon)
+      discrete[i] = action_space_.start() + rng.Integers(action_space_.n());
   }
 }
 
@@ -112,6 +115,7 @@ std::map<std::string, double> Dqn::Update(buffers::Batch& batch) {
   }
   std::fill(grads_.begin(), grads_.end(), 0.0f);
   q_.Backward(params_.data(), d_q_.data(), grads_.data());
+  dist::AverageInRankOrder(grads_);
   if (config_.max_grad_norm > 0) {
     const double norm =
         nn::ClipGradNorm(grads_.data(), static_cast<int64_t>(grads_.size()), config_.max_grad_norm);

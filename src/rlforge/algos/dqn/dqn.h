@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <span>
 #include <string>
 
 #include "rlforge/buffers/batch.h"
@@ -70,9 +71,12 @@ class Dqn {
   void Act(const float* obs, int64_t n, int64_t* discrete);
   // Q(obs, action) of one observation (what the video overlay shows).
   double QValue(const float* obs, int64_t action);
-  // Epsilon-greedy actions for n observations; random actions come from this agent's RNG.
-  void Explore(const float* obs, int64_t n, double epsilon, int64_t* discrete);
-  // One gradient step on a replay batch (obs, next_obs, discrete_actions, rewards, discounts).
+  // Epsilon-greedy actions for n observations; the draws come from `streams` (one per row) if
+  // given, else from this agent's RNG.
+  void Explore(const float* obs, int64_t n, double epsilon, int64_t* discrete,
+               std::span<Rng> streams = {});
+  // One gradient step on a replay batch (obs, next_obs, discrete_actions, rewards, discounts);
+  // under mpirun the ranks' gradients are averaged (dist/comm.h) before clipping.
   std::map<std::string, double> Update(buffers::Batch& batch);
   void UpdateTarget();  // target <- tau * online + (1 - tau) * target
   // opt/q_network/...: the last step (nn::OptimizerHealth), when it is logged.

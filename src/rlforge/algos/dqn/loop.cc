@@ -10,7 +10,8 @@ namespace {
 class DqnRun final : public OffPolicyRun<Dqn> {
  public:
   explicit DqnRun(const train::TrainConfig& config)
-      : OffPolicyRun(config, config.dqn.gamma, config.dqn.buffer_size) {
+      : OffPolicyRun(config, config.dqn.gamma, config.dqn.buffer_size, config.dqn.batch_size,
+                     "dqn.batch_size") {
     agent_ = std::make_unique<Dqn>(config.dqn, envs_->single_observation_space(),
                                    envs_->single_action_space(), seed());
   }
@@ -23,13 +24,13 @@ class DqnRun final : public OffPolicyRun<Dqn> {
     const double epsilon =
         std::max(slope * static_cast<double>(ctx.global_step) + q.start_e, q.end_e);
     step_.Observe();
-    agent_->Explore(step_.obs.data(), n_, epsilon, envs_->discrete_actions());
+    agent_->Explore(step_.obs.data(), n_, epsilon, envs_->discrete_actions(), ActingStreams());
     envs_->Step();
     step_.Record(ctx);
     step_.AddTo(replay_);
     if (!Learning(ctx, q.learning_starts)) return;
     if (ctx.iteration % q.train_frequency == 0) {
-      replay_.Sample(q.batch_size, &batch_);
+      replay_.Sample(rank_batch_, &batch_);
       const auto losses = agent_->Update(batch_);
       if (ctx.iteration % (100 * q.train_frequency) == 0) {
         for (const auto& [tag, value] : losses) ctx.Log(tag, value);
@@ -38,7 +39,7 @@ class DqnRun final : public OffPolicyRun<Dqn> {
         ctx.Log("charts/epsilon", epsilon);
       }
     }
-    if (ctx.iteration % std::max<int64_t>(1, q.target_network_frequency / n_) == 0)
+    if (ctx.iteration % std::max<int64_t>(1, q.target_network_frequency / E_) == 0)
       agent_->UpdateTarget();
   }
 

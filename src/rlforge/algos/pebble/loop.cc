@@ -13,7 +13,8 @@ namespace {
 class PebbleRun final : public OffPolicyRun<Pebble> {
  public:
   PebbleRun(const train::TrainConfig& config, const std::string& run_dir)
-      : OffPolicyRun(config, config.sac.gamma, config.sac.buffer_size),
+      : OffPolicyRun(config, config.sac.gamma, config.sac.buffer_size, config.sac.batch_size,
+                     "sac.batch_size"),
         model_rewards_(n_),
         states_(n_) {
     std::unique_ptr<Teacher> teacher;  // null: the scripted one

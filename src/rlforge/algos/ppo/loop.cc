@@ -43,14 +43,16 @@ class PpoRun final : public AgentRun<Ppo> {
     const double frac = 1.0 - static_cast<double>(ctx.iteration) / static_cast<double>(iterations_);
     const double lr = c.anneal_lr ? frac * c.learning_rate : c.learning_rate;
     rollout_.Reset();
-    ended_.clear();
     for (int t = 0; t < T_; ++t) CollectStep(ctx);
-    EndEpisodes(ctx);
+    train::ReportEpisodes(ctx, ended_);
     agent_->Value(Observations(), n_, last_values_.data());
     rollout_.ComputeReturnsAndAdvantages(last_values_, static_cast<float>(c.gamma),
                                          static_cast<float>(c.gae_lambda));
+    const double waited = dist::seconds_in_collectives();
     for (const auto& [tag, value] : agent_->Update(rollout_, lr, {first_env_, n_, E_}))
       ctx.Log(tag, value);
+    if (dist::Distributed())  // the update's time in gradient and statistics exchanges
+      ctx.Log("charts/comm_seconds", dist::seconds_in_collectives() - waited);
     ++ctx.iteration;
     ctx.Log("charts/SPS", ctx.sps());
   }
@@ -104,24 +106,6 @@ class PpoRun final : public AgentRun<Ppo> {
     rollout_.Add(obs_, {envs_->discrete_actions(), static_cast<size_t>(n_ * num_discrete_)},
                  {envs_->continuous_actions(), static_cast<size_t>(n_ * num_continuous_)},
                  log_probs_, values_, rewards_, term_, trunc_, final_values_);
-  }
-
-  // The rollout's finished episodes of every rank, in the order of (step, global env), each
-  // reported at the step it ended: every rank's counters and recent returns stay the same.
-  void EndEpisodes(train::Context& ctx) {
-    std::vector<double> all = dist::AllgatherV(ended_);
-    std::vector<size_t> order(all.size() / 4);
-    std::iota(order.begin(), order.end(), size_t{0});
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-      return std::make_pair(all[4 * a], all[4 * a + 1]) <
-             std::make_pair(all[4 * b], all[4 * b + 1]);
-    });
-    const int64_t now = ctx.global_step;
-    for (size_t k : order) {
-      ctx.global_step = static_cast<int64_t>(all[4 * k]);
-      ctx.EndEpisode(all[4 * k + 2], static_cast<int64_t>(all[4 * k + 3]));
-    }
-    ctx.global_step = now;
   }
 
   int n_, E_, T_;  // this rank's envs, every rank's, steps per rollout

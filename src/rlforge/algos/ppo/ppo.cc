@@ -312,19 +312,6 @@ void Ppo::LaneGradient(Lane& lane, const Minibatch& mb, int64_t begin, int64_t e
   lane.critic.Backward(params_.data(), lane.d_value.data(), lane.grads.data());
 }
 
-std::map<std::string, double> Ppo::Update(buffers::RolloutBuffer& rollout, double learning_rate) {
-  buffers::Batch mb;
-  const Gather gather = [&](std::span<const int64_t> rows) {
-    rollout.Minibatch(rows, &mb);
-    return Minibatch{static_cast<int64_t>(rows.size()),    mb["obs"].as<float>(),
-                     mb["discrete_actions"].as<int64_t>(), mb["continuous_actions"].as<float>(),
-                     mb["log_probs"].as<float>(),          mb["values"].as<float>(),
-                     mb["advantages"].as<float>(),         mb["returns"].as<float>()};
-  };
-  return Update(rollout.num_steps() * rollout.num_envs(), gather, rollout.values(),
-                rollout.returns(), learning_rate);
-}
-
 std::map<std::string, double> Ppo::Update(int64_t batch, const Gather& gather,
                                           std::span<const float> values,
                                           std::span<const float> returns, double learning_rate) {

@@ -93,11 +93,10 @@ class Ppo {
            std::span<Rng> streams = {});
   // values (n) = V(x (n x critic_dim)), e.g. of final observations to bootstrap truncations.
   void Value(const float* x, int64_t n, float* values);
-  // One PPO update over a full rollout; returns CleanRL's losses/* metrics.
-  std::map<std::string, double> Update(buffers::RolloutBuffer& rollout, double learning_rate);
-  // The same over this process's share of a rollout (T x shards.local envs) whose other envs
-  // other ranks hold: minibatches are drawn from all T x shards.total rows, advantages are
-  // normalized over all of them, and the shard gradients are combined in shard order.
+  // One PPO update over a full rollout of which this process holds `shards.local` envs (T x
+  // local rows; the other ranks hold the rest): minibatches are drawn from all T x shards.total
+  // rows, advantages are normalized over all of them, and the shard gradients are combined in
+  // shard order. Returns CleanRL's losses/* metrics.
   std::map<std::string, double> Update(buffers::RolloutBuffer& rollout, double learning_rate,
                                        const Shards& shards);
   // The same over `batch` rows that `gather` assembles into minibatches; `values` and `returns`

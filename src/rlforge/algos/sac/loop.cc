@@ -11,7 +11,8 @@ namespace {
 class SacRun final : public OffPolicyRun<Sac> {
  public:
   explicit SacRun(const train::TrainConfig& config)
-      : OffPolicyRun(config, config.sac.gamma, config.sac.buffer_size) {
+      : OffPolicyRun(config, config.sac.gamma, config.sac.buffer_size, config.sac.batch_size,
+                     "sac.batch_size") {
     // the bounds before ClipAction: actions are rescaled from tanh to them
     agent_ = std::make_unique<Sac>(config.sac, envs_->single_observation_space(),
                                    envs_->env(0).Unwrapped()->action_space(), seed());
@@ -20,12 +21,13 @@ class SacRun final : public OffPolicyRun<Sac> {
   void Iterate(train::Context& ctx) override {
     const SacConfig& c = config_.sac;
     step_.Observe();
-    agent_->Collect(step_.obs.data(), n_, ctx.global_step, envs_->continuous_actions());
+    agent_->Collect(step_.obs.data(), n_, ctx.global_step, envs_->continuous_actions(),
+                    ActingStreams());
     envs_->Step();
     step_.Record(ctx);
     step_.AddTo(replay_);
     if (!Learning(ctx, c.learning_starts)) return;
-    replay_.Sample(c.batch_size, &batch_);
+    replay_.Sample(rank_batch_, &batch_);
     const auto losses = agent_->Update(batch_, ctx.iteration);
     if (ctx.iteration % 100 == 0) {
       for (const auto& [tag, value] : losses) ctx.Log(tag, value);

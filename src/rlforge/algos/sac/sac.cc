@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "rlforge/core/error.h"
+#include "rlforge/dist/comm.h"
 #include "rlforge/nn/mlp.h"
 
 namespace rlforge::algos {
@@ -103,10 +104,13 @@ nn::NamedTensors Sac::gradients() const {
   return AsTensors(lanes_[0].actor_grads, lanes_[0].q_grads);
 }
 
-void Sac::DrawNoise(int64_t n, bool deterministic) {
+void Sac::DrawNoise(int64_t n, bool deterministic, std::span<Rng> streams) {
   noise_.assign(static_cast<size_t>(n * act_dim_), 0.0f);
   if (deterministic) return;
-  for (float& eps : noise_) eps = static_cast<float>(net_rng_.Normal(0.0, 1.0));
+  for (int64_t k = 0; k < n * act_dim_; ++k) {
+    Rng& rng = streams.empty() ? net_rng_ : streams[k / act_dim_];
+    noise_[k] = static_cast<float>(rng.Normal(0.0, 1.0));
+  }
 }
 
 const Sac::Lane& Sac::SumLanes(std::vector<float> Lane::*grads, int n_sums) {
@@ -167,9 +171,10 @@ void Sac::QInput(Lane& lane, const float* obs, const float* actions, int64_t row
   }
 }
 
-void Sac::Act(const float* x, int64_t n, float* continuous, bool deterministic) {
+void Sac::Act(const float* x, int64_t n, float* continuous, bool deterministic,
+              std::span<Rng> streams) {
   Lane& lane = lanes_[0];
-  DrawNoise(n, deterministic);
+  DrawNoise(n, deterministic, streams);
   Sample(lane, lane.actor.Forward(actor_params_.data(), x, obs_dim_, n), 0, n);
   std::memcpy(continuous, lane.pi.data(), sizeof(float) * n * act_dim_);
 }
@@ -183,19 +188,21 @@ double Sac::QValue(const float* obs, const float* action) {
   return std::min(q1, q2);
 }
 
-void Sac::SampleRandom(int64_t n, float* continuous) {
+void Sac::SampleRandom(int64_t n, float* continuous, std::span<Rng> streams) {
   for (int64_t i = 0; i < n; ++i) {
     action_space_.Sample(
-        rng_, {}, std::span<float>(continuous + i * act_dim_, static_cast<size_t>(act_dim_)));
+        streams.empty() ? rng_ : streams[i], {},
+        std::span<float>(continuous + i * act_dim_, static_cast<size_t>(act_dim_)));
   }
 }
 
-void Sac::Collect(const float* obs, int64_t n, int64_t global_step, float* continuous) {
+void Sac::Collect(const float* obs, int64_t n, int64_t global_step, float* continuous,
+                  std::span<Rng> streams) {
   if (global_step < config_.learning_starts) {
-    SampleRandom(n, continuous);
+    SampleRandom(n, continuous, streams);
     return;
   }
-  Act(obs, n, continuous, false);
+  Act(obs, n, continuous, false, streams);
 }
 
 void Sac::CriticRows(Lane& lane, buffers::Batch& batch, int64_t begin, int64_t end) {
@@ -298,7 +305,9 @@ double Sac::ActorGradient(const float* obs, int64_t B) {
 }
 
 std::map<std::string, double> Sac::Update(buffers::Batch& batch, int64_t global_step) {
+  // under mpirun each gradient is averaged across the ranks (dist/comm.h) before its step
   std::map<std::string, double> m = CriticGradient(batch);
+  dist::AverageInRankOrder(lanes_[0].q_grads);
   q_adam_.Step(q_params_.data(), lanes_[0].q_grads.data(), config_.q_lr);
   // delayed policy updates, compensated by doing policy_frequency of them at once
   if (global_step % config_.policy_frequency == 0) {
@@ -306,6 +315,7 @@ std::map<std::string, double> Sac::Update(buffers::Batch& batch, int64_t global_
     const int64_t B = batch["obs"].shape[0];
     for (int k = 0; k < config_.policy_frequency; ++k) {
       m["losses/actor_loss"] = ActorGradient(obs, B);
+      dist::AverageInRankOrder(lanes_[0].actor_grads);
       actor_adam_.Step(actor_params_.data(), lanes_[0].actor_grads.data(), config_.policy_lr);
       if (config_.autotune) {  // alpha loss = mean(-alpha (log pi + target entropy)), fresh pi
         DrawNoise(B, false);
@@ -319,7 +329,8 @@ std::map<std::string, double> Sac::Update(buffers::Batch& batch, int64_t global_
         });
         double mean = 0.0;
         for (const Lane& lane : lanes_) mean += lane.sums[3];
-        const float grad = static_cast<float>(-std::exp(log_alpha_[0]) * mean);
+        float grad = static_cast<float>(-std::exp(log_alpha_[0]) * mean);
+        dist::AverageInRankOrder({&grad, 1});
         m["losses/alpha_loss"] = grad;
         alpha_adam_.Step(log_alpha_.data(), &grad, config_.q_lr);
         alpha_ = std::exp(static_cast<double>(log_alpha_[0]));

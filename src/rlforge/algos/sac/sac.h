@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <span>
 #include <string>
 
 #include "rlforge/buffers/replay_buffer.h"
@@ -63,14 +64,18 @@ class Sac {
   Sac(const SacConfig& config, const Space& observation_space, const Space& action_space,
       uint64_t seed);
 
-  // Squashed policy samples (or the mean's) for n observations (n x obs_dim) -> (n x |A|).
-  void Act(const float* obs, int64_t n, float* continuous, bool deterministic);
+  // Squashed policy samples (or the mean's) for n observations (n x obs_dim) -> (n x |A|); the
+  // noise of row i comes from streams[i] if given, else from the learner's generator.
+  void Act(const float* obs, int64_t n, float* continuous, bool deterministic,
+           std::span<Rng> streams = {});
   // min(Q1, Q2)(obs, action) of one observation and action (what the video overlay shows).
   double QValue(const float* obs, const float* action);
-  // Collection: uniform random actions before learning_starts, then samples from the policy.
-  void Collect(const float* obs, int64_t n, int64_t global_step, float* continuous);
+  // Collection: uniform random actions before learning_starts, then samples from the policy
+  // (draws from `streams`, one per env, if given).
+  void Collect(const float* obs, int64_t n, int64_t global_step, float* continuous,
+               std::span<Rng> streams = {});
   // Uniform random actions for n envs (N x |A|).
-  void SampleRandom(int64_t n, float* continuous);
+  void SampleRandom(int64_t n, float* continuous, std::span<Rng> streams = {});
   // A freshly initialized critic and target critic with a new optimizer; the actor and alpha
   // stay (PEBBLE leaving pre-training, BPref reset_critic).
   void ResetCritic();
@@ -111,8 +116,9 @@ class Sac {
   };
 
   nn::NamedTensors AsTensors(const std::vector<float>& actor, const std::vector<float>& q) const;
-  // noise_ = n x |A| standard normal draws (zeros when deterministic), in row order
-  void DrawNoise(int64_t n, bool deterministic);
+  // noise_ = n x |A| standard normal draws (zeros when deterministic), in row order; row i's
+  // from streams[i] if given
+  void DrawNoise(int64_t n, bool deterministic, std::span<Rng> streams = {});
   // Runs fn(lane, begin, end) over B rows split between the lanes, in parallel.
   template <class Fn>
   void ForLanes(int64_t B, Fn&& fn);
