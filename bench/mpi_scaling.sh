@@ -5,10 +5,10 @@
 #                    the speed-up, and the seconds per update spent in collectives (2 ranks)
 #   combine          the gradient combination alone (bench_mpi_combine) for PPO's and SAC's
 #                    HalfCheetah parameter counts, 2 and 3 ranks
-# usage: bench/mpi_scaling.sh [RUNS=3] [STEPS=20480]
+# usage: bench/mpi_scaling.sh [RUNS=5] [STEPS=102400]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs="${1:-3}" steps="${2:-20480}"
+runs="${1:-5}" steps="${2:-102400}"
 for b in rlforge bench_mpi_combine; do
   [[ -x build/$b ]] || { echo "build first: make build (needs libopenmpi-dev)" >&2; exit 1; }
 done

@@ -1,6 +1,7 @@
 #include "rlforge/dist/comm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -19,46 +20,52 @@ namespace {
 int g_rank = 0, g_size = 1;
 bool g_started = false;
 double g_timeout = 600.0;
-double g_waited = 0.0;  // seconds in Wait so far
+double g_waited = 0.0;  // seconds in collectives so far
 
 // Launched by OpenMPI's mpirun (which sets this in every rank's environment).
 bool UnderMpirun() { return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr; }
+
+using Clock = std::chrono::steady_clock;
+double Seconds() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
+
+// The collective this process is in (what it is, since when; 0 = none), for the watchdog.
+std::atomic<const char*> g_what{nullptr};
+std::atomic<double> g_since{0.0};
+
+// A thread that stops the job when a collective waits longer than the timeout: the blocking
+// collectives are MPI's fastest, and a thread that only exits needs no MPI calls of its own
+// (mpirun then stops the other ranks, as for any rank that exits without finalizing).
+void Watchdog() {
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const double since = g_since.load();
+    if (since == 0.0 || Seconds() - since <= g_timeout) continue;
+    std::fprintf(stderr,
+                 "rlforge rank %d of %d: no answer from the other ranks in %s within %.0f s (a "
+                 "rank hung or its host is unreachable); stopping the job: resume it from the "
+                 "last checkpoint with --resume\n",
+                 g_rank, g_size, g_what.load(), g_timeout);
+    std::fflush(stderr);
+    std::_Exit(3);
+  }
+}
+
+// Runs one blocking collective under the watchdog, adding its time to g_waited.
+template <class Fn>
+void Collective(const char* what, Fn&& fn) {
+  g_what.store(what);
+  const double start = Seconds();
+  g_since.store(start);
+  fn();
+  g_since.store(0.0);
+  g_waited += Seconds() - start;
+}
 
 #ifdef RLFORGE_HAVE_MPI
 void Finalize() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (!finalized) MPI_Finalize();
-}
-
-// Waits for `request` until the timeout; past it the job stops, naming what waited.
-void Wait(MPI_Request& request, const char* what) {
-  using Clock = std::chrono::steady_clock;
-  const auto start = Clock::now();
-  for (int polls = 0;; ++polls) {
-    int done = 0;
-    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-    const double waited = std::chrono::duration<double>(Clock::now() - start).count();
-    if (done) {
-      g_waited += waited;
-      return;
-    }
-    if (waited > g_timeout) {
-      char message[256];
-      std::snprintf(message, sizeof message,
-                    "no answer from the other ranks in %s within %.0f s (a rank hung or its host "
-                    "is unreachable); stopping the job: resume it from the last checkpoint with "
-                    "--resume",
-                    what, g_timeout);
-      Abort(message, 3);
-    }
-    // spin briefly (the other ranks are usually close), then let other processes run
-    if (polls < 1000) {
-      std::this_thread::yield();
-    } else {
-      std::this_thread::sleep_for(std::chrono::microseconds(100));
-    }
-  }
 }
 #endif
 
@@ -73,6 +80,7 @@ void Init() {
   MPI_Comm_size(MPI_COMM_WORLD, &g_size);
   g_started = true;
   std::atexit(Finalize);
+  if (g_size > 1) std::thread(Watchdog).detach();
 #else
   if (std::atoi(std::getenv("OMPI_COMM_WORLD_SIZE")) > 1)
     throw Error(
@@ -100,10 +108,10 @@ void AllgatherBytes(const void* mine, size_t bytes, void* all, const char* what)
     return;
   }
 #ifdef RLFORGE_HAVE_MPI
-  MPI_Request request;
-  MPI_Iallgather(mine, static_cast<int>(bytes), MPI_BYTE, all, static_cast<int>(bytes), MPI_BYTE,
-                 MPI_COMM_WORLD, &request);
-  Wait(request, what);
+  Collective(what, [&] {
+    MPI_Allgather(mine, static_cast<int>(bytes), MPI_BYTE, all, static_cast<int>(bytes), MPI_BYTE,
+                  MPI_COMM_WORLD);
+  });
 #endif
 }
 
@@ -152,10 +160,10 @@ std::vector<double> AllgatherV(std::span<const double> mine) {
   }
   std::vector<double> all(static_cast<size_t>(total));
 #ifdef RLFORGE_HAVE_MPI
-  MPI_Request request;
-  MPI_Iallgatherv(mine.data(), static_cast<int>(mine.size()), MPI_DOUBLE, all.data(), counts.data(),
-                  offsets.data(), MPI_DOUBLE, MPI_COMM_WORLD, &request);
-  Wait(request, "an exchange of episode statistics");
+  Collective("an exchange of episode statistics", [&] {
+    MPI_Allgatherv(mine.data(), static_cast<int>(mine.size()), MPI_DOUBLE, all.data(),
+                   counts.data(), offsets.data(), MPI_DOUBLE, MPI_COMM_WORLD);
+  });
 #endif
   return all;
 }
@@ -164,9 +172,8 @@ bool AnyRank(bool flag) {
   if (g_size == 1) return flag;
   int in = flag ? 1 : 0, out = 0;
 #ifdef RLFORGE_HAVE_MPI
-  MPI_Request request;
-  MPI_Iallreduce(&in, &out, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD, &request);
-  Wait(request, "a stop decision");
+  Collective("a stop decision",
+             [&] { MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD); });
 #endif
   return out != 0;
 }
@@ -175,21 +182,17 @@ void Broadcast(std::string& text) {
   if (g_size == 1) return;
 #ifdef RLFORGE_HAVE_MPI
   uint64_t size = text.size();
-  MPI_Request request;
-  MPI_Ibcast(&size, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD, &request);
-  Wait(request, "a broadcast");
+  Collective("a broadcast", [&] { MPI_Bcast(&size, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD); });
   text.resize(size);
-  MPI_Ibcast(text.data(), static_cast<int>(size), MPI_CHAR, 0, MPI_COMM_WORLD, &request);
-  Wait(request, "a broadcast");
+  Collective("a broadcast",
+             [&] { MPI_Bcast(text.data(), static_cast<int>(size), MPI_CHAR, 0, MPI_COMM_WORLD); });
 #endif
 }
 
 void Barrier() {
   if (g_size == 1) return;
 #ifdef RLFORGE_HAVE_MPI
-  MPI_Request request;
-  MPI_Ibarrier(MPI_COMM_WORLD, &request);
-  Wait(request, "a barrier");
+  Collective("a barrier", [] { MPI_Barrier(MPI_COMM_WORLD); });
 #endif
 }
 

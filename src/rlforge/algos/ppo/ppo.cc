@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include "rlforge/core/error.h"
@@ -47,6 +48,14 @@ void PackLosses(const Ppo::Losses& l, double* out) {
 void AddLosses(const double* in, Ppo::Losses* l) {
   l->policy += in[0], l->value += in[1], l->entropy += in[2];
   l->old_approx_kl += in[3], l->approx_kl += in[4], l->clipfrac += in[5];
+}
+// A shard's block of the gradient exchange: its gradient (P floats), then its loss sums as the
+// bytes of kLossTerms doubles in kLossSlots floats, so one exchange carries both exactly.
+constexpr int kLossSlots = 2 * kLossTerms;
+void AddLosses(const float* slots, Ppo::Losses* l) {
+  double in[kLossTerms];
+  std::memcpy(in, slots, sizeof in);
+  AddLosses(in, l);
 }
 
 // The value loss of one error e = V - R and its derivative: e^2 / 2, or with delta > 0 the Huber
@@ -226,7 +235,8 @@ Ppo::Losses Ppo::Gradient(const Minibatch& mb) {
   const auto lanes = static_cast<int64_t>(lanes_.size());
   auto run = [&](int begin, int end) {
     for (int k = begin; k < end; ++k) {
-      LaneGradient(lanes_[k], mb, B * k / lanes, B * (k + 1) / lanes, adv_mean, adv_scale);
+      LaneGradient(lanes_[k], mb, B * k / lanes, B * (k + 1) / lanes, adv_mean, adv_scale,
+                   lanes_[k].grads.data());
     }
   };
   if (pool_ != nullptr) {
@@ -246,7 +256,7 @@ Ppo::Losses Ppo::Gradient(const Minibatch& mb) {
 }
 
 void Ppo::LaneGradient(Lane& lane, const Minibatch& mb, int64_t begin, int64_t end, double adv_mean,
-                       double adv_scale) {
+                       double adv_scale, float* grads) {
   const PpoConfig& c = config_;
   const int64_t rows = end - begin;
   const float* obs = mb.obs + begin * obs_dim_;
@@ -257,8 +267,8 @@ void Ppo::LaneGradient(Lane& lane, const Minibatch& mb, int64_t begin, int64_t e
   const auto heads = static_cast<int64_t>(action_space_.nvec().size());
   lane.d_out.assign(static_cast<size_t>(rows * out_stride), 0.0f);
   lane.d_value.assign(static_cast<size_t>(rows * value_stride), 0.0f);
-  std::fill(lane.grads.begin(), lane.grads.end(), 0.0f);
-  float* d_log_std = lane.grads.data() + log_std_;
+  std::fill_n(grads, params_.size(), 0.0f);
+  float* d_log_std = grads + log_std_;
   const double inv_b = 1.0 / static_cast<double>(mb.total > 0 ? mb.total : mb.size);
   const double d_entropy = -c.ent_coef * inv_b;  // d loss / d entropy of one sample
   Losses& l = lane.losses;
@@ -308,8 +318,8 @@ void Ppo::LaneGradient(Lane& lane, const Minibatch& mb, int64_t begin, int64_t e
     l.value += v_loss * inv_b;
     lane.d_value[r * value_stride] = static_cast<float>(c.vf_coef * d_v * inv_b);
   }
-  lane.actor.Backward(params_.data(), lane.d_out.data(), lane.grads.data());
-  lane.critic.Backward(params_.data(), lane.d_value.data(), lane.grads.data());
+  lane.actor.Backward(params_.data(), lane.d_out.data(), grads);
+  lane.critic.Backward(params_.data(), lane.d_value.data(), grads);
 }
 
 std::map<std::string, double> Ppo::Update(int64_t batch, const Gather& gather,
@@ -410,21 +420,19 @@ std::map<std::string, double> Ppo::Update(buffers::RolloutBuffer& rollout, doubl
 void Ppo::ShardGradients(const Minibatch& mb, std::span<const int64_t> bounds, double adv_mean,
                          double adv_scale) {
   const auto local = static_cast<int64_t>(bounds.size()) - 1;
-  const auto P = static_cast<int64_t>(params_.size());
+  const auto P = static_cast<int64_t>(params_.size()), S = P + kLossSlots;
   const auto lanes = static_cast<int64_t>(lanes_.size());
-  shard_grads_.resize(static_cast<size_t>(local * P));
-  shard_losses_.resize(static_cast<size_t>(local * kLossTerms));
-  // rows [begin, end) by `lane` into shard k's block (an empty shard contributes zeros)
-  auto rows_into = [&](Lane& lane, int64_t k, int64_t begin, int64_t end, float* grads,
-                       double* losses) {
+  shard_grads_.resize(static_cast<size_t>(local * S));
+  // rows [begin, end) by `lane` into a shard block (an empty shard contributes zeros)
+  auto rows_into = [&](Lane& lane, int64_t begin, int64_t end, float* block) {
+    double losses[kLossTerms] = {};
     if (begin == end) {
-      std::fill_n(grads, P, 0.0f);
-      std::fill_n(losses, kLossTerms, 0.0);
-      return;
+      std::fill_n(block, P, 0.0f);
+    } else {
+      LaneGradient(lane, mb, begin, end, adv_mean, adv_scale, block);
+      PackLosses(lane.losses, losses);
     }
-    LaneGradient(lane, mb, begin, end, adv_mean, adv_scale);
-    std::copy_n(lane.grads.data(), P, grads);
-    PackLosses(lane.losses, losses);
+    std::memcpy(block + P, losses, sizeof losses);
   };
   auto run = [&](const std::function<void(int)>& lane_work) {
     if (pool_ != nullptr) {
@@ -437,49 +445,53 @@ void Ppo::ShardGradients(const Minibatch& mb, std::span<const int64_t> bounds, d
   };
   if (local >= lanes) {  // whole shards per lane: the bits do not depend on the lane count
     run([&](int l) {
-      for (int64_t k = l; k < local; k += lanes) {
-        rows_into(lanes_[l], k, bounds[k], bounds[k + 1], shard_grads_.data() + k * P,
-                  shard_losses_.data() + k * kLossTerms);
-      }
+      for (int64_t k = l; k < local; k += lanes)
+        rows_into(lanes_[l], bounds[k], bounds[k + 1], shard_grads_.data() + k * S);
     });
     return;
   }
   // fewer shards than lanes: each shard's rows split across the lanes, summed in lane order
-  std::vector<float>& lane_grads = all_grads_;  // scratch until CombineShards
-  std::vector<double>& lane_losses = all_losses_;
-  lane_grads.resize(static_cast<size_t>(lanes * P));
-  lane_losses.resize(static_cast<size_t>(lanes * kLossTerms));
+  std::vector<float>& lane_blocks = all_grads_;  // scratch until CombineShards
+  lane_blocks.resize(static_cast<size_t>(lanes * S));
   for (int64_t k = 0; k < local; ++k) {
     const int64_t n = bounds[k + 1] - bounds[k];
     run([&](int l) {
-      rows_into(lanes_[l], k, bounds[k] + n * l / lanes, bounds[k] + n * (l + 1) / lanes,
-                lane_grads.data() + l * P, lane_losses.data() + l * kLossTerms);
+      rows_into(lanes_[l], bounds[k] + n * l / lanes, bounds[k] + n * (l + 1) / lanes,
+                lane_blocks.data() + l * S);
     });
-    float* grads = shard_grads_.data() + k * P;
-    double* losses = shard_losses_.data() + k * kLossTerms;
-    std::copy_n(lane_grads.data(), P, grads);
-    std::copy_n(lane_losses.data(), kLossTerms, losses);
+    float* block = shard_grads_.data() + k * S;
+    Losses losses;
+    AddLosses(lane_blocks.data() + P, &losses);
+    std::copy_n(lane_blocks.data(), P, block);
     for (int64_t l = 1; l < lanes; ++l) {
-      for (int64_t i = 0; i < P; ++i) grads[i] += lane_grads[l * P + i];
-      for (int j = 0; j < kLossTerms; ++j) losses[j] += lane_losses[l * kLossTerms + j];
+      for (int64_t i = 0; i < P; ++i) block[i] += lane_blocks[l * S + i];
+      AddLosses(lane_blocks.data() + l * S + P, &losses);
     }
+    double terms[kLossTerms];
+    PackLosses(losses, terms);
+    std::memcpy(block + P, terms, sizeof terms);
   }
 }
 
 Ppo::Losses Ppo::CombineShards(int64_t total) {
-  const auto P = static_cast<int64_t>(params_.size());
-  all_grads_.resize(static_cast<size_t>(total * P));
-  all_losses_.resize(static_cast<size_t>(total * kLossTerms));
-  dist::Allgather(shard_grads_, all_grads_);
-  dist::Allgather(shard_losses_, all_losses_);
+  const auto P = static_cast<int64_t>(params_.size()), S = P + kLossSlots;
+  all_grads_.resize(static_cast<size_t>(total * S));
+  dist::Allgather(shard_grads_, all_grads_);  // one exchange: gradients and loss sums
   std::vector<float>& grads = lanes_[0].grads;
-  std::copy_n(all_grads_.data(), P, grads.data());
+  const float* first = all_grads_.data();
   Losses losses;
-  AddLosses(all_losses_.data(), &losses);
-  for (int64_t g = 1; g < total; ++g) {
-    const float* shard = all_grads_.data() + g * P;
-    for (int64_t i = 0; i < P; ++i) grads[i] += shard[i];
-    AddLosses(all_losses_.data() + g * kLossTerms, &losses);
+  AddLosses(first + P, &losses);
+  if (total == 1) {
+    std::copy_n(first, P, grads.data());
+  } else {  // the first two in one pass
+    const float* second = first + S;
+    for (int64_t i = 0; i < P; ++i) grads[i] = first[i] + second[i];
+    AddLosses(second + P, &losses);
+  }
+  for (int64_t g = 2; g < total; ++g) {
+    const float* block = all_grads_.data() + g * S;
+    for (int64_t i = 0; i < P; ++i) grads[i] += block[i];
+    AddLosses(block + P, &losses);
   }
   return losses;
 }

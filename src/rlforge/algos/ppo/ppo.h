@@ -131,13 +131,13 @@ class Ppo {
   };
 
   nn::NamedTensors AsTensors(const std::vector<float>& flat) const;
-  // Rows [begin, end) of the minibatch into lane.grads and lane.losses.
+  // Rows [begin, end) of the minibatch: their gradient into `grads` (P), losses into lane.losses.
   void LaneGradient(Lane& lane, const Minibatch& mb, int64_t begin, int64_t end, double adv_mean,
-                    double adv_scale);
+                    double adv_scale, float* grads);
   // log pi(a) and entropy of one sample's policy head `out` (masked logits excluded when `mask`
   // is given), with their gradients w.r.t. `out` (and the log std) in the lane's scratch.
-  // The rows of `mb` [bounds[k], bounds[k + 1]) as shard k's gradient and losses, into
-  // shard_grads_ and shard_losses_ (the lanes share the shards, or split a lone shard's rows).
+  // The rows of `mb` [bounds[k], bounds[k + 1]) as shard k's gradient and loss sums, into block
+  // k of shard_grads_ (the lanes share the shards, or split each shard's rows).
   void ShardGradients(const Minibatch& mb, std::span<const int64_t> bounds, double adv_mean,
                       double adv_scale);
   // Every rank's shards summed in shard order into lanes_[0].grads; returns the summed losses.
@@ -175,15 +175,13 @@ class Ppo {
   Rng rng_;                           // action samples and minibatch order
   std::vector<int64_t> perm_;         // this epoch's row order                    (T x N)
   // the sharded update (Shards)
-  std::vector<float> shard_grads_;    // this process's shards' gradients          (local x P)
-  std::vector<float> all_grads_;      // every shard's, in shard order             (total x P)
-  std::vector<double> shard_losses_;  // their loss sums, 6 per shard             (local x 6)
-  std::vector<double> all_losses_;    // every shard's                             (total x 6)
-  std::vector<float> rows_all_;       // advantages, values, returns of every env (3 x T x total)
-  std::vector<int64_t> sorted_;       // a minibatch's rows ordered by shard       (B)
-  std::vector<int64_t> bounds_;       // shard g's rows in sorted_: [bounds_[g], bounds_[g+1])
-  std::vector<int64_t> cursor_;       // where each shard's next row goes, then local bounds
-  std::vector<int64_t> local_rows_;   // this process's rows of sorted_, as its rollout's rows
+  std::vector<float> shard_grads_;   // this process's shards' gradients + loss sums (local x P+12)
+  std::vector<float> all_grads_;     // every shard's, in shard order               (total x P+12)
+  std::vector<float> rows_all_;      // advantages, values, returns of every env (3 x T x total)
+  std::vector<int64_t> sorted_;      // a minibatch's rows ordered by shard       (B)
+  std::vector<int64_t> bounds_;      // shard g's rows in sorted_: [bounds_[g], bounds_[g+1])
+  std::vector<int64_t> cursor_;      // where each shard's next row goes, then local bounds
+  std::vector<int64_t> local_rows_;  // this process's rows of sorted_, as its rollout's rows
 };
 
 template <class V>
