@@ -21,6 +21,7 @@ bench: build
 	bash bench/ppo_cartpole.sh
 	bash bench/sac_pendulum.sh
 	bash bench/dqn_cartpole.sh
+	bash bench/mpi_scaling.sh
 
 # the whole suite with ASan + UBSan (build-asan/); the threaded tests with TSan (build-tsan/)
 test-asan:

@@ -475,24 +475,25 @@ void Ppo::ShardGradients(const Minibatch& mb, std::span<const int64_t> bounds, d
 
 Ppo::Losses Ppo::CombineShards(int64_t total) {
   const auto P = static_cast<int64_t>(params_.size()), S = P + kLossSlots;
-  all_grads_.resize(static_cast<size_t>(total * S));
-  dist::Allgather(shard_grads_, all_grads_);  // one exchange: gradients and loss sums
-  std::vector<float>& grads = lanes_[0].grads;
-  const float* first = all_grads_.data();
+  const float* first = shard_grads_.data();  // one process holds every shard
+  if (dist::Distributed()) {                 // one exchange: gradients and loss sums
+    all_grads_.resize(static_cast<size_t>(total * S));
+    dist::Allgather(shard_grads_, all_grads_);
+    first = all_grads_.data();
+  }
+  // grads = ((b0 + b1) + b2) + ..., a cache-sized chunk of every block at a time
+  float* grads = lanes_[0].grads.data();
+  constexpr int64_t kChunk = 2048;
+  for (int64_t c = 0; c < P; c += kChunk) {
+    const int64_t n = std::min(kChunk, P - c);
+    std::copy_n(first + c, n, grads + c);
+    for (int64_t g = 1; g < total; ++g) {
+      const float* block = first + g * S + c;
+      for (int64_t i = 0; i < n; ++i) grads[c + i] += block[i];
+    }
+  }
   Losses losses;
-  AddLosses(first + P, &losses);
-  if (total == 1) {
-    std::copy_n(first, P, grads.data());
-  } else {  // the first two in one pass
-    const float* second = first + S;
-    for (int64_t i = 0; i < P; ++i) grads[i] = first[i] + second[i];
-    AddLosses(second + P, &losses);
-  }
-  for (int64_t g = 2; g < total; ++g) {
-    const float* block = all_grads_.data() + g * S;
-    for (int64_t i = 0; i < P; ++i) grads[i] += block[i];
-    AddLosses(block + P, &losses);
-  }
+  for (int64_t g = 0; g < total; ++g) AddLosses(first + g * S + P, &losses);
   return losses;
 }
 
