@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # PPO on CartPole-v1 with CleanRL's default hyperparameters (configs/ppo/cartpole.yaml), 5 seeds:
 # env steps and wall-clock seconds until the mean of the last 20 episode returns first reaches 475,
-# and SPS, with one training thread (the default) and with two (`--threads 2`: each minibatch split
-# in two). Writes bench/results/ppo_cartpole.json.
+# and SPS, with one training thread (the default) and with two (`--threads 2`: each minibatch's
+# per-env gradient shards shared by the two, the same bits as one thread). Writes
+# bench/results/ppo_cartpole.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ -x build/rlforge ]] || { echo "build first: make build" >&2; exit 1; }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # PPO and A2C as one job over ranks of mpirun (OpenMPI, this machine's 2 cores oversubscribed).
 # usage: mpi_test.sh RLFORGE_BIN WORK_DIR equal|resume|offpolicy|kill|hang|bad
-#   equal   1 rank == 2 ranks == 3 ranks, bit for bit (weights, optimizer, generator, counters,
-#           recent returns, every logged metric but the clock's), for PPO with 6 envs; A2C 1 == 2
+#   equal   1 rank == 2 ranks == 3 ranks == 1 rank with 2 threads, bit for bit (weights,
+#           optimizer, generator, counters, recent returns, every logged metric but the clock's),
+#           for PPO with 6 envs; A2C 1 == 2
 #   resume  2 ranks stopped and resumed == never stopped; the other rank counts are refused
 #   offpolicy  DQN and SAC on 2 ranks, each with its own replay shard saved with checkpoints:
 #           stopped and resumed == never stopped (the ranks' weights are checked equal at the end)
@@ -59,12 +60,15 @@ case "$case_" in
       [[ -f np$np/checkpoints/rank$((np - 1))_3840.safetensors ]] || fail "$np ranks: rank files missing"
     done
     [[ $(metrics one | grep -c episodic_return) -gt 10 ]] || fail "too few episodes to compare"
+    # two threads in one process compute whole env shards each: the same bits again
+    "$bin" train "${ppo[@]}" --run-dir threads2 --threads 2 > threads2.log 2>&1 || { cat threads2.log; fail "--threads 2 failed"; }
+    same one threads2
     a2c=(--set algo=a2c --set env.num_envs=4 --set total_timesteps=2000 --set eval.every_steps=0
          --set progress=false --set report=false)
     "$bin" train "${a2c[@]}" --run-dir a2c1 > a2c1.log 2>&1 || { cat a2c1.log; fail "a2c 1 rank failed"; }
     mpi 2 train "${a2c[@]}" --run-dir a2c2 > a2c2.log 2>&1 || { cat a2c2.log; fail "a2c 2 ranks failed"; }
     same a2c1 a2c2
-    echo "mpi_test.sh: ok, 1 == 2 == 3 ranks (ppo), 1 == 2 (a2c), $(shared one | wc -l) tensors and $(metrics one | wc -l) metrics"
+    echo "mpi_test.sh: ok, 1 == 2 == 3 ranks == 2 threads (ppo), 1 == 2 (a2c), $(shared one | wc -l) tensors and $(metrics one | wc -l) metrics"
     ;;
   resume)
     mpi 2 train "${ppo[@]}" --run-dir full > full.log 2>&1 || { cat full.log; fail "the full run failed"; }
@@ -102,7 +106,7 @@ case "$case_" in
     echo "mpi_test.sh: ok, dqn and sac on 2 ranks with replay shards: stopped and resumed == never stopped"
     ;;
   kill)
-    long=("${ppo[@]}" --set total_timesteps=192000 --set eval.every_steps=0 --set checkpoint.every_steps=9600)
+    long=("${ppo[@]}" --set total_timesteps=76800 --set eval.every_steps=0 --set checkpoint.every_steps=9600)
     mpi 2 train "${long[@]}" --run-dir full > full.log 2>&1 || { cat full.log; fail "the full run failed"; }
     mpi 2 train "${long[@]}" --run-dir run > run.log 2>&1 &
     job=$!
