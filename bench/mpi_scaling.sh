@@ -2,7 +2,8 @@
 # Data-parallel PPO over mpirun ranks on this machine, into bench/results/mpi_scaling.json:
 #   ppo_halfcheetah  configs/ppo/halfcheetah.yaml with its 2048-step rollout as 2 envs x 1024
 #                    steps: SPS with 1 process and with 2 ranks (one env each), median of RUNS,
-#                    the speed-up, and the seconds per update spent in collectives (2 ranks)
+#                    the speed-up (ratio of the medians, and the median of the side-by-side
+#                    pairs' ratios), and the seconds per update spent in collectives (2 ranks)
 #   combine          the gradient combination alone (bench_mpi_combine) for PPO's and SAC's
 #                    HalfCheetah parameter counts, 2 and 3 ranks
 # usage: bench/mpi_scaling.sh [RUNS=5] [STEPS=102400]
@@ -38,6 +39,8 @@ print(json.dumps({
         "env_steps": steps,
         "sps_1_process": statistics.median(one), "sps_2_ranks": statistics.median(two),
         "speedup": statistics.median(two) / statistics.median(one),
+        # each run of 2 ranks against the 1-process run just before it (drift cancels)
+        "speedup_median_of_pairs": statistics.median(b / a for a, b in zip(one, two)),
         "target_speedup": 1.7,
         "comm_seconds_per_update_2_ranks": statistics.median(comm),
         "runs": {"sps_1_process": one, "sps_2_ranks": two, "comm_seconds_per_update": comm}},
