@@ -43,6 +43,28 @@ rank_pid() {
     tr '\0' '\n' < "/proc/$pid/environ" 2> /dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1" && echo "$pid"
   done
 }
+# Starts `mpi 2 train ARGS...` into run/, sends rank 1 SIGNAL once the first checkpoint of both
+# ranks is complete, and waits for the job: sets rc (its exit status) and took (seconds after
+# the signal).
+signal_rank1() {
+  local signal="$1" job rank1 start i
+  shift
+  mpi 2 train "$@" --run-dir run > run.log 2>&1 &
+  job=$!
+  for ((i = 0; i < 600; i++)); do
+    grep -qs "rlforge.rank_step" run/checkpoints/latest.safetensors && break
+    sleep 0.05
+  done
+  rank1=$(rank_pid 1)
+  [[ -n "$rank1" ]] || fail "rank 1 not found (the run ended before a checkpoint?)"
+  start=$(date +%s)
+  kill "-$signal" "$rank1"
+  wait "$job"; rc=$?
+  took=$(($(date +%s) - start))
+  kill -KILL "$rank1" 2> /dev/null
+  ((rc != 0)) || fail "the job exited 0 after rank 1 got SIG$signal"
+  ((took <= 30)) || fail "the job took $took s to stop"
+}
 same() {  # run dirs $1 and $2 hold the same shared state and (unless $3 = state) metrics
   diff <(shared "$1") <(shared "$2") > /dev/null || fail "$1 and $2 end with different state: $(diff <(shared "$1") <(shared "$2") | head -4)"
   [[ "${3:-}" == state ]] || diff <(metrics "$1") <(metrics "$2") > /dev/null \
@@ -108,20 +130,7 @@ case "$case_" in
   kill)
     long=("${ppo[@]}" --set total_timesteps=76800 --set eval.every_steps=0 --set checkpoint.every_steps=9600)
     mpi 2 train "${long[@]}" --run-dir full > full.log 2>&1 || { cat full.log; fail "the full run failed"; }
-    mpi 2 train "${long[@]}" --run-dir run > run.log 2>&1 &
-    job=$!
-    for ((i = 0; i < 600; i++)); do  # until the first checkpoint of both ranks is complete
-      grep -qs "rlforge.rank_step" run/checkpoints/latest.safetensors && break
-      sleep 0.05
-    done
-    rank1=$(rank_pid 1)
-    [[ -n "$rank1" ]] || fail "rank 1 not found (the run ended before a checkpoint?)"
-    start=$(date +%s)
-    kill -KILL "$rank1"
-    wait "$job"; rc=$?
-    took=$(($(date +%s) - start))
-    ((rc != 0)) || fail "the job exited 0 after a rank was killed"
-    ((took <= 30)) || fail "the job took $took s to stop"
+    signal_rank1 KILL "${long[@]}"
     grep -q "rank 1" run.log || fail "the message does not name rank 1: $(cat run.log)"
     mpi 2 train --resume run > resume.log 2>&1 || { cat resume.log; fail "the resume failed"; }
     same full run state  # (metrics past the last checkpoint were logged twice)
@@ -129,21 +138,7 @@ case "$case_" in
     ;;
   hang)
     long=("${ppo[@]}" --set total_timesteps=10000000 --set eval.every_steps=0)
-    mpi 2 train "${long[@]}" --run-dir run --rank-timeout 3 > run.log 2>&1 &
-    job=$!
-    for ((i = 0; i < 600; i++)); do
-      grep -qs "rlforge.rank_step" run/checkpoints/latest.safetensors && break
-      sleep 0.05
-    done
-    rank1=$(rank_pid 1)
-    [[ -n "$rank1" ]] || fail "rank 1 not found"
-    start=$(date +%s)
-    kill -STOP "$rank1"
-    wait "$job"; rc=$?
-    took=$(($(date +%s) - start))
-    kill -KILL "$rank1" 2> /dev/null
-    ((rc != 0)) || fail "the job exited 0 with a rank stopped"
-    ((took <= 30)) || fail "the job took $took s to stop"
+    signal_rank1 STOP "${long[@]}" --rank-timeout 3
     grep -q "rank 0 of 2: no answer from the other ranks" run.log || fail "no watchdog message: $(cat run.log)"
     echo "mpi_test.sh: ok, rank 1 stopped: rank 0's watchdog ended the job in $took s (exit $rc)"
     ;;

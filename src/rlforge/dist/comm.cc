@@ -96,7 +96,6 @@ void SetTimeout(double seconds) {
   if (!(seconds > 0.0)) throw Error("--rank-timeout: expected a positive number of seconds");
   g_timeout = seconds;
 }
-double timeout() { return g_timeout; }
 double seconds_in_collectives() { return g_waited; }
 
 namespace {

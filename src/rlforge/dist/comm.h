@@ -23,7 +23,6 @@ inline bool Distributed() { return Size() > 1; }
 
 // Seconds a collective waits for the other ranks before the job is stopped (default 600).
 void SetTimeout(double seconds);
-double timeout();
 
 // Seconds this process has spent in collectives so far, waiting for the others included.
 double seconds_in_collectives();

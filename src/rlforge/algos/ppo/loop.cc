@@ -2,7 +2,6 @@
 // time-limit cuts, GAE, then epochs of minibatch updates. The math is in ppo.cc.
 #include <algorithm>
 #include <cstring>
-#include <numeric>
 
 #include "rlforge/algos/builtin.h"
 #include "rlforge/algos/run.h"
