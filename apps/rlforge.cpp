@@ -20,6 +20,7 @@
 #include "rlforge/cloud/pull.h"
 #include "rlforge/cloud/rclone.h"
 #include "rlforge/core/error.h"
+#include "rlforge/core/library.h"
 #include "rlforge/dist/comm.h"
 #include "rlforge/env/checker.h"
 #include "rlforge/env/multi_agent.h"
@@ -671,6 +672,24 @@ int main(int argc, char** argv) {
       "--out", report_out,
       "the HTML file (default RUN_DIR/report.html for one run, report.html for several)");
 
+  auto* dreamer_cmd = app.add_subcommand("dreamer", "DreamerV3 tools");
+  dreamer_cmd->require_subcommand(1);
+  std::string openloop_run, openloop_out;
+  auto* openloop_cmd = dreamer_cmd->add_subcommand(
+      "openloop",
+      "observe the first half of replayed sequences, imagine the rest from the recorded actions: "
+      "truth / prediction / error (a video for images, a PNG plot for vectors)");
+  openloop_cmd
+      ->add_option("RUN_DIR", openloop_run,
+                   "a dreamer run (its latest checkpoint, which "
+                   "must keep the replay buffer)")
+      ->required();
+  openloop_cmd
+      ->add_option("--out", openloop_out,
+                   "images: FILE.mp4 or .webm (every step), FILE.png (the last observed and the "
+                   "last imagined frame); vectors: FILE.png (a plot)")
+      ->required();
+
   auto* config_cmd = app.add_subcommand("config", "configuration");
   config_cmd->require_subcommand(1);
   std::string show_algo;
@@ -745,6 +764,15 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (serve_cmd->parsed()) return FeedbackServeCommand(feedback_run, serve_config);
+    if (openloop_cmd->parsed()) {
+      rlforge::algos::LoadPlugin("dreamer");
+      using OpenLoopFn = void (*)(const std::string&, const std::string&);
+      const auto openloop = reinterpret_cast<OpenLoopFn>(rlforge::LibrarySymbol(
+          rlforge::OpenLibrary("dreamer", "DreamerV3"), "dreamer", "rlforge_dreamer_openloop"));
+      openloop(openloop_run, openloop_out);
+      std::printf("wrote %s\n", openloop_out.c_str());
+      return 0;
+    }
     if (report_cmd->parsed()) {
       if (report_out.empty())
         report_out = report_runs.size() == 1 ? report_runs[0] + "/report.html" : "report.html";

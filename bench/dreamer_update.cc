@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   dreamer::SetComputeThreads(threads);
   const train::TrainConfig config = train::LoadConfig("", sets);
   const algos::DreamerConfig& c = config.dreamer;
-  dreamer::Agent agent(c, obs_dim, act_dim, true, 1);
+  dreamer::Agent agent(c, {.vector = obs_dim}, act_dim, true, 1);
   const int64_t B = c.batch_size, T = c.batch_length;
   dreamer::Sequences d{torch::randn({B, T, obs_dim}),
                        torch::one_hot(torch::randint(act_dim, {B, T}), act_dim).to(torch::kFloat32),

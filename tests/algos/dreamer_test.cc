@@ -198,7 +198,7 @@ Sequences RandomSequences(int64_t B, int64_t T) {
 }
 
 TEST(DreamerRssm, EpisodeStartZeroesStateAndPreviousAction) {
-  Agent agent(TinyConfig(), 4, 2, true, 1);
+  Agent agent(TinyConfig(), {.vector = 4}, 2, true, 1);
   Sequences d = RandomSequences(3, 8);
   d.is_first.select(1, 3).fill_(1.0f);     // every sequence crosses into an episode at t = 3
   d.prev_action.select(1, 3).fill_(1.0f);  // stale data there must not reach the state
@@ -217,7 +217,7 @@ TEST(DreamerRssm, EpisodeStartZeroesStateAndPreviousAction) {
 }
 
 TEST(DreamerAgent, ActorCriticLossesSendNoGradientIntoTheWorldModel) {
-  Agent agent(TinyConfig(), 4, 2, true, 1);
+  Agent agent(TinyConfig(), {.vector = 4}, 2, true, 1);
   const auto o = agent.Observe(RandomSequences(2, 6));
   const auto im = agent.ImagineLoss(o.deter.reshape({12, -1}), o.stoch.reshape({12, 8, 4}));
   (im.policy_loss + im.value_loss).backward();
@@ -276,13 +276,13 @@ TEST(DreamerAgent, The2023RecipeHasThreeAdamsAndItsKnobs) {
   Agent agent(
       TinyConfig({"dreamer.optimizer=adam", "dreamer.contdisc=false", "dreamer.twohot=symlog",
                   "dreamer.repval_scale=0", "dreamer.dyn_scale=0.5"}),
-      4, 2, true, 1);
+      {.vector = 4}, 2, true, 1);
   const auto m = agent.Train(RandomSequences(2, 6));
   for (const char* group : {"model", "actor", "critic"})
     EXPECT_GT(m.at(std::string("opt/") + group + "/update_rms"), 0.0) << group;
   EXPECT_EQ(m.count("opt/grad_norm"), 0u);
   EXPECT_EQ(m.at("loss/repval"), 0.0);
-  Agent laprop(TinyConfig(), 4, 2, true, 1);
+  Agent laprop(TinyConfig(), {.vector = 4}, 2, true, 1);
   const auto l = laprop.Train(RandomSequences(2, 6));
   EXPECT_GT(l.at("opt/grad_norm"), 0.0);
   EXPECT_EQ(l.at("opt/update_rms"), 0.0);  // the first warmup step has learning rate 0
@@ -350,7 +350,7 @@ Sequences CartPoleSequences(int64_t B, int64_t T, uint64_t seed) {
 }
 
 TEST(DreamerSmoke, RewardAndContinueLossesHalveWithin300Updates) {
-  Agent agent(TinyConfig({"dreamer.lr=3e-4", "dreamer.warmup=10"}), 4, 2, true, 1);
+  Agent agent(TinyConfig({"dreamer.lr=3e-4", "dreamer.warmup=10"}), {.vector = 4}, 2, true, 1);
   std::vector<Sequences> data;
   for (uint64_t s = 0; s < 8; ++s) data.push_back(CartPoleSequences(8, 16, s));
   std::map<std::string, double> first, last;

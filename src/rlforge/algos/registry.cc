@@ -1,5 +1,7 @@
 #include "rlforge/algos/registry.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <mutex>
@@ -90,12 +92,36 @@ void A2cDefaults(TrainConfig& c) {
   c.ppo.anneal_lr = false;
 }
 
-// DreamerV3: Box observations (vector), Discrete or Box actions; its own checks of the section.
+// DreamerV3: Box observations (float32 vectors, or uint8 images whose sides halve 4 times),
+// Discrete or Box actions; its own checks of the section.
 void DreamerChecks(const TrainConfig& c, const Space& obs, const Space& act, int64_t) {
-  if (obs.kind() != Space::Kind::kBox || obs.dtype() != DType::kFloat32 ||
-      obs.shape().size() != 1) {
-    throw Error("env.id: algo: dreamer needs a Box observation space of float32 vectors, but " +
-                c.env.id + " has " + obs.ToString());
+  const auto& shape = obs.shape();
+  const bool vector = obs.dtype() == DType::kFloat32 && shape.size() == 1;
+  const bool image = obs.dtype() == DType::kUInt8 && (shape.size() == 2 || shape.size() == 3);
+  if (obs.kind() != Space::Kind::kBox || !(vector || image)) {
+    throw Error(
+        "env.id: algo: dreamer needs a Box observation space of float32 vectors or uint8 "
+        "images (H x W or H x W x C), but " +
+        c.env.id + " has " + obs.ToString());
+  }
+  // the replay is allocated whole at the start: refuse one larger than half of this machine
+  const double replay_bytes =
+      static_cast<double>(c.dreamer.buffer_size) * static_cast<double>(obs.nbytes());
+  const double memory =
+      static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  if (memory > 0 && replay_bytes > 0.5 * memory) {
+    throw Error("dreamer.buffer_size: " + std::to_string(c.dreamer.buffer_size) + " steps of " +
+                std::to_string(obs.nbytes()) + "-byte observations need " +
+                std::to_string(static_cast<int64_t>(replay_bytes / 1e9)) +
+                " GB, more than half of this machine's " +
+                std::to_string(static_cast<int64_t>(memory / 1e9)) + " GB; expected at most " +
+                std::to_string(static_cast<int64_t>(0.5 * memory / obs.nbytes())) + " steps");
+  }
+  if (image && (shape[0] % 16 != 0 || shape[1] % 16 != 0)) {
+    throw Error(
+        "env.resize: algo: dreamer's CNN halves the image 4 times, so its height and "
+        "width must be multiples of 16, but " +
+        c.env.id + " observes " + obs.ToString() + " (e.g. env.resize: [64, 64])");
   }
   if (act.kind() != Space::Kind::kDiscrete &&
       !(act.kind() == Space::Kind::kBox && act.is_bounded())) {
@@ -305,7 +331,7 @@ std::vector<AlgorithmInfo>& Table() {
        {"qmix"},
        true},
       {"dreamer",
-       "DreamerV3 (danijar/dreamerv3, 2024 version), vector observations",
+       "DreamerV3 (danijar/dreamerv3, 2024 version), vector and image observations",
        "dreamer",
        DreamerDefaults,
        DreamerChecks,

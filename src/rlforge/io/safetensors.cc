@@ -185,6 +185,9 @@ TensorDict DecodeSafetensors(std::string_view bytes, const std::string& source) 
     throw Error(source + ": not a safetensors file (header length " + std::to_string(n) +
                 " exceeds the file's " + std::to_string(bytes.size()) + " bytes: truncated?)");
   }
+  // JSON padded with spaces; a NUL would end nlohmann's parse early, hiding what follows it
+  if (bytes.substr(8, n).find('\0') != std::string_view::npos)
+    throw Error(source + ": safetensors header holds a NUL byte (damaged?)");
   Json header;
   try {
     header = Json::parse(bytes.substr(8, n));

@@ -36,11 +36,12 @@ TrainConfig FromYaml(YAML::Node root, const std::vector<std::string>& overrides)
                 "-agent algorithm but env.id " + c.env.id + " is a " +
                 (multi_agent ? "multi" : "single") + "-agent env (its algorithms: " + names + ")");
   }
-  MakeEnv(c.env, algo.gamma(c));  // bad kwargs fail here
+  const auto made = MakeEnv(c.env, algo.gamma(c));  // bad kwargs and env.resize fail here
   const auto probe = multi_agent ? env::MakeJoint(c.env.id, EnvKwargs(c.env))  // joint view
                                  : env::Make(c.env.id, EnvKwargs(c.env));      // own spaces
   if (algo.validate) {
-    algo.validate(c, probe->observation_space(), probe->action_space(),
+    // observations as the run's wrappers give them (resized), actions as the env's own
+    algo.validate(c, made->observation_space(), probe->action_space(),
                   probe->spec().max_episode_steps);
   }
   return c;

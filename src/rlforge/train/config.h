@@ -21,6 +21,7 @@ struct EnvConfig {
   bool normalize_reward = false;       // NormalizeReward per env (CleanRL continuous: true)
   double clip_observation = 10.0;      // clip normalized observations to +-this (CleanRL: 10)
   double clip_reward = 10.0;           // clip normalized rewards to +-this (CleanRL: 10)
+  std::vector<int64_t> resize;  // image observations resized to [height, width]; [] = as given
 
   template <class V>
   void Visit(V& v) {
@@ -39,6 +40,9 @@ struct EnvConfig {
       Range::Positive());
     v("clip_reward", clip_reward, "clip normalized rewards to +-this (CleanRL: 10)",
       Range::Positive());
+    v("resize", resize,
+      "resize image observations to [height, width] by area averaging (Gymnasium's "
+      "ResizeObservation); [] keeps the env's size");
   }
 };
 

@@ -22,6 +22,20 @@ std::unique_ptr<env::Env> MakeEnv(const EnvConfig& c, double gamma) {
   // a multi-agent env as one agent acting for all (evaluation, videos): env/multi_agent.h
   auto e =
       env::IsMultiAgent(c.id) ? env::MakeJoint(c.id, EnvKwargs(c)) : env::Make(c.id, EnvKwargs(c));
+  if (!c.resize.empty()) {
+    const Space& obs = e->observation_space();
+    if (c.resize.size() != 2 || c.resize[0] < 1 || c.resize[1] < 1 || c.resize[0] > 4096 ||
+        c.resize[1] > 4096) {
+      throw Error("env.resize: expected [height, width] of two integers in [1, 4096], got " +
+                  std::to_string(c.resize.size()) + " values");
+    }
+    if (obs.dtype() != DType::kUInt8 || (obs.shape().size() != 3 && obs.shape().size() != 2)) {
+      throw Error("env.resize: resizes image observations (uint8, H x W or H x W x C), but " +
+                  c.id + " observes " + obs.ToString());
+    }
+    e = std::make_unique<env::ResizeObservation>(std::move(e), static_cast<int>(c.resize[0]),
+                                                 static_cast<int>(c.resize[1]));
+  }
   e = std::make_unique<env::RecordEpisodeStatistics>(std::move(e));  // true returns
   if (c.clip_action && e->action_space().kind() == Space::Kind::kBox) {
     e = std::make_unique<env::ClipAction>(std::move(e));

@@ -353,6 +353,12 @@ io::TensorDict CheckpointParameters(const std::string& checkpoint) {
   return Restore(checkpoint, "", false).algo->Parameters();
 }
 
+std::pair<TrainConfig, std::unique_ptr<Algorithm>> RestoreAlgorithm(
+    const std::string& run_or_checkpoint) {
+  Restored r = Restore(CheckpointPath(run_or_checkpoint, false), "", /*with_files=*/true);
+  return {r.config, std::move(r.algo)};
+}
+
 std::pair<double, double> Evaluate(const std::string& run_or_checkpoint, int episodes,
                                    bool deterministic, uint64_t seed, const Recording* video) {
   if (episodes < 1) throw Error("--episodes: expected a positive integer");

@@ -3,6 +3,7 @@
 // Which algorithm runs is the registry's business (algos/registry.h); nothing here names one.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -35,6 +36,11 @@ bool HoldsRun(const std::string& dir);
 std::string CheckpointPath(const std::string& run_or_checkpoint, bool prefer_best);
 // The agent's parameters in a checkpoint file (PyTorch names), e.g. to compare runs.
 io::TensorDict CheckpointParameters(const std::string& checkpoint);
+
+// The algorithm of a checkpoint (a run dir: its latest), restored with its large state (a replay
+// buffer) when the checkpoint kept it, and the run's config.
+std::pair<TrainConfig, std::unique_ptr<Algorithm>> RestoreAlgorithm(
+    const std::string& run_or_checkpoint);
 
 // Mean and std of the return over episodes with a saved model (a run dir or a checkpoint file),
 // optionally recorded.

@@ -184,7 +184,7 @@ void Optimizer::Load(const io::TensorDict& in, const std::string& prefix) {
 
 // ---- agent -----------------------------------------------------------------------------------
 
-Agent::Agent(const algos::DreamerConfig& c, int64_t obs_dim, int64_t action_dim, bool discrete,
+Agent::Agent(const algos::DreamerConfig& c, const ObsLayout& obs, int64_t action_dim, bool discrete,
              uint64_t seed)
     : c_(c),
       discrete_(discrete),
@@ -194,7 +194,7 @@ Agent::Agent(const algos::DreamerConfig& c, int64_t obs_dim, int64_t action_dim,
       twohot_(255, c.twohot, device_),
       retnorm_(c.retnorm_decay, c.retnorm_limit) {
   const algos::DreamerSize s = c.Size();
-  wm_ = WorldModel(obs_dim, action_dim, c, gen_);
+  wm_ = WorldModel(obs, action_dim, c, gen_);
   const int64_t F = wm_->rssm->feature_dim();
   actor_ = Mlp(F, s.units, 3, discrete ? action_dim : 2 * action_dim, 0.01, gen_);
   critic_ = Mlp(F, s.units, 3, 255, 0.0, gen_);
@@ -232,12 +232,14 @@ Agent::Carry Agent::Initial(int64_t n) const {
           torch::zeros({n, rssm->stoch(), rssm->classes()}, f), torch::zeros({n, action_dim_}, f)};
 }
 
-torch::Tensor Agent::Act(const torch::Tensor& obs, const torch::Tensor& is_first, Carry& carry,
-                         bool sample, at::Generator& gen) {
+torch::Tensor Agent::Act(const torch::Tensor& obs, const torch::Tensor& image,
+                         const torch::Tensor& is_first, Carry& carry, bool sample,
+                         at::Generator& gen) {
   torch::NoGradGuard no_grad;
   auto& rssm = wm_->rssm;
   const torch::Tensor keep = (1 - is_first.to(device_, torch::kFloat32)).unsqueeze(-1);
-  const torch::Tensor embed = wm_->encoder(Symlog(obs.to(device_)));
+  const torch::Tensor embed = wm_->Embed(obs.defined() ? obs.to(device_) : obs,
+                                         image.defined() ? image.to(device_) : image);
   const torch::Tensor deter =
       rssm->Core(carry.deter * keep, carry.stoch * keep.unsqueeze(-1), carry.action * keep);
   const torch::Tensor post = rssm->Posterior(deter, embed);
@@ -250,10 +252,34 @@ torch::Tensor Agent::Act(const torch::Tensor& obs, const torch::Tensor& is_first
   return action.cpu();
 }
 
+Agent::Predicted Agent::OpenLoop(const Sequences& d, int64_t context) {
+  torch::NoGradGuard no_grad;
+  auto& rssm = wm_->rssm;
+  const int64_t B = d.prev_action.size(0), T = d.prev_action.size(1);
+  const torch::Tensor embed = wm_->Embed(d.obs, d.image);  // (B x T x E)
+  const torch::Tensor first = d.is_first.to(torch::kFloat32);
+  Carry carry = Initial(B);
+  std::vector<torch::Tensor> feats;
+  for (int64_t t = 0; t < T; ++t) {
+    const torch::Tensor keep = (1 - first.select(1, t)).unsqueeze(-1);
+    const torch::Tensor deter = rssm->Core(carry.deter * keep, carry.stoch * keep.unsqueeze(-1),
+                                           d.prev_action.select(1, t) * keep);
+    const torch::Tensor probs =
+        t < context ? rssm->Posterior(deter, embed.select(1, t)) : rssm->Prior(deter);
+    carry = {deter, OneHotMode(probs), carry.action};
+    feats.push_back(RssmImpl::Features(carry.deter, carry.stoch));
+  }
+  const torch::Tensor feat = torch::stack(feats, 1);  // (B x T x F)
+  Predicted out;
+  if (wm_->image_decoder) out.image = wm_->PredictImage(feat).cpu();
+  if (wm_->decoder) out.vector = wm_->PredictVector(feat).cpu();
+  return out;
+}
+
 Agent::Observed Agent::Observe(const Sequences& d) {
   auto& rssm = wm_->rssm;
-  const int64_t B = d.obs.size(0), T = d.obs.size(1);
-  const torch::Tensor embed = wm_->encoder(Symlog(d.obs));  // (B x T x E)
+  const int64_t B = d.reward.size(0), T = d.reward.size(1);
+  const torch::Tensor embed = wm_->Embed(d.obs, d.image);  // (B x T x E)
   const torch::Tensor u = Uniform({B, T, rssm->stoch()});
   const torch::Tensor first = d.is_first.to(torch::kFloat32);
   Carry carry = Initial(B);
@@ -276,8 +302,8 @@ Agent::Observed Agent::Observe(const Sequences& d) {
   o.post = torch::stack(posts, 1);
   o.prior = rssm->Prior(o.deter.reshape({B * T, -1})).reshape(o.post.sizes());
   const torch::Tensor feat = RssmImpl::Features(o.deter, o.stoch);  // (B x T x F)
-  // per (b, t): decoder symlog MSE summed over dimensions, two-hot reward, continue likelihood
-  const torch::Tensor dec = (wm_->decoder(feat) - Symlog(d.obs)).square().sum(-1);
+  // per (b, t): reconstruction summed over dimensions and pixels, two-hot reward, continue
+  const torch::Tensor dec = wm_->DecoderLoss(feat, d.obs, d.image);
   const torch::Tensor rew = twohot_.Loss(wm_->reward(feat), d.reward);
   torch::Tensor con_target = 1 - d.is_terminal.to(torch::kFloat32);
   if (c_.contdisc) con_target = con_target * c_.gamma();
@@ -353,7 +379,7 @@ Agent::Imagined Agent::ImagineLoss(const torch::Tensor& start_deter,
 }
 
 std::map<std::string, double> Agent::Train(const Sequences& d) {
-  const int64_t B = d.obs.size(0), T = d.obs.size(1);
+  const int64_t B = d.reward.size(0), T = d.reward.size(1);
   const int64_t K = c_.imag_last > 0 ? c_.imag_last : T;  // imagination starts per sequence
   Observed o = Observe(d);
   const torch::Tensor start_deter = o.deter.slice(1, T - K).reshape({B * K, -1});
@@ -361,7 +387,7 @@ std::map<std::string, double> Agent::Train(const Sequences& d) {
       o.stoch.slice(1, T - K).reshape({B * K, o.stoch.size(2), o.stoch.size(3)});
   Imagined im = ImagineLoss(start_deter, start_stoch);
   // replay value loss: lambda-returns of real rewards, bootstrapped with the imagined returns
-  torch::Tensor repval = torch::zeros({}, d.obs.options());
+  torch::Tensor repval = torch::zeros({}, d.reward.options());
   if (c_.repval_scale > 0 && K > 1) {
     const torch::Tensor feat = RssmImpl::Features(o.deter, o.stoch).slice(1, T - K).detach();
     const torch::Tensor last = d.is_last.slice(1, T - K).to(torch::kFloat32);

@@ -21,12 +21,13 @@ namespace rlforge::dreamer {
 
 // A replayed batch of B sequences of T steps, on the model's device.
 struct Sequences {
-  torch::Tensor obs;          // observations                         (B x T x O)
+  torch::Tensor obs;          // vector observations (undefined: none)  (B x T x O)
   torch::Tensor prev_action;  // action that led to obs (0 at first)  (B x T x A)
   torch::Tensor reward;       // reward received on arriving at obs   (B x T)
   torch::Tensor is_first;     // first step of an episode, 0/1        (B x T)
   torch::Tensor is_last;      // last step (terminated or truncated)  (B x T)
   torch::Tensor is_terminal;  // terminated (not truncated)           (B x T)
+  torch::Tensor image;        // image observations, uint8 (undefined: none)  (B x T x H x W x C)
 };
 
 // The policy's distribution over actions: categorical with unimix (discrete, one-hot samples) or
@@ -89,7 +90,7 @@ void SetComputeThreads(int n);
 
 class Agent {
  public:
-  Agent(const algos::DreamerConfig& c, int64_t obs_dim, int64_t action_dim, bool discrete,
+  Agent(const algos::DreamerConfig& c, const ObsLayout& obs, int64_t action_dim, bool discrete,
         uint64_t seed);
 
   // What the policy carries between env steps, per env.
@@ -99,11 +100,12 @@ class Agent {
     torch::Tensor action;  // previous action    (N x A)
   };
   Carry Initial(int64_t n) const;
-  // Actions for observations (N x O, CPU float) through the posterior; is_first (N, 0/1) zeroes
-  // the carry first. Discrete: one-hot rows; continuous: in [-1, 1]. Returns CPU (N x A). Samples
-  // come from `gen` (training: generator(); evaluation: its own).
-  torch::Tensor Act(const torch::Tensor& obs, const torch::Tensor& is_first, Carry& carry,
-                    bool sample, at::Generator& gen);
+  // Actions for observations (vectors N x O float, images N x H x W x C uint8, on the CPU; either
+  // undefined when the model has none) through the posterior; is_first (N, 0/1) zeroes the carry
+  // first. Discrete: one-hot rows; continuous: in [-1, 1]. Returns CPU (N x A). Samples come
+  // from `gen` (training: generator(); evaluation: its own).
+  torch::Tensor Act(const torch::Tensor& obs, const torch::Tensor& image,
+                    const torch::Tensor& is_first, Carry& carry, bool sample, at::Generator& gen);
 
   // One update on replayed sequences (on the device); returns the metrics.
   std::map<std::string, double> Train(const Sequences& data);
@@ -124,6 +126,14 @@ class Agent {
     std::map<std::string, double> metrics;
   };
   Imagined ImagineLoss(const torch::Tensor& deter, const torch::Tensor& stoch);
+
+  // Open-loop prediction: the posterior (its mode) over the first `context` steps, then the prior
+  // (its mode) driven by the recorded actions; no random draws. The decoded predictions, on the
+  // CPU: images (B x T x H x W x C, x / 255) and vectors (B x T x O), undefined when absent.
+  struct Predicted {
+    torch::Tensor image, vector;
+  };
+  Predicted OpenLoop(const Sequences& data, int64_t context);
 
   WorldModel& world_model() { return wm_; }
   Mlp& actor() { return actor_; }

@@ -7,12 +7,12 @@
 namespace rlforge::algos {
 
 DreamerSize DreamerConfig::Size() const {
-  // official configs.yaml (2024): deter, hidden, classes, units (= CNN depth)
+  // official configs.yaml (2024): deter, hidden, classes, units, CNN depth
   static const std::map<std::string, DreamerSize> presets = {
-      {"size1m", {512, 64, 4, 64}},
-      {"size12m", {2048, 256, 16, 256}},
-      {"size25m", {3072, 384, 24, 384}},
-      {"size50m", {4096, 512, 32, 512}},
+      {"size1m", {512, 64, 4, 64, 4}},
+      {"size12m", {2048, 256, 16, 256, 16}},
+      {"size25m", {3072, 384, 24, 384, 24}},
+      {"size50m", {4096, 512, 32, 512, 32}},
   };
   const auto it = presets.find(size);
   if (it == presets.end()) {
@@ -24,6 +24,7 @@ DreamerSize DreamerConfig::Size() const {
   if (hidden > 0) s.hidden = hidden;
   if (classes > 0) s.classes = classes;
   if (units > 0) s.units = units;
+  if (depth > 0) s.depth = depth;
   return s;
 }
 

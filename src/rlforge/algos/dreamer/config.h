@@ -18,6 +18,7 @@ struct DreamerSize {
   int64_t hidden;   // RSSM projections
   int64_t classes;  // classes per latent
   int64_t units;    // MLP widths of encoder, decoder, heads, actor, critic
+  int64_t depth;    // CNN depth d: channels 2d, 3d, 4d, 4d (2023 strided: d, 2d, 4d, 8d)
 };
 
 struct DreamerConfig {
@@ -27,8 +28,10 @@ struct DreamerConfig {
   int64_t hidden = 0;
   int64_t classes = 0;
   int64_t units = 0;
-  int64_t stoch = 32;  // categorical latents (official: 32)
-  int64_t blocks = 8;  // GRU blocks (official: 8)
+  int64_t depth = 0;
+  std::string cnn = "pool";  // image encoder/decoder: pool (2024) or strided (2023)
+  int64_t stoch = 32;        // categorical latents (official: 32)
+  int64_t blocks = 8;        // GRU blocks (official: 8)
   double unimix = 0.01;
   // data
   double train_ratio = 512;  // replayed steps per env step: updates = ratio / (B x T)
@@ -62,7 +65,9 @@ struct DreamerConfig {
   double ac_lr = 3e-5;     // adam: actor and critic (2023), eps 1e-5, clip 100
   // run
   std::string device = "cpu";
-  int64_t log_every = 250;  // env steps between metric rows
+  int64_t log_every = 250;         // env steps between metric rows
+  bool openloop = true;            // open-loop prediction video/plot at each evaluation
+  int64_t openloop_sequences = 4;  // replayed sequences shown side by side
 
   // The preset's widths with the overrides applied; an Error naming dreamer.size if unknown.
   DreamerSize Size() const;
@@ -78,6 +83,11 @@ struct DreamerConfig {
     v("hidden", hidden, "RSSM projection width, 0 = the preset's", Range::Closed(0, 65536));
     v("classes", classes, "classes per latent, 0 = the preset's", Range::Closed(0, 1024));
     v("units", units, "MLP width, 0 = the preset's", Range::Closed(0, 65536));
+    v("depth", depth, "CNN depth d (image observations), 0 = the preset's", Range::Closed(0, 4096));
+    v("cnn", cnn,
+      "image encoder/decoder: pool (2024: stride-1 k5 conv + 2x2 max-pool, channels 2d 3d 4d 4d, "
+      "sigmoid output) or strided (2023: k4 stride-2 convs, channels d 2d 4d 8d, output + 0.5)",
+      config::Choices{{"pool", "strided"}});
     v("stoch", stoch, "categorical latents (official: 32)", Range::Closed(1, 1024));
     v("blocks", blocks, "block-diagonal GRU blocks (official: 8)", Range::Closed(1, 64));
     v("unimix", unimix, "uniform mix of latent and policy categoricals (official: 0.01)",
@@ -126,6 +136,11 @@ struct DreamerConfig {
     v("device", device, "where LibTorch computes: cpu or cuda", config::Choices{{"cpu", "cuda"}});
     v("log_every", log_every, "env steps between logged averages of the update metrics",
       Range::Closed(1, 1e12));
+    v("openloop", openloop,
+      "at each evaluation, observe the first half of replayed sequences and imagine the second "
+      "from the recorded actions: videos/openloop_<step>.mp4 (images) or .png (vectors)");
+    v("openloop_sequences", openloop_sequences, "replayed sequences in an open-loop video/plot",
+      Range::Closed(1, 64));
   }
 };
 

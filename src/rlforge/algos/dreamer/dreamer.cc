@@ -8,19 +8,34 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <filesystem>
 
 #include "rlforge/algos/dreamer/agent.h"
+#include "rlforge/algos/dreamer/openloop.h"
 #include "rlforge/algos/registry.h"
 #include "rlforge/buffers/sequence_buffer.h"
 #include "rlforge/core/error.h"
 #include "rlforge/nn/mlp.h"
 #include "rlforge/train/envs.h"
+#include "rlforge/train/trainer.h"
 
 namespace rlforge::dreamer {
 namespace {
 
 using buffers::FieldSpec;
 using buffers::Scope;
+
+// The model's view of an observation space: uint8 (H x W [x C]) is an image, else a vector.
+ObsLayout LayoutOf(const Space& space) {
+  ObsLayout o;
+  const auto& shape = space.shape();
+  if (space.dtype() == DType::kUInt8) {
+    o.height = shape[0], o.width = shape[1], o.channels = shape.size() == 3 ? shape[2] : 1;
+  } else {
+    o.vector = space.size();
+  }
+  return o;
+}
 
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -33,19 +48,28 @@ class DreamerRun final : public train::Algorithm {
         c_(config.dreamer),
         envs_(train::MakeVectorEnv(config.env, c_.gamma(), static_cast<uint64_t>(config.seed))),
         n_(config.env.num_envs),
-        obs_dim_(envs_->single_observation_space().size()),
+        layout_(LayoutOf(envs_->single_observation_space())),
+        obs_bytes_(static_cast<int64_t>(envs_->single_observation_space().nbytes())),
         space_(envs_->env(0).Unwrapped()->action_space()),
         discrete_(space_.kind() == Space::Kind::kDiscrete),
         act_dim_(discrete_ ? space_.n() : space_.size()),
         sampler_(nn::StreamRng(static_cast<uint64_t>(config.seed), 41)) {
-    agent_ = std::make_unique<Agent>(c_, obs_dim_, act_dim_, discrete_,
+    agent_ = std::make_unique<Agent>(c_, layout_, act_dim_, discrete_,
                                      static_cast<uint64_t>(config.seed));
     carry_ = agent_->Initial(n_);
     const int64_t per_env = std::max<int64_t>(c_.batch_length, c_.buffer_size / n_);
     for (int i = 0; i < n_; ++i) {
+      // observations as the env gives them: float vectors, or uint8 images (64 x 64 x 3 = 12 KB)
+      const FieldSpec obs =
+          layout_.has_image()
+              ? FieldSpec{"image",
+                          Scope::kPerAgent,
+                          {layout_.height, layout_.width, layout_.channels},
+                          DType::kUInt8}
+              : FieldSpec{"obs", Scope::kPerAgent, {layout_.vector}, DType::kFloat32};
       replay_.emplace_back(
           per_env, 1,
-          std::vector<FieldSpec>{{"obs", Scope::kPerAgent, {obs_dim_}, DType::kFloat32},
+          std::vector<FieldSpec>{obs,
                                  {"action", Scope::kPerAgent, {act_dim_}, DType::kFloat32},
                                  {"reward", Scope::kPerAgent, {}, DType::kFloat32},
                                  {"is_last", Scope::kPerAgent, {}, DType::kUInt8}},
@@ -62,20 +86,20 @@ class DreamerRun final : public train::Algorithm {
   int64_t total_steps() const override { return iterations_ * n_; }
 
   void Iterate(train::Context& ctx) override {
-    const auto* obs = static_cast<const float*>(envs_->observations());
-    for (int i = 0; i < n_; ++i) AddStep(i, obs + i * obs_dim_, 0, 0);
+    const auto* obs = static_cast<const uint8_t*>(envs_->observations());
+    for (int i = 0; i < n_; ++i) AddStep(i, obs + i * obs_bytes_, 0, 0);
     const std::vector<float>& action = ChooseActions(obs);  // (N x A) as the model sees them
     envs_->Step();
     ctx.global_step += n_;
     ++ctx.iteration;
-    const auto* final_obs = static_cast<const float*>(envs_->final_observations());
+    const auto* final_obs = static_cast<const uint8_t*>(envs_->final_observations());
     for (int i = 0; i < n_; ++i) {
       const float* a = action.data() + i * act_dim_;
       const float reward = static_cast<float>(envs_->rewards()[i]);
       if (envs_->has_final()[i]) {  // the last observation is a step of its own
         std::copy(a, a + act_dim_, prev_action_.begin() + i * act_dim_);
         prev_reward_[i] = reward;
-        AddStep(i, final_obs + i * obs_dim_, 1, envs_->terminated()[i]);
+        AddStep(i, final_obs + i * obs_bytes_, 1, envs_->terminated()[i]);
         ctx.EndEpisode(envs_->final_returns()[i], envs_->final_lengths()[i]);
         std::fill_n(prev_action_.begin() + i * act_dim_, act_dim_, 0.0f);
         prev_reward_[i] = 0.0f;
@@ -88,6 +112,53 @@ class DreamerRun final : public train::Algorithm {
       }
     }
     Learn(ctx);
+    const int64_t every = config_.eval.every_steps;
+    if (c_.openloop && every > 0 && ctx.global_step / every != (ctx.global_step - n_) / every) {
+      const std::string stem = ctx.run_dir + "/videos/openloop_" + std::to_string(ctx.global_step);
+      std::filesystem::create_directories(ctx.run_dir + "/videos");
+      WriteOpenLoop(stem + (layout_.has_image() ? ".mp4" : ".png"));
+    }
+  }
+
+  // Open-loop predictions of replayed sequences (the first half observed, the rest imagined) to
+  // `path`: a video (.mp4, .webm) or a still of two frames (.png) for images, a PNG plot for
+  // vectors. False (nothing written)
+  // while no env stream holds a whole sequence. Draws from its own generator, so training goes
+  // on as without it.
+  bool WriteOpenLoop(const std::string& path) {
+    const std::string ext = std::filesystem::path(path).extension().string();
+    if (layout_.has_image() && ext != ".mp4" && ext != ".webm" && ext != ".png") {
+      throw Error(
+          "--out: an image run's open-loop prediction is a video (.mp4 or .webm) or a "
+          "still of its last observed and last imagined frames (.png)");
+    }
+    if (!layout_.has_image() && ext != ".png")
+      throw Error("--out: a vector run's open-loop prediction is a plot: expected .png");
+    Rng rng(nn::StreamRng(static_cast<uint64_t>(config_.seed), 43));
+    if (!Sample(rng, c_.openloop_sequences)) return false;
+    const int64_t T = c_.batch_length, context = T / 2;
+    const Agent::Predicted p = agent_->OpenLoop(batch_, context);
+    OpenLoop o{c_.openloop_sequences, T, context};
+    torch::Tensor truth, pred;
+    if (layout_.has_image()) {
+      truth = (batch_.image.cpu().to(torch::kFloat32) / 255.0).contiguous();
+      pred = p.image.contiguous();
+      o.height = layout_.height, o.width = layout_.width, o.channels = layout_.channels;
+    } else {
+      truth = batch_.obs.cpu().contiguous();
+      pred = p.vector.contiguous();
+      o.dims = layout_.vector;
+    }
+    o.truth = {truth.data_ptr<float>(), static_cast<size_t>(truth.numel())};
+    o.prediction = {pred.data_ptr<float>(), static_cast<size_t>(pred.numel())};
+    if (layout_.has_image() && ext == ".png") {
+      WriteOpenLoopStill(o, path);
+    } else if (layout_.has_image()) {
+      WriteOpenLoopVideo(o, path, config_.eval.video_fps);
+    } else {
+      WriteOpenLoopPlot(o, path);
+    }
+    return true;
   }
 
   std::vector<double> Evaluate(const train::EvalRequest& req) override {
@@ -96,9 +167,10 @@ class DreamerRun final : public train::Algorithm {
     float first = 1.0f;
     return train::RunEpisodes(
         [&](const float* obs, int64_t, int64_t* discrete, float* continuous, bool deterministic) {
-          const torch::Tensor o = torch::from_blob(const_cast<float*>(obs), {1, obs_dim_});
+          // `obs` holds the env's observation bytes (uint8 pixels for an image)
+          const auto [o, image] = Observations(obs, 1);
           const torch::Tensor a =
-              agent_->Act(o, torch::full({1}, first), carry, !deterministic, gen);
+              agent_->Act(o, image, torch::full({1}, first), carry, !deterministic, gen);
           first = 0.0f;
           ToEnv(a.data_ptr<float>(), discrete, continuous);
         },
@@ -148,10 +220,26 @@ class DreamerRun final : public train::Algorithm {
     return {{"deter", carry_.deter}, {"stoch", carry_.stoch}, {"action", carry_.action}};
   }
 
+  // n observations (the env's bytes) as the model's (vectors, images): one of them undefined.
+  std::pair<torch::Tensor, torch::Tensor> Observations(const void* obs, int64_t n) const {
+    void* data = const_cast<void*>(obs);
+    if (layout_.has_image()) {
+      return {torch::Tensor(),
+              torch::from_blob(data, {n, layout_.height, layout_.width, layout_.channels},
+                               torch::kUInt8)};
+    }
+    return {torch::from_blob(data, {n, layout_.vector}), torch::Tensor()};
+  }
+
   // One replay row of env i: its observation, the action and reward that led there, the flags.
-  void AddStep(int i, const float* obs, uint8_t is_last, uint8_t is_terminal) {
+  void AddStep(int i, const uint8_t* obs, uint8_t is_last, uint8_t is_terminal) {
     auto& r = replay_[i];
-    r.Set<float>("obs", {obs, static_cast<size_t>(obs_dim_)});
+    if (layout_.has_image()) {
+      r.Set<uint8_t>("image", {obs, static_cast<size_t>(obs_bytes_)});
+    } else {
+      r.Set<float>("obs",
+                   {reinterpret_cast<const float*>(obs), static_cast<size_t>(layout_.vector)});
+    }
     r.Set<float>("action", {prev_action_.data() + i * act_dim_, static_cast<size_t>(act_dim_)});
     r.Set<float>("reward", {&prev_reward_[i], 1});
     r.Set<uint8_t>("is_last", {&is_last, 1});
@@ -161,16 +249,16 @@ class DreamerRun final : public train::Algorithm {
 
   // Actions for every env: the policy's for envs past the prefill, uniform random otherwise.
   // Writes the env's action blocks; returns what the model sees (one-hot, or in [-1, 1]).
-  const std::vector<float>& ChooseActions(const float* obs) {
+  const std::vector<float>& ChooseActions(const uint8_t* obs) {
     std::vector<float>& action = action_;
     std::fill(action.begin(), action.end(), 0.0f);
     envs_->SampleActions();
     torch::Tensor policy;
     if (std::any_of(on_policy_.begin(), on_policy_.end(), [](uint8_t x) { return x != 0; })) {
-      const torch::Tensor o = torch::from_blob(const_cast<float*>(obs), {n_, obs_dim_});
+      const auto [o, image] = Observations(obs, n_);
       const torch::Tensor first =
           torch::tensor(std::vector<float>(is_first_.begin(), is_first_.end()));
-      policy = agent_->Act(o, first, carry_, true, agent_->generator()).contiguous();
+      policy = agent_->Act(o, image, first, carry_, true, agent_->generator()).contiguous();
     }
     for (int i = 0; i < n_; ++i) {
       float* a = action.data() + i * act_dim_;
@@ -210,7 +298,7 @@ class DreamerRun final : public train::Algorithm {
     credit_ += per_step * n_;
     const double start = Now();
     while (credit_ >= 1.0) {
-      if (!Sample()) {  // no stream holds a sequence yet (a resume without the replay)
+      if (!Sample(sampler_, c_.batch_size)) {  // no stream holds T steps yet (resumed, no replay)
         credit_ = 0.0;
         break;
       }
@@ -222,22 +310,29 @@ class DreamerRun final : public train::Algorithm {
     if (ctx.global_step / c_.log_every != (ctx.global_step - n_) / c_.log_every) Flush(ctx);
   }
 
-  // B sequences of T steps, each from a uniformly chosen env stream that holds T steps.
-  bool Sample() {
+  // B sequences of T steps into batch_, each from a uniformly chosen env stream that holds T
+  // steps, drawn with `rng`.
+  bool Sample(Rng& rng, int64_t B) {
     std::vector<int> ready;
     for (int i = 0; i < n_; ++i) {
       if (replay_[i].steps_per_env() >= c_.batch_length) ready.push_back(i);
     }
     if (ready.empty()) return false;
-    const int64_t B = c_.batch_size, T = c_.batch_length;
-    torch::Tensor obs = torch::empty({B, T, obs_dim_}), act = torch::empty({B, T, act_dim_});
+    const int64_t T = c_.batch_length;
+    torch::Tensor obs = torch::empty({B, T, layout_.vector});
+    torch::Tensor image =
+        layout_.has_image()
+            ? torch::empty({B, T, layout_.height, layout_.width, layout_.channels}, torch::kUInt8)
+            : torch::Tensor();
+    torch::Tensor act = torch::empty({B, T, act_dim_});
     torch::Tensor rew = torch::empty({B, T}), flags = torch::empty({3, B, T});
     buffers::Batch one;
     for (int64_t b = 0; b < B; ++b) {
-      replay_[ready[sampler_.Integers(static_cast<int64_t>(ready.size()))]].Sample(1, T, &one);
+      replay_[ready[rng.Integers(static_cast<int64_t>(ready.size()))]].Sample(1, T, &one);
       for (const auto& f : one.fields) {
         const uint8_t* src = f.data.data();
         if (f.name == "obs") std::memcpy(obs[b].data_ptr(), src, f.data.size());
+        if (f.name == "image") std::memcpy(image[b].data_ptr(), src, f.data.size());
         if (f.name == "action") std::memcpy(act[b].data_ptr(), src, f.data.size());
         if (f.name == "reward") std::memcpy(rew[b].data_ptr(), src, f.data.size());
         const int flag = f.name == "is_first"      ? 0
@@ -251,8 +346,13 @@ class DreamerRun final : public train::Algorithm {
       }
     }
     const torch::Device dev = agent_->device();
-    batch_ = {obs.to(dev),      act.to(dev),      rew.to(dev),
-              flags[0].to(dev), flags[1].to(dev), flags[2].to(dev)};
+    batch_ = {layout_.vector > 0 ? obs.to(dev) : torch::Tensor(),
+              act.to(dev),
+              rew.to(dev),
+              flags[0].to(dev),
+              flags[1].to(dev),
+              flags[2].to(dev),
+              image.defined() ? image.to(dev) : image};
     return true;
   }
 
@@ -279,7 +379,8 @@ class DreamerRun final : public train::Algorithm {
   const algos::DreamerConfig c_;
   std::unique_ptr<env::VectorEnv> envs_;
   int n_;
-  int64_t obs_dim_;
+  ObsLayout layout_;   // what the model observes: an image or a vector
+  int64_t obs_bytes_;  // one env's observation   (bytes)
   const Space space_;  // the env's action space before clipping
   bool discrete_;
   int64_t act_dim_;  // model action width: classes (discrete) or dimensions
@@ -313,6 +414,19 @@ std::unique_ptr<train::Algorithm> MakeDreamer(const train::TrainConfig& config,
 
 }  // namespace
 }  // namespace rlforge::dreamer
+
+// `rlforge dreamer openloop RUN --out FILE`: the open-loop prediction of a saved run's replay.
+extern "C" void rlforge_dreamer_openloop(const std::string& run, const std::string& out) {
+  auto [config, algo] = rlforge::train::RestoreAlgorithm(run);
+  auto* dreamer = dynamic_cast<rlforge::dreamer::DreamerRun*>(algo.get());
+  if (dreamer == nullptr)
+    throw rlforge::Error(run + ": a run of algo " + config.algo + ", not dreamer");
+  if (!dreamer->WriteOpenLoop(out)) {
+    throw rlforge::Error(run +
+                         ": its checkpoint kept no replay buffer to predict (train with "
+                         "checkpoint.save_replay_buffer: true)");
+  }
+}
 
 extern "C" void rlforge_register() {
   rlforge::algos::AlgorithmInfo info = rlforge::algos::Find("dreamer");

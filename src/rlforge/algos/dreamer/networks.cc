@@ -22,6 +22,42 @@ torch::Tensor RmsNorm(const torch::Tensor& x, const torch::Tensor& scale) {
   return x * torch::rsqrt(x.square().mean(-1, true) + 1e-4) * scale;
 }
 
+// RMSNorm over the channels of (N x C x H x W), then SiLU.
+torch::Tensor ChannelNormSilu(const torch::Tensor& x, const torch::Tensor& scale) {
+  const torch::Tensor y = x * torch::rsqrt(x.square().mean(1, true) + 1e-4);
+  return torch::silu(y * scale.view({1, -1, 1, 1}));
+}
+
+// A conv layer with the official initializer: truncated normal, variance 1 / fan-in, zero bias.
+template <class Conv, class Options>
+Conv MakeConv(const Options& options, int64_t fan_in, at::Generator& gen) {
+  Conv conv(options);
+  torch::NoGradGuard no_grad;
+  conv->weight.copy_(TruncNormal(conv->weight.sizes(), std::sqrt(1.0 / fan_in), gen));
+  conv->bias.zero_();
+  return conv;
+}
+
+// Channels of the four stages: 2024 (pool) 2d 3d 4d 4d, 2023 (strided) d 2d 4d 8d.
+std::vector<int64_t> StageChannels(int64_t d, bool strided) {
+  return strided ? std::vector<int64_t>{d, 2 * d, 4 * d, 8 * d}
+                 : std::vector<int64_t>{2 * d, 3 * d, 4 * d, 4 * d};
+}
+
+// Leading dims of x flattened into one: (... x rest) -> (N x rest), keeping `rest` trailing dims.
+torch::Tensor FlattenLeading(const torch::Tensor& x, int64_t rest) {
+  std::vector<int64_t> shape = {-1};
+  for (int64_t i = x.dim() - rest; i < x.dim(); ++i) shape.push_back(x.size(i));
+  return x.reshape(shape);
+}
+
+// y (N x rest...) with the leading dims of `like` (keeping `like`'s first like.dim() - drop).
+torch::Tensor RestoreLeading(const torch::Tensor& y, const torch::Tensor& like, int64_t drop) {
+  std::vector<int64_t> shape(like.sizes().begin(), like.sizes().end() - drop);
+  for (int64_t i = 1; i < y.dim(); ++i) shape.push_back(y.size(i));
+  return y.reshape(shape);
+}
+
 }  // namespace
 
 torch::nn::Linear MakeLinear(int64_t in, int64_t out, double scale, at::Generator& gen) {
@@ -83,6 +119,79 @@ torch::Tensor BlockLinearImpl::ForwardShared(const torch::Tensor& own,
   return torch::addmm(bias_, shared, w_shared) + y_own.reshape({n, out});
 }
 
+ImageEncoderImpl::ImageEncoderImpl(const ObsLayout& o, int64_t depth, bool strided,
+                                   at::Generator& gen)
+    : strided_(strided) {
+  const int64_t k = strided ? 4 : 5;
+  int64_t in = o.channels;
+  for (int64_t c : StageChannels(depth, strided)) {
+    const auto options = torch::nn::Conv2dOptions(in, c, k)
+                             .stride(strided ? 2 : 1)
+                             .padding(strided ? 1 : 2);  // "same"
+    const std::string i = std::to_string(convs_.size());
+    convs_.push_back(
+        register_module("conv" + i, MakeConv<torch::nn::Conv2d>(options, k * k * in, gen)));
+    norms_.push_back(register_parameter("norm" + i, torch::ones({c})));
+    in = c;
+  }
+  out_dim_ = (o.height / 16) * (o.width / 16) * in;
+}
+
+torch::Tensor ImageEncoderImpl::forward(const torch::Tensor& image) {
+  torch::Tensor x = FlattenLeading(image, 3).permute({0, 3, 1, 2}).to(torch::kFloat32) / 255.0 -
+                    0.5;  // (N x C x H x W)
+  for (size_t i = 0; i < convs_.size(); ++i) {
+    x = convs_[i](x);
+    if (!strided_) x = torch::max_pool2d(x, 2);
+    x = ChannelNormSilu(x, norms_[i]);
+  }
+  return RestoreLeading(x.permute({0, 2, 3, 1}).flatten(1), image, 3);
+}
+
+ImageDecoderImpl::ImageDecoderImpl(int64_t features, const ObsLayout& o, int64_t depth,
+                                   bool strided, at::Generator& gen)
+    : strided_(strided), min_h_(o.height / 16), min_w_(o.width / 16) {
+  const std::vector<int64_t> channels = StageChannels(depth, strided);
+  last_ = channels.back();
+  space_ = register_module("space", MakeLinear(features, min_h_ * min_w_ * last_, 1.0, gen));
+  norms_.push_back(register_parameter("space_norm", torch::ones({last_})));
+  const int64_t k = strided ? 4 : 5;
+  int64_t in = last_;
+  // three stages up to the first stage's channels, then the output stage to the image's
+  for (int64_t i = 2; i >= -1; --i) {
+    const int64_t out = i >= 0 ? channels[static_cast<size_t>(i)] : o.channels;
+    const std::string name = i >= 0 ? "conv" + std::to_string(i) : "out";
+    if (strided) {
+      const auto options = torch::nn::ConvTranspose2dOptions(in, out, k).stride(2).padding(1);
+      deconvs_.push_back(register_module(
+          name, MakeConv<torch::nn::ConvTranspose2d>(options, k * k * in / 4, gen)));
+    } else {
+      const auto options = torch::nn::Conv2dOptions(in, out, k).padding(2);
+      convs_.push_back(
+          register_module(name, MakeConv<torch::nn::Conv2d>(options, k * k * in, gen)));
+    }
+    if (i >= 0) norms_.push_back(register_parameter(name + "_norm", torch::ones({out})));
+    in = out;
+  }
+}
+
+torch::Tensor ImageDecoderImpl::forward(const torch::Tensor& feat) {
+  const torch::Tensor f = FlattenLeading(feat, 1);
+  torch::Tensor x = space_(f).reshape({f.size(0), min_h_, min_w_, last_}).permute({0, 3, 1, 2});
+  x = ChannelNormSilu(x, norms_[0]);
+  const size_t stages = strided_ ? deconvs_.size() : convs_.size();
+  for (size_t i = 0; i < stages; ++i) {
+    if (strided_) {
+      x = deconvs_[i](x);
+    } else {
+      x = convs_[i](torch::upsample_nearest2d(x, {2 * x.size(2), 2 * x.size(3)}));
+    }
+    if (i + 1 < stages) x = ChannelNormSilu(x, norms_[i + 1]);
+  }
+  x = strided_ ? x + 0.5 : torch::sigmoid(x);
+  return RestoreLeading(x.permute({0, 2, 3, 1}), feat, 1);
+}
+
 RssmImpl::RssmImpl(int64_t action_dim, int64_t embed_dim, const DreamerSize& s, int64_t stoch,
                    int64_t blocks, double unimix, at::Generator& gen)
     : deter_(s.deter), stoch_(stoch), classes_(s.classes), blocks_(blocks), unimix_(unimix) {
@@ -128,15 +237,55 @@ torch::Tensor RssmImpl::Features(const torch::Tensor& deter, const torch::Tensor
   return torch::cat({deter, stoch.flatten(-2)}, -1);
 }
 
-WorldModelImpl::WorldModelImpl(int64_t obs_dim, int64_t action_dim, const algos::DreamerConfig& c,
-                               at::Generator& gen) {
+WorldModelImpl::WorldModelImpl(const ObsLayout& obs, int64_t action_dim,
+                               const algos::DreamerConfig& c, at::Generator& gen)
+    : layout(obs) {
   const DreamerSize s = c.Size();
-  encoder = register_module("encoder", Mlp(obs_dim, s.units, 3, 0, 1.0, gen));
-  rssm = register_module("rssm", Rssm(action_dim, s.units, s, c.stoch, c.blocks, c.unimix, gen));
+  const bool strided = c.cnn == "strided";
+  int64_t embed = 0;
+  if (obs.vector > 0) {
+    encoder = register_module("encoder", Mlp(obs.vector, s.units, 3, 0, 1.0, gen));
+    embed += s.units;
+  }
+  if (obs.has_image()) {
+    image_encoder = register_module("image_encoder", ImageEncoder(obs, s.depth, strided, gen));
+    embed += image_encoder->out_dim();
+  }
+  rssm = register_module("rssm", Rssm(action_dim, embed, s, c.stoch, c.blocks, c.unimix, gen));
   const int64_t F = rssm->feature_dim();
-  decoder = register_module("decoder", Mlp(F, s.units, 3, obs_dim, 1.0, gen));
+  if (obs.vector > 0)
+    decoder = register_module("decoder", Mlp(F, s.units, 3, obs.vector, 1.0, gen));
+  if (obs.has_image()) {
+    image_decoder = register_module("image_decoder", ImageDecoder(F, obs, s.depth, strided, gen));
+  }
   reward = register_module("reward", Mlp(F, s.units, 1, 255, 0.0, gen));
   cont = register_module("cont", Mlp(F, s.units, 1, 1, 1.0, gen));
+}
+
+torch::Tensor WorldModelImpl::Embed(const torch::Tensor& vector, const torch::Tensor& image) {
+  std::vector<torch::Tensor> parts;
+  if (encoder) parts.push_back(encoder(Symlog(vector)));
+  if (image_encoder) parts.push_back(image_encoder(image));
+  return parts.size() == 1 ? parts[0] : torch::cat(parts, -1);
+}
+
+torch::Tensor WorldModelImpl::DecoderLoss(const torch::Tensor& feat, const torch::Tensor& vector,
+                                          const torch::Tensor& image) {
+  torch::Tensor loss = torch::zeros(feat.sizes().slice(0, feat.dim() - 1), feat.options());
+  if (decoder && vector.defined()) loss = loss + (decoder(feat) - Symlog(vector)).square().sum(-1);
+  if (image_decoder && image.defined()) {
+    const torch::Tensor target = image.to(torch::kFloat32) / 255.0;
+    loss = loss + (image_decoder(feat) - target).square().sum({-3, -2, -1});
+  }
+  return loss;
+}
+
+torch::Tensor WorldModelImpl::PredictImage(const torch::Tensor& feat) {
+  return image_decoder(feat);
+}
+
+torch::Tensor WorldModelImpl::PredictVector(const torch::Tensor& feat) {
+  return Symexp(decoder(feat));
 }
 
 }  // namespace rlforge::dreamer

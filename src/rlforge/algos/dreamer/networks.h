@@ -1,10 +1,12 @@
-// DreamerV3's networks (2024 version, official rssm.py / heads.py): every layer is Linear ->
-// RMSNorm -> SiLU, weights truncated-normal with fan-in scaling, reward and value outputs zero,
-// the policy's scaled by 0.01. Vector observations only (symlog MLP encoder, symlog-MSE decoder).
+// DreamerV3's networks (2024 version, official rssm.py / heads.py): every layer is Linear (or
+// Conv) -> RMSNorm -> SiLU, weights truncated-normal with fan-in scaling, reward and value
+// outputs zero, the policy's scaled by 0.01. Vector observations: symlog MLP encoder and
+// symlog-MSE decoder; images: CNN encoder and decoder, MSE summed over pixels; or both.
 #pragma once
 
 #include <ATen/core/Generator.h>
 #include <torch/nn/module.h>
+#include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 
 #include "rlforge/algos/dreamer/config.h"
@@ -58,6 +60,50 @@ class BlockLinearImpl : public torch::nn::Module {
 };
 TORCH_MODULE(BlockLinear);
 
+// What the model observes: a uint8 image (H x W x C), a float vector, or both.
+struct ObsLayout {
+  int64_t height = 0, width = 0, channels = 0;  // image; channels 0 = none
+  int64_t vector = 0;                           // vector width; 0 = none
+  bool has_image() const { return channels > 0; }
+};
+
+// The image encoder: uint8 (N x H x W x C) -> x / 255 - 0.5 -> four stages, flattened. pool
+// (2024): stride-1 k5 conv, 2x2 max-pool, RMSNorm, SiLU, channels 2d 3d 4d 4d; strided (2023):
+// k4 stride-2 conv, RMSNorm, SiLU, channels d 2d 4d 8d. Output (N x H/16 x W/16 x last).
+class ImageEncoderImpl : public torch::nn::Module {
+ public:
+  ImageEncoderImpl(const ObsLayout& o, int64_t depth, bool strided, at::Generator& gen);
+  torch::Tensor forward(const torch::Tensor& image);
+  int64_t out_dim() const { return out_dim_; }
+
+ private:
+  bool strided_;
+  int64_t out_dim_;
+  std::vector<torch::nn::Conv2d> convs_;
+  std::vector<torch::Tensor> norms_;  // RMSNorm gains over channels   (stage channels)
+};
+TORCH_MODULE(ImageEncoder);
+
+// The image decoder: features -> Linear -> (last x H/16 x W/16), RMSNorm, SiLU, then three
+// stages up and an output stage to C channels. pool (2024): nearest 2x upsampling + k5 conv,
+// sigmoid output; strided (2023): k4 stride-2 transposed convs, output + 0.5. Returns
+// (N x H x W x C), the predicted x / 255.
+class ImageDecoderImpl : public torch::nn::Module {
+ public:
+  ImageDecoderImpl(int64_t features, const ObsLayout& o, int64_t depth, bool strided,
+                   at::Generator& gen);
+  torch::Tensor forward(const torch::Tensor& feat);
+
+ private:
+  bool strided_;
+  int64_t min_h_, min_w_, last_;  // the lowest resolution and its channels
+  torch::nn::Linear space_{nullptr};
+  std::vector<torch::nn::Conv2d> convs_;             // pool
+  std::vector<torch::nn::ConvTranspose2d> deconvs_;  // strided
+  std::vector<torch::Tensor> norms_;  // RMSNorm gains: the projection's, then each stage's
+};
+TORCH_MODULE(ImageDecoder);
+
 // The recurrent state-space model. State: deter h (N x D) and stoch z (N x S x K, one-hot).
 class RssmImpl : public torch::nn::Module {
  public:
@@ -89,16 +135,30 @@ class RssmImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Rssm);
 
-// The world model: encoder, RSSM, decoder, reward and continue heads.
+// The world model: encoders, RSSM, decoders, reward and continue heads. Observations come as
+// vectors (... x O, float) and images (... x H x W x C, uint8), either undefined when absent.
 class WorldModelImpl : public torch::nn::Module {
  public:
-  WorldModelImpl(int64_t obs_dim, int64_t action_dim, const algos::DreamerConfig& c,
+  WorldModelImpl(const ObsLayout& obs, int64_t action_dim, const algos::DreamerConfig& c,
                  at::Generator& gen);
-  Mlp encoder{nullptr};  // symlog(obs) -> tokens   (units)
+  // The tokens the posterior reads: [MLP(symlog(vector)), CNN(image)]   (... x E)
+  torch::Tensor Embed(const torch::Tensor& vector, const torch::Tensor& image);
+  // Reconstruction loss per step: symlog MSE summed over the vector's dimensions plus squared
+  // error summed over the image's pixels (an undefined part adds nothing)   (... x F) -> (...)
+  torch::Tensor DecoderLoss(const torch::Tensor& feat, const torch::Tensor& vector,
+                            const torch::Tensor& image);
+  // The predicted image (x / 255) and vector (raw scale) of features (... x F).
+  torch::Tensor PredictImage(const torch::Tensor& feat);
+  torch::Tensor PredictVector(const torch::Tensor& feat);
+
+  ObsLayout layout;
+  Mlp encoder{nullptr};                 // symlog(vector) -> tokens   (units); null without one
+  ImageEncoder image_encoder{nullptr};  // null without an image
   Rssm rssm{nullptr};
-  Mlp decoder{nullptr};  // features -> symlog(obs)
-  Mlp reward{nullptr};   // features -> 255 two-hot logits
-  Mlp cont{nullptr};     // features -> continue logit
+  Mlp decoder{nullptr};                 // features -> symlog(vector)
+  ImageDecoder image_decoder{nullptr};  // features -> image / 255
+  Mlp reward{nullptr};                  // features -> 255 two-hot logits
+  Mlp cont{nullptr};                    // features -> continue logit
 };
 TORCH_MODULE(WorldModel);
 
