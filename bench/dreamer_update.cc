@@ -1,7 +1,9 @@
-// Seconds per DreamerV3 gradient step on vector observations (random data of CartPole's shapes
-// unless given), split into world model (observe + loss), imagination + actor-critic losses, and
+// Seconds per DreamerV3 gradient step on random data of CartPole's shapes (vector observations,
+// 2 discrete actions) or, with --image S, of CarRacing's (S x S x 3 frames, 3 continuous
+// actions), split into world model (observe + loss), imagination + actor-critic losses, and
 // backward + optimizer. Prints one JSON object. Usage:
-//   bench_dreamer_update [--threads N] [--updates N] [--profile TRACE.json] [--set dreamer.k=v ...]
+//   bench_dreamer_update [--threads N] [--updates N] [--image S] [--profile TRACE.json]
+//                        [--set dreamer.k=v ...]
 // --profile records one more update with LibTorch's profiler (a chrome trace: every op, its time).
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
@@ -32,26 +34,37 @@ double Median(std::vector<double> v) {
 int main(int argc, char** argv) {
   using namespace rlforge;
   int threads = 1, updates = 5;
-  int64_t obs_dim = 4, act_dim = 2;
+  int64_t obs_dim = 4, act_dim = 2, image = 0;
   std::vector<std::string> sets = {"algo=dreamer"};
   std::string profile;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--threads")) threads = std::stoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--updates")) updates = std::stoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--image")) image = std::stoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--set")) sets.push_back(argv[i + 1]);
     if (!std::strcmp(argv[i], "--profile")) profile = argv[i + 1];
   }
   dreamer::SetComputeThreads(threads);
+  dreamer::KeepFreedMemory();
   const train::TrainConfig config = train::LoadConfig("", sets);
   const algos::DreamerConfig& c = config.dreamer;
-  dreamer::Agent agent(c, {.vector = obs_dim}, act_dim, true, 1);
+  if (image > 0) act_dim = 3;
+  const dreamer::ObsLayout layout =
+      image > 0 ? dreamer::ObsLayout{.height = image, .width = image, .channels = 3}
+                : dreamer::ObsLayout{.vector = obs_dim};
+  dreamer::Agent agent(c, layout, act_dim, /*discrete=*/image == 0, 1);
   const int64_t B = c.batch_size, T = c.batch_length;
-  dreamer::Sequences d{torch::randn({B, T, obs_dim}),
-                       torch::one_hot(torch::randint(act_dim, {B, T}), act_dim).to(torch::kFloat32),
+  const torch::Tensor actions =
+      image > 0 ? torch::rand({B, T, act_dim}) * 2 - 1
+                : torch::one_hot(torch::randint(act_dim, {B, T}), act_dim).to(torch::kFloat32);
+  dreamer::Sequences d{image > 0 ? torch::Tensor() : torch::randn({B, T, obs_dim}),
+                       actions,
                        torch::ones({B, T}),
                        torch::zeros({B, T}),
                        torch::zeros({B, T}),
-                       torch::zeros({B, T})};
+                       torch::zeros({B, T}),
+                       image > 0 ? torch::randint(0, 256, {B, T, image, image, 3}, torch::kUInt8)
+                                 : torch::Tensor()};
   std::vector<double> wm, imag, step, total;
   for (int u = 0; u < updates + 1; ++u) {
     const double t0 = Now();
@@ -82,6 +95,10 @@ int main(int argc, char** argv) {
   for (const auto& [name, t] : all.tensors())
     if (name.rfind("slow_critic", 0) != 0) params += t.numel();
   nlohmann::json j = {{"size", c.size},
+                      {"observations", image > 0 ? std::to_string(image) + "x" +
+                                                       std::to_string(image) + "x3 images"
+                                                 : "vectors"},
+                      {"cnn", c.cnn},
                       {"deter", s.deter},
                       {"batch", B},
                       {"length", T},

@@ -2,9 +2,11 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <dlfcn.h>
+#include <malloc.h>
 #include <torch/torch.h>
 
 #include <cmath>
+#include <limits>
 
 #include "rlforge/core/error.h"
 #include "rlforge/nn/dense.h"
@@ -43,6 +45,11 @@ void SetComputeThreads(int n) {
   using SetThreads = void (*)(int);
   if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
     set(n);
+}
+
+void KeepFreedMemory() {
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
 }
 
 // ---- policy distribution ---------------------------------------------------------------------

@@ -409,6 +409,7 @@ std::unique_ptr<train::Algorithm> MakeDreamer(const train::TrainConfig& config,
     throw Error("dreamer.device: cuda, but this LibTorch sees no CUDA device (use cpu)");
   }
   SetComputeThreads(nn::TrainingThreads());
+  KeepFreedMemory();
   return std::make_unique<DreamerRun>(config);
 }
 

@@ -18,7 +18,7 @@ TwoHot::TwoHot(int64_t bins, const std::string& kind, torch::Device device)
   bins_ = torch::cat({lower, -lower.slice(0, 0, half - 1).flip(0)}).to(torch::kFloat32).to(device);
 }
 
-torch::Tensor TwoHot::Encode(const torch::Tensor& y_raw) const {
+TwoHot::Weights TwoHot::Neighbours(const torch::Tensor& y_raw) const {
   const torch::Tensor y = (symlog_ ? Symlog(y_raw) : y_raw).unsqueeze(-1);
   const int64_t K = bins_.size(0);
   const torch::Tensor below = ((bins_ <= y).sum(-1) - 1).clamp(0, K - 1);
@@ -30,8 +30,14 @@ torch::Tensor TwoHot::Encode(const torch::Tensor& y_raw) const {
   const torch::Tensor to_above =
       torch::where(equal, torch::ones_like(yv), (bins_.index({above}) - yv).abs());
   const torch::Tensor total = to_below + to_above;
-  return torch::one_hot(below, K).to(y.scalar_type()) * (to_above / total).unsqueeze(-1) +
-         torch::one_hot(above, K).to(y.scalar_type()) * (to_below / total).unsqueeze(-1);
+  return {below, above, to_above / total, to_below / total};
+}
+
+torch::Tensor TwoHot::Encode(const torch::Tensor& y) const {
+  const Weights w = Neighbours(y);
+  const int64_t K = bins_.size(0);
+  return torch::one_hot(w.below, K).to(y.scalar_type()) * w.below_weight.unsqueeze(-1) +
+         torch::one_hot(w.above, K).to(y.scalar_type()) * w.above_weight.unsqueeze(-1);
 }
 
 torch::Tensor TwoHot::Decode(const torch::Tensor& logits) const {
@@ -46,7 +52,13 @@ torch::Tensor TwoHot::Decode(const torch::Tensor& logits) const {
 }
 
 torch::Tensor TwoHot::Loss(const torch::Tensor& logits, const torch::Tensor& y) const {
-  return -(Encode(y) * torch::log_softmax(logits, -1)).sum(-1);
+  // -sum_k Encode(y)_k log p_k, reading only the two bins Encode(y) is not zero at
+  const Weights w = Neighbours(y);
+  const torch::Tensor logp = torch::log_softmax(logits, -1);
+  const auto at = [&](const torch::Tensor& bin) {
+    return logp.gather(-1, bin.unsqueeze(-1)).squeeze(-1);
+  };
+  return -(w.below_weight * at(w.below) + w.above_weight * at(w.above));
 }
 
 torch::Tensor Unimix(const torch::Tensor& logits, double mix) {

@@ -21,6 +21,12 @@ class TwoHot {
   TwoHot(int64_t bins, const std::string& kind, torch::Device device);
   // The two-hot weights of targets y (...) -> (... x K); values outside the bins clamp to an end.
   torch::Tensor Encode(const torch::Tensor& y) const;
+  // The two bins around y (equal when y is on a bin or outside the range) and their weights.
+  struct Weights {
+    torch::Tensor below, above;                // bin indices   (...)
+    torch::Tensor below_weight, above_weight;  // summing to 1  (...)
+  };
+  Weights Neighbours(const torch::Tensor& y) const;
   // The predicted value of logits (... x K) -> (...).
   torch::Tensor Decode(const torch::Tensor& logits) const;
   // Cross-entropy of logits (... x K) against two-hot(y) -> (...).
