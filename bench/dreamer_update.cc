@@ -57,14 +57,14 @@ int main(int argc, char** argv) {
   const torch::Tensor actions =
       image > 0 ? torch::rand({B, T, act_dim}) * 2 - 1
                 : torch::one_hot(torch::randint(act_dim, {B, T}), act_dim).to(torch::kFloat32);
-  dreamer::Sequences d{image > 0 ? torch::Tensor() : torch::randn({B, T, obs_dim}),
-                       actions,
-                       torch::ones({B, T}),
-                       torch::zeros({B, T}),
-                       torch::zeros({B, T}),
-                       torch::zeros({B, T}),
-                       image > 0 ? torch::randint(0, 256, {B, T, image, image, 3}, torch::kUInt8)
-                                 : torch::Tensor()};
+  dreamer::Sequences d{
+      image > 0 ? torch::Tensor() : torch::randn({B, T, obs_dim}),
+      actions,
+      torch::ones({B, T}),
+      torch::zeros({B, T}),
+      torch::zeros({B, T}),
+      torch::zeros({B, T}),
+      image > 0 ? torch::randint(0, 256, {B, T, image, image, 3}, torch::kUInt8) : torch::Tensor()};
   std::vector<double> wm, imag, step, total;
   for (int u = 0; u < updates + 1; ++u) {
     const double t0 = Now();
@@ -94,22 +94,22 @@ int main(int argc, char** argv) {
   const io::TensorDict all = agent.Parameters();
   for (const auto& [name, t] : all.tensors())
     if (name.rfind("slow_critic", 0) != 0) params += t.numel();
-  nlohmann::json j = {{"size", c.size},
-                      {"observations", image > 0 ? std::to_string(image) + "x" +
-                                                       std::to_string(image) + "x3 images"
-                                                 : "vectors"},
-                      {"cnn", c.cnn},
-                      {"deter", s.deter},
-                      {"batch", B},
-                      {"length", T},
-                      {"imag_horizon", c.imag_horizon},
-                      {"imag_starts", B * (c.imag_last > 0 ? c.imag_last : T)},
-                      {"threads", threads},
-                      {"parameters", params},
-                      {"seconds_per_update", Median(total)},
-                      {"world_model_forward_s", Median(wm)},
-                      {"imagination_and_ac_forward_s", Median(imag)},
-                      {"backward_s", Median(step)},
-                      {"updates_timed", updates}};
+  nlohmann::json j = {
+      {"size", c.size},
+      {"observations",
+       image > 0 ? std::to_string(image) + "x" + std::to_string(image) + "x3 images" : "vectors"},
+      {"cnn", c.cnn},
+      {"deter", s.deter},
+      {"batch", B},
+      {"length", T},
+      {"imag_horizon", c.imag_horizon},
+      {"imag_starts", B * (c.imag_last > 0 ? c.imag_last : T)},
+      {"threads", threads},
+      {"parameters", params},
+      {"seconds_per_update", Median(total)},
+      {"world_model_forward_s", Median(wm)},
+      {"imagination_and_ac_forward_s", Median(imag)},
+      {"backward_s", Median(step)},
+      {"updates_timed", updates}};
   std::printf("%s\n", j.dump(2).c_str());
 }

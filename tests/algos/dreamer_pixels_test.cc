@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "rlforge/algos/dreamer/agent.h"
 #include "rlforge/algos/dreamer/openloop.h"
@@ -181,6 +182,30 @@ TEST(DreamerOpenLoop, FrameHasThreeRowsPerSequenceAndGreenThenRedBorders) {
   }
 }
 
+TEST(DreamerOpenLoop, ErrorsOfPredictionAndOfRepeatingTheLastObservedStep) {
+  const Pictures p;
+  const OpenLoop o = p.View();  // context 3 of 6 steps
+  for (int64_t steps : {2, 15}) {
+    double pred = 0, repeat = 0, n = 0;
+    const size_t values = static_cast<size_t>(p.H * p.W * p.C);
+    for (int64_t b = 0; b < p.B; ++b) {
+      for (int64_t t = 3; t < std::min<int64_t>(6, 3 + steps); ++t) {
+        for (size_t i = 0; i < values; ++i) {
+          const size_t at = static_cast<size_t>(b * p.T + t) * values + i;
+          const size_t last = static_cast<size_t>(b * p.T + 2) * values + i;
+          pred += std::pow(p.pred[at] - p.truth[at], 2);
+          repeat += std::pow(p.truth[last] - p.truth[at], 2);
+          n += 1;
+        }
+      }
+    }
+    const OpenLoopErrors e = OpenLoopError(o, steps);
+    EXPECT_NEAR(e.prediction, pred / n, 1e-6) << steps;
+    EXPECT_NEAR(e.repeat_last, repeat / n, 1e-6) << steps;
+    EXPECT_GT(e.repeat_last, 0.0);
+  }
+}
+
 TEST(DreamerOpenLoop, VideoHasAFramePerStep) {
   const Pictures p;
   const fs::path path = TempPath("openloop.mp4");
@@ -227,6 +252,11 @@ TEST(DreamerRun, CarRacingFewUpdatesWritesADecodableOpenLoopVideo) {
   EXPECT_EQ(info.frames, 8);
   EXPECT_EQ(info.height, 3 * (32 + 2 * kOpenLoopBorder) * kOpenLoopScale);
   EXPECT_EQ(info.width, 4 * (32 + 2 * kOpenLoopBorder) * kOpenLoopScale);  // 4 sequences
+  std::ifstream in(dir / "metrics.csv");
+  const std::string metrics{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  EXPECT_NE(metrics.find("60,"), std::string::npos);
+  EXPECT_NE(metrics.find("openloop/mse"), std::string::npos);
+  EXPECT_NE(metrics.find("openloop/repeat_last_mse"), std::string::npos);
   // `rlforge dreamer openloop`: from the saved replay, a still or a video; other files refused
   rlforge_dreamer_openloop(dir.string(), (dir / "still.png").string());
   EXPECT_GT(fs::file_size(dir / "still.png"), 1000u);

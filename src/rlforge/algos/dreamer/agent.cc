@@ -224,9 +224,10 @@ Agent::Agent(const algos::DreamerConfig& c, const ObsLayout& obs, int64_t action
     all.insert(all.end(), critic.begin(), critic.end());
     optimizers_.emplace_back(all, Optimizer::Options{true, c.lr, c.eps, c.agc, 0.0, c.warmup});
   } else {  // the 2023 recipe
-    optimizers_.emplace_back(wm, Optimizer::Options{false, c.model_lr, 1e-8, 0.0, 1000.0, 0});
-    optimizers_.emplace_back(actor, Optimizer::Options{false, c.ac_lr, 1e-5, 0.0, 100.0, 0});
-    optimizers_.emplace_back(critic, Optimizer::Options{false, c.ac_lr, 1e-5, 0.0, 100.0, 0});
+    const double critic_lr = c.critic_lr > 0 ? c.critic_lr : c.ac_lr;
+    optimizers_.emplace_back(wm, Optimizer::Options{false, c.model_lr, 1e-8, 0.0, c.model_clip, 0});
+    optimizers_.emplace_back(actor, Optimizer::Options{false, c.ac_lr, 1e-5, 0.0, c.ac_clip, 0});
+    optimizers_.emplace_back(critic, Optimizer::Options{false, critic_lr, 1e-5, 0.0, c.ac_clip, 0});
   }
 }
 

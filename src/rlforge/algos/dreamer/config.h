@@ -63,6 +63,9 @@ struct DreamerConfig {
   double eps = 1e-20;
   double model_lr = 1e-4;  // adam: world model (2023), eps 1e-8, clip 1000
   double ac_lr = 3e-5;     // adam: actor and critic (2023), eps 1e-5, clip 100
+  double critic_lr = 0;    // adam: the critic's own learning rate, 0 = ac_lr
+  double model_clip = 1000;  // adam: world-model global gradient-norm limit (2023: 1000)
+  double ac_clip = 100;      // adam: actor's and critic's limits (2023: 100)
   // run
   std::string device = "cpu";
   int64_t log_every = 250;         // env steps between metric rows
@@ -133,6 +136,11 @@ struct DreamerConfig {
     v("eps", eps, "laprop epsilon (2024: 1e-20)", Range::Positive());
     v("model_lr", model_lr, "adam: world-model learning rate (2023: 1e-4)", Range::Positive());
     v("ac_lr", ac_lr, "adam: actor and critic learning rate (2023: 3e-5)", Range::Positive());
+    v("critic_lr", critic_lr, "adam: the critic's learning rate, 0 = ac_lr", Range::NonNegative());
+    v("model_clip", model_clip, "adam: world-model gradient-norm limit (2023: 1000), 0 = off",
+      Range::NonNegative());
+    v("ac_clip", ac_clip, "adam: actor and critic gradient-norm limits (2023: 100), 0 = off",
+      Range::NonNegative());
     v("device", device, "where LibTorch computes: cpu or cuda", config::Choices{{"cpu", "cuda"}});
     v("log_every", log_every, "env steps between logged averages of the update metrics",
       Range::Closed(1, 1e12));

@@ -28,6 +28,29 @@ void Fill(env::Image& img, int x, int y, int w, int h, const uint8_t rgb[3]) {
 
 }  // namespace
 
+OpenLoopErrors OpenLoopError(const OpenLoop& o, int64_t steps) {
+  const size_t values = static_cast<size_t>(o.dims > 0 ? o.dims : o.height * o.width * o.channels);
+  const int64_t end = std::min(o.steps, o.context + steps);
+  OpenLoopErrors e;
+  double count = 0;
+  for (int64_t b = 0; b < o.sequences; ++b) {
+    const size_t seq = static_cast<size_t>(b * o.steps) * values;
+    const float* last = o.truth.data() + seq + static_cast<size_t>(o.context - 1) * values;
+    for (int64_t t = o.context; t < end; ++t) {
+      const size_t at = seq + static_cast<size_t>(t) * values;
+      for (size_t i = 0; i < values; ++i) {
+        const double truth = o.truth[at + i];
+        e.prediction += (o.prediction[at + i] - truth) * (o.prediction[at + i] - truth);
+        e.repeat_last += (last[i] - truth) * (last[i] - truth);
+      }
+      count += static_cast<double>(values);
+    }
+  }
+  e.prediction /= std::max(count, 1.0);
+  e.repeat_last /= std::max(count, 1.0);
+  return e;
+}
+
 env::Image OpenLoopFrame(const OpenLoop& o, int64_t t) {
   const int H = static_cast<int>(o.height), W = static_cast<int>(o.width);
   const int C = static_cast<int>(o.channels), B = static_cast<int>(o.sequences);

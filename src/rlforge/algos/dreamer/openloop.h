@@ -22,6 +22,13 @@ struct OpenLoop {
   std::span<const float> truth, prediction;
 };
 
+// Mean squared error per value over the sequences and the first `steps` imagined steps: of the
+// prediction, and of the baseline that repeats the last observed step.
+struct OpenLoopErrors {
+  double prediction = 0, repeat_last = 0;
+};
+OpenLoopErrors OpenLoopError(const OpenLoop& o, int64_t steps);
+
 constexpr int kOpenLoopBorder = 2;  // tile frame width, pixels
 constexpr int kOpenLoopScale = 2;   // pixels per observation pixel
 
