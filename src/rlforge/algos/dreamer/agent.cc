@@ -49,7 +49,7 @@ void SetComputeThreads(int n) {
 
 void KeepFreedMemory() {
   mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+  mallopt(M_TRIM_THRESHOLD, -1);  // glibc takes it as a size_t: SIZE_MAX, never trim
 }
 
 // ---- policy distribution ---------------------------------------------------------------------
