@@ -61,9 +61,9 @@ struct DreamerConfig {
   int64_t warmup = 1000;
   double agc = 0.3;
   double eps = 1e-20;
-  double model_lr = 1e-4;  // adam: world model (2023), eps 1e-8, clip 1000
-  double ac_lr = 3e-5;     // adam: actor and critic (2023), eps 1e-5, clip 100
-  double critic_lr = 0;    // adam: the critic's own learning rate, 0 = ac_lr
+  double model_lr = 1e-4;    // adam: world model (2023), eps 1e-8, clip 1000
+  double ac_lr = 3e-5;       // adam: actor and critic (2023), eps 1e-5, clip 100
+  double critic_lr = 0;      // adam: the critic's own learning rate, 0 = ac_lr
   double model_clip = 1000;  // adam: world-model global gradient-norm limit (2023: 1000)
   double ac_clip = 100;      // adam: actor's and critic's limits (2023: 100)
   // run
