@@ -127,8 +127,8 @@ class DreamerRun final : public train::Algorithm {
 
   // Open-loop predictions of replayed sequences (the first half observed, the rest imagined) to
   // `path`: a video (.mp4, .webm) or a still of two frames (.png) for images, a PNG plot for
-  // vectors; returns the prediction's error over 15 imagined steps beside the baseline's.
-  // Nothing (nothing written) while no env stream holds a whole sequence. Draws from its own
+  // vectors; returns the prediction's error over 15 imagined steps beside the baseline's, or
+  // nothing (and writes nothing) while no env stream holds a whole sequence. Draws from its own
   // generator, so training goes on as without it.
   std::optional<OpenLoopErrors> WriteOpenLoop(const std::string& path) {
     const std::string ext = std::filesystem::path(path).extension().string();
