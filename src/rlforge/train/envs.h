@@ -49,7 +49,8 @@ void EndEpisodes(Context& ctx, const env::MultiAgentVectorEnv& envs);
 void SaveEnvs(io::TensorDict& out, const env::MultiAgentVectorEnv& envs);
 void LoadEnvs(const io::TensorDict& in, env::MultiAgentVectorEnv& envs);
 
-// Actions for n observations (n x obs_dim): discrete (n x D), continuous (n x C).
+// Actions for n observations (n x obs_dim): discrete (n x D), continuous (n x C). `obs` holds the
+// env's observation bytes: floats for float32 spaces, pixels for uint8 images (cast it back).
 using ActFn = std::function<void(const float* obs, int64_t n, int64_t* discrete, float* continuous,
                                  bool deterministic)>;
 // Episodes on a fresh env of `c` (reward normalization off; observation normalization frozen at
