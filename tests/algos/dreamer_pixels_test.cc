@@ -243,6 +243,26 @@ std::vector<std::string> TinyCarRacing(std::vector<std::string> extra) {
   return s;
 }
 
+TEST(DreamerOpenLoop, VectorPlotHasAPanelPerDimensionTwoAbreast) {
+  // 3 dimensions, 6 steps of one sequence: panels of 360 x 120 in 2 columns and 2 rows
+  std::vector<float> truth(18), pred(18);
+  for (size_t i = 0; i < truth.size(); ++i) truth[i] = std::sin(0.3f * i), pred[i] = 0.5f;
+  const OpenLoop o{1, 6, 3, 0, 0, 0, 3, truth, pred};
+  const fs::path path = TempPath("plot.png");
+  WriteOpenLoopPlot(o, path.string());
+  std::ifstream in(path, std::ios::binary);
+  const std::string png{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  ASSERT_GT(png.size(), 24u);
+  EXPECT_EQ(png.substr(1, 3), "PNG");
+  auto be32 = [&](size_t at) {  // IHDR's big-endian width and height
+    return (uint8_t(png[at]) << 24) | (uint8_t(png[at + 1]) << 16) | (uint8_t(png[at + 2]) << 8) |
+           uint8_t(png[at + 3]);
+  };
+  EXPECT_EQ(be32(16), 720);
+  EXPECT_EQ(be32(20), 240);
+  fs::remove(path);
+}
+
 TEST(DreamerRun, CarRacingFewUpdatesWritesADecodableOpenLoopVideo) {
   const fs::path dir = TempPath("carracing");
   train::Train(train::LoadConfig("", TinyCarRacing({"total_timesteps=60", "eval.every_steps=60",

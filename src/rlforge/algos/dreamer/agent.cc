@@ -6,7 +6,6 @@
 #include <torch/torch.h>
 
 #include <cmath>
-#include <limits>
 
 #include "rlforge/core/error.h"
 #include "rlforge/nn/dense.h"

@@ -114,7 +114,7 @@ class DreamerRun final : public train::Algorithm {
     }
     Learn(ctx);
     const int64_t every = config_.eval.every_steps;
-    if (c_.openloop && every > 0 && ctx.global_step / every != (ctx.global_step - n_) / every) {
+    if (c_.openloop && every > 0 && Crossed(ctx, every)) {
       const std::string stem = ctx.run_dir + "/videos/openloop_" + std::to_string(ctx.global_step);
       std::filesystem::create_directories(ctx.run_dir + "/videos");
       const auto errors = WriteOpenLoop(stem + (layout_.has_image() ? ".mp4" : ".png"));
@@ -140,17 +140,18 @@ class DreamerRun final : public train::Algorithm {
     if (!layout_.has_image() && ext != ".png")
       throw Error("--out: a vector run's open-loop prediction is a plot: expected .png");
     Rng rng(nn::StreamRng(static_cast<uint64_t>(config_.seed), 43));
-    if (!Sample(rng, c_.openloop_sequences)) return std::nullopt;
+    const std::optional<Sequences> batch = Sample(rng, c_.openloop_sequences);
+    if (!batch) return std::nullopt;
     const int64_t T = c_.batch_length, context = T / 2;
-    const Agent::Predicted p = agent_->OpenLoop(batch_, context);
+    const Agent::Predicted p = agent_->OpenLoop(*batch, context);
     OpenLoop o{c_.openloop_sequences, T, context};
     torch::Tensor truth, pred;
     if (layout_.has_image()) {
-      truth = (batch_.image.cpu().to(torch::kFloat32) / 255.0).contiguous();
+      truth = (batch->image.cpu().to(torch::kFloat32) / 255.0).contiguous();
       pred = p.image.contiguous();
       o.height = layout_.height, o.width = layout_.width, o.channels = layout_.channels;
     } else {
-      truth = batch_.obs.cpu().contiguous();
+      truth = batch->obs.cpu().contiguous();
       pred = p.vector.contiguous();
       o.dims = layout_.vector;
     }
@@ -236,6 +237,11 @@ class DreamerRun final : public train::Algorithm {
     return {torch::from_blob(data, {n, layout_.vector}), torch::Tensor()};
   }
 
+  // Whether this iteration's env steps passed a multiple of `every`.
+  bool Crossed(const train::Context& ctx, int64_t every) const {
+    return ctx.global_step / every != (ctx.global_step - n_) / every;
+  }
+
   // One replay row of env i: its observation, the action and reward that led there, the flags.
   void AddStep(int i, const uint8_t* obs, uint8_t is_last, uint8_t is_terminal) {
     auto& r = replay_[i];
@@ -303,26 +309,27 @@ class DreamerRun final : public train::Algorithm {
     credit_ += per_step * n_;
     const double start = Now();
     while (credit_ >= 1.0) {
-      if (!Sample(sampler_, c_.batch_size)) {  // no stream holds T steps yet (resumed, no replay)
+      const std::optional<Sequences> batch = Sample(sampler_, c_.batch_size);
+      if (!batch) {  // no stream holds T steps yet (resumed without the replay)
         credit_ = 0.0;
         break;
       }
-      for (const auto& [key, value] : agent_->Train(batch_)) sums_[key] += value;
+      for (const auto& [key, value] : agent_->Train(*batch)) sums_[key] += value;
       ++updates_;
       credit_ -= 1.0;
     }
     train_seconds_ += Now() - start;
-    if (ctx.global_step / c_.log_every != (ctx.global_step - n_) / c_.log_every) Flush(ctx);
+    if (Crossed(ctx, c_.log_every)) Flush(ctx);
   }
 
-  // B sequences of T steps into batch_, each from a uniformly chosen env stream that holds T
-  // steps, drawn with `rng`.
-  bool Sample(Rng& rng, int64_t B) {
+  // B sequences of T steps on the model's device, each from a uniformly chosen env stream that
+  // holds T steps, drawn with `rng`; none while no stream does.
+  std::optional<Sequences> Sample(Rng& rng, int64_t B) {
     std::vector<int> ready;
     for (int i = 0; i < n_; ++i) {
       if (replay_[i].steps_per_env() >= c_.batch_length) ready.push_back(i);
     }
-    if (ready.empty()) return false;
+    if (ready.empty()) return std::nullopt;
     const int64_t T = c_.batch_length;
     torch::Tensor obs = torch::empty({B, T, layout_.vector});
     torch::Tensor image =
@@ -351,14 +358,13 @@ class DreamerRun final : public train::Algorithm {
       }
     }
     const torch::Device dev = agent_->device();
-    batch_ = {layout_.vector > 0 ? obs.to(dev) : torch::Tensor(),
-              act.to(dev),
-              rew.to(dev),
-              flags[0].to(dev),
-              flags[1].to(dev),
-              flags[2].to(dev),
-              image.defined() ? image.to(dev) : image};
-    return true;
+    return Sequences{layout_.vector > 0 ? obs.to(dev) : torch::Tensor(),
+                     act.to(dev),
+                     rew.to(dev),
+                     flags[0].to(dev),
+                     flags[1].to(dev),
+                     flags[2].to(dev),
+                     image.defined() ? image.to(dev) : image};
   }
 
   // The averages of the update metrics since the last row, and the throughputs.
@@ -393,7 +399,6 @@ class DreamerRun final : public train::Algorithm {
   Agent::Carry carry_;                           // the policy's state per env
   std::vector<buffers::SequenceBuffer> replay_;  // one stream per env
   Rng sampler_;                                  // which stream a sequence comes from
-  Sequences batch_;                              // the replayed batch, on the device
   std::vector<float> action_;       // this step's actions as the model sees them (N x A)
   std::vector<float> prev_action_;  // action that led to each env's observation  (N x A)
   std::vector<float> prev_reward_;  // reward received with it                    (N)

@@ -77,10 +77,10 @@ class ImageEncoderImpl : public torch::nn::Module {
   int64_t out_dim() const { return out_dim_; }
 
  private:
-  bool strided_;
-  int64_t out_dim_;
-  std::vector<torch::nn::Conv2d> convs_;
-  std::vector<torch::Tensor> norms_;  // RMSNorm gains over channels   (stage channels)
+  bool strided_;                          // 2023 stride-2 convs instead of conv + max-pool
+  int64_t out_dim_;                       // flattened tokens   (H/16 x W/16 x last channels)
+  std::vector<torch::nn::Conv2d> convs_;  // the four stages   (in -> stage channels)
+  std::vector<torch::Tensor> norms_;      // RMSNorm gains over channels   (stage channels)
 };
 TORCH_MODULE(ImageEncoder);
 
@@ -95,11 +95,11 @@ class ImageDecoderImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& feat);
 
  private:
-  bool strided_;
-  int64_t min_h_, min_w_, last_;  // the lowest resolution and its channels
-  torch::nn::Linear space_{nullptr};
-  std::vector<torch::nn::Conv2d> convs_;             // pool
-  std::vector<torch::nn::ConvTranspose2d> deconvs_;  // strided
+  bool strided_;                          // 2023 transposed convs instead of upsampling + conv
+  int64_t min_h_, min_w_, last_;          // the lowest resolution and its channels
+  torch::nn::Linear space_{nullptr};      // features -> (min_h x min_w x last)
+  std::vector<torch::nn::Conv2d> convs_;  // pool: three stages up, then the output
+  std::vector<torch::nn::ConvTranspose2d> deconvs_;  // strided: the same, each doubling H and W
   std::vector<torch::Tensor> norms_;  // RMSNorm gains: the projection's, then each stage's
 };
 TORCH_MODULE(ImageDecoder);

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "rlforge/core/error.h"
+#include "rlforge/envs/classic_control/canvas.h"
 #include "rlforge/io/image.h"
 #include "rlforge/io/video.h"
 
@@ -158,20 +158,8 @@ void WriteOpenLoopPlot(const OpenLoop& o, const std::string& path) {
     const std::string label = "dim " + std::to_string(d) + "  (black: truth, blue: prediction)";
     cairo_show_text(cr, label.c_str());
   }
-  cairo_surface_flush(surface);
-  env::Image img;
-  img.width = width;
-  img.height = height;
-  img.rgb.resize(static_cast<size_t>(width) * height * 3);
-  const unsigned char* data = cairo_image_surface_get_data(surface);
-  const int stride = cairo_image_surface_get_stride(surface);
-  for (int y = 0; y < height; ++y) {
-    for (int x = 0; x < width; ++x) {
-      const uint32_t px = *reinterpret_cast<const uint32_t*>(data + y * stride + 4 * x);
-      uint8_t* out = &img.rgb[(static_cast<size_t>(y) * width + x) * 3];
-      out[0] = (px >> 16) & 0xff, out[1] = (px >> 8) & 0xff, out[2] = px & 0xff;
-    }
-  }
+  env::Image img{height, width, std::vector<uint8_t>(static_cast<size_t>(width) * height * 3)};
+  envs::CopyRgb(surface, width, height, img.rgb.data());
   cairo_destroy(cr);
   cairo_surface_destroy(surface);
   io::WritePng(img, path);
