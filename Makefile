@@ -1,7 +1,7 @@
 # Thin wrapper: everything real lives in scripts/setup.sh and CMake.
 # ccache may reuse objects built with -g in another checkout (CI clones to a fresh folder)
 export CCACHE_NOHASHDIR := true
-.PHONY: run test build bench format clean fuzz-build fuzz fuzz-smoke test-asan test-tsan
+.PHONY: run test build bench format clean fuzz-build fuzz fuzz-smoke test-asan test-tsan test-minimal
 
 build:
 	bash scripts/setup.sh
@@ -22,6 +22,11 @@ bench: build
 	bash bench/sac_pendulum.sh
 	bash bench/dqn_cartpole.sh
 	bash bench/mpi_scaling.sh
+
+# the minimal configuration (every optional component off) builds and runs one DreamerV3 update
+test-minimal:
+	bash scripts/setup.sh --deps-only
+	bash scripts/minimal_build.sh build-minimal
 
 # the whole suite with ASan + UBSan (build-asan/); the threaded tests with TSan (build-tsan/)
 test-asan:

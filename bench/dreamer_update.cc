@@ -5,22 +5,29 @@
 //   bench_dreamer_update [--threads N] [--updates N] [--image S] [--profile TRACE.json]
 //                        [--set dreamer.k=v ...]
 // --profile records one more update with LibTorch's profiler (a chrome trace: every op, its time).
+// --set dreamer.device=cuda times the update on the GPU (each phase ends with a device sync).
+// It needs only the model library (the minimal build: no trainer, no rendering).
 #include <torch/csrc/autograd/profiler_legacy.h>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "rlforge/algos/dreamer/agent.h"
-#include "rlforge/train/config.h"
+#include "rlforge/core/config.h"
 
 namespace {
 
+bool on_cuda = false;  // phases end with a device sync, so that their times are the GPU's
+
 double Now() {
+  if (on_cuda) torch::cuda::synchronize();
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
@@ -29,13 +36,29 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// The dreamer section from "dreamer.key=value" overrides, checked like a run's config.
+rlforge::algos::DreamerConfig LoadDreamer(const std::vector<std::string>& sets) {
+  using namespace rlforge;
+  YAML::Node root(YAML::NodeType::Map);
+  for (const auto& s : sets) {
+    if (s.rfind("dreamer.", 0) != 0) throw Error("--set " + s + ": expected dreamer.KEY=VALUE");
+    config::ApplyOverride(root, s);
+  }
+  algos::DreamerConfig c;
+  config::Reader reader(root, "");
+  reader.Section("dreamer", c, "DreamerV3");
+  reader.Finish();
+  c.Validate();
+  return c;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace rlforge;
   int threads = 1, updates = 5;
   int64_t obs_dim = 4, act_dim = 2, image = 0;
-  std::vector<std::string> sets = {"algo=dreamer"};
+  std::vector<std::string> sets;
   std::string profile;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--threads")) threads = std::stoi(argv[i + 1]);
@@ -46,13 +69,21 @@ int main(int argc, char** argv) {
   }
   dreamer::SetComputeThreads(threads);
   dreamer::KeepFreedMemory();
-  const train::TrainConfig config = train::LoadConfig("", sets);
-  const algos::DreamerConfig& c = config.dreamer;
   if (image > 0) act_dim = 3;
   const dreamer::ObsLayout layout =
       image > 0 ? dreamer::ObsLayout{.height = image, .width = image, .channels = 3}
                 : dreamer::ObsLayout{.vector = obs_dim};
-  dreamer::Agent agent(c, layout, act_dim, /*discrete=*/image == 0, 1);
+  algos::DreamerConfig c;
+  std::optional<dreamer::Agent> made;
+  try {
+    c = LoadDreamer(sets);
+    made.emplace(c, layout, act_dim, /*discrete=*/image == 0, 1);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "bench_dreamer_update: %s\n", e.what());
+    return 2;
+  }
+  dreamer::Agent& agent = *made;
+  on_cuda = c.device == "cuda";
   const int64_t B = c.batch_size, T = c.batch_length;
   const torch::Tensor actions =
       image > 0 ? torch::rand({B, T, act_dim}) * 2 - 1
@@ -105,6 +136,7 @@ int main(int argc, char** argv) {
       {"imag_horizon", c.imag_horizon},
       {"imag_starts", B * (c.imag_last > 0 ? c.imag_last : T)},
       {"threads", threads},
+      {"device", c.device},
       {"parameters", params},
       {"seconds_per_update", Median(total)},
       {"world_model_forward_s", Median(wm)},

@@ -119,14 +119,14 @@ TEST(DreamerMath, PercentileReturnNormalization) {
   ReturnNorm norm(0.99, 1.0);
   // 0..100: the 5th and 95th percentiles are 5 and 95; the EMAs start at 0
   const torch::Tensor r = torch::arange(101, torch::kFloat32);
-  EXPECT_NEAR(norm.Update(r), 1.0, 1e-12);  // 0.95 - 0.05 = 0.9 < limit 1
-  EXPECT_NEAR(norm.lo, 0.05, 1e-6);
-  EXPECT_NEAR(norm.hi, 0.95, 1e-6);
+  EXPECT_NEAR(norm.Update(r).item<double>(), 1.0, 1e-12);  // 0.95 - 0.05 = 0.9 < limit 1
+  EXPECT_NEAR(norm.lo(), 0.05, 1e-6);
+  EXPECT_NEAR(norm.hi(), 0.95, 1e-6);
   for (int i = 1; i < 2000; ++i) norm.Update(r);
-  EXPECT_NEAR(norm.scale(), 90.0, 1e-3);  // converged: P95 - P5
+  EXPECT_NEAR(norm.scale().item<double>(), 90.0, 1e-3);  // converged: P95 - P5
   // small returns are never scaled up
   ReturnNorm small(0.0, 1.0);
-  EXPECT_EQ(small.Update(torch::full({10}, 0.1f) * torch::arange(10)), 1.0);
+  EXPECT_EQ(small.Update(torch::full({10}, 0.1f) * torch::arange(10)).item<double>(), 1.0);
 }
 
 TEST(DreamerMath, FreeBitsKlPerElementAndUnimix) {

@@ -10,10 +10,14 @@
 #include "rlforge/core/error.h"
 #include "rlforge/env/multi_agent.h"
 #include "rlforge/env/wrappers.h"
-#include "rlforge/envs/box2d/box2d_envs.h"
 #include "rlforge/envs/classic_control/classic_control.h"
 #include "rlforge/envs/mpe/mpe.h"
+#ifdef RLFORGE_HAVE_BOX2D
+#include "rlforge/envs/box2d/box2d_envs.h"
+#endif
+#ifdef RLFORGE_HAVE_MUJOCO
 #include "rlforge/envs/mujoco/mujoco_env.h"
+#endif
 
 namespace rlforge::env {
 namespace {
@@ -32,8 +36,12 @@ void EnsureBuiltins() {
   static std::once_flag once;
   std::call_once(once, [] {
     envs::RegisterClassicControl();
+#ifdef RLFORGE_HAVE_MUJOCO
     envs::mujoco::RegisterMujoco();
+#endif
+#ifdef RLFORGE_HAVE_BOX2D
     envs::box2d::RegisterBox2d();
+#endif
     envs::mpe::RegisterMpe();
   });
 }
@@ -120,8 +128,14 @@ const EnvEntry& Lookup(const std::string& id) {
     for (size_t i = 0; i < close.size(); ++i) message += (i ? " or '" : "'") + close[i] + "'";
     message += "?";
   }
-  message += " (`rlforge envs` lists every id)";
-  throw Error(message);
+  message += " (`rlforge envs` lists every id";
+#ifndef RLFORGE_HAVE_MUJOCO
+  message += "; this build has no MuJoCo envs: RLFORGE_MUJOCO=OFF";
+#endif
+#ifndef RLFORGE_HAVE_BOX2D
+  message += "; this build has no Box2D envs: RLFORGE_BOX2D=OFF";
+#endif
+  throw Error(message + ")");
 }
 
 namespace {

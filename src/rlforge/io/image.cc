@@ -1,6 +1,8 @@
 #include "rlforge/io/image.h"
 
+#ifdef RLFORGE_HAVE_CAIRO
 #include <cairo.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -9,6 +11,7 @@
 #include "rlforge/core/error.h"
 
 namespace rlforge::io {
+#ifdef RLFORGE_HAVE_CAIRO
 namespace {
 
 cairo_status_t AppendToString(void* closure, const unsigned char* data, unsigned int length) {
@@ -39,6 +42,11 @@ std::string EncodePng(const env::Image& image) {
   if (status != CAIRO_STATUS_SUCCESS) throw Error("PNG encoding failed");
   return png;
 }
+#else
+std::string EncodePng(const env::Image&) {
+  throw Error("PNG images need Cairo, and this build has RLFORGE_CAIRO=OFF");
+}
+#endif
 
 void WritePng(const env::Image& image, const std::string& path) {
   if (image.width <= 0 || image.height <= 0) throw Error(path + ": cannot write an empty image");

@@ -1,6 +1,8 @@
 #include "rlforge/io/video.h"
 
+#ifdef RLFORGE_HAVE_CAIRO
 #include <cairo.h>
+#endif
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -77,6 +79,9 @@ VideoInfo DecodeVideo(const std::string& path) { return Backend().decode(path); 
 
 Box DrawOverlay(env::Image& frame, const std::vector<std::pair<std::string, std::string>>& lines) {
   if (lines.empty()) return {};
+#ifndef RLFORGE_HAVE_CAIRO
+  throw Error("video: text on frames needs Cairo, and this build has RLFORGE_CAIRO=OFF");
+#else
   const int w = frame.width, h = frame.height;
   cairo_surface_t* surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
   cairo_t* cr = cairo_create(surface);
@@ -125,6 +130,7 @@ Box DrawOverlay(env::Image& frame, const std::vector<std::pair<std::string, std:
   cairo_destroy(cr);
   cairo_surface_destroy(surface);
   return box;
+#endif
 }
 
 }  // namespace rlforge::io

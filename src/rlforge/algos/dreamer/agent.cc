@@ -23,7 +23,37 @@ Named NamedParameters(const torch::nn::Module& m, const std::string& prefix) {
   return out;
 }
 
+// `t` on `device`: to a GPU from pinned memory, so that the copy does not wait for the GPU
+torch::Tensor MoveTo(const torch::Tensor& t, torch::Device device) {
+  if (!t.defined() || t.device() == device) return t;
+  if (device.is_cuda() && t.is_cpu()) return t.pin_memory().to(device, /*non_blocking=*/true);
+  return t.to(device);
+}
+
+torch::Device DeviceOf(const algos::DreamerConfig& c) {
+  if (c.device == "cuda" && !torch::cuda::is_available())
+    throw Error("dreamer.device: cuda, but this LibTorch sees no CUDA device (use cpu)");
+  return c.device == "cuda" ? torch::kCUDA : torch::kCPU;
+}
+
+// Scalars (0-dim tensors, any device) as doubles, in one copy to the host.
+std::map<std::string, double> ToHost(const std::map<std::string, torch::Tensor>& scalars) {
+  std::vector<torch::Tensor> values;
+  for (const auto& [key, t] : scalars) values.push_back(t.detach().reshape({}).to(torch::kFloat64));
+  const torch::Tensor host = torch::stack(values).cpu();
+  std::map<std::string, double> out;
+  size_t i = 0;
+  for (const auto& [key, t] : scalars) out[key] = host.data_ptr<double>()[i++];
+  return out;
+}
+
 }  // namespace
+
+Sequences Sequences::To(torch::Device device) const {
+  return {MoveTo(obs, device),      MoveTo(prev_action, device), MoveTo(reward, device),
+          MoveTo(is_first, device), MoveTo(is_last, device),     MoveTo(is_terminal, device),
+          MoveTo(image, device)};
+}
 
 void PutTensor(io::TensorDict& out, const std::string& name, const torch::Tensor& t) {
   const torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
@@ -63,13 +93,19 @@ Policy::Policy(const torch::Tensor& out, bool discrete, double unimix) : discret
   }
 }
 
+torch::Tensor Policy::Noise(int64_t n, int64_t action_dim, bool discrete, at::Generator& gen) {
+  const auto on = torch::TensorOptions().device(gen.device());
+  return discrete ? torch::rand({n}, gen, on) : torch::randn({n, action_dim}, gen, on);
+}
+
+torch::Tensor Policy::Sample(const torch::Tensor& noise) const {
+  if (discrete_) return SampleOneHot(probs_, noise);
+  return (mean_ + std_ * noise).detach();
+}
+
 torch::Tensor Policy::Sample(at::Generator& gen) const {
-  if (discrete_) {
-    const torch::Tensor u = torch::rand({probs_.size(0)}, gen).to(probs_.device());
-    return SampleOneHot(probs_, u);
-  }
-  const torch::Tensor eps = torch::randn(mean_.sizes(), gen).to(mean_.device());
-  return (mean_ + std_ * eps).detach();
+  const torch::Tensor& out = discrete_ ? probs_ : mean_;
+  return Sample(MoveTo(Noise(out.size(0), out.size(-1), discrete_, gen), out.device()));
 }
 
 torch::Tensor Policy::Mode() const { return discrete_ ? OneHotMode(probs_) : mean_.detach(); }
@@ -195,10 +231,10 @@ Agent::Agent(const algos::DreamerConfig& c, const ObsLayout& obs, int64_t action
     : c_(c),
       discrete_(discrete),
       action_dim_(action_dim),
-      device_(c.device == "cuda" ? torch::kCUDA : torch::kCPU),
+      device_(DeviceOf(c)),
       gen_(at::detail::createCPUGenerator(seed)),
       twohot_(255, c.twohot, device_),
-      retnorm_(c.retnorm_decay, c.retnorm_limit) {
+      retnorm_(c.retnorm_decay, c.retnorm_limit, device_) {
   const algos::DreamerSize s = c.Size();
   wm_ = WorldModel(obs, action_dim, c, gen_);
   const int64_t F = wm_->rssm->feature_dim();
@@ -230,7 +266,18 @@ Agent::Agent(const algos::DreamerConfig& c, const ObsLayout& obs, int64_t action
   }
 }
 
-torch::Tensor Agent::Uniform(at::IntArrayRef shape) { return torch::rand(shape, gen_).to(device_); }
+torch::Tensor Agent::Uniform(at::IntArrayRef shape) { return ToDevice(torch::rand(shape, gen_)); }
+
+torch::Tensor Agent::ToDevice(const torch::Tensor& host) const { return MoveTo(host, device_); }
+
+RolloutNoise Agent::DrawRolloutNoise(int64_t n) {
+  std::vector<torch::Tensor> action, latent;
+  for (int64_t t = 0; t < c_.imag_horizon; ++t) {
+    action.push_back(Policy::Noise(n, action_dim_, discrete_, gen_));
+    latent.push_back(torch::rand({n, wm_->rssm->stoch()}, gen_));
+  }
+  return {ToDevice(torch::stack(action)), ToDevice(torch::stack(latent))};
+}
 
 Agent::Carry Agent::Initial(int64_t n) const {
   const auto& rssm = wm_->rssm;
@@ -259,8 +306,9 @@ torch::Tensor Agent::Act(const torch::Tensor& obs, const torch::Tensor& image,
   return action.cpu();
 }
 
-Agent::Predicted Agent::OpenLoop(const Sequences& d, int64_t context) {
+Agent::Predicted Agent::OpenLoop(const Sequences& data, int64_t context) {
   torch::NoGradGuard no_grad;
+  const Sequences d = data.To(device_);
   auto& rssm = wm_->rssm;
   const int64_t B = d.prev_action.size(0), T = d.prev_action.size(1);
   const torch::Tensor embed = wm_->Embed(d.obs, d.image);  // (B x T x E)
@@ -283,11 +331,12 @@ Agent::Predicted Agent::OpenLoop(const Sequences& d, int64_t context) {
   return out;
 }
 
-Agent::Observed Agent::Observe(const Sequences& d) {
+Agent::Observed Agent::Observe(const Sequences& data, torch::Tensor u) {
   auto& rssm = wm_->rssm;
+  const Sequences d = data.To(device_);
   const int64_t B = d.reward.size(0), T = d.reward.size(1);
+  if (!u.defined()) u = Uniform({B, T, rssm->stoch()});
   const torch::Tensor embed = wm_->Embed(d.obs, d.image);  // (B x T x E)
-  const torch::Tensor u = Uniform({B, T, rssm->stoch()});
   const torch::Tensor first = d.is_first.to(torch::kFloat32);
   Carry carry = Initial(B);
   std::vector<torch::Tensor> deters, stochs, posts;
@@ -330,9 +379,10 @@ Agent::Observed Agent::Observe(const Sequences& d) {
 }
 
 Agent::Imagined Agent::ImagineLoss(const torch::Tensor& start_deter,
-                                   const torch::Tensor& start_stoch) {
+                                   const torch::Tensor& start_stoch, RolloutNoise noise) {
   auto& rssm = wm_->rssm;
   const int64_t H = c_.imag_horizon, N = start_deter.size(0);
+  if (!noise.action.defined()) noise = DrawRolloutNoise(N);
   // imagine H steps with the prior and the policy; no gradient flows into the world model, the
   // actor's outputs keep theirs (REINFORCE needs them, not the sampled path)
   std::vector<torch::Tensor> feats, actions, outs;
@@ -341,10 +391,10 @@ Agent::Imagined Agent::ImagineLoss(const torch::Tensor& start_deter,
     feats.push_back(RssmImpl::Features(deter, stoch));
     if (t == H) break;
     outs.push_back(actor_(feats.back()));
-    actions.push_back(Policy(outs.back().detach(), discrete_, c_.unimix).Sample(gen_));
+    actions.push_back(Policy(outs.back().detach(), discrete_, c_.unimix).Sample(noise.action[t]));
     torch::NoGradGuard no_grad;
     deter = rssm->Core(deter, stoch, actions.back());
-    stoch = SampleOneHot(rssm->Prior(deter), Uniform({N, rssm->stoch()}));
+    stoch = SampleOneHot(rssm->Prior(deter), noise.latent[t]);
   }
   const torch::Tensor feat = torch::stack(feats, 1);  // (N x H+1 x F)
   const torch::Tensor logits = critic_(feat);         // (N x H+1 x 255)
@@ -361,7 +411,7 @@ Agent::Imagined Agent::ImagineLoss(const torch::Tensor& start_deter,
   const torch::Tensor returns =
       LambdaReturn(torch::zeros_like(con), 1 - con, reward, value, disc, c_.lambda);  // (N x H)
   const torch::Tensor weight = (torch::cumprod(disc * con, 1) / disc).slice(1, 0, H);
-  const double scale = retnorm_.Update(returns);
+  const torch::Tensor scale = retnorm_.Update(returns);  // 0-dim, on the device
   const torch::Tensor adv = (returns - value.slice(1, 0, H)) / scale;
   // actor: REINFORCE with entropy bonus
   const Policy policy(torch::stack(outs, 1), discrete_, c_.unimix);
@@ -375,24 +425,26 @@ Agent::Imagined Agent::ImagineLoss(const torch::Tensor& start_deter,
                               c_.slowreg * twohot_.Loss(head, slow.slice(1, 0, H))))
                        .mean();
   out.returns = returns;
-  out.metrics = {{"ret/mean", returns.mean().item<double>()},
-                 {"ret/scale", scale},
-                 {"ret/lo", retnorm_.lo},
-                 {"ret/hi", retnorm_.hi},
-                 {"adv/mean", adv.mean().item<double>()},
-                 {"adv/std", adv.std().item<double>()},
-                 {"policy_entropy", entropy.mean().item<double>()}};
+  out.stats = {{"ret/mean", returns.mean()},      {"ret/scale", scale},
+               {"ret/lo", retnorm_.ema()[0]},     {"ret/hi", retnorm_.ema()[1]},
+               {"adv/mean", adv.mean()},          {"adv/std", adv.std()},
+               {"policy_entropy", entropy.mean()}};
   return out;
 }
 
-std::map<std::string, double> Agent::Train(const Sequences& d) {
+std::map<std::string, double> Agent::Train(const Sequences& data) {
+  // the batch and every sample of the update go to the device before the first kernel, and the
+  // metrics come back in one copy at the end: no host round trip inside the update
+  const Sequences d = data.To(device_);
   const int64_t B = d.reward.size(0), T = d.reward.size(1);
   const int64_t K = c_.imag_last > 0 ? c_.imag_last : T;  // imagination starts per sequence
-  Observed o = Observe(d);
+  const torch::Tensor u = Uniform({B, T, wm_->rssm->stoch()});
+  const RolloutNoise noise = DrawRolloutNoise(B * K);
+  Observed o = Observe(d, u);
   const torch::Tensor start_deter = o.deter.slice(1, T - K).reshape({B * K, -1});
   const torch::Tensor start_stoch =
       o.stoch.slice(1, T - K).reshape({B * K, o.stoch.size(2), o.stoch.size(3)});
-  Imagined im = ImagineLoss(start_deter, start_stoch);
+  Imagined im = ImagineLoss(start_deter, start_stoch, noise);
   // replay value loss: lambda-returns of real rewards, bootstrapped with the imagined returns
   torch::Tensor repval = torch::zeros({}, d.reward.options());
   if (c_.repval_scale > 0 && K > 1) {
@@ -417,17 +469,19 @@ std::map<std::string, double> Agent::Train(const Sequences& d) {
   actor_->zero_grad();
   critic_->zero_grad();
   loss.backward();
-  std::map<std::string, double> metrics = im.metrics;
+  std::map<std::string, torch::Tensor> stats = im.stats;
+  stats.insert(o.parts.begin(), o.parts.end());
+  stats["loss/policy"] = im.policy_loss;
+  stats["loss/value"] = im.value_loss;
+  stats["loss/repval"] = repval;
+  std::map<std::string, double> metrics;
   const char* groups[] = {"model/", "actor/", "critic/"};  // the 2023 recipe's optimizers
   for (size_t i = 0; i < optimizers_.size(); ++i) {
     const std::string group = optimizers_.size() == 1 ? "" : groups[i];
     for (const auto& [key, value] : optimizers_[i].Step()) metrics["opt/" + group + key] = value;
   }
   UpdateSlowCritic();
-  for (const auto& [key, value] : o.parts) metrics[key] = value.item<double>();
-  metrics["loss/policy"] = im.policy_loss.item<double>();
-  metrics["loss/value"] = im.value_loss.item<double>();
-  metrics["loss/repval"] = repval.item<double>();
+  metrics.merge(ToHost(stats));
   return metrics;
 }
 
@@ -463,7 +517,7 @@ void Agent::Save(io::TensorDict& out) const {
     out.PutBytes(name, t.dtype, t.shape, t.bytes.data(), t.bytes.size());
   for (size_t i = 0; i < optimizers_.size(); ++i)
     optimizers_[i].Save(out, "optimizer." + std::to_string(i));
-  out.Put<double>("retnorm", std::vector<double>{retnorm_.lo, retnorm_.hi});
+  out.Put<double>("retnorm", std::vector<double>{retnorm_.lo(), retnorm_.hi()});
   const torch::Tensor state = gen_.get_state();
   out.PutBytes("rng.dreamer", DType::kUInt8, {state.numel()}, state.data_ptr(),
                static_cast<size_t>(state.numel()));
@@ -478,8 +532,7 @@ void Agent::Load(const io::TensorDict& in) {
     optimizers_[i].Load(in, "optimizer." + std::to_string(i));
   std::vector<double> rn(2);
   in.Read<double>("retnorm", rn);
-  retnorm_.lo = rn[0];
-  retnorm_.hi = rn[1];
+  retnorm_.Set(rn[0], rn[1]);
   const io::Tensor& rng = in.Get("rng.dreamer");
   torch::Tensor state = torch::empty({static_cast<int64_t>(rng.bytes.size())}, torch::kUInt8);
   std::memcpy(state.data_ptr(), rng.bytes.data(), rng.bytes.size());

@@ -28,6 +28,15 @@ struct Sequences {
   torch::Tensor is_last;      // last step (terminated or truncated)  (B x T)
   torch::Tensor is_terminal;  // terminated (not truncated)           (B x T)
   torch::Tensor image;        // image observations, uint8 (undefined: none)  (B x T x H x W x C)
+
+  Sequences To(torch::Device device) const;  // every part on `device` (a CUDA copy is async)
+};
+
+// Every sample one imagination rollout of H steps from N states draws, in the rollout's order:
+// the policy's noise per step and the latents' uniforms per step, on the model's device.
+struct RolloutNoise {
+  torch::Tensor action;  // U(0, 1) (discrete) or N(0, 1) (continuous)  (H x N) or (H x N x A)
+  torch::Tensor latent;  // U(0, 1) for the prior's samples              (H x N x S)
 };
 
 // The policy's distribution over actions: categorical with unimix (discrete, one-hot samples) or
@@ -35,10 +44,13 @@ struct Sequences {
 class Policy {
  public:
   Policy(const torch::Tensor& out, bool discrete, double unimix);
-  torch::Tensor Sample(at::Generator& gen) const;       // (N x A)
-  torch::Tensor Mode() const;                           // (N x A)
-  torch::Tensor LogProb(const torch::Tensor& a) const;  // (N)
-  torch::Tensor Entropy() const;                        // (N)
+  // The noise one sample takes, drawn from `gen` on its device: U(0, 1) (N) or N(0, 1) (N x A).
+  static torch::Tensor Noise(int64_t n, int64_t action_dim, bool discrete, at::Generator& gen);
+  torch::Tensor Sample(const torch::Tensor& noise) const;  // (N x A), noise on the policy's device
+  torch::Tensor Sample(at::Generator& gen) const;          // (N x A)
+  torch::Tensor Mode() const;                              // (N x A)
+  torch::Tensor LogProb(const torch::Tensor& a) const;     // (N)
+  torch::Tensor Entropy() const;                           // (N)
 
  private:
   bool discrete_;
@@ -124,13 +136,17 @@ class Agent {
     torch::Tensor loss;                          // the weighted world-model loss (scalar)
     std::map<std::string, torch::Tensor> parts;  // loss/dec, loss/rew, ... (scalars)
   };
-  Observed Observe(const Sequences& data);
+  // `u`: the posterior samples' uniforms (B x T x S, on the device); undefined: drawn here.
+  Observed Observe(const Sequences& data, torch::Tensor u = {});
   struct Imagined {
-    torch::Tensor policy_loss, value_loss;  // scalars
-    torch::Tensor returns;                  // lambda-returns     (N x H)
-    std::map<std::string, double> metrics;
+    torch::Tensor policy_loss, value_loss;       // scalars
+    torch::Tensor returns;                       // lambda-returns     (N x H)
+    std::map<std::string, torch::Tensor> stats;  // ret/mean, adv/std, ... (scalars, on the device)
   };
-  Imagined ImagineLoss(const torch::Tensor& deter, const torch::Tensor& stoch);
+  // `noise`: the rollout's samples (DrawRolloutNoise(N)); undefined parts: drawn here.
+  Imagined ImagineLoss(const torch::Tensor& deter, const torch::Tensor& stoch,
+                       RolloutNoise noise = {});
+  RolloutNoise DrawRolloutNoise(int64_t n);
 
   // Open-loop prediction: the posterior (its mode) over the first `context` steps, then the prior
   // (its mode) driven by the recorded actions; no random draws. The decoded predictions, on the
@@ -157,13 +173,16 @@ class Agent {
 
  private:
   torch::Tensor Uniform(at::IntArrayRef shape);  // U(0, 1) from the run's generator, on device
+  torch::Tensor ToDevice(const torch::Tensor& host) const;  // an async copy where it is CUDA
   void UpdateSlowCritic();
 
   algos::DreamerConfig c_;
   bool discrete_;
   int64_t action_dim_;  // model action width: classes (discrete) or dimensions
   torch::Device device_;
-  at::Generator gen_;  // every sample the agent draws (CPU, so any device gives the same)
+  // every sample the agent draws (CPU, so any device gives the same); an update draws its samples
+  // before its first kernel, so that their copy to a GPU never waits for one
+  at::Generator gen_;
   WorldModel wm_{nullptr};
   Mlp actor_{nullptr};        // features -> action logits or (mean, std) pre-activations
   Mlp critic_{nullptr};       // features -> 255 two-hot logits

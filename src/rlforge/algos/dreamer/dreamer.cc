@@ -415,9 +415,6 @@ class DreamerRun final : public train::Algorithm {
 
 std::unique_ptr<train::Algorithm> MakeDreamer(const train::TrainConfig& config,
                                               const std::string&) {
-  if (config.dreamer.device == "cuda" && !torch::cuda::is_available()) {
-    throw Error("dreamer.device: cuda, but this LibTorch sees no CUDA device (use cpu)");
-  }
   SetComputeThreads(nn::TrainingThreads());
   KeepFreedMemory();
   return std::make_unique<DreamerRun>(config);

@@ -105,15 +105,27 @@ torch::Tensor LambdaReturn(const torch::Tensor& last, const torch::Tensor& term,
   return torch::stack(returns, 1);
 }
 
-double ReturnNorm::Update(const torch::Tensor& returns) {
+ReturnNorm::ReturnNorm(double decay, double limit, torch::Device device)
+    : decay_(decay),
+      limit_(limit),
+      ema_(torch::zeros({2}, torch::TensorOptions(torch::kFloat64).device(device))),
+      levels_(torch::tensor({0.05f, 0.95f}).to(device)) {}
+
+torch::Tensor ReturnNorm::Update(const torch::Tensor& returns) {
   const torch::Tensor flat = returns.detach().flatten().to(torch::kFloat32);
-  const torch::Tensor q =
-      torch::quantile(flat, torch::tensor({0.05f, 0.95f}, flat.options())).cpu();
-  lo = decay_ * lo + (1.0 - decay_) * q[0].item<double>();
-  hi = decay_ * hi + (1.0 - decay_) * q[1].item<double>();
+  const torch::Tensor q = torch::quantile(flat, levels_).to(torch::kFloat64);
+  ema_ = decay_ * ema_ + (1.0 - decay_) * q;
   return scale();
 }
 
-double ReturnNorm::scale() const { return std::max(limit_, hi - lo); }
+torch::Tensor ReturnNorm::scale() const { return torch::clamp_min(ema_[1] - ema_[0], limit_); }
+
+double ReturnNorm::lo() const { return ema_[0].item<double>(); }
+
+double ReturnNorm::hi() const { return ema_[1].item<double>(); }
+
+void ReturnNorm::Set(double lo, double hi) {
+  ema_ = torch::tensor({lo, hi}, torch::kFloat64).to(ema_.device());
+}
 
 }  // namespace rlforge::dreamer

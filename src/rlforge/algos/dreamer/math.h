@@ -61,16 +61,23 @@ torch::Tensor LambdaReturn(const torch::Tensor& last, const torch::Tensor& term,
 
 // Return normalization: EMAs of the 5th and 95th percentiles; advantages are divided by
 // max(limit, hi - lo). (official retnorm: perc, rate 0.01, limit 1, no debiasing)
+// The state stays on the device, so an update never waits for the host.
 class ReturnNorm {
  public:
-  ReturnNorm(double decay, double limit) : decay_(decay), limit_(limit) {}
-  // Updates the EMAs with a batch of returns; returns the scale max(limit, hi - lo).
-  double Update(const torch::Tensor& returns);
-  double scale() const;
-  double lo = 0.0, hi = 0.0;  // EMAs of the 5th and 95th percentiles
+  ReturnNorm(double decay, double limit, torch::Device device = torch::kCPU);
+  // Updates the EMAs with a batch of returns; returns the scale max(limit, hi - lo) (0-dim,
+  // float64, on the returns' device).
+  torch::Tensor Update(const torch::Tensor& returns);
+  torch::Tensor scale() const;
+  const torch::Tensor& ema() const { return ema_; }
+  double lo() const;  // host copies of the EMAs (a device sync)
+  double hi() const;
+  void Set(double lo, double hi);
 
  private:
   double decay_, limit_;
+  torch::Tensor ema_;     // EMAs of the 5th and 95th percentiles, from 0  (2, float64)
+  torch::Tensor levels_;  // the quantile levels 0.05, 0.95                (2, float32)
 };
 
 }  // namespace rlforge::dreamer

@@ -1,8 +1,11 @@
 #include "rlforge/envs/classic_control/canvas.h"
 
-#include <cairo.h>
-
 #include <cmath>
+
+#include "rlforge/core/error.h"
+
+#ifdef RLFORGE_HAVE_CAIRO
+#include <cairo.h>
 
 namespace rlforge::envs {
 
@@ -76,6 +79,29 @@ void CopyRgb(cairo_surface_t* surface, int width, int height, uint8_t* rgb) {
     }
   }
 }
+
+}  // namespace rlforge::envs
+
+#else  // built with RLFORGE_CAIRO=OFF: no frames; a Canvas cannot be made
+
+namespace rlforge::envs {
+
+Canvas::Canvas(int width, int height, Color background) {
+  throw Error("render_mode: rgb_array needs Cairo, and this build has RLFORGE_CAIRO=OFF");
+}
+Canvas::~Canvas() = default;
+void Canvas::SetColor(Color) {}
+void Canvas::Polygon(const std::vector<Point>&, Color) {}
+void Canvas::Circle(double, double, double, Color) {}
+void Canvas::Line(Point, Point, Color, double) {}
+void Canvas::Polyline(const std::vector<Point>&, Color, double) {}
+env::Image Canvas::ToImage() const { return {}; }
+
+}  // namespace rlforge::envs
+
+#endif
+
+namespace rlforge::envs {
 
 Point Rotate(Point p, double angle) {
   const double c = std::cos(angle), s = std::sin(angle);
