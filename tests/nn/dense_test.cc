@@ -20,7 +20,7 @@ std::vector<float> Random(size_t n, std::mt19937& rng) {
 
 TEST(Dense, GemmMatchesLoopsForEveryShapeLayoutAndStart) {
   std::mt19937 rng(3);
-  for (const int64_t M : {1, 2, 3, 4, 5, 7, 13}) {
+  for (const int64_t M : {1, 2, 3, 4, 5, 7, 10, 11, 13}) {  // every remainder after blocks of 6
     for (const int64_t N : {8, 16, 24, 40}) {
       for (const int64_t K : {1, 4, 9}) {
         for (const bool transposed : {false, true}) {
@@ -46,6 +46,22 @@ TEST(Dense, GemmMatchesLoopsForEveryShapeLayoutAndStart) {
             }
           }
         }
+      }
+    }
+  }
+}
+
+TEST(Dense, TransposeCopiesEveryValueAndZeroesThePadding) {
+  std::mt19937 rng(5);
+  for (const auto& [rows, cols] : {std::pair{3, 5}, {8, 8}, {11, 19}, {64, 9}}) {
+    const int64_t src_ld = cols + 3, dst_ld = PadTo8(rows);
+    const std::vector<float> src = Random(rows * src_ld, rng);
+    std::vector<float> dst = Random(cols * dst_ld, rng);  // stale values everywhere
+    Transpose(src.data(), rows, cols, src_ld, dst.data(), dst_ld);
+    for (int64_t o = 0; o < cols; ++o) {
+      for (int64_t i = 0; i < dst_ld; ++i) {
+        ASSERT_EQ(dst[o * dst_ld + i], i < rows ? src[i * src_ld + o] : 0.0f)
+            << rows << "x" << cols << " at " << o << "," << i;
       }
     }
   }

@@ -170,9 +170,25 @@ void Gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t a_m, int64_t 
   };
   while (N == 8 && M - m >= 8) rows(std::integral_constant<int, 8>{});
   while (M - m >= 6) rows(std::integral_constant<int, 6>{});
-  if (M - m >= 3) rows(std::integral_constant<int, 3>{});
+  // the rest in one block where it fits (batches of 100 and 256 leave 4)
+  if (M - m == 5) rows(std::integral_constant<int, 5>{});
+  if (M - m == 4) rows(std::integral_constant<int, 4>{});
+  if (M - m == 3) rows(std::integral_constant<int, 3>{});
   if (M - m == 2) rows(std::integral_constant<int, 2>{});
   if (M - m == 1) rows(std::integral_constant<int, 1>{});
+}
+
+void Transpose(const float* src, int64_t rows, int64_t cols, int64_t src_ld, float* dst,
+               int64_t dst_ld) {
+  for (int64_t i0 = 0; i0 < rows; i0 += 8) {
+    for (int64_t o0 = 0; o0 < cols; o0 += 8) {
+      const int64_t i1 = std::min(i0 + 8, rows), o1 = std::min(o0 + 8, cols);
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t o = o0; o < o1; ++o) dst[o * dst_ld + i] = src[i * src_ld + o];
+    }
+  }
+  for (int64_t o = 0; o < cols; ++o)
+    std::fill(dst + o * dst_ld + rows, dst + (o + 1) * dst_ld, 0.0f);
 }
 
 RLFORGE_SIMD_CLONES
@@ -338,10 +354,9 @@ void DenseMlp::Backward(const float* params, const float* dy, float* grads, floa
     if (l == 0 && dx == nullptr && !(normed && grads != nullptr)) break;
     // d loss / d input = da W, with W (out x in_pad) the transpose of Wt
     const int64_t in_pad = PadTo8(L.in);
-    w_.assign(static_cast<size_t>(L.out * in_pad), 0.0f);
-    for (int64_t i = 0; i < L.in; ++i) {
-      for (int64_t o = 0; o < L.out; ++o) w_[o * in_pad + i] = params[L.wt + i * L.out_pad + o];
-    }
+    if (w_.size() < static_cast<size_t>(L.out * in_pad))
+      w_.resize(static_cast<size_t>(L.out * in_pad));
+    Transpose(params + L.wt, L.in, L.out, L.out_pad, w_.data(), in_pad);
     float* d_in = l == 0 && !normed ? dx : dh_.data();
     Gemm(B, in_pad, L.out, da, L.out_pad, 1, w_.data(), in_pad, d_in, in_pad, nullptr, false);
     const float* d_out = d_in;  // d loss / d the previous layer's activation (or the input)

@@ -22,6 +22,11 @@ constexpr int64_t PadTo8(int64_t n) { return (n + 7) / 8 * 8; }
 void Gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t a_m, int64_t a_k, const float* b,
           int64_t ldb, float* c, int64_t ldc, const float* bias, bool accumulate);
 
+// dst (cols x dst_ld) = the transpose of src (rows x cols, src_ld floats a row), copied in 8 x 8
+// tiles; dst's columns rows..dst_ld are set to 0.
+void Transpose(const float* src, int64_t rows, int64_t cols, int64_t src_ld, float* dst,
+               int64_t dst_ld);
+
 // x <- tanh(x) elementwise: Eigen's 13/6 rational approximation (a few ulp from std::tanh).
 void Tanh(float* x, int64_t n);
 
