@@ -29,10 +29,13 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | 
 python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' | tee -a "$out/gpu.txt"
 
 export LD_LIBRARY_PATH="$root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# LibTorch's CMake config looks for the CUDA toolkit (nvcc)
+[[ -d /usr/local/cuda/bin ]] && export PATH="$PATH:/usr/local/cuda/bin"
 RLFORGE_JOBS=$(nproc) bash scripts/minimal_build.sh build-gpu \
   -DCMAKE_PREFIX_PATH="$root/usr;$torch_prefix" -DCMAKE_CUDA_ARCHITECTURES=90 \
-  > "$out/minimal_build.json" 2> "$out/minimal_build.log" || {
+  > "$out/minimal_build.log" 2>&1 || {
   tail -50 "$out/minimal_build.log"
+  cat build-gpu.configure.log > "$out/configure.log" 2> /dev/null || true
   exit 1
 }
 
