@@ -284,11 +284,13 @@ void DenseMlp::Export(const float* params, size_t l, float* w, float* b) const {
 
 void DenseMlp::Reserve(int64_t batch) {
   if (batch <= capacity_) return;
-  int64_t widest = 0;
+  int64_t widest = 0, largest_w = 0;
   for (size_t l = 0; l < layers_.size(); ++l) {
     h_[l].assign(static_cast<size_t>(batch * layers_[l].out_pad), 0.0f);
     widest = std::max(widest, layers_[l].out_pad);
+    largest_w = std::max(largest_w, layers_[l].out * PadTo8(layers_[l].in));
   }
+  w_.resize(static_cast<size_t>(largest_w));
   for (size_t k = 0; k < norms_.size(); ++k) {
     y_[k].assign(static_cast<size_t>(batch * norms_[k].pad), 0.0f);
     xhat_[k].assign(static_cast<size_t>(batch * norms_[k].pad), 0.0f);
@@ -354,8 +356,6 @@ void DenseMlp::Backward(const float* params, const float* dy, float* grads, floa
     if (l == 0 && dx == nullptr && !(normed && grads != nullptr)) break;
     // d loss / d input = da W, with W (out x in_pad) the transpose of Wt
     const int64_t in_pad = PadTo8(L.in);
-    if (w_.size() < static_cast<size_t>(L.out * in_pad))
-      w_.resize(static_cast<size_t>(L.out * in_pad));
     Transpose(params + L.wt, L.in, L.out, L.out_pad, w_.data(), in_pad);
     float* d_in = l == 0 && !normed ? dx : dh_.data();
     Gemm(B, in_pad, L.out, da, L.out_pad, 1, w_.data(), in_pad, d_in, in_pad, nullptr, false);

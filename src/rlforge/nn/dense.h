@@ -96,9 +96,9 @@ class DenseMlp {
   std::vector<std::vector<float>> xhat_;  // normalized values                    (batch x pad)
   std::vector<std::vector<float>> rstd_;  // 1 / sqrt(var + eps) per row          (batch)
   std::vector<float> dn_;                 // d loss / d a norm's input    (batch x width_pad)
-  std::vector<float> w_;                  // W of one layer, torch layout      (out x in_pad)
-  std::vector<float> dh_, da_;            // d loss / d layer output, pre-act  (batch x width_pad)
-  const float* x_ = nullptr;              // input of the last Forward         (batch x x_stride)
+  std::vector<float> w_;        // W of one layer, torch layout      (out x in_pad, the largest)
+  std::vector<float> dh_, da_;  // d loss / d layer output, pre-act  (batch x width_pad)
+  const float* x_ = nullptr;    // input of the last Forward         (batch x x_stride)
   int64_t x_stride_ = 0, batch_ = 0;
 };
 
