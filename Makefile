@@ -1,6 +1,8 @@
 # Thin wrapper: everything real lives in scripts/setup.sh and CMake.
-# ccache may reuse objects built with -g in another checkout (CI clones to a fresh folder)
+# ccache reuses objects built in another checkout (CI clones to a fresh folder): paths under the
+# checkout are hashed relative to it, and -g's compile directory is not hashed
 export CCACHE_NOHASHDIR := true
+export CCACHE_BASEDIR := $(CURDIR)
 .PHONY: run test build bench format clean fuzz-build fuzz fuzz-smoke test-asan test-tsan test-minimal
 
 build:

@@ -127,8 +127,9 @@ class FlexibleBuffer {
   // One field's values of one agent at a ring row (global fields: agent 0). Each ring row is one
   // record holding every field of that step, so a sampled transition is one contiguous read.
   const uint8_t* At(int field, int agent, int64_t row) const {
-    return rows_.data() + static_cast<size_t>(row) * stride_ + offset_[static_cast<size_t>(field)] +
-           static_cast<size_t>(agent) * fields_[static_cast<size_t>(field)].row_bytes();
+    const auto f = static_cast<size_t>(field);
+    return rows_.data() + static_cast<size_t>(row) * stride_ + offset_[f] +
+           static_cast<size_t>(agent) * agent_bytes_[f];
   }
   uint8_t* MutableAt(int field, int agent, int64_t row) {  // e.g. relabeling rewards in place
     return const_cast<uint8_t*>(std::as_const(*this).At(field, agent, row));
@@ -179,6 +180,7 @@ class FlexibleBuffer {
   std::vector<size_t> offset_;      // byte offset of each field inside a record
   size_t stride_ = 0;               // bytes per record
   std::vector<size_t> step_bytes_;  // bytes of each field per step, all agents
+  std::vector<size_t> agent_bytes_;  // bytes of each field per step and agent (row_bytes)
   std::vector<const void*> staged_;  // per field: values of the next transition
   size_t num_staged_ = 0;            // fields staged so far
   int terminated_id_, truncated_id_, weights_id_ = -1;

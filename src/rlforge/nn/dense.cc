@@ -383,13 +383,22 @@ FlatAdam::FlatAdam(int64_t size, double eps, double beta1, double beta2)
       beta2_(beta2) {}
 
 void FlatAdam::Step(float* params, const float* grads, double lr) {
+  Begin(lr);
+  Apply(params, grads, 0, static_cast<int64_t>(m_.size()));
+}
+
+void FlatAdam::Begin(double lr) {
   ++step_;
   lr_ = lr;
+}
+
+void FlatAdam::Apply(float* params, const float* grads, int64_t begin, int64_t end) {
   const double bias1 = 1.0 - std::pow(beta1_, static_cast<double>(step_));
   const double bias2 = 1.0 - std::pow(beta2_, static_cast<double>(step_));
-  AdamUpdate(params, grads, m_.data(), v_.data(), static_cast<int64_t>(m_.size()),
-             static_cast<float>(beta1_), static_cast<float>(beta2_), static_cast<float>(lr / bias1),
-             static_cast<float>(std::sqrt(bias2)), static_cast<float>(eps_));
+  AdamUpdate(params + begin, grads + begin, m_.data() + begin, v_.data() + begin, end - begin,
+             static_cast<float>(beta1_), static_cast<float>(beta2_),
+             static_cast<float>(lr_ / bias1), static_cast<float>(std::sqrt(bias2)),
+             static_cast<float>(eps_));
 }
 
 OptimizerHealth FlatAdam::Health(const float* params, const float* grads,

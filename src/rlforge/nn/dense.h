@@ -121,6 +121,10 @@ class FlatAdam {
   FlatAdam() = default;
   FlatAdam(int64_t size, double eps, double beta1 = 0.9, double beta2 = 0.999);
   void Step(float* params, const float* grads, double lr);
+  // The same step in parts (e.g. one range per thread): Begin once, then Apply to ranges that
+  // cover [0, size) once each. Every element's arithmetic is Step's, so the split changes nothing.
+  void Begin(double lr);
+  void Apply(float* params, const float* grads, int64_t begin, int64_t end);
   // The health of the network in `ranges` after the last Step(params, grads, lr), its step
   // recomputed from the moments; clip_coef is what clipping scaled grads by (ClipCoef; 1: none).
   OptimizerHealth Health(const float* params, const float* grads,

@@ -113,17 +113,6 @@ void Sac::DrawNoise(int64_t n, bool deterministic, std::span<Rng> streams) {
   }
 }
 
-const Sac::Lane& Sac::SumLanes(std::vector<float> Lane::*grads, int n_sums) {
-  Lane& first = lanes_[0];
-  std::vector<float>& sum = first.*grads;
-  for (size_t k = 1; k < lanes_.size(); ++k) {
-    const std::vector<float>& g = lanes_[k].*grads;
-    for (size_t i = 0; i < sum.size(); ++i) sum[i] += g[i];
-    for (int j = 0; j < n_sums; ++j) first.sums[j] += lanes_[k].sums[j];
-  }
-  return first;
-}
-
 template <class Fn>
 void Sac::ForLanes(int64_t B, Fn&& fn) {
   const auto lanes = static_cast<int64_t>(lanes_.size());
@@ -135,6 +124,38 @@ void Sac::ForLanes(int64_t B, Fn&& fn) {
   } else {
     run(0, static_cast<int>(lanes));
   }
+}
+
+template <class Fn>
+void Sac::ForElements(int64_t n, Fn&& fn) {
+  // below ~64k floats (the fast preset's nets) one thread is quicker than waking another
+  const auto lanes = static_cast<int64_t>(lanes_.size());
+  if (lanes == 1 || n < (1 << 16)) return fn(int64_t{0}, n);
+  auto edge = [&](int64_t k) { return k == lanes ? n : n * k / lanes / 8 * 8; };
+  ForLanes(lanes, [&](Lane&, int64_t k, int64_t) { fn(edge(k), edge(k + 1)); });
+}
+
+const Sac::Lane& Sac::SumLanes(std::vector<float> Lane::*grads, int n_sums) {
+  Lane& first = lanes_[0];
+  std::vector<float>& sum = first.*grads;
+  ForElements(static_cast<int64_t>(sum.size()), [&](int64_t begin, int64_t end) {
+    for (size_t k = 1; k < lanes_.size(); ++k) {
+      const float* g = (lanes_[k].*grads).data();
+      for (int64_t i = begin; i < end; ++i) sum[i] += g[i];
+    }
+  });
+  for (size_t k = 1; k < lanes_.size(); ++k) {
+    for (int j = 0; j < n_sums; ++j) first.sums[j] += lanes_[k].sums[j];
+  }
+  return first;
+}
+
+void Sac::Step(nn::FlatAdam& adam, std::vector<float>& params, std::vector<float> Lane::*grads,
+               double lr) {
+  adam.Begin(lr);
+  const float* g = (lanes_[0].*grads).data();
+  ForElements(static_cast<int64_t>(params.size()),
+              [&](int64_t begin, int64_t end) { adam.Apply(params.data(), g, begin, end); });
 }
 
 void Sac::Sample(Lane& lane, const float* out, int64_t begin, int64_t end) {
@@ -308,7 +329,7 @@ std::map<std::string, double> Sac::Update(buffers::Batch& batch, int64_t global_
   // under mpirun each gradient is averaged across the ranks (dist/comm.h) before its step
   std::map<std::string, double> m = CriticGradient(batch);
   dist::AverageInRankOrder(lanes_[0].q_grads);
-  q_adam_.Step(q_params_.data(), lanes_[0].q_grads.data(), config_.q_lr);
+  Step(q_adam_, q_params_, &Lane::q_grads, config_.q_lr);
   // delayed policy updates, compensated by doing policy_frequency of them at once
   if (global_step % config_.policy_frequency == 0) {
     const float* obs = batch["obs"].as<float>();
@@ -316,7 +337,7 @@ std::map<std::string, double> Sac::Update(buffers::Batch& batch, int64_t global_
     for (int k = 0; k < config_.policy_frequency; ++k) {
       m["losses/actor_loss"] = ActorGradient(obs, B);
       dist::AverageInRankOrder(lanes_[0].actor_grads);
-      actor_adam_.Step(actor_params_.data(), lanes_[0].actor_grads.data(), config_.policy_lr);
+      Step(actor_adam_, actor_params_, &Lane::actor_grads, config_.policy_lr);
       if (config_.autotune) {  // alpha loss = mean(-alpha (log pi + target entropy)), fresh pi
         DrawNoise(B, false);
         ForLanes(B, [&](Lane& lane, int64_t begin, int64_t end) {
@@ -339,9 +360,10 @@ std::map<std::string, double> Sac::Update(buffers::Batch& batch, int64_t global_
   }
   if (global_step % config_.target_network_frequency == 0) {
     const auto tau = static_cast<float>(config_.tau);
-    for (size_t i = 0; i < q_target_.size(); ++i) {
-      q_target_[i] = q_target_[i] * (1.0f - tau) + q_params_[i] * tau;
-    }
+    ForElements(static_cast<int64_t>(q_target_.size()), [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        q_target_[i] = q_target_[i] * (1.0f - tau) + q_params_[i] * tau;
+    });
   }
   m["losses/alpha"] = alpha_;
   return m;

@@ -122,9 +122,16 @@ class Sac {
   // Runs fn(lane, begin, end) over B rows split between the lanes, in parallel.
   template <class Fn>
   void ForLanes(int64_t B, Fn&& fn);
+  // Runs fn(begin, end) over [0, n) split between the lanes at multiples of 8, in parallel: for
+  // elementwise work, whose results do not depend on the split.
+  template <class Fn>
+  void ForElements(int64_t n, Fn&& fn);
   // Adds every other lane's `grads` and first n_sums sums into lanes_[0]'s, in lane order (so a
   // given thread count is deterministic); returns lanes_[0].
   const Lane& SumLanes(std::vector<float> Lane::*grads, int n_sums);
+  // One Adam step of params by lanes_[0]'s grads, split between the lanes.
+  void Step(nn::FlatAdam& adam, std::vector<float>& params, std::vector<float> Lane::*grads,
+            double lr);
   // a = tanh(mean + std eps) * scale + bias for rows [begin, end) of noise_, given the lane's
   // actor output `out` for those rows, and log pi(a) with the tanh correction.
   void Sample(Lane& lane, const float* out, int64_t begin, int64_t end);
