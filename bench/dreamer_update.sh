@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Seconds per DreamerV3 gradient step, size1m on vector observations (CartPole's shapes), B 16 x
 # T 64, horizon 15, from all 1024 replayed states (official) and from the last 16 of each sequence
-# (256, configs/dreamer/cartpole.yaml), with 1 and 2 threads; at NaturalDreamer's CarRacing
+# (256, configs/dreamer/pendulum.yaml), and at B 16 x T 32 from the last 8 (128,
+# configs/dreamer/cartpole.yaml), with 1 and 2 threads; at NaturalDreamer's CarRacing
 # size (configs/dreamer/carracing_natural.yaml: 64 x 64 x 3 frames, B 32 x T 64, 2048 starts,
 # deter 512, 16 x 16 latents, strided CNN depth 16, 5.4M parameters; NaturalDreamer's own update
 # took 24.7 s here, 1 thread; target 1.5x faster), with 1 and 2 threads; the split into world model,
@@ -19,6 +20,10 @@ for starts in 0 16; do
     OMP_WAIT_POLICY=PASSIVE build/bench_dreamer_update --threads $threads --updates "$UPDATES" \
       --set dreamer.imag_last=$starts > "$WORK/run_${starts}_${threads}.json"
   done
+done
+for threads in 1 2; do  # the CartPole preset's shapes
+  OMP_WAIT_POLICY=PASSIVE build/bench_dreamer_update --threads $threads --updates "$UPDATES" \
+    --set dreamer.batch_length=32 --set dreamer.imag_last=8 > "$WORK/run_t32_8_${threads}.json"
 done
 # NaturalDreamer's CarRacing size (its config's keys in carracing_natural.yaml)
 NATURAL="--image 64 --set dreamer.batch_size=32 --set dreamer.batch_length=64 --set dreamer.deter=512
