@@ -64,10 +64,10 @@ void ExpectClose(const std::vector<torch::Tensor>& got, const std::vector<torch:
   }
 }
 
-void ExpectGradientsMatchAutograd() {
+void ExpectGradientsMatchAutograd(std::vector<int64_t> hidden = {24, 17}) {
   const int64_t B = 29, obs_dim = 5, A = 2;
   SacConfig config;
-  config.hidden = {24, 17};
+  config.hidden = std::move(hidden);
   config.autotune = false;
   config.alpha = 0.3;
   torch::manual_seed(5);
@@ -132,10 +132,58 @@ void ExpectGradientsMatchAutograd() {
 
 TEST(Sac, CriticAndActorGradientsMatchAutograd) { ExpectGradientsMatchAutograd(); }
 
-// Two training threads split the batch rows into two lanes whose sums are added in order.
+// Two training threads split the batch rows into two lanes whose sums are added in order; with
+// [256, 256] nets (over 64k parameters each) the lanes also split the sum itself.
 TEST(Sac, CriticAndActorGradientsMatchAutogradWithTwoThreads) {
   nn::SetTrainingThreads(2);
   ExpectGradientsMatchAutograd();
+  ExpectGradientsMatchAutograd({256, 256});
+  nn::SetTrainingThreads(1);
+}
+
+// With two threads and nets over 64k parameters, Adam and the Polyak average run split between
+// the lanes: every target value must still be (1 - tau) target + tau q after a step.
+TEST(Sac, TwoThreadsAverageEveryTargetParameter) {
+  nn::SetTrainingThreads(2);
+  const int64_t B = 16;
+  SacConfig config;
+  config.tau = 0.25;
+  Sac agent(config, Space::Box(-10, 10, {3}), Space::Box(-1, 1, {1}), 3);
+  buffers::Batch batch;
+  std::mt19937 rng(4);
+  std::normal_distribution<float> normal;
+  for (const auto& [name, width] : {std::pair{"obs", 3},
+                                    {"next_obs", 3},
+                                    {"continuous_actions", 1},
+                                    {"rewards", 0},
+                                    {"discounts", 0}}) {
+    buffers::BatchField& f = batch.fields.emplace_back();
+    f.name = name;
+    f.Resize(DType::kFloat32, width > 0 ? std::vector<int64_t>{B, width} : std::vector<int64_t>{B});
+    for (int64_t i = 0; i < f.numel(); ++i) f.as<float>()[i] = 0.5f * normal(rng);
+  }
+  const nn::NamedTensors before = agent.parameters();  // the targets start equal to these
+  agent.Update(batch, 1);
+  const nn::NamedTensors after = agent.parameters();
+  io::TensorDict saved;
+  agent.Save(saved);
+  const auto tau = static_cast<float>(config.tau);
+  int64_t checked = 0, moved = 0;
+  for (size_t t = 0; t < before.size(); ++t) {
+    const std::string& name = before[t].name;
+    if (name.rfind("qf", 0) != 0) continue;
+    const std::string target = name.substr(0, 3) + "_target" + name.substr(3);
+    std::vector<float> got(before[t].values.size());
+    saved.Read(target, got, before[t].shape);
+    for (size_t i = 0; i < got.size(); ++i) {
+      const float old = before[t].values[i], now = after[t].values[i];
+      ASSERT_EQ(got[i], old * (1.0f - tau) + now * tau) << target << "[" << i << "]";
+      moved += now != old;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 2 * 65536);  // q1 and q2: each over the split threshold
+  EXPECT_GT(moved, checked / 2);  // Adam stepped both halves of the block
   nn::SetTrainingThreads(1);
 }
 

@@ -153,6 +153,25 @@ TEST(Dense, ClipGradNormScalesOnlyAboveTheLimit) {
   EXPECT_NEAR(g[1], 0.4f, 1e-6);
 }
 
+// Adam applied to ranges that cover the parameters (as threads split it) is Step, bit for bit.
+TEST(Dense, AdamInRangesIsStepExactly) {
+  std::mt19937 rng(8);
+  const int64_t n = 1003;
+  std::vector<float> whole = Random(n, rng), parts = whole;
+  FlatAdam a(n, 1e-8), b(n, 1e-8);
+  for (int step = 0; step < 3; ++step) {
+    const std::vector<float> g = Random(n, rng);
+    a.Step(whole.data(), g.data(), 1e-3);
+    b.Begin(1e-3);
+    for (const auto& [begin, end] : {std::pair<int64_t, int64_t>{496, n}, {0, 8}, {8, 496}})
+      b.Apply(parts.data(), g.data(), begin, end);
+  }
+  EXPECT_EQ(whole, parts);
+  EXPECT_EQ(a.exp_avg(), b.exp_avg());
+  EXPECT_EQ(a.exp_avg_sq(), b.exp_avg_sq());
+  EXPECT_EQ(a.step(), b.step());
+}
+
 // Two "networks" in one flat block: [0, 2) and [2, 4) + [5, 6) (element 4 belongs to neither).
 // By hand: the first Adam step is lr * g / (|g| + eps) = lr * sign(g) per element, so every
 // update is lr; grad_norm is the norm before clipping, param_rms that of the new parameters.

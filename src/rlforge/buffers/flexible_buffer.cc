@@ -211,8 +211,8 @@ FlexibleBuffer::FlexibleBuffer(int64_t num_steps, int n_agents, std::vector<Fiel
   for (size_t i : order) {
     offset_[i] = stride_;
     agent_bytes_[i] = fields_[i].row_bytes();
-    step_bytes_[i] = static_cast<size_t>(fields_[i].scope == Scope::kPerAgent ? n_agents_ : 1) *
-                     fields_[i].row_bytes();
+    step_bytes_[i] =
+        static_cast<size_t>(fields_[i].scope == Scope::kPerAgent ? n_agents_ : 1) * agent_bytes_[i];
     stride_ += step_bytes_[i];
   }
   stride_ = (stride_ + 7) / 8 * 8;
