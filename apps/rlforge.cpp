@@ -766,11 +766,13 @@ int main(int argc, char** argv) {
     if (serve_cmd->parsed()) return FeedbackServeCommand(feedback_run, serve_config);
     if (openloop_cmd->parsed()) {
       rlforge::algos::LoadPlugin("dreamer");
-      using OpenLoopFn = void (*)(const std::string&, const std::string&);
+      using OpenLoopFn = void (*)(const std::string&, const std::string&, double[2]);
       const auto openloop = reinterpret_cast<OpenLoopFn>(rlforge::LibrarySymbol(
           rlforge::OpenLibrary("dreamer", "DreamerV3"), "dreamer", "rlforge_dreamer_openloop"));
-      openloop(openloop_run, openloop_out);
-      std::printf("wrote %s\n", openloop_out.c_str());
+      double mse[2];
+      openloop(openloop_run, openloop_out, mse);
+      std::printf("wrote %s\nopenloop/mse %.9g\nopenloop/repeat_last_mse %.9g\n",
+                  openloop_out.c_str(), mse[0], mse[1]);
       return 0;
     }
     if (report_cmd->parsed()) {

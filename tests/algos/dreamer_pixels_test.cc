@@ -16,7 +16,8 @@
 #include "rlforge/train/trainer.h"
 #include "test_util.h"
 
-extern "C" void rlforge_dreamer_openloop(const std::string& run, const std::string& out);
+extern "C" void rlforge_dreamer_openloop(const std::string& run, const std::string& out,
+                                         double mse[2]);
 
 namespace rlforge::dreamer {
 namespace {
@@ -263,6 +264,13 @@ TEST(DreamerOpenLoop, VectorPlotHasAPanelPerDimensionTwoAbreast) {
   fs::remove(path);
 }
 
+// The value of the last row of `tag` in a metrics.csv's text (step,time,tag,value rows).
+double LastValue(const std::string& csv, const std::string& tag) {
+  const size_t at = csv.rfind("," + tag + ",");
+  if (at == std::string::npos) return -1;
+  return std::stod(csv.substr(at + tag.size() + 2));
+}
+
 TEST(DreamerRun, CarRacingFewUpdatesWritesADecodableOpenLoopVideo) {
   const fs::path dir = TempPath("carracing");
   train::Train(train::LoadConfig("", TinyCarRacing({"total_timesteps=60", "eval.every_steps=60",
@@ -277,23 +285,49 @@ TEST(DreamerRun, CarRacingFewUpdatesWritesADecodableOpenLoopVideo) {
   EXPECT_NE(metrics.find("60,"), std::string::npos);
   EXPECT_NE(metrics.find("openloop/mse"), std::string::npos);
   EXPECT_NE(metrics.find("openloop/repeat_last_mse"), std::string::npos);
-  // `rlforge dreamer openloop`: from the saved replay, a still or a video; other files refused
-  rlforge_dreamer_openloop(dir.string(), (dir / "still.png").string());
+  // `rlforge dreamer openloop`: from the saved replay, a still or a video; other files refused.
+  // The final checkpoint is the model the evaluation at step 60 predicted with, and the command
+  // draws the same sequences: the same errors, the prediction's above zero
+  double mse[2] = {-1, -1};
+  rlforge_dreamer_openloop(dir.string(), (dir / "still.png").string(), mse);
   EXPECT_GT(fs::file_size(dir / "still.png"), 1000u);
+  EXPECT_GT(mse[0], 0.0);
+  EXPECT_NEAR(mse[0], LastValue(metrics, "openloop/mse"), 1e-6 * mse[0]);
+  EXPECT_NEAR(mse[1], LastValue(metrics, "openloop/repeat_last_mse"), 1e-6 * mse[1] + 1e-12);
   EXPECT_NE(testing::ErrorOf([&] {
-              rlforge_dreamer_openloop(dir.string(), "x.gif");
+              rlforge_dreamer_openloop(dir.string(), "x.gif", mse);
             }).find("--out: an image run's open-loop prediction is a video"),
             std::string::npos);
   EXPECT_FALSE(fs::exists("x.gif"));
   fs::remove_all(dir);
 }
 
+TEST(DreamerRun, OpenLoopEvaluationsLeaveTrainingUnchanged) {
+  // the open-loop sequences come from their own generator, not the replay's: evaluating with and
+  // without them trains the same weights (32 sequences measured, 2 shown)
+  const fs::path a = TempPath("with"), b = TempPath("without");
+  const std::vector<std::string> knobs = {"total_timesteps=120", "eval.every_steps=40",
+                                          "dreamer.openloop_sequences=2"};
+  auto with = knobs, without = knobs;
+  without.push_back("dreamer.openloop=false");
+  train::Train(train::LoadConfig("", TinyCarRacing(with)), a.string());
+  train::Train(train::LoadConfig("", TinyCarRacing(without)), b.string());
+  EXPECT_TRUE(fs::exists(a / "videos/openloop_80.mp4"));
+  EXPECT_FALSE(fs::exists(b / "videos/openloop_80.mp4"));
+  const auto pa = train::CheckpointParameters((a / "checkpoints/latest.safetensors").string());
+  const auto pb = train::CheckpointParameters((b / "checkpoints/latest.safetensors").string());
+  ASSERT_GT(pa.tensors().size(), 20u);
+  for (const auto& [name, t] : pa.tensors()) EXPECT_EQ(t.bytes, pb.Get(name).bytes) << name;
+  for (const auto& p : {a, b}) fs::remove_all(p);
+}
+
 TEST(DreamerRun, OpenLoopOfARunWithoutItsReplayIsAClearError) {
   const fs::path dir = TempPath("noreplay");
+  double mse[2];
   train::Train(train::LoadConfig("", TinyCarRacing({"total_timesteps=50", "eval.every_steps=0"})),
                dir.string());
   EXPECT_NE(testing::ErrorOf([&] {
-              rlforge_dreamer_openloop(dir.string(), (dir / "o.mp4").string());
+              rlforge_dreamer_openloop(dir.string(), (dir / "o.mp4").string(), mse);
             }).find("its checkpoint kept no replay buffer to predict"),
             std::string::npos);
   EXPECT_FALSE(fs::exists(dir / "o.mp4"));

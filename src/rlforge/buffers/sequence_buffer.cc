@@ -29,7 +29,7 @@ void SequenceBuffer::Add(std::span<const uint8_t> is_first, std::span<const uint
   storage_.SaveTransition(false, false);  // episodes live in the per-env flags
 }
 
-void SequenceBuffer::Sample(int64_t batch, int64_t length, Batch* out) {
+void SequenceBuffer::Sample(int64_t batch, int64_t length, Batch* out, Rng& rng) {
   const int64_t stored = storage_.size(), T = storage_.capacity();
   if (batch <= 0 || length <= 0) throw Error("sequence buffer: batch and length must be positive");
   if (stored < length) {
@@ -53,8 +53,8 @@ void SequenceBuffer::Sample(int64_t batch, int64_t length, Batch* out) {
   const int64_t oldest = storage_.total_steps() - stored;
   const int64_t n_envs = storage_.n_agents();
   for (int64_t b = 0; b < batch; ++b) {
-    const int64_t env = storage_.rng().Integers(n_envs);
-    const int64_t start = oldest + storage_.rng().Integers(stored - length + 1);
+    const int64_t env = rng.Integers(n_envs);
+    const int64_t start = oldest + rng.Integers(stored - length + 1);
     out->indices[b] = env * T + start % T;
     for (size_t k = 0; k < ids.size(); ++k) {
       const size_t rb = fields[ids[k]].row_bytes();

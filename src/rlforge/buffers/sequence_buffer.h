@@ -25,8 +25,12 @@ class SequenceBuffer {
   }
   void Add(std::span<const uint8_t> is_first, std::span<const uint8_t> is_terminal);
 
-  // B sequences of L steps: each field (B x L x shape), plus is_first and is_terminal (B x L).
-  void Sample(int64_t batch, int64_t length, Batch* out);
+  // B sequences of L steps: each field (B x L x shape), plus is_first and is_terminal (B x L);
+  // envs and starts drawn with the buffer's generator, or with `rng` (which leaves it alone).
+  void Sample(int64_t batch, int64_t length, Batch* out) {
+    Sample(batch, length, out, storage_.rng());
+  }
+  void Sample(int64_t batch, int64_t length, Batch* out, Rng& rng);
 
   int64_t steps_per_env() const { return storage_.size(); }
   void Save(const std::string& dir) const { storage_.Save(dir); }

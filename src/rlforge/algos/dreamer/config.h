@@ -68,9 +68,10 @@ struct DreamerConfig {
   double ac_clip = 100;      // adam: actor's and critic's limits (2023: 100)
   // run
   std::string device = "cpu";
-  int64_t log_every = 250;         // env steps between metric rows
-  bool openloop = true;            // open-loop prediction video/plot at each evaluation
-  int64_t openloop_sequences = 4;  // replayed sequences shown side by side
+  int64_t log_every = 250;                // env steps between metric rows
+  bool openloop = true;                   // open-loop prediction video/plot at each evaluation
+  int64_t openloop_sequences = 4;         // replayed sequences shown side by side
+  int64_t openloop_error_sequences = 32;  // replayed sequences the open-loop errors average over
 
   // The preset's widths with the overrides applied; an Error naming dreamer.size if unknown.
   DreamerSize Size() const;
@@ -149,6 +150,10 @@ struct DreamerConfig {
       "from the recorded actions: videos/openloop_<step>.mp4 (images) or .png (vectors)");
     v("openloop_sequences", openloop_sequences, "replayed sequences in an open-loop video/plot",
       Range::Closed(1, 64));
+    v("openloop_error_sequences", openloop_error_sequences,
+      "replayed sequences the open-loop errors (openloop/mse, openloop/repeat_last_mse) average "
+      "over; the video/plot shows the first openloop_sequences of the same draw",
+      Range::Closed(1, 256));
   }
 };
 

@@ -127,9 +127,10 @@ class DreamerRun final : public train::Algorithm {
 
   // Open-loop predictions of replayed sequences (the first half observed, the rest imagined) to
   // `path`: a video (.mp4, .webm) or a still of two frames (.png) for images, a PNG plot for
-  // vectors; returns the prediction's error over 15 imagined steps beside the baseline's, or
-  // nothing (and writes nothing) while no env stream holds a whole sequence. Draws from its own
-  // generator, so training goes on as without it.
+  // vectors, of the first `openloop_sequences` sequences; returns the prediction's error over 15
+  // imagined steps of the first `openloop_error_sequences` beside the baseline's, or nothing (and
+  // writes nothing) while no env stream holds a whole sequence. Draws from its own generator, so
+  // training goes on as without it.
   std::optional<OpenLoopErrors> WriteOpenLoop(const std::string& path) {
     const std::string ext = std::filesystem::path(path).extension().string();
     if (layout_.has_image() && ext != ".mp4" && ext != ".webm" && ext != ".png") {
@@ -140,11 +141,12 @@ class DreamerRun final : public train::Algorithm {
     if (!layout_.has_image() && ext != ".png")
       throw Error("--out: a vector run's open-loop prediction is a plot: expected .png");
     Rng rng(nn::StreamRng(static_cast<uint64_t>(config_.seed), 43));
-    const std::optional<Sequences> batch = Sample(rng, c_.openloop_sequences);
+    const int64_t shown = c_.openloop_sequences, measured = c_.openloop_error_sequences;
+    const std::optional<Sequences> batch = Sample(rng, std::max(shown, measured));
     if (!batch) return std::nullopt;
     const int64_t T = c_.batch_length, context = T / 2;
     const Agent::Predicted p = agent_->OpenLoop(*batch, context);
-    OpenLoop o{c_.openloop_sequences, T, context};
+    OpenLoop o{measured, T, context};
     torch::Tensor truth, pred;
     if (layout_.has_image()) {
       truth = (batch->image.cpu().to(torch::kFloat32) / 255.0).contiguous();
@@ -157,6 +159,8 @@ class DreamerRun final : public train::Algorithm {
     }
     o.truth = {truth.data_ptr<float>(), static_cast<size_t>(truth.numel())};
     o.prediction = {pred.data_ptr<float>(), static_cast<size_t>(pred.numel())};
+    const OpenLoopErrors errors = OpenLoopError(o, 15);
+    o.sequences = shown;  // the first `shown` sequences are drawn
     if (layout_.has_image() && ext == ".png") {
       WriteOpenLoopStill(o, path);
     } else if (layout_.has_image()) {
@@ -164,7 +168,7 @@ class DreamerRun final : public train::Algorithm {
     } else {
       WriteOpenLoopPlot(o, path);
     }
-    return OpenLoopError(o, 15);
+    return errors;
   }
 
   std::vector<double> Evaluate(const train::EvalRequest& req) override {
@@ -323,7 +327,7 @@ class DreamerRun final : public train::Algorithm {
   }
 
   // B sequences of T steps on the model's device, each from a uniformly chosen env stream that
-  // holds T steps, drawn with `rng`; none while no stream does.
+  // holds T steps, streams and starts drawn with `rng` only; none while no stream does.
   std::optional<Sequences> Sample(Rng& rng, int64_t B) {
     std::vector<int> ready;
     for (int i = 0; i < n_; ++i) {
@@ -340,7 +344,7 @@ class DreamerRun final : public train::Algorithm {
     torch::Tensor rew = torch::empty({B, T}), flags = torch::empty({3, B, T});
     buffers::Batch one;
     for (int64_t b = 0; b < B; ++b) {
-      replay_[ready[rng.Integers(static_cast<int64_t>(ready.size()))]].Sample(1, T, &one);
+      replay_[ready[rng.Integers(static_cast<int64_t>(ready.size()))]].Sample(1, T, &one, rng);
       for (const auto& f : one.fields) {
         const uint8_t* src = f.data.data();
         if (f.name == "obs") std::memcpy(obs[b].data_ptr(), src, f.data.size());
@@ -423,17 +427,22 @@ std::unique_ptr<train::Algorithm> MakeDreamer(const train::TrainConfig& config,
 }  // namespace
 }  // namespace rlforge::dreamer
 
-// `rlforge dreamer openloop RUN --out FILE`: the open-loop prediction of a saved run's replay.
-extern "C" void rlforge_dreamer_openloop(const std::string& run, const std::string& out) {
+// `rlforge dreamer openloop RUN --out FILE`: the open-loop prediction of a saved run's replay;
+// `mse` gets the prediction's and the repeat-last baseline's error (see WriteOpenLoop).
+extern "C" void rlforge_dreamer_openloop(const std::string& run, const std::string& out,
+                                         double mse[2]) {
   auto [config, algo] = rlforge::train::RestoreAlgorithm(run);
   auto* dreamer = dynamic_cast<rlforge::dreamer::DreamerRun*>(algo.get());
   if (dreamer == nullptr)
     throw rlforge::Error(run + ": a run of algo " + config.algo + ", not dreamer");
-  if (!dreamer->WriteOpenLoop(out)) {
+  const auto errors = dreamer->WriteOpenLoop(out);
+  if (!errors) {
     throw rlforge::Error(run +
                          ": its checkpoint kept no replay buffer to predict (train with "
                          "checkpoint.save_replay_buffer: true)");
   }
+  mse[0] = errors->prediction;
+  mse[1] = errors->repeat_last;
 }
 
 extern "C" void rlforge_register() {
