@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # DreamerV3's world model on CarRacing-v3 from pixels (configs/dreamer/carracing.yaml, 1 seed,
-# STEPS env steps, 16k by default: 2,000 updates): the reconstruction loss (loss/dec, summed over
+# STEPS env steps, 16k by default: 4,812 updates): the reconstruction loss (loss/dec, summed over
 # 64 x 64 x 3 pixels) over the run, and at each evaluation the open-loop prediction error over 15
 # imagined steps beside the baseline that repeats the last observed frame (openloop/mse,
 # openloop/repeat_last_mse: mean squared error per pixel value in [0, 1]). Writes
