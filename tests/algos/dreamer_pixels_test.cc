@@ -307,7 +307,8 @@ TEST(DreamerRun, OpenLoopEvaluationsLeaveTrainingUnchanged) {
   // without them trains the same weights (32 sequences measured, 2 shown)
   const fs::path a = TempPath("with"), b = TempPath("without");
   const std::vector<std::string> knobs = {"total_timesteps=120", "eval.every_steps=40",
-                                          "dreamer.openloop_sequences=2"};
+                                          "dreamer.openloop_sequences=2",
+                                          "env.kwargs.max_episode_steps=50"};  // short evaluations
   auto with = knobs, without = knobs;
   without.push_back("dreamer.openloop=false");
   train::Train(train::LoadConfig("", TinyCarRacing(with)), a.string());
