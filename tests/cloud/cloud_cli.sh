@@ -21,7 +21,11 @@ serve() {
     > /dev/null 2>&1 && return 0; sleep 0.1; done
   echo "cloud_cli.sh: the sftp server did not start"; cat "$work/server.log"; exit 1
 }
-trap '[[ -n "$server_pid" ]] && kill "$server_pid" 2> /dev/null' EXIT
+train_pid=""
+# a failed check leaves no server and no training behind (a run left flushing would write into
+# the next test's folder)
+trap '[[ -n "$server_pid" ]] && kill "$server_pid" 2> /dev/null
+      [[ -n "$train_pid" ]] && kill -KILL "$train_pid" 2> /dev/null' EXIT
 fail() { echo "cloud_cli.sh: $*"; exit 1; }
 remote=":sftp,host=127.0.0.1,port=$port,user=u,pass=$(rclone obscure secret):runs"
 serve
@@ -78,12 +82,14 @@ for _ in $(seq 300); do [[ -f "$work/server/runs/b/checkpoints/LATEST.json" ]] &
 [[ -f "$work/server/runs/b/checkpoints/LATEST.json" ]] || fail "no upload before the server was killed"
 kill -KILL "$server_pid"; wait "$server_pid" 2> /dev/null; server_pid=""
 # ten checkpoints queue ~40 rclone calls: the run is still training or in its final flush, which
-# waits for the server (cloud.flush_timeout_s); it goes on once an upload has failed
-for _ in $(seq 600); do grep -q "failed (.*); will retry" "$work/b.log" && break; sleep 0.1; done
+# waits for the server (cloud.flush_timeout_s, 300 s); it goes on once an upload has failed. An
+# rclone call in flight when the server died can wait out its idle timeout (60 s) first
+for _ in $(seq 1500); do grep -q "failed (.*); will retry" "$work/b.log" && break; sleep 0.1; done
 grep -q "failed (.*); will retry" "$work/b.log" || fail "no upload failed while the server was down"
 kill -0 "$train_pid" 2> /dev/null || fail "the run ended before the server came back"
 serve
 wait "$train_pid" || { cat "$work/b.log"; fail "training failed while the server was down"; }
+train_pid=""
 grep -q "cloud/failures,[1-9]" "$work/b/metrics.csv" || fail "no failure was logged while the server was down"
 grep -q '"checkpoint": "step_4000.safetensors"' "$work/server/runs/b/checkpoints/LATEST.json" \
   || fail "after the server came back, LATEST.json does not name the last checkpoint"
