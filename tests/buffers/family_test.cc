@@ -173,14 +173,18 @@ TEST(RolloutBuffer, GaePerEnvWithTruncationBootstrap) {
 }
 
 TEST(SequenceBuffer, SequencesMarkEpisodeStarts) {
-  SequenceBuffer buf(30, 2, {{"obs", Scope::kPerAgent, {1}, DType::kFloat32}}, 4);
   // env e: obs = 100 e + t, episodes of length 7 (is_first at t % 7 == 0)
-  for (int t = 0; t < 50; ++t) {
-    const std::vector<float> obs = {static_cast<float>(t), 100.0f + t};
-    buf.Set<float>("obs", obs);
-    const std::vector<uint8_t> first(2, t % 7 == 0), terminal(2, t % 7 == 6);
-    buf.Add(first, terminal);
-  }
+  auto filled = [] {
+    SequenceBuffer buf(30, 2, {{"obs", Scope::kPerAgent, {1}, DType::kFloat32}}, 4);
+    for (int t = 0; t < 50; ++t) {
+      const std::vector<float> obs = {static_cast<float>(t), 100.0f + t};
+      buf.Set<float>("obs", obs);
+      const std::vector<uint8_t> first(2, t % 7 == 0), terminal(2, t % 7 == 6);
+      buf.Add(first, terminal);
+    }
+    return buf;
+  };
+  SequenceBuffer buf = filled();
   Batch batch;
   buf.Sample(64, 8, &batch);
   ASSERT_EQ(batch["obs"].shape, (std::vector<int64_t>{64, 8, 1}));
@@ -199,6 +203,21 @@ TEST(SequenceBuffer, SequencesMarkEpisodeStarts) {
   }
   EXPECT_GT(crossings, 0);  // boundaries inside sequences are marked
   EXPECT_THROW(buf.Sample(1, 31, &batch), Error);
+
+  // with a generator of the caller's: its draws alone decide the batch, and the buffer's own
+  // generator is left alone (a twin buffer without those calls samples the same next batch)
+  SequenceBuffer twin = filled();
+  twin.Sample(64, 8, &batch);  // the twin's generator where buf's is now
+  Rng first(11), again(11), other(12);
+  Batch a, b, c, next_buf, next_twin;
+  buf.Sample(16, 8, &a, first);
+  buf.Sample(16, 8, &b, again);
+  buf.Sample(16, 8, &c, other);
+  EXPECT_EQ(a.indices, b.indices);
+  EXPECT_NE(a.indices, c.indices);
+  buf.Sample(16, 8, &next_buf);
+  twin.Sample(16, 8, &next_twin);
+  EXPECT_EQ(next_buf.indices, next_twin.indices);
 }
 
 TEST(PreferenceBuffer, FifoLabelsSkipsAndSplits) {
