@@ -85,5 +85,18 @@ TEST(Dqn, GradientMatchesAutogradHuberDoubleDqn) {
   ExpectGradientMatchesAutograd(c);
 }
 
+// With two training threads each lane takes part of the batch's rows (16 and 17 of 33): the
+// summed gradient and the losses must still be the whole batch's.
+TEST(Dqn, GradientMatchesAutogradWithTwoThreads) {
+  nn::SetTrainingThreads(2);
+  ExpectGradientMatchesAutograd(DqnConfig{});
+  DqnConfig c;
+  c.huber = true;
+  c.double_dqn = true;
+  c.learning_rate = 0.05;
+  ExpectGradientMatchesAutograd(c);
+  nn::SetTrainingThreads(1);
+}
+
 }  // namespace
 }  // namespace rlforge::algos

@@ -31,7 +31,11 @@ Dqn::Dqn(const DqnConfig& config, const Space& observation_space, const Space& a
   Rng init = nn::StreamRng(seed, 0);
   nn::InitOrthogonal(q_, params_.data(), std::sqrt(2.0), std::sqrt(2.0), init);
   target_ = params_;
-  grads_.assign(params_.size(), 0.0f);
+  lanes_ = nn::Lanes<Lane>(nn::TrainingThreads());
+  for (Lane& lane : lanes_) {
+    lane.q = nn::DenseMlp(sizes, nn::Activation::kRelu, 0);
+    lane.grads.assign(params_.size(), 0.0f);
+  }
   adam_ = nn::FlatAdam(q_.num_parameters(), 1e-8);
 }
 
@@ -43,7 +47,7 @@ nn::NamedTensors Dqn::parameters() const {
 
 nn::NamedTensors Dqn::gradients() const {
   nn::NamedTensors out;
-  nn::ExportLayers(q_, grads_.data(), "q", &out);
+  nn::ExportLayers(q_, lanes_[0].grads.data(), "q", &out);
   return out;
 }
 
@@ -73,12 +77,31 @@ void Dqn::Explore(const float* obs, int64_t n, double epsilon, int64_t* discrete
 }
 
 std::map<std::string, double> Dqn::Update(buffers::Batch& batch) {
-  const float* obs = batch["obs"].as<float>();
-  const float* next_obs = batch["next_obs"].as<float>();
-  const int64_t* actions = batch["discrete_actions"].as<int64_t>();
-  const float* rewards = batch["rewards"].as<float>();
-  const float* discounts = batch["discounts"].as<float>();
-  const int64_t B = batch["obs"].shape[0], n = action_space_.n(), stride = q_.out_stride();
+  const TdBatch td{batch["obs"].as<float>(),
+                   batch["next_obs"].as<float>(),
+                   batch["rewards"].as<float>(),
+                   batch["discounts"].as<float>(),
+                   batch["discrete_actions"].as<int64_t>(),
+                   batch["obs"].shape[0]};
+  lanes_.ForRows(td.B,
+                 [&](Lane& lane, int64_t begin, int64_t end) { LossRows(lane, td, begin, end); });
+  std::vector<float>& grads = lanes_.Sum(&Lane::grads);
+  double loss = 0.0, q_mean = 0.0;
+  for (const Lane& lane : lanes_) loss += lane.loss, q_mean += lane.q_mean;
+  dist::AverageInRankOrder(grads);
+  if (config_.max_grad_norm > 0) {
+    const double norm =
+        nn::ClipGradNorm(grads.data(), static_cast<int64_t>(grads.size()), config_.max_grad_norm);
+    clip_coef_ = nn::ClipCoef(norm, config_.max_grad_norm);
+  }
+  adam_.Step(params_.data(), grads.data(), config_.learning_rate);
+  return {{"losses/td_loss", loss}, {"losses/q_values", q_mean}};
+}
+
+void Dqn::LossRows(Lane& lane, const TdBatch& td, int64_t begin, int64_t end) {
+  const int64_t rows = end - begin, n = action_space_.n(), stride = lane.q.out_stride();
+  const float* obs = td.obs + begin * obs_dim_;
+  const float* next_obs = td.next_obs + begin * obs_dim_;
   auto argmax = [n](const float* row) {
     int64_t best = 0;
     for (int64_t a = 1; a < n; ++a) best = row[a] > row[best] ? a : best;
@@ -86,49 +109,43 @@ std::map<std::string, double> Dqn::Update(buffers::Batch& batch) {
   };
   // y = r + discount * max_a target Q(s', a) (Double DQN: the online net picks a); discount is
   // gamma^n, 0 after a terminal
-  const float* target_q = q_.Forward(target_.data(), next_obs, obs_dim_, B);
-  next_q_.assign(target_q, target_q + B * stride);
-  const float* online_next =
-      config_.double_dqn ? q_.Forward(params_.data(), next_obs, obs_dim_, B) : next_q_.data();
-  td_target_.resize(static_cast<size_t>(B));
-  for (int64_t i = 0; i < B; ++i) {
-    const float next_value = next_q_[i * stride + argmax(online_next + i * stride)];
-    td_target_[i] = rewards[i] + discounts[i] * next_value;
+  const float* target_q = lane.q.Forward(target_.data(), next_obs, obs_dim_, rows);
+  lane.next_q.assign(target_q, target_q + rows * stride);
+  const float* online_next = config_.double_dqn
+                                 ? lane.q.Forward(params_.data(), next_obs, obs_dim_, rows)
+                                 : lane.next_q.data();
+  lane.y.resize(static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    const float next_value = lane.next_q[r * stride + argmax(online_next + r * stride)];
+    lane.y[r] = td.rewards[begin + r] + td.discounts[begin + r] * next_value;
   }
-  // loss = mean of (q - y)^2, or of Huber(q - y) (smooth L1, beta 1)
-  const float* q = q_.Forward(params_.data(), obs, obs_dim_, B);
-  d_q_.assign(static_cast<size_t>(B * stride), 0.0f);
-  double loss = 0.0, q_mean = 0.0;
-  for (int64_t i = 0; i < B; ++i) {
-    const int64_t k = i * stride + actions[i] - action_space_.start();
-    const double e = q[k] - td_target_[i];
-    q_mean += q[k] / static_cast<double>(B);
+  // loss = mean over the batch of (q - y)^2, or of Huber(q - y) (smooth L1, beta 1)
+  const float* q = lane.q.Forward(params_.data(), obs, obs_dim_, rows);
+  lane.d_q.assign(static_cast<size_t>(rows * stride), 0.0f);
+  const auto B = static_cast<double>(td.B);
+  lane.loss = 0.0, lane.q_mean = 0.0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t i = begin + r, k = r * stride + td.actions[i] - action_space_.start();
+    const double e = q[k] - lane.y[r];
+    lane.q_mean += q[k] / B;
     double d = 2.0 * e;
     if (!config_.huber) {
-      loss += e * e / B;
+      lane.loss += e * e / B;
     } else if (std::abs(e) < 1.0) {
-      loss += 0.5 * e * e / B, d = e;
+      lane.loss += 0.5 * e * e / B, d = e;
     } else {
-      loss += (std::abs(e) - 0.5) / B, d = e > 0 ? 1.0 : -1.0;
+      lane.loss += (std::abs(e) - 0.5) / B, d = e > 0 ? 1.0 : -1.0;
     }
-    d_q_[k] = static_cast<float>(d / B);
+    lane.d_q[k] = static_cast<float>(d / B);
   }
-  std::fill(grads_.begin(), grads_.end(), 0.0f);
-  q_.Backward(params_.data(), d_q_.data(), grads_.data());
-  dist::AverageInRankOrder(grads_);
-  if (config_.max_grad_norm > 0) {
-    const double norm =
-        nn::ClipGradNorm(grads_.data(), static_cast<int64_t>(grads_.size()), config_.max_grad_norm);
-    clip_coef_ = nn::ClipCoef(norm, config_.max_grad_norm);
-  }
-  adam_.Step(params_.data(), grads_.data(), config_.learning_rate);
-  return {{"losses/td_loss", loss}, {"losses/q_values", q_mean}};
+  std::fill(lane.grads.begin(), lane.grads.end(), 0.0f);
+  lane.q.Backward(params_.data(), lane.d_q.data(), lane.grads.data());
 }
 
 std::map<std::string, double> Dqn::Health() const {
   std::map<std::string, double> m;
   nn::AddHealth(m, "q_network",
-                adam_.Health(params_.data(), grads_.data(),
+                adam_.Health(params_.data(), lanes_[0].grads.data(),
                              {{0, static_cast<int64_t>(params_.size())}}, clip_coef_));
   return m;
 }

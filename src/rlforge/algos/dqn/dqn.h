@@ -11,6 +11,7 @@
 #include "rlforge/core/spaces.h"
 #include "rlforge/io/safetensors.h"
 #include "rlforge/nn/dense.h"
+#include "rlforge/nn/lanes.h"
 #include "rlforge/nn/mlp.h"
 
 namespace rlforge::algos {
@@ -89,19 +90,34 @@ class Dqn {
   nn::NamedTensors gradients() const;  // of the last Update, in the same layout
 
  private:
+  // What one training thread works with: its share of the batch rows, with its own activations.
+  struct Lane {
+    nn::DenseMlp q;               // the Q network, with this lane's activations
+    std::vector<float> grads;     // d TD loss / d params over its rows (P)
+    std::vector<float> next_q;    // target Q(s', .) of its rows        (rows x n_pad)
+    std::vector<float> y;         // r + discount * next value          (rows)
+    std::vector<float> d_q;       // d loss / d online Q(s, .)          (rows x n_pad)
+    double loss = 0, q_mean = 0;  // its rows' share of the mean loss and of mean Q(s, a)
+  };
+  // The replay batch's columns (B rows), read by the lanes.
+  struct TdBatch {
+    const float *obs, *next_obs, *rewards, *discounts;
+    const int64_t* actions;
+    int64_t B;
+  };
+  // The TD loss's gradient over rows [begin, end) of the batch into lane.grads.
+  void LossRows(Lane& lane, const TdBatch& batch, int64_t begin, int64_t end);
+
   DqnConfig config_;
   Space action_space_;
   int64_t obs_dim_;
-  nn::DenseMlp q_;                // obs -> Q of each action (n), on the dense kernels
-  std::vector<float> params_;     // online Q network                  (P)
-  std::vector<float> target_;     // target Q network                  (P)
-  std::vector<float> grads_;      // d TD loss / d params_             (P)
-  nn::FlatAdam adam_;             // Adam moments over params_         (2 x P)
-  std::vector<float> next_q_;     // target Q(s', .) of a batch        (B x n_pad)
-  std::vector<float> d_q_;        // d loss / d online Q(s, .)         (B x n_pad)
-  std::vector<float> td_target_;  // r + discount * next value         (B)
-  double clip_coef_ = 1.0;        // what clipping scaled the last gradient by
-  Rng rng_;                       // exploration draws
+  nn::DenseMlp q_;             // obs -> Q of each action (n), on the dense kernels: for acting
+  std::vector<float> params_;  // online Q network                  (P)
+  std::vector<float> target_;  // target Q network                  (P)
+  nn::FlatAdam adam_;          // Adam moments over params_         (2 x P)
+  nn::Lanes<Lane> lanes_;      // one per training thread; lanes_[0].grads is the sum
+  double clip_coef_ = 1.0;     // what clipping scaled the last gradient by
+  Rng rng_;                    // exploration draws
 };
 
 }  // namespace rlforge::algos

@@ -37,8 +37,7 @@ Sac::Sac(const SacConfig& config, const Space& observation_space, const Space& a
   obs_dim_ = observation_space.size();
   // one lane per training thread; the actor's two heads (mean, log std) are one output layer
   const int threads = nn::TrainingThreads();
-  if (threads > 1) pool_ = std::make_unique<ThreadPool>(threads);
-  lanes_.resize(static_cast<size_t>(threads));
+  lanes_ = nn::Lanes<Lane>(threads);
   const std::vector<int64_t> q_sizes = Sizes(obs_dim_ + act_dim_, config.hidden, 1);
   for (Lane& lane : lanes_) {
     lane.actor =
@@ -113,37 +112,9 @@ void Sac::DrawNoise(int64_t n, bool deterministic, std::span<Rng> streams) {
   }
 }
 
-template <class Fn>
-void Sac::ForLanes(int64_t B, Fn&& fn) {
-  const auto lanes = static_cast<int64_t>(lanes_.size());
-  auto run = [&](int first, int last) {
-    for (int k = first; k < last; ++k) fn(lanes_[k], B * k / lanes, B * (k + 1) / lanes);
-  };
-  if (pool_ != nullptr) {
-    pool_->ParallelFor(static_cast<int>(lanes), run);
-  } else {
-    run(0, static_cast<int>(lanes));
-  }
-}
-
-template <class Fn>
-void Sac::ForElements(int64_t n, Fn&& fn) {
-  // below ~64k floats (the fast preset's nets) one thread is quicker than waking another
-  const auto lanes = static_cast<int64_t>(lanes_.size());
-  if (lanes == 1 || n < (1 << 16)) return fn(int64_t{0}, n);
-  auto edge = [&](int64_t k) { return k == lanes ? n : n * k / lanes / 8 * 8; };
-  ForLanes(lanes, [&](Lane&, int64_t k, int64_t) { fn(edge(k), edge(k + 1)); });
-}
-
 const Sac::Lane& Sac::SumLanes(std::vector<float> Lane::*grads, int n_sums) {
+  lanes_.Sum(grads);
   Lane& first = lanes_[0];
-  std::vector<float>& sum = first.*grads;
-  ForElements(static_cast<int64_t>(sum.size()), [&](int64_t begin, int64_t end) {
-    for (size_t k = 1; k < lanes_.size(); ++k) {
-      const float* g = (lanes_[k].*grads).data();
-      for (int64_t i = begin; i < end; ++i) sum[i] += g[i];
-    }
-  });
   for (size_t k = 1; k < lanes_.size(); ++k) {
     for (int j = 0; j < n_sums; ++j) first.sums[j] += lanes_[k].sums[j];
   }
@@ -154,8 +125,8 @@ void Sac::Step(nn::FlatAdam& adam, std::vector<float>& params, std::vector<float
                double lr) {
   adam.Begin(lr);
   const float* g = (lanes_[0].*grads).data();
-  ForElements(static_cast<int64_t>(params.size()),
-              [&](int64_t begin, int64_t end) { adam.Apply(params.data(), g, begin, end); });
+  lanes_.ForElements(static_cast<int64_t>(params.size()),
+                     [&](int64_t begin, int64_t end) { adam.Apply(params.data(), g, begin, end); });
 }
 
 void Sac::Sample(Lane& lane, const float* out, int64_t begin, int64_t end) {
@@ -267,7 +238,8 @@ void Sac::CriticRows(Lane& lane, buffers::Batch& batch, int64_t begin, int64_t e
 std::map<std::string, double> Sac::CriticGradient(buffers::Batch& batch) {
   const int64_t B = batch["obs"].shape[0];
   DrawNoise(B, false);
-  ForLanes(B, [&](Lane& lane, int64_t begin, int64_t end) { CriticRows(lane, batch, begin, end); });
+  lanes_.ForRows(
+      B, [&](Lane& lane, int64_t begin, int64_t end) { CriticRows(lane, batch, begin, end); });
   const Lane& first = SumLanes(&Lane::q_grads, 3);
   return {{"losses/qf1_values", first.sums[2]},
           {"losses/qf1_loss", first.sums[0]},
@@ -321,7 +293,8 @@ void Sac::ActorRows(Lane& lane, const float* obs_all, int64_t begin, int64_t end
 
 double Sac::ActorGradient(const float* obs, int64_t B) {
   DrawNoise(B, false);
-  ForLanes(B, [&](Lane& lane, int64_t begin, int64_t end) { ActorRows(lane, obs, begin, end); });
+  lanes_.ForRows(B,
+                 [&](Lane& lane, int64_t begin, int64_t end) { ActorRows(lane, obs, begin, end); });
   return SumLanes(&Lane::actor_grads, 1).sums[0];
 }
 
@@ -340,7 +313,7 @@ std::map<std::string, double> Sac::Update(buffers::Batch& batch, int64_t global_
       Step(actor_adam_, actor_params_, &Lane::actor_grads, config_.policy_lr);
       if (config_.autotune) {  // alpha loss = mean(-alpha (log pi + target entropy)), fresh pi
         DrawNoise(B, false);
-        ForLanes(B, [&](Lane& lane, int64_t begin, int64_t end) {
+        lanes_.ForRows(B, [&](Lane& lane, int64_t begin, int64_t end) {
           const int64_t rows = end - begin;
           Sample(lane,
                  lane.actor.Forward(actor_params_.data(), obs + begin * obs_dim_, obs_dim_, rows),
@@ -360,7 +333,7 @@ std::map<std::string, double> Sac::Update(buffers::Batch& batch, int64_t global_
   }
   if (global_step % config_.target_network_frequency == 0) {
     const auto tau = static_cast<float>(config_.tau);
-    ForElements(static_cast<int64_t>(q_target_.size()), [&](int64_t begin, int64_t end) {
+    lanes_.ForElements(static_cast<int64_t>(q_target_.size()), [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i)
         q_target_[i] = q_target_[i] * (1.0f - tau) + q_params_[i] * tau;
     });

@@ -11,9 +11,9 @@
 #include "rlforge/core/config.h"
 #include "rlforge/core/rng.h"
 #include "rlforge/core/spaces.h"
-#include "rlforge/core/thread_pool.h"
 #include "rlforge/io/safetensors.h"
 #include "rlforge/nn/dense.h"
+#include "rlforge/nn/lanes.h"
 #include "rlforge/nn/mlp.h"
 
 namespace rlforge::algos {
@@ -119,15 +119,8 @@ class Sac {
   // noise_ = n x |A| standard normal draws (zeros when deterministic), in row order; row i's
   // from streams[i] if given
   void DrawNoise(int64_t n, bool deterministic, std::span<Rng> streams = {});
-  // Runs fn(lane, begin, end) over B rows split between the lanes, in parallel.
-  template <class Fn>
-  void ForLanes(int64_t B, Fn&& fn);
-  // Runs fn(begin, end) over [0, n) split between the lanes at multiples of 8, in parallel: for
-  // elementwise work, whose results do not depend on the split.
-  template <class Fn>
-  void ForElements(int64_t n, Fn&& fn);
-  // Adds every other lane's `grads` and first n_sums sums into lanes_[0]'s, in lane order (so a
-  // given thread count is deterministic); returns lanes_[0].
+  // Sums every lane's `grads` and first n_sums sums into lanes_[0]'s, in lane order (so a given
+  // thread count is deterministic); returns lanes_[0].
   const Lane& SumLanes(std::vector<float> Lane::*grads, int n_sums);
   // One Adam step of params by lanes_[0]'s grads, split between the lanes.
   void Step(nn::FlatAdam& adam, std::vector<float>& params, std::vector<float> Lane::*grads,
@@ -152,11 +145,10 @@ class Sac {
   std::vector<float> scale_, bias_;   // (high - low) / 2, (high + low) / 2        (|A|)
   double alpha_;
   double target_entropy_;
-  Rng rng_;                           // random actions before learning_starts
-  Rng net_rng_;                       // initial weights and policy noise
-  std::vector<float> noise_;          // eps of the last policy sample             (B x |A|)
-  std::vector<Lane> lanes_;           // one per training thread; lanes_[0] sums the gradients
-  std::unique_ptr<ThreadPool> pool_;  // runs the lanes; null with one thread
+  Rng rng_;                   // random actions before learning_starts
+  Rng net_rng_;               // initial weights and policy noise
+  std::vector<float> noise_;  // eps of the last policy sample             (B x |A|)
+  nn::Lanes<Lane> lanes_;     // one per training thread; lanes_[0] sums the gradients
 };
 
 }  // namespace rlforge::algos
