@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # DreamerV3's world model on CarRacing-v3 from pixels (configs/dreamer/carracing.yaml, 1 seed,
-# STEPS env steps, 16k by default: 4,812 updates): the reconstruction loss (loss/dec, summed over
+# STEPS env steps, 22k by default: 7,437 updates): the reconstruction loss (loss/dec, summed over
 # 64 x 64 x 3 pixels) over the run, and at each evaluation the open-loop prediction error over 15
 # imagined steps beside the baseline that repeats the last observed frame (openloop/mse,
 # openloop/repeat_last_mse: mean squared error per pixel value in [0, 1]). Writes
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ -x build/rlforge ]] || { echo "build first: make build" >&2; exit 1; }
-STEPS=${STEPS:-16000}
+STEPS=${STEPS:-22000}
 RUN=${RUN:-$(mktemp -d)/carracing}
 OUT=bench/results/dreamer_carracing${NAME:+_$NAME}
 start=$(date +%s%N)
