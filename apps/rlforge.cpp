@@ -675,6 +675,7 @@ int main(int argc, char** argv) {
   auto* dreamer_cmd = app.add_subcommand("dreamer", "DreamerV3 tools");
   dreamer_cmd->require_subcommand(1);
   std::string openloop_run, openloop_out;
+  int64_t openloop_sequences = 0;
   auto* openloop_cmd = dreamer_cmd->add_subcommand(
       "openloop",
       "observe the first half of replayed sequences, imagine the rest from the recorded actions: "
@@ -689,6 +690,11 @@ int main(int argc, char** argv) {
                    "images: FILE.mp4 or .webm (every step), FILE.png (the last observed and the "
                    "last imagined frame); vectors: FILE.png (a plot)")
       ->required();
+  openloop_cmd
+      ->add_option("--sequences", openloop_sequences,
+                   "replayed sequences the errors average over (default: the run's "
+                   "dreamer.openloop_error_sequences)")
+      ->check(CLI::Range(int64_t{1}, int64_t{256}));
 
   auto* config_cmd = app.add_subcommand("config", "configuration");
   config_cmd->require_subcommand(1);
@@ -766,11 +772,11 @@ int main(int argc, char** argv) {
     if (serve_cmd->parsed()) return FeedbackServeCommand(feedback_run, serve_config);
     if (openloop_cmd->parsed()) {
       rlforge::algos::LoadPlugin("dreamer");
-      using OpenLoopFn = void (*)(const std::string&, const std::string&, double[2]);
+      using OpenLoopFn = void (*)(const std::string&, const std::string&, int64_t, double[2]);
       const auto openloop = reinterpret_cast<OpenLoopFn>(rlforge::LibrarySymbol(
           rlforge::OpenLibrary("dreamer", "DreamerV3"), "dreamer", "rlforge_dreamer_openloop"));
       double mse[2];
-      openloop(openloop_run, openloop_out, mse);
+      openloop(openloop_run, openloop_out, openloop_sequences, mse);
       std::printf("wrote %s\nopenloop/mse %.9g\nopenloop/repeat_last_mse %.9g\n",
                   openloop_out.c_str(), mse[0], mse[1]);
       return 0;

@@ -17,7 +17,7 @@
 #include "test_util.h"
 
 extern "C" void rlforge_dreamer_openloop(const std::string& run, const std::string& out,
-                                         double mse[2]);
+                                         int64_t sequences, double mse[2]);
 
 namespace rlforge::dreamer {
 namespace {
@@ -289,13 +289,18 @@ TEST(DreamerRun, CarRacingFewUpdatesWritesADecodableOpenLoopVideo) {
   // The final checkpoint is the model the evaluation at step 60 predicted with, and the command
   // draws the same sequences: the same errors, the prediction's above zero
   double mse[2] = {-1, -1};
-  rlforge_dreamer_openloop(dir.string(), (dir / "still.png").string(), mse);
+  rlforge_dreamer_openloop(dir.string(), (dir / "still.png").string(), 0, mse);
   EXPECT_GT(fs::file_size(dir / "still.png"), 1000u);
   EXPECT_GT(mse[0], 0.0);
   EXPECT_NEAR(mse[0], LastValue(metrics, "openloop/mse"), 1e-6 * mse[0]);
   EXPECT_NEAR(mse[1], LastValue(metrics, "openloop/repeat_last_mse"), 1e-6 * mse[1] + 1e-12);
+  // --sequences 3: the errors average over another draw of another size
+  double few[2] = {-1, -1};
+  rlforge_dreamer_openloop(dir.string(), (dir / "few.png").string(), 3, few);
+  EXPECT_GT(few[0], 0.0);
+  EXPECT_NE(few[0], mse[0]);
   EXPECT_NE(testing::ErrorOf([&] {
-              rlforge_dreamer_openloop(dir.string(), "x.gif", mse);
+              rlforge_dreamer_openloop(dir.string(), "x.gif", 0, mse);
             }).find("--out: an image run's open-loop prediction is a video"),
             std::string::npos);
   EXPECT_FALSE(fs::exists("x.gif"));
@@ -328,7 +333,7 @@ TEST(DreamerRun, OpenLoopOfARunWithoutItsReplayIsAClearError) {
   train::Train(train::LoadConfig("", TinyCarRacing({"total_timesteps=50", "eval.every_steps=0"})),
                dir.string());
   EXPECT_NE(testing::ErrorOf([&] {
-              rlforge_dreamer_openloop(dir.string(), (dir / "o.mp4").string(), mse);
+              rlforge_dreamer_openloop(dir.string(), (dir / "o.mp4").string(), 0, mse);
             }).find("its checkpoint kept no replay buffer to predict"),
             std::string::npos);
   EXPECT_FALSE(fs::exists(dir / "o.mp4"));

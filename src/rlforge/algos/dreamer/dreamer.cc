@@ -128,10 +128,10 @@ class DreamerRun final : public train::Algorithm {
   // Open-loop predictions of replayed sequences (the first half observed, the rest imagined) to
   // `path`: a video (.mp4, .webm) or a still of two frames (.png) for images, a PNG plot for
   // vectors, of the first `openloop_sequences` sequences; returns the prediction's error over 15
-  // imagined steps of the first `openloop_error_sequences` beside the baseline's, or nothing (and
-  // writes nothing) while no env stream holds a whole sequence. Draws from its own generator, so
-  // training goes on as without it.
-  std::optional<OpenLoopErrors> WriteOpenLoop(const std::string& path) {
+  // imagined steps of the first `measured` (0: `openloop_error_sequences`) beside the baseline's,
+  // or nothing (and writes nothing) while no env stream holds a whole sequence. Draws from its own
+  // generator, so training goes on as without it.
+  std::optional<OpenLoopErrors> WriteOpenLoop(const std::string& path, int64_t measured = 0) {
     const std::string ext = std::filesystem::path(path).extension().string();
     if (layout_.has_image() && ext != ".mp4" && ext != ".webm" && ext != ".png") {
       throw Error(
@@ -141,7 +141,8 @@ class DreamerRun final : public train::Algorithm {
     if (!layout_.has_image() && ext != ".png")
       throw Error("--out: a vector run's open-loop prediction is a plot: expected .png");
     Rng rng(nn::StreamRng(static_cast<uint64_t>(config_.seed), 43));
-    const int64_t shown = c_.openloop_sequences, measured = c_.openloop_error_sequences;
+    const int64_t shown = c_.openloop_sequences;
+    if (measured == 0) measured = c_.openloop_error_sequences;
     const std::optional<Sequences> batch = Sample(rng, std::max(shown, measured));
     if (!batch) return std::nullopt;
     const int64_t T = c_.batch_length, context = T / 2;
@@ -428,14 +429,15 @@ std::unique_ptr<train::Algorithm> MakeDreamer(const train::TrainConfig& config,
 }  // namespace rlforge::dreamer
 
 // `rlforge dreamer openloop RUN --out FILE`: the open-loop prediction of a saved run's replay;
-// `mse` gets the prediction's and the repeat-last baseline's error (see WriteOpenLoop).
+// `mse` gets the prediction's and the repeat-last baseline's error over `sequences` replayed
+// sequences (0: the run's openloop_error_sequences; see WriteOpenLoop).
 extern "C" void rlforge_dreamer_openloop(const std::string& run, const std::string& out,
-                                         double mse[2]) {
+                                         int64_t sequences, double mse[2]) {
   auto [config, algo] = rlforge::train::RestoreAlgorithm(run);
   auto* dreamer = dynamic_cast<rlforge::dreamer::DreamerRun*>(algo.get());
   if (dreamer == nullptr)
     throw rlforge::Error(run + ": a run of algo " + config.algo + ", not dreamer");
-  const auto errors = dreamer->WriteOpenLoop(out);
+  const auto errors = dreamer->WriteOpenLoop(out, sequences);
   if (!errors) {
     throw rlforge::Error(run +
                          ": its checkpoint kept no replay buffer to predict (train with "
