@@ -34,15 +34,9 @@ torch::Tensor SquaredError(const torch::Tensor& a, const torch::Tensor& b) {
   return d * d;
 }
 
-// The CNNs keep activations channels-last: (N x H x W x C) in memory, seen by the convs as the
-// (N x C x H x W) view below. oneDNN then convolves without reordering to its blocked layout,
-// and the channel norm reduces over the contiguous last dim.
-torch::Tensor AsNchw(const torch::Tensor& nhwc) { return nhwc.permute({0, 3, 1, 2}); }
-torch::Tensor AsNhwc(const torch::Tensor& nchw) { return nchw.permute({0, 2, 3, 1}); }
-
-// RMSNorm over the channels of channels-last (N x C x H x W), then SiLU.
+// RMSNorm over the channels of (N x C x H x W), then SiLU.
 torch::Tensor ChannelNormSilu(const torch::Tensor& x, const torch::Tensor& scale) {
-  return AsNchw(torch::silu(RmsNorm(AsNhwc(x), scale)));
+  return torch::silu(x * InverseRms(x, 1) * scale.view({1, -1, 1, 1}));
 }
 
 // A conv layer with the official initializer: truncated normal, variance 1 / fan-in, zero bias.
@@ -155,13 +149,17 @@ ImageEncoderImpl::ImageEncoderImpl(const ObsLayout& o, int64_t depth, bool strid
 }
 
 torch::Tensor ImageEncoderImpl::forward(const torch::Tensor& image) {
-  torch::Tensor x = AsNchw(FlattenLeading(image, 3).to(torch::kFloat32) / 255.0 - 0.5);
+  // (N x C x H x W), contiguous: LibTorch's CPU channel reductions and their backward run
+  // several times faster on it than on the channels-last strides a permuted view has
+  torch::Tensor x =
+      (FlattenLeading(image, 3).permute({0, 3, 1, 2}).to(torch::kFloat32) / 255.0 - 0.5)
+          .contiguous();
   for (size_t i = 0; i < convs_.size(); ++i) {
     x = convs_[i](x);
     if (!strided_) x = torch::max_pool2d(x, 2);
     x = ChannelNormSilu(x, norms_[i]);
   }
-  return RestoreLeading(AsNhwc(x).flatten(1), image, 3);
+  return RestoreLeading(x.permute({0, 2, 3, 1}).flatten(1), image, 3);
 }
 
 ImageDecoderImpl::ImageDecoderImpl(int64_t features, const ObsLayout& o, int64_t depth,
@@ -193,7 +191,8 @@ ImageDecoderImpl::ImageDecoderImpl(int64_t features, const ObsLayout& o, int64_t
 
 torch::Tensor ImageDecoderImpl::forward(const torch::Tensor& feat) {
   const torch::Tensor f = FlattenLeading(feat, 1);
-  torch::Tensor x = AsNchw(space_(f).reshape({f.size(0), min_h_, min_w_, last_}));
+  torch::Tensor x =
+      space_(f).reshape({f.size(0), min_h_, min_w_, last_}).permute({0, 3, 1, 2}).contiguous();
   x = ChannelNormSilu(x, norms_[0]);
   const size_t stages = strided_ ? deconvs_.size() : convs_.size();
   for (size_t i = 0; i < stages; ++i) {
@@ -205,7 +204,7 @@ torch::Tensor ImageDecoderImpl::forward(const torch::Tensor& feat) {
     if (i + 1 < stages) x = ChannelNormSilu(x, norms_[i + 1]);
   }
   x = strided_ ? x + 0.5 : torch::sigmoid(x);
-  return RestoreLeading(AsNhwc(x), feat, 1);
+  return RestoreLeading(x.permute({0, 2, 3, 1}), feat, 1);
 }
 
 RssmImpl::RssmImpl(int64_t action_dim, int64_t embed_dim, const DreamerSize& s, int64_t stoch,
