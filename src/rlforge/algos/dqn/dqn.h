@@ -101,9 +101,12 @@ class Dqn {
   };
   // The replay batch's columns (B rows), read by the lanes.
   struct TdBatch {
-    const float *obs, *next_obs, *rewards, *discounts;
-    const int64_t* actions;
-    int64_t B;
+    const float* obs;        // s                                  (B x obs_dim)
+    const float* next_obs;   // s'                                 (B x obs_dim)
+    const float* rewards;    // r                                  (B)
+    const float* discounts;  // gamma^n, 0 after a terminal        (B)
+    const int64_t* actions;  // a, the action space's values       (B)
+    int64_t B;               // rows
   };
   // The TD loss's gradient over rows [begin, end) of the batch into lane.grads.
   void LossRows(Lane& lane, const TdBatch& batch, int64_t begin, int64_t end);
